@@ -1,0 +1,384 @@
+"""YAML configuration: one frozen dataclass per kind, defaults declared once, validated on load.
+
+Two kinds exist: student models (``models/*.yaml``, :class:`ModelConfig`) and firmware
+targets (``firmware_configs/*.yaml``, :class:`FirmwareConfig`). Every key and its default
+is declared in the dataclasses below; an unknown key, a missing required key or a bad
+value raises :class:`~fpgakd.errors.ConfigError` naming the file, the key path, what was
+found and what is allowed. The resolved config (all defaults filled in) is written next
+to each stage's outputs with :func:`dump_config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from fpgakd.errors import ConfigError
+
+__all__ = [
+    "QuantizationConfig", "PruningConfig", "TrainingConfig", "DistillationConfig",
+    "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig",
+    "load_model_config", "load_firmware_config", "config_from_dict", "config_to_dict",
+    "dump_config", "repo_dir", "resolve_config_path",
+]
+
+HLF_INPUT = "hlf"
+CONSTITUENT_INPUT = "constituents"
+
+
+# ---------------------------------------------------------------- student models
+@dataclass(frozen=True)
+class InputConfig:
+    """What the student reads: the 16 high-level features, or the top-N constituents."""
+
+    type: Literal["hlf", "constituents"] = "hlf"
+    #: constituents only: how many (pT-ordered) particles the student sees
+    n_constituents: int = 16
+    #: constituents only: per-particle features, names as in fpgakd's jet files
+    constituent_features: tuple[str, ...] = ("deta", "dphi", "log_pt_frac")
+
+    def __post_init__(self) -> None:
+        _check(self.n_constituents >= 1, "n_constituents", self.n_constituents, "an integer >= 1")
+        _check(len(self.constituent_features) >= 1, "constituent_features",
+               self.constituent_features, "a non-empty list of feature names")
+
+
+@dataclass(frozen=True)
+class QuantizationConfig:
+    """QKeras bit widths: ``quantized_bits(bits, integer, alpha=1)`` and ``quantized_relu``."""
+
+    #: weights and biases: total bits and integer bits (sign excluded, QKeras convention)
+    weight_bits: int = 8
+    weight_integer: int = 0
+    #: input QActivation quantized_bits(input_bits, input_integer)
+    input_bits: int = 8
+    input_integer: int = 3
+    #: hidden activations quantized_relu(activation_bits, activation_integer)
+    activation_bits: int = 8
+    activation_integer: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("weight_bits", "input_bits", "activation_bits"):
+            value = getattr(self, name)
+            _check(2 <= value <= 32, name, value, "an integer from 2 to 32")
+        for name in ("weight_integer", "input_integer", "activation_integer"):
+            value = getattr(self, name)
+            total = getattr(self, name.replace("integer", "bits"))
+            _check(0 <= value < total, name, value, f"an integer from 0 to {total - 1}")
+
+
+@dataclass(frozen=True)
+class PruningConfig:
+    """Magnitude pruning with tensorflow-model-optimization, polynomial decay schedule."""
+
+    enabled: bool = True
+    target_sparsity: float = 0.75
+    initial_sparsity: float = 0.0
+    #: fraction of the training epochs at which pruning starts and reaches its target
+    begin_fraction: float = 0.1
+    end_fraction: float = 0.6
+    frequency_steps: int = 50
+
+    def __post_init__(self) -> None:
+        _check(0.0 <= self.target_sparsity < 1.0, "target_sparsity", self.target_sparsity,
+               "a number in [0, 1)")
+        _check(0.0 <= self.initial_sparsity <= self.target_sparsity, "initial_sparsity",
+               self.initial_sparsity, "a number in [0, target_sparsity]")
+        _check(0.0 <= self.begin_fraction < self.end_fraction <= 1.0, "end_fraction",
+               (self.begin_fraction, self.end_fraction), "0 <= begin_fraction < end_fraction <= 1")
+        _check(self.frequency_steps >= 1, "frequency_steps", self.frequency_steps, "an integer >= 1")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimiser and stopping. ``patience`` counts epochs without validation improvement."""
+
+    epochs: int = 40
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    patience: int = 8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
+        _check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
+        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "a number > 0")
+        _check(self.patience >= 1, "patience", self.patience, "an integer >= 1")
+
+
+@dataclass(frozen=True)
+class DistillationConfig:
+    """Hinton KD: loss = alpha*CE(y, q) + (1 - alpha)*T^2*KL(p_T || q_T)."""
+
+    temperature: float = 2.0
+    alpha: float = 0.1
+    #: regression students: "mae" or "mse" to the teacher's output
+    regression_loss: Literal["mae", "mse"] = "mae"
+
+    def __post_init__(self) -> None:
+        _check(self.temperature > 0, "temperature", self.temperature, "a number > 0")
+        _check(0.0 <= self.alpha <= 1.0, "alpha", self.alpha, "a number in [0, 1]")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A student network: inputs, hidden layer widths, quantization, pruning, training, KD.
+
+    ``task: classifier`` ends in a Dense layer with one logit per class;
+    ``task: regressor`` (DistillNet-style) ends in one output trained on the teacher's
+    output alone (``regression_target``: the teacher's probability of ``signal_class``).
+    """
+
+    name: str
+    task: Literal["classifier", "regressor"] = "classifier"
+    inputs: InputConfig = field(default_factory=InputConfig)
+    hidden: tuple[int, ...] = (64, 32, 32)
+    #: regressor only: the class whose teacher probability is regressed ("t", "W", ...)
+    signal_class: str = "t"
+    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
+    pruning: PruningConfig = field(default_factory=PruningConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    distillation: DistillationConfig = field(default_factory=DistillationConfig)
+
+    def __post_init__(self) -> None:
+        _check(bool(self.name) and all(c.isalnum() or c in "-_" for c in self.name), "name",
+               self.name, "letters, digits, '-' and '_' only")
+        _check(len(self.hidden) >= 1 and all(w >= 1 for w in self.hidden), "hidden",
+               self.hidden, "a non-empty list of positive layer widths")
+
+
+# ---------------------------------------------------------------- firmware targets
+@dataclass(frozen=True)
+class CsimConfig:
+    """The C-simulation check against Keras."""
+
+    #: held-out jets written to the testbench and compared (at least this many if available)
+    n_jets: int = 10000
+    #: largest |firmware - keras| accepted on a logit; 0 means bit-exact
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(self.n_jets >= 1, "n_jets", self.n_jets, "an integer >= 1")
+        _check(self.tolerance >= 0, "tolerance", self.tolerance, "a number >= 0")
+
+
+@dataclass(frozen=True)
+class FirmwareConfig:
+    """An hls4ml target: FPGA part, clock and how the network is laid out in logic."""
+
+    name: str
+    part: str = "xcvu13p-flga2577-2-e"
+    clock_mhz: float = 240.0
+    #: uncertainty on the clock given to the HLS tool, in percent of the period
+    clock_uncertainty_pct: float = 12.5
+    backend: Literal["Vivado", "Vitis"] = "Vitis"
+    io_type: Literal["io_parallel", "io_stream"] = "io_parallel"
+    strategy: Literal["Latency", "Resource"] = "Latency"
+    reuse_factor: int = 1
+    #: hls4ml's QKeras precision propagation (convert_from_keras_model(bit_exact=True))
+    bit_exact: bool = True
+    #: short names users may type for --part
+    part_aliases: dict[str, str] = field(default_factory=lambda: {"xcvu13p": "xcvu13p-flga2577-2-e"})
+    #: resources of each part, for utilization percentages
+    part_resources: dict[str, dict[str, int]] = field(default_factory=lambda: {
+        "xcvu13p-flga2577-2-e": {"LUT": 1728000, "FF": 3456000, "DSP": 12288,
+                                  "BRAM_18K": 5376, "URAM": 1280},
+    })
+    csim: CsimConfig = field(default_factory=CsimConfig)
+
+    def __post_init__(self) -> None:
+        _check(self.clock_mhz > 0, "clock_mhz", self.clock_mhz, "a number > 0")
+        _check(0 <= self.clock_uncertainty_pct < 100, "clock_uncertainty_pct",
+               self.clock_uncertainty_pct, "a number in [0, 100)")
+        _check(self.reuse_factor >= 1, "reuse_factor", self.reuse_factor, "an integer >= 1")
+
+    @property
+    def clock_period_ns(self) -> float:
+        """Clock period in ns, e.g. 4.167 at 240 MHz."""
+        return 1000.0 / self.clock_mhz
+
+    def resolve_part(self, part: str | None) -> str:
+        """Full part name for ``part`` (an alias or a full name); the config's part if None.
+
+        >>> FirmwareConfig(name="x").resolve_part("xcvu13p")
+        'xcvu13p-flga2577-2-e'
+        """
+        if part is None:
+            return self.part
+        return self.part_aliases.get(part, part)
+
+    def resources_of(self, part: str) -> dict[str, int] | None:
+        """The part's resource totals, or None if the config does not list that part."""
+        return self.part_resources.get(part)
+
+
+# ---------------------------------------------------------------- generic loading
+class _Invalid(ValueError):
+    """Raised inside __post_init__; carries the key, so the loader can name its full path."""
+
+    def __init__(self, key: str, got: Any, allowed: str) -> None:
+        super().__init__(key)
+        self.key, self.got, self.allowed = key, got, allowed
+
+
+def _check(ok: bool, key: str, got: Any, allowed: str) -> None:
+    if not ok:
+        raise _Invalid(key, got, allowed)
+
+
+def _convert(value: Any, hint: Any, where: str, source: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where, source)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{source}: key '{where}': got {value!r}, allowed: {', '.join(map(repr, args))}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(value, inner[0], where, source)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{source}: key '{where}': got {value!r}, expected a list")
+        return tuple(_convert(v, args[0], f"{where}[{i}]", source) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: key '{where}': got {value!r}, expected a mapping")
+        return {str(k): _convert(v, args[1], f"{where}.{k}", source) for k, v in value.items()}
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: key '{where}': got {value!r}, expected true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: key '{where}': got {value!r}, expected an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: key '{where}': got {value!r}, expected a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: key '{where}': got {value!r}, expected a string")
+        return value
+    return value
+
+
+def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: key '{prefix or '<top>'}': got {data!r}, expected a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        path = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ConfigError(f"{source}: unknown key '{path}'; allowed here: {', '.join(sorted(fields))}")
+    kwargs = {}
+    for name, f in fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        if name in data:
+            kwargs[name] = _convert(data[name], hints[name], path, source)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{source}: required key '{path}' is missing")
+    try:
+        return cls(**kwargs)
+    except _Invalid as err:
+        path = f"{prefix}.{err.key}" if prefix else err.key
+        raise ConfigError(f"{source}: key '{path}': got {err.got!r}, allowed: {err.allowed}") from None
+
+
+def config_from_dict(cls: type, data: dict, source: str = "<dict>") -> Any:
+    """Build and validate a config dataclass from a plain dict.
+
+    >>> config_from_dict(ModelConfig, {"name": "tiny", "hidden": [8]}).hidden
+    (8,)
+    """
+    return _build(cls, data, "", source)
+
+
+def config_to_dict(config: Any) -> dict:
+    """Plain-dict form of a config dataclass (tuples become lists), ready for YAML/JSON.
+
+    >>> config_to_dict(ModelConfig(name="tiny"))["pruning"]["target_sparsity"]
+    0.75
+    """
+    def plain(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+    return plain(dataclasses.asdict(config))
+
+
+def _load_yaml(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config file ({err.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    return data
+
+
+def repo_dir() -> Path:
+    """The fpgakd checkout holding ``models/`` and ``firmware_configs/`` (editable install)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def resolve_config_path(name_or_path: str | os.PathLike, folder: str) -> Path:
+    """A YAML path as given, or ``<repo>/<folder>/<name>.yaml`` for a bare name.
+
+    >>> resolve_config_path("hlf_mlp", "models").name
+    'hlf_mlp.yaml'
+    """
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return repo_dir() / folder / f"{path.name}.yaml"
+
+
+def load_model_config(name_or_path: str | os.PathLike) -> ModelConfig:
+    """Load and validate a student definition from ``models/``.
+
+    >>> load_model_config("hlf_mlp").inputs.type
+    'hlf'
+    """
+    path = resolve_config_path(name_or_path, "models")
+    return config_from_dict(ModelConfig, _load_yaml(path), str(path))
+
+
+def load_firmware_config(name_or_path: str | os.PathLike = "vu13p_240mhz") -> FirmwareConfig:
+    """Load and validate a firmware target from ``firmware_configs/``.
+
+    >>> load_firmware_config().clock_mhz
+    240.0
+    """
+    path = resolve_config_path(name_or_path, "firmware_configs")
+    return config_from_dict(FirmwareConfig, _load_yaml(path), str(path))
+
+
+def dump_config(config: Any, path: str | os.PathLike) -> Path:
+    """Write the resolved config (defaults included) as YAML, atomically."""
+    from fpgakd.atomic import write_text_atomic
+
+    return write_text_atomic(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))

@@ -1,0 +1,146 @@
+"""Student networks built with QKeras from a :class:`~fpgakd.config.ModelConfig`.
+
+Every student is an MLP: the input is quantized by a ``QActivation(quantized_bits)``,
+each hidden layer is a ``QDense`` with ``quantized_bits(bits, integer, alpha=1)`` weights
+and biases followed by ``quantized_relu``, and the last ``QDense`` outputs logits (one per
+class, or one for a regressor, whose sigmoid is applied in the loss). Ending on a linear
+layer keeps the firmware output bit-exact: hls4ml's softmax/sigmoid are table lookups.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from fpgakd.config import ModelConfig
+from fpgakd.errors import DataError
+
+__all__ = ["build_student", "student_custom_objects", "load_student", "save_student",
+           "weight_sparsity", "count_parameters", "OUTPUT_LAYER"]
+
+#: Name of the final (logit) layer of every student.
+OUTPUT_LAYER = "output"
+
+
+def _quantizers(cfg: ModelConfig) -> dict[str, Any]:
+    from qkeras import quantized_bits, quantized_relu
+
+    q = cfg.quantization
+    return {
+        "input": quantized_bits(q.input_bits, q.input_integer, alpha=1),
+        "weight": quantized_bits(q.weight_bits, q.weight_integer, alpha=1),
+        "relu": quantized_relu(q.activation_bits, q.activation_integer),
+    }
+
+
+def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.Model":  # noqa: F821
+    """Build the (unpruned, untrained) QKeras student for ``cfg``.
+
+    >>> from fpgakd.config import load_model_config
+    >>> build_student(load_model_config("hlf_mlp"), 16, 5).output_shape   # doctest: +SKIP
+    (None, 5)
+    """
+    import tensorflow as tf
+    from qkeras import QActivation, QDense
+
+    if n_inputs < 1 or n_outputs < 1:
+        raise ValueError(f"n_inputs and n_outputs must be >= 1, got {n_inputs} and {n_outputs}")
+    tf.keras.utils.set_random_seed(cfg.training.seed)
+    quant = _quantizers(cfg)
+    x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
+    h = QActivation(quant["input"], name="input_quant")(x_in)
+    for i, width in enumerate(cfg.hidden, start=1):
+        h = QDense(width, kernel_quantizer=quant["weight"], bias_quantizer=quant["weight"],
+                   kernel_initializer="lecun_uniform", name=f"fc{i}")(h)
+        h = QActivation(quant["relu"], name=f"relu{i}")(h)
+    out = QDense(n_outputs, kernel_quantizer=quant["weight"], bias_quantizer=quant["weight"],
+                 kernel_initializer="lecun_uniform", name=OUTPUT_LAYER)(h)
+    return tf.keras.Model(x_in, out, name=cfg.name)
+
+
+def student_custom_objects() -> dict[str, Any]:
+    """Custom objects needed to load a student file (QKeras layers, quantizers, pruning).
+
+    >>> "QDense" in student_custom_objects()
+    True
+    """
+    from qkeras.utils import _add_supported_quantized_objects
+    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
+
+    objects: dict[str, Any] = {"PruneLowMagnitude": pruning_wrapper.PruneLowMagnitude}
+    _add_supported_quantized_objects(objects)
+    return objects
+
+
+def load_student(path: str | os.PathLike) -> "tf.keras.Model":  # noqa: F821
+    """Load a student saved by :func:`save_student` (HDF5 ``.h5``), QKeras objects included.
+
+    >>> model = load_student("runs/hlf_mlp/student_kd.h5")     # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: model file not found")
+    try:
+        return tf.keras.models.load_model(path, custom_objects=student_custom_objects(), compile=False)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise DataError(f"{path}: not a loadable Keras/QKeras model ({err})") from None
+
+
+def save_student(model: "tf.keras.Model", path: str | os.PathLike) -> Path:  # noqa: F821
+    """Save ``model`` as HDF5 atomically (the format hls4ml and QKeras reload reliably)."""
+    from fpgakd.atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        h5 = tmp.with_suffix(".h5")
+        model.save(h5, include_optimizer=False, save_format="h5")
+        os.replace(h5, tmp)
+    return path
+
+
+def weight_sparsity(model: "tf.keras.Model") -> dict[str, float]:  # noqa: F821
+    """Fraction of zero kernel weights per Dense-like layer, measured on the quantized weights.
+
+    A weight counts as zero if its *quantized* value is zero: that is what the firmware
+    sees and what saves multipliers.
+
+    >>> weight_sparsity(model)["fc1"]                              # doctest: +SKIP
+    0.75
+    """
+    import numpy as np
+
+    result = {}
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        w = kernel.numpy()
+        quantizer = getattr(layer, "kernel_quantizer_internal", None)
+        if quantizer is not None:
+            w = np.asarray(quantizer(w))
+        result[layer.name] = float(np.mean(w == 0))
+    return result
+
+
+def count_parameters(model: "tf.keras.Model") -> dict[str, int]:  # noqa: F821
+    """Total weights+biases of Dense-like layers and how many are non-zero after quantization."""
+    import numpy as np
+
+    total = nonzero = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        for var, qname in ((kernel, "kernel_quantizer_internal"), (layer.bias, "bias_quantizer_internal")):
+            if var is None:
+                continue
+            w = var.numpy()
+            quantizer = getattr(layer, qname, None)
+            if quantizer is not None:
+                w = np.asarray(quantizer(w))
+            total += w.size
+            nonzero += int(np.count_nonzero(w))
+    return {"parameters": int(total), "nonzero": int(nonzero)}
