@@ -1,0 +1,214 @@
+"""The ``fpgakd`` command: thin argument parsing over the library, one subcommand per stage.
+
+Each subcommand parses its options, calls one library function and prints what it
+returns. Every :class:`~fpgakd.errors.FpgakdError` becomes a one-line message on stderr
+and exit status 1; an interrupted run exits with 130 and leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fpgakd import __version__
+from fpgakd.errors import FpgakdError
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("fpgakd")
+
+DEFAULT_MODEL = "constituent_mlp"
+DEFAULT_RUNS_DIR = Path("runs")
+DEFAULT_HLS_ROOT = Path("hls_projects")
+
+
+# ------------------------------------------------------------------ subcommands
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from fpgakd.generate import GenerationOptions, generate_jets
+
+    options = GenerationOptions(
+        jets_per_class=args.jets_per_class, seed=args.seed, pt_min=args.pt_min,
+        pt_max=args.pt_max, jet_r=args.jet_r, smearing=not args.no_smearing,
+        n_constituents=args.n_constituents, workers=args.workers,
+    )
+    summary = generate_jets(args.output, options, progress=not args.quiet)
+    print(summary.format_table())
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _jets_or_default(path: str | None, quiet: bool) -> Path:
+    if path:
+        return Path(path)
+    from fpgakd.data import default_jets_path
+
+    jets = default_jets_path(progress=not quiet)
+    log.info("using the embedded default dataset %s", jets)
+    return jets
+
+
+def _cmd_teacher(args: argparse.Namespace) -> int:
+    from fpgakd.teacher import train_teacher
+
+    jets = _jets_or_default(args.jets, args.quiet)
+    out = train_teacher(jets, args.output, arch=args.arch, epochs=args.epochs, seed=args.seed,
+                        progress=not args.quiet)
+    print(f"teacher written to {out}")
+    return 0
+
+
+def _cmd_distill(args: argparse.Namespace) -> int:
+    from fpgakd.config import load_model_config
+    from fpgakd.distill import distill
+    from fpgakd.metrics import format_summary_table
+
+    model_cfg = load_model_config(args.model)
+    jets = _jets_or_default(args.jets, args.quiet)
+    run_dir = Path(args.run_dir) if args.run_dir else DEFAULT_RUNS_DIR / model_cfg.name
+    metrics = distill(model_cfg, jets, run_dir, teacher_path=args.teacher,
+                      compare_scratch=not args.no_scratch, progress=not args.quiet)
+    print(format_summary_table(metrics))
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def _latest_run(runs_dir: Path) -> Path:
+    candidates = [p.parent for p in runs_dir.glob("*/student_kd.h5")]
+    if not candidates:
+        raise FpgakdError(f"{runs_dir}: no distill run found (run `fpgakd distill` first, "
+                          "or pass a run directory or a model file)")
+    return max(candidates, key=lambda p: (p / "student_kd.h5").stat().st_mtime)
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from fpgakd.config import load_firmware_config
+    from fpgakd.firmware import synthesize_run
+    from fpgakd.reports import format_report_table
+
+    firmware = load_firmware_config(args.firmware_config)
+    source = Path(args.source) if args.source else _latest_run(DEFAULT_RUNS_DIR)
+    report = synthesize_run(source, firmware=firmware, part=args.part, hls_root=args.hls_root,
+                            name=args.name, n_jets=args.n_jets, inputs=args.inputs,
+                            allow_tolerance=args.allow_tolerance, progress=not args.quiet)
+    print(format_report_table([report]))
+    print(f"HLS project: {report['project']}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from fpgakd.config import load_firmware_config
+    from fpgakd.reports import (format_report_table, plot_resources_vs_accuracy,
+                                read_project_report, write_reports_json)
+
+    firmware = load_firmware_config(args.firmware_config)
+    reports = [read_project_report(p, firmware=firmware) for p in args.projects]
+    print(format_report_table(reports))
+    if args.json:
+        write_reports_json(reports, args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot_resources_vs_accuracy(reports, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``fpgakd`` (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(
+        prog="fpgakd",
+        description="Distil a jet-tagging teacher into a quantized, pruned student and hls4ml firmware.")
+    parser.add_argument("--version", action="version", version=f"fpgakd {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("generate", help="generate jets with Pythia 8 + FastJet into one HDF5 file")
+    p.add_argument("-o", "--output", required=True, help="output HDF5 file")
+    p.add_argument("--jets-per-class", type=_positive_int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--pt-min", type=float, default=900.0, help="jet pT window, GeV")
+    p.add_argument("--pt-max", type=float, default=1100.0, help="jet pT window, GeV")
+    p.add_argument("--jet-r", type=float, default=0.8, help="anti-kT radius")
+    p.add_argument("--n-constituents", type=_positive_int, default=64,
+                   help="constituents stored per jet (pT-ordered, zero-padded)")
+    p.add_argument("--no-smearing", action="store_true", help="switch the detector response off")
+    p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents")
+    p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
+    p.add_argument("-o", "--output", default=str(DEFAULT_RUNS_DIR / "teacher"), help="teacher directory")
+    p.add_argument("--arch", default="deepsets", help="teacher architecture")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default: the library's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_teacher)
+
+    p = sub.add_parser("distill", help="train a QKeras student with knowledge distillation (and its scratch twin)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"student: a name under models/ or a YAML path (default {DEFAULT_MODEL})")
+    p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
+    p.add_argument("--teacher", help="trained teacher (directory from `fpgakd teacher` or a Keras model file); trained if omitted")
+    p.add_argument("--run-dir", help="output directory (default runs/<model name>)")
+    p.add_argument("--no-scratch", action="store_true", help="skip the comparison student trained without the teacher")
+    p.set_defaults(func=_cmd_distill)
+
+    p = sub.add_parser("synth", help="convert a student with hls4ml, check C-simulation against Keras, report resources")
+    p.add_argument("source", nargs="?", help="distill run directory or student .h5 (default: the latest run under runs/)")
+    p.add_argument("--part", default=None, help="FPGA part or alias, e.g. xcvu13p (default from the firmware config)")
+    p.add_argument("--firmware-config", default="vu13p_240mhz", help="name under firmware_configs/ or a YAML path")
+    p.add_argument("--name", help="project name under hls_projects/ (default: from the model)")
+    p.add_argument("--hls-root", default=str(DEFAULT_HLS_ROOT))
+    p.add_argument("--n-jets", type=_positive_int, default=None, help="held-out jets for C-simulation (default from config)")
+    p.add_argument("--inputs", help="standardized inputs .npy for a bare model file")
+    p.add_argument("--allow-tolerance", type=float, default=None,
+                   help="accept firmware logits within this |difference| of Keras instead of bit-exact")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("report", help="read, compare and plot HLS project reports")
+    p.add_argument("projects", nargs="+", help="project directories (fpgakd's or any hls4ml / Vivado HLS project)")
+    p.add_argument("--firmware-config", default="vu13p_240mhz", help="for part resource totals")
+    p.add_argument("--json", help="also write the reports as JSON here")
+    p.add_argument("--plot", help="also plot resources and latency against accuracy (PNG)")
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="fpgakd: %(levelname)s: %(message)s" if verbose
+                        else "fpgakd: %(message)s", stream=sys.stderr)
+    # TensorFlow's C++ banner would drown the messages users need.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fpgakd`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.quiet, args.verbose)
+    try:
+        return args.func(args)
+    except FpgakdError as err:
+        print(f"fpgakd {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"fpgakd {args.command}: interrupted; no partial output was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

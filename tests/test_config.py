@@ -1,0 +1,83 @@
+"""Config loading: defaults declared once, every bad key or value named with its file."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fpgakd.config import (FirmwareConfig, ModelConfig, config_from_dict, config_to_dict,
+                           dump_config, load_firmware_config, load_model_config, repo_dir)
+from fpgakd.errors import ConfigError
+
+MODEL_FILES = sorted((repo_dir() / "models").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
+def test_every_shipped_model_config_loads(path: Path) -> None:
+    cfg = load_model_config(path)
+    assert cfg.name == path.stem
+    assert cfg.quantization.weight_bits == 8
+    assert cfg.pruning.target_sparsity >= 0.75
+
+
+def test_default_firmware_config_is_vu13p_at_240mhz() -> None:
+    fw = load_firmware_config()
+    assert fw.part == "xcvu13p-flga2577-2-e"
+    assert fw.resolve_part("xcvu13p") == "xcvu13p-flga2577-2-e"
+    assert fw.resolve_part(None) == fw.part
+    assert fw.clock_period_ns == pytest.approx(4.1667, abs=1e-3)
+    assert fw.resources_of(fw.part)["LUT"] == 1_728_000
+
+
+def test_defaults_fill_missing_keys() -> None:
+    cfg = config_from_dict(ModelConfig, {"name": "tiny"})
+    assert cfg.pruning.target_sparsity == 0.75
+    assert cfg.quantization.weight_bits == 8
+    assert cfg.inputs.type == "hlf"
+
+
+@pytest.mark.parametrize("data, fragment", [
+    ({"name": "x", "trainig": {}}, "unknown key 'trainig'"),
+    ({"name": "x", "pruning": {"sparsity": 0.5}}, "unknown key 'pruning.sparsity'"),
+    ({"name": "x", "pruning": {"target_sparsity": 1.2}}, "'pruning.target_sparsity': got 1.2"),
+    ({"name": "x", "quantization": {"weight_bits": 8, "weight_integer": 8}}, "'quantization.weight_integer'"),
+    ({"name": "x", "hidden": [64, 0]}, "'hidden'"),
+    ({"name": "x", "hidden": "64"}, "'hidden': got '64', expected a list"),
+    ({"name": "x", "task": "segmenter"}, "'task': got 'segmenter'"),
+    ({"name": "x", "training": {"epochs": "ten"}}, "'training.epochs': got 'ten', expected an integer"),
+    ({"name": "x", "pruning": {"enabled": "yes"}}, "'pruning.enabled'"),
+    ({"hidden": [8]}, "required key 'name' is missing"),
+])
+def test_bad_model_config_names_file_and_key(data: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(ModelConfig, data, "models/bad.yaml")
+    assert "models/bad.yaml" in str(info.value)
+    assert fragment in str(info.value)
+
+
+def test_bad_firmware_value_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "fw.yaml"
+    path.write_text(yaml.safe_dump({"name": "fw", "clock_mhz": -5}))
+    with pytest.raises(ConfigError, match=r"fw\.yaml: key 'clock_mhz': got -5"):
+        load_firmware_config(path)
+
+
+def test_missing_and_malformed_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml: config file not found"):
+        load_model_config(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml: not valid YAML"):
+        load_model_config(broken)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("42\n")
+    with pytest.raises(ConfigError, match="scalar.yaml: expected a mapping"):
+        load_model_config(scalar)
+
+
+def test_resolved_config_round_trips(tmp_path: Path) -> None:
+    cfg = load_model_config("constituent_mlp")
+    out = dump_config(cfg, tmp_path / "config.yaml")
+    assert load_model_config(out) == cfg
+    fw = FirmwareConfig(name="fw")
+    assert config_from_dict(FirmwareConfig, config_to_dict(fw)) == fw
