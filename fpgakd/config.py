@@ -24,6 +24,7 @@ from fpgakd.errors import ConfigError
 
 __all__ = [
     "QuantizationConfig", "PruningConfig", "TrainingConfig", "DistillationConfig",
+    "TeacherConfig",
     "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig",
     "load_model_config", "load_firmware_config", "config_from_dict", "config_to_dict",
     "dump_config", "repo_dir", "resolve_config_path",
@@ -105,6 +106,9 @@ class TrainingConfig:
     learning_rate: float = 2e-3
     patience: int = 8
     seed: int = 0
+    #: seed of the train/validation/test split; kept apart from ``seed`` so that students of
+    #: several seeds share one split, and a teacher trained on it never saw their test jets
+    split_seed: int = 0
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
@@ -154,6 +158,46 @@ class ModelConfig:
                self.hidden, "a non-empty list of positive layer widths")
 
 
+@dataclass(frozen=True)
+class TeacherConfig:
+    """The constituent-level, permutation-invariant teacher trained by ``fpgakd teacher``.
+
+    ``deepsets``: a per-particle MLP, masked sum and mean pooling, then an MLP (Deep Sets /
+    Particle Flow). ``attention``: particle self-attention blocks (no positional encoding,
+    so permutation invariant) and masked mean pooling. With ``n_folds`` > 1 the training
+    split is cut in folds and one model is trained per fold left out: soft targets on a
+    training jet come from the model that never saw it (out of fold), on other jets from
+    the mean of all fold models.
+    """
+
+    arch: Literal["deepsets", "attention"] = "deepsets"
+    #: pT-ordered particles the teacher reads (at most the file's own number)
+    n_constituents: int = 64
+    constituent_features: tuple[str, ...] = ("deta", "dphi", "log_pt", "log_e", "pt_frac",
+                                             "e_frac", "delta_r")
+    #: width of the per-particle and per-jet layers
+    width: int = 64
+    n_folds: int = 3
+    epochs: int = 30
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    patience: int = 5
+    seed: int = 0
+    #: must equal the students' ``training.split_seed``: the teacher trains on their train split
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.n_constituents >= 1, "n_constituents", self.n_constituents, "an integer >= 1")
+        _check(len(self.constituent_features) >= 1, "constituent_features",
+               self.constituent_features, "a non-empty list of feature names")
+        _check(self.width >= 1, "width", self.width, "an integer >= 1")
+        _check(self.n_folds >= 1, "n_folds", self.n_folds, "an integer >= 1")
+        _check(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
+        _check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
+        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "a number > 0")
+        _check(self.patience >= 1, "patience", self.patience, "an integer >= 1")
+
+
 # ---------------------------------------------------------------- firmware targets
 @dataclass(frozen=True)
 class CsimConfig:
@@ -163,10 +207,14 @@ class CsimConfig:
     n_jets: int = 10000
     #: largest |firmware - keras| accepted on a logit; 0 means bit-exact
     tolerance: float = 0.0
+    #: tolerance used instead for a float (non-QKeras) model, which cannot be bit-exact
+    #: (hls4ml's default fixed<16,6> types round it); a warning says so when it applies
+    float_tolerance: float = 0.125
 
     def __post_init__(self) -> None:
         _check(self.n_jets >= 1, "n_jets", self.n_jets, "an integer >= 1")
         _check(self.tolerance >= 0, "tolerance", self.tolerance, "a number >= 0")
+        _check(self.float_tolerance >= 0, "float_tolerance", self.float_tolerance, "a number >= 0")
 
 
 @dataclass(frozen=True)
