@@ -33,7 +33,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     options = GenerationOptions(
         jets_per_class=args.jets_per_class, seed=args.seed, pt_min=args.pt_min,
         pt_max=args.pt_max, jet_r=args.jet_r, smearing=not args.no_smearing,
-        n_constituents=args.n_constituents, workers=args.workers,
+        n_constituents=args.n_constituents, workers=args.workers, mpi=not args.no_mpi,
     )
     summary = generate_jets(args.output, options, progress=not args.quiet)
     print(summary.format_table())
@@ -56,7 +56,7 @@ def _cmd_teacher(args: argparse.Namespace) -> int:
 
     jets = _jets_or_default(args.jets, args.quiet)
     out = train_teacher(jets, args.output, arch=args.arch, epochs=args.epochs, seed=args.seed,
-                        progress=not args.quiet)
+                        n_folds=args.folds, progress=not args.quiet)
     print(f"teacher written to {out}")
     return 0
 
@@ -147,15 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-constituents", type=_positive_int, default=64,
                    help="constituents stored per jet (pT-ordered, zero-padded)")
     p.add_argument("--no-smearing", action="store_true", help="switch the detector response off")
+    p.add_argument("--no-mpi", action="store_true",
+                   help="switch Pythia's multiparton interactions (underlying event) off: about 2x faster, "
+                        "about 8 fewer particles per jet")
     p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
     p.add_argument("-o", "--output", default=str(DEFAULT_RUNS_DIR / "teacher"), help="teacher directory")
-    p.add_argument("--arch", default="deepsets", help="teacher architecture")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default: the library's)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--arch", choices=("deepsets", "attention"), default=None,
+                   help="teacher architecture (default deepsets)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 30)")
+    p.add_argument("--folds", type=_positive_int, default=None,
+                   help="train one model per fold for out-of-fold soft targets (default 3; 1 = a single model)")
+    p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=_cmd_teacher)
 
     p = sub.add_parser("distill", help="train a QKeras student with knowledge distillation (and its scratch twin)")

@@ -1,0 +1,532 @@
+"""The constituent-level teacher and its cached soft targets.
+
+A teacher reads the pT-ordered constituents of a jet, ``x`` of shape (N, P, F), and their
+``mask`` (N, P) (1 for a real particle), and outputs one logit per class. Both built-in
+architectures are permutation invariant: per-particle layers, then a pooling over the
+particles that ignores the padding.
+
+A teacher trained here is a directory::
+
+    teacher/
+        teacher.json          what it reads (features, P, standardization, classes),
+                              its split, accuracies and identity hash
+        teacher_fold0.h5 ...  one Keras model per fold (one file when n_folds = 1)
+        folds.npy             (N,) int8: the fold of each training jet, -1 elsewhere
+
+A user may instead give a Keras model file (``.h5`` or ``.keras``) whose single input
+is the raw constituents (N, P, 11) in ``fpgakd.jetfile.CONSTITUENT_NAMES`` order, or two
+inputs (constituents, mask); a sidecar ``<model>.json`` with the same keys as
+``teacher.json`` (``class_names``, ``constituent_features``, ``n_constituents``,
+``standardization``) describes other inputs.
+
+Soft targets (teacher logits on every jet of a data file) are cached in HDF5 under
+``sha256(teacher identity, data fingerprint, out-of-fold flag)``: students never rerun
+the teacher, and a changed teacher file gives a new key, never stale targets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpgakd.config import TeacherConfig, config_to_dict
+from fpgakd.errors import ConfigError, DataError
+
+__all__ = ["TEACHER_FORMAT", "TeacherSpec", "build_teacher", "train_teacher", "load_teacher",
+           "teacher_inputs", "teacher_logits", "teacher_custom_objects", "soft_target_key"]
+
+log = logging.getLogger(__name__)
+
+TEACHER_FORMAT = "fpgakd-teacher"
+TEACHER_JSON = "teacher.json"
+FOLDS_FILE = "folds.npy"
+_CACHE_FORMAT = "fpgakd-soft-targets"
+_HASH_CHUNK = 1 << 20
+_LAYER_CACHE: dict[str, type] | None = None
+
+
+# ---------------------------------------------------------------- custom layers
+def _layers() -> dict[str, type]:
+    """Keras layers of the built-in teachers (defined lazily: TensorFlow is heavy)."""
+    global _LAYER_CACHE
+    if _LAYER_CACHE is not None:
+        return _LAYER_CACHE
+    import tensorflow as tf
+
+    class MaskedPooling(tf.keras.layers.Layer):
+        """Masked mean (and, with ``with_sum``, sum / P) over the particle axis."""
+
+        def __init__(self, with_sum: bool = True, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.with_sum = with_sum
+
+        def call(self, inputs):  # noqa: D401 - Keras API
+            h, mask = inputs
+            m = tf.expand_dims(tf.cast(mask, h.dtype), -1)
+            total = tf.reduce_sum(h * m, axis=1)
+            count = tf.maximum(tf.reduce_sum(m, axis=1), 1.0)
+            parts = [total / count]
+            if self.with_sum:
+                parts.append(total / tf.cast(tf.shape(h)[1], h.dtype))
+            return tf.concat(parts, axis=-1)
+
+        def get_config(self) -> dict:
+            return {**super().get_config(), "with_sum": self.with_sum}
+
+    class MaskedSelfAttention(tf.keras.layers.Layer):
+        """Pre-norm self-attention block over particles; padded particles are never attended."""
+
+        def __init__(self, width: int, heads: int = 4, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.width, self.heads = width, heads
+            self.norm1 = tf.keras.layers.LayerNormalization()
+            self.attn = tf.keras.layers.MultiHeadAttention(heads, max(1, width // heads))
+            self.norm2 = tf.keras.layers.LayerNormalization()
+            self.ff1 = tf.keras.layers.Dense(2 * width, activation="relu")
+            self.ff2 = tf.keras.layers.Dense(width)
+
+        def call(self, inputs):  # noqa: D401 - Keras API
+            h, mask = inputs
+            m = tf.cast(mask, tf.bool)
+            pair = tf.logical_and(m[:, :, None], m[:, None, :])
+            a = self.norm1(h)
+            h = h + self.attn(a, a, attention_mask=pair)
+            h = h + self.ff2(self.ff1(self.norm2(h)))
+            return h * tf.expand_dims(tf.cast(mask, h.dtype), -1)
+
+        def get_config(self) -> dict:
+            return {**super().get_config(), "width": self.width, "heads": self.heads}
+
+    _LAYER_CACHE = {"MaskedPooling": MaskedPooling, "MaskedSelfAttention": MaskedSelfAttention}
+    return _LAYER_CACHE
+
+
+def teacher_custom_objects() -> dict[str, Any]:
+    """Custom objects needed to load a built-in teacher file.
+
+    >>> sorted(teacher_custom_objects())                       # doctest: +SKIP
+    ['MaskedPooling', 'MaskedSelfAttention']
+    """
+    return dict(_layers())
+
+
+def build_teacher(cfg: TeacherConfig, n_particles: int, n_features: int,
+                  n_classes: int) -> "tf.keras.Model":  # noqa: F821
+    """Build the (untrained) teacher with inputs ``constituents`` (P, F) and ``mask`` (P,).
+
+    >>> build_teacher(TeacherConfig(), 64, 7, 5).output_shape    # doctest: +SKIP
+    (None, 5)
+    """
+    import tensorflow as tf
+
+    layers = _layers()
+    x_in = tf.keras.Input(shape=(n_particles, n_features), name="constituents")
+    m_in = tf.keras.Input(shape=(n_particles,), name="mask")
+    w = cfg.width
+    if cfg.arch == "deepsets":
+        h = x_in
+        for i in range(3):
+            h = tf.keras.layers.Dense(w, activation="relu", name=f"phi{i + 1}")(h)
+        h = layers["MaskedPooling"](with_sum=True, name="pool")([h, m_in])
+        h = tf.keras.layers.Dense(2 * w, activation="relu", name="rho1")(h)
+        h = tf.keras.layers.Dense(w, activation="relu", name="rho2")(h)
+    elif cfg.arch == "attention":
+        h = tf.keras.layers.Dense(w, activation="relu", name="embed")(x_in)
+        for i in range(2):
+            h = layers["MaskedSelfAttention"](w, name=f"block{i + 1}")([h, m_in])
+        h = layers["MaskedPooling"](with_sum=True, name="pool")([h, m_in])
+        h = tf.keras.layers.Dense(w, activation="relu", name="rho1")(h)
+    else:
+        raise ConfigError(f"teacher arch {cfg.arch!r}: allowed 'deepsets', 'attention'")
+    out = tf.keras.layers.Dense(n_classes, name="logits")(h)
+    return tf.keras.Model([x_in, m_in], out, name=f"teacher_{cfg.arch}")
+
+
+# ---------------------------------------------------------------- inputs
+def teacher_inputs(dataset: Any, features: tuple[str, ...] | list[str], n_particles: int,
+                   standardization: dict[str, list[float]] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Constituent features (N, P, F) float32 and mask (N, P) float32 for a teacher.
+
+    Features are picked by name from ``dataset.constituent_names``; with
+    ``standardization`` (``{"mean": [...], "std": [...]}``) they are standardized, and
+    padded particles are set to zero either way.
+
+    >>> x, m = teacher_inputs(ds, ("deta", "dphi"), 16)             # doctest: +SKIP
+    """
+    names = list(dataset.constituent_names)
+    missing = [f for f in features if f not in names]
+    if missing:
+        raise DataError(f"{dataset.source}: constituent features {missing} needed by the teacher "
+                        f"are not in the file (it has {names})")
+    have = dataset.constituents.shape[1]
+    if n_particles > have:
+        raise DataError(f"{dataset.source}: the teacher reads {n_particles} constituents per jet, "
+                        f"the file holds only {have}")
+    idx = [names.index(f) for f in features]
+    x = np.asarray(dataset.constituents[:, :n_particles, :], dtype=np.float32)[..., idx]
+    mask = np.asarray(dataset.mask[:, :n_particles], dtype=np.float32)
+    if standardization is not None:
+        mean = np.asarray(standardization["mean"], dtype=np.float32)
+        std = np.asarray(standardization["std"], dtype=np.float32)
+        if mean.shape != (len(idx),) or std.shape != (len(idx),):
+            raise DataError(f"teacher standardization: expected {len(idx)} means and stds for "
+                            f"features {list(features)}, got {mean.shape} and {std.shape}")
+        x = (x - mean) / std
+    x *= mask[..., None]
+    return x, mask
+
+
+def _fit_standardization(x: np.ndarray, mask: np.ndarray) -> dict[str, list[float]]:
+    real = x[mask > 0]
+    std = real.std(axis=0)
+    return {"mean": real.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
+
+
+# ---------------------------------------------------------------- identity
+def _sha256_files(paths: list[Path], extra: bytes = b"") -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+    digest.update(extra)
+    return digest.hexdigest()
+
+
+def _identity_extra(meta: dict[str, Any]) -> bytes:
+    """The parts of the description that change the teacher's outputs."""
+    keys = ("class_names", "constituent_features", "n_constituents", "standardization",
+            "models", "output")
+    return json.dumps({k: meta.get(k) for k in keys}, sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    """A resolved teacher: model files, what they read, and the identity hash of all of it."""
+
+    source: Path
+    models: tuple[Path, ...]
+    class_names: tuple[str, ...] | None
+    constituent_features: tuple[str, ...] | None
+    n_constituents: int | None
+    standardization: dict[str, list[float]] | None
+    #: "logits" or "probabilities" (a softmax output layer)
+    output: str
+    identity: str
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    folds: Path | None = None
+
+
+def load_teacher(teacher_path: str | os.PathLike) -> TeacherSpec:
+    """Resolve a teacher directory, its ``teacher.json``, or a user Keras model file.
+
+    >>> load_teacher("runs/teacher").identity[:8]                  # doctest: +SKIP
+    '3f2a9c1e'
+    """
+    path = Path(teacher_path)
+    if path.is_dir():
+        path = path / TEACHER_JSON
+    if not path.exists():
+        raise DataError(f"{teacher_path}: teacher not found (expected a teacher directory, "
+                        f"its {TEACHER_JSON}, or a .h5/.keras model file)")
+    if path.suffix == ".json":
+        meta = _read_json(path)
+        models = tuple(path.parent / m for m in meta.get("models", []))
+        if not models:
+            raise DataError(f"{path}: key 'models' is missing or empty")
+        for m in models:
+            if not m.is_file():
+                raise DataError(f"{path}: model file {m.name} listed under 'models' is missing")
+        folds = path.parent / FOLDS_FILE
+        source = path
+    elif path.suffix in (".h5", ".keras", ".hdf5"):
+        sidecar = path.with_suffix(".json")
+        meta = _read_json(sidecar) if sidecar.is_file() else {}
+        meta.setdefault("models", [path.name])
+        models = (path,)
+        folds = None
+        source = path
+    else:
+        raise DataError(f"{path}: unknown teacher file type {path.suffix!r}; expected a teacher "
+                        f"directory, {TEACHER_JSON}, .h5 or .keras")
+    meta.setdefault("output", "logits" if "class_names" in meta else None)
+    identity = _sha256_files(list(models), _identity_extra(meta))
+    return TeacherSpec(
+        source=source, models=models,
+        class_names=tuple(meta["class_names"]) if "class_names" in meta else None,
+        constituent_features=(tuple(meta["constituent_features"])
+                              if "constituent_features" in meta else None),
+        n_constituents=meta.get("n_constituents"),
+        standardization=meta.get("standardization"),
+        output=meta.get("output") or "auto", identity=identity, meta=meta,
+        folds=folds if folds is not None and folds.is_file() else None)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"{path}: not a readable teacher description ({err})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return data
+
+
+def _load_keras(path: Path) -> "tf.keras.Model":  # noqa: F821
+    import tensorflow as tf
+
+    try:
+        return tf.keras.models.load_model(path, custom_objects=teacher_custom_objects(), compile=False)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise DataError(f"{path}: not a loadable Keras teacher model ({err})") from None
+
+
+# ---------------------------------------------------------------- inference
+def _check_model(model: Any, spec: TeacherSpec, path: Path, dataset: Any,
+                 n_features: int, n_particles: int) -> None:
+    """Raise a DataError naming both sides when model and data do not fit together."""
+    n_classes = len(dataset.class_names)
+    out = model.output_shape
+    if isinstance(out, list) or len(out) != 2 or out[-1] != n_classes:
+        raise DataError(f"{path}: teacher outputs shape {out}, the data file {dataset.source} has "
+                        f"{n_classes} classes {list(dataset.class_names)}")
+    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    want = [(None, n_particles, n_features), (None, n_particles)]
+    if len(shapes) not in (1, 2) or any(tuple(s) != w for s, w in zip(shapes, want)):
+        raise DataError(f"{path}: teacher inputs {shapes}, but the data file {dataset.source} gives "
+                        f"constituents {want[0]} (features {list(spec.constituent_features or [])}) "
+                        f"and mask {want[1]}")
+
+
+def _model_logits(model: Any, spec: TeacherSpec, x: np.ndarray, mask: np.ndarray,
+                  batch_size: int) -> np.ndarray:
+    two_inputs = isinstance(model.input_shape, list) and len(model.input_shape) == 2
+    inputs = [x, mask] if two_inputs else x
+    pred = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), dtype=np.float64)
+    output = spec.output
+    if output == "auto":
+        act = getattr(model.layers[-1], "activation", None)
+        output = "probabilities" if getattr(act, "__name__", "") == "softmax" else "logits"
+    if output == "probabilities":
+        # log p is a valid logit vector: softmax(log p) = p
+        pred = np.log(np.clip(pred, 1e-12, 1.0))
+    return pred.astype(np.float32)
+
+
+def soft_target_key(spec: TeacherSpec, dataset: Any, out_of_fold: bool) -> str:
+    """The cache key: sha256 of teacher identity, data fingerprint and the out-of-fold flag.
+
+    >>> soft_target_key(load_teacher("teacher"), ds, True)[:8]    # doctest: +SKIP
+    'a91c03d2'
+    """
+    text = f"{spec.identity}\n{dataset.fingerprint()}\nout_of_fold={bool(out_of_fold)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
+                   cache_dir: str | os.PathLike, out_of_fold: bool = True,
+                   batch_size: int = 1024, progress: bool = True) -> np.ndarray:
+    """Teacher logits (N, n_classes) float32 on every jet of ``dataset``, cached in HDF5.
+
+    With ``out_of_fold`` and a teacher trained on this very data file with folds, each
+    training jet gets the logits of the fold model that never saw it and every other jet
+    the mean over fold models; otherwise every jet gets the mean over all model files.
+
+    >>> z = teacher_logits("runs/teacher", load_jets("jets.h5"), cache_dir="cache")  # doctest: +SKIP
+    """
+    import h5py
+
+    from fpgakd.atomic import atomic_path
+
+    spec = load_teacher(teacher_path)
+    if spec.class_names is not None and tuple(spec.class_names) != tuple(dataset.class_names):
+        raise DataError(f"{spec.source}: teacher classes {list(spec.class_names)} differ from "
+                        f"{dataset.source} classes {list(dataset.class_names)}")
+    use_oof = bool(out_of_fold and spec.folds is not None and len(spec.models) > 1
+                   and spec.meta.get("data_fingerprint") == dataset.fingerprint())
+    if out_of_fold and spec.folds is not None and not use_oof:
+        log.info("teacher %s was trained on other data: soft targets are fold means, not out of fold",
+                 spec.source)
+    key = soft_target_key(spec, dataset, use_oof)
+    cache = Path(cache_dir) / f"soft_targets_{key[:24]}.h5"
+    n, n_classes = len(dataset.labels), len(dataset.class_names)
+    if cache.is_file():
+        try:
+            with h5py.File(cache, "r") as fh:
+                if fh.attrs.get("key") == key and fh["logits"].shape == (n, n_classes):
+                    log.info("soft targets from cache %s", cache)
+                    return np.asarray(fh["logits"], dtype=np.float32)
+        except (OSError, KeyError):
+            log.warning("%s: unreadable soft-target cache, recomputing", cache)
+
+    features = spec.constituent_features or tuple(dataset.constituent_names)
+    first = _load_keras(spec.models[0])
+    n_particles = spec.n_constituents
+    if n_particles is None:
+        shapes = first.input_shape if isinstance(first.input_shape, list) else [first.input_shape]
+        n_particles = shapes[0][1] if len(shapes[0]) == 3 and shapes[0][1] else None
+        if n_particles is None:
+            raise DataError(f"{spec.models[0]}: teacher input shape {shapes[0]} is not "
+                            f"(None, P, F) constituents")
+    x, mask = teacher_inputs(dataset, features, n_particles, spec.standardization)
+    folds = None
+    if use_oof:
+        folds = np.load(spec.folds)
+        if folds.shape != (n,):
+            raise DataError(f"{spec.folds}: {folds.shape[0]} fold entries for {n} jets")
+    logits = np.zeros((n, n_classes), dtype=np.float64)
+    counts = np.zeros(n, dtype=np.float64)
+    from tqdm.auto import tqdm
+
+    for k, model_path in enumerate(tqdm(spec.models, desc="teacher inference", disable=not progress)):
+        model = first if k == 0 else _load_keras(model_path)
+        _check_model(model, spec, model_path, dataset, len(features), n_particles)
+        z = _model_logits(model, spec, x, mask, batch_size)
+        if folds is None:
+            logits += z
+            counts += 1
+        else:
+            # fold model k never saw fold k; it scores those jets alone, and votes on the rest
+            use = (folds == k) | (folds < 0)
+            logits[use] += z[use]
+            counts[use] += 1
+    logits = (logits / counts[:, None]).astype(np.float32)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cache) as tmp:
+        with h5py.File(tmp, "w") as fh:
+            fh.create_dataset("logits", data=logits)
+            fh.attrs.update({"format": _CACHE_FORMAT, "key": key, "teacher": str(spec.source),
+                             "teacher_identity": spec.identity,
+                             "data_fingerprint": dataset.fingerprint(),
+                             "out_of_fold": use_oof, "class_names": list(dataset.class_names)})
+    log.info("soft targets written to %s", cache)
+    return logits
+
+
+# ---------------------------------------------------------------- training
+def _fit_one(cfg: TeacherConfig, x: np.ndarray, mask: np.ndarray, y: np.ndarray, train: np.ndarray,
+             val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str
+             ) -> tuple[Any, dict[str, list[float]]]:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    model = build_teacher(cfg, x.shape[1], x.shape[2], n_classes)
+    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    callbacks = [
+        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
+                                         restore_best_weights=True),
+        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                             patience=max(1, cfg.patience // 2)),
+    ]
+    if progress:
+        from tqdm.keras import TqdmCallback
+        callbacks.append(TqdmCallback(verbose=0, desc=label))
+    history = model.fit([x[train], mask[train]], y[train], validation_data=([x[val], mask[val]], y[val]),
+                        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
+                        callbacks=callbacks)
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
+                  config: TeacherConfig | None = None, arch: str | None = None,
+                  epochs: int | None = None, seed: int | None = None,
+                  n_folds: int | None = None, progress: bool = True) -> Path:
+    """Train a teacher on a jet file and write the teacher directory ``out_dir`` atomically.
+
+    Keyword arguments other than ``config`` override its fields. The data are split with
+    ``config.split_seed`` (:func:`fpgakd.data.split_indices`); the teacher trains on the
+    train split only, with early stopping on the validation split, and ``teacher.json``
+    records its validation and test accuracy (of the fold-model mean) and the
+    out-of-fold accuracy on the training jets.
+
+    >>> train_teacher("jets.h5", "runs/teacher", epochs=5)         # doctest: +SKIP
+    PosixPath('runs/teacher')
+    """
+    from fpgakd.atomic import atomic_dir
+    from fpgakd.data import load_jets, split_indices
+
+    cfg = config or TeacherConfig()
+    overrides = {k: v for k, v in {"arch": arch, "epochs": epochs, "seed": seed,
+                                   "n_folds": n_folds}.items() if v is not None}
+    if overrides:
+        from fpgakd.config import config_from_dict
+        cfg = config_from_dict(TeacherConfig, {**config_to_dict(cfg), **overrides}, "train_teacher()")
+    dataset = load_jets(jets_path)
+    n_particles = min(cfg.n_constituents, dataset.constituents.shape[1])
+    if n_particles < cfg.n_constituents:
+        log.warning("%s holds %d constituents per jet; the teacher reads %d instead of %d",
+                    dataset.source, n_particles, n_particles, cfg.n_constituents)
+    x_raw, mask = teacher_inputs(dataset, cfg.constituent_features, n_particles)
+    y = np.asarray(dataset.labels, dtype=np.int64)
+    n, n_classes = len(y), len(dataset.class_names)
+    train, val, test = split_indices(n, seed=cfg.split_seed, labels=y)
+    if cfg.n_folds > 1 and len(train) < cfg.n_folds:
+        raise ConfigError(f"teacher n_folds={cfg.n_folds}: only {len(train)} training jets")
+    standardization = _fit_standardization(x_raw[train], mask[train])
+    x, _ = teacher_inputs(dataset, cfg.constituent_features, n_particles, standardization)
+    del x_raw
+
+    folds = np.full(n, -1, dtype=np.int8)
+    if cfg.n_folds > 1:
+        order = np.random.default_rng(cfg.seed).permutation(train)
+        for k, part in enumerate(np.array_split(order, cfg.n_folds)):
+            folds[part] = k
+    out_dir = Path(out_dir)
+    logits = np.zeros((n, n_classes), dtype=np.float64)
+    counts = np.zeros(n, dtype=np.float64)
+    histories = []
+    with atomic_dir(out_dir) as tmp:
+        names = []
+        for k in range(cfg.n_folds):
+            fit_idx = train if cfg.n_folds == 1 else train[folds[train] != k]
+            model, hist = _fit_one(cfg, x, mask, y, fit_idx, val, n_classes, cfg.seed + k, progress,
+                                   f"teacher {k + 1}/{cfg.n_folds}")
+            histories.append(hist)
+            name = f"teacher_fold{k}.h5" if cfg.n_folds > 1 else "teacher.h5"
+            model.save(tmp / name, include_optimizer=False, save_format="h5")
+            names.append(name)
+            z = model.predict([x, mask], batch_size=1024, verbose=0)
+            use = (folds == k) | (folds < 0) if cfg.n_folds > 1 else np.ones(n, bool)
+            logits[use] += z[use]
+            counts[use] += 1
+            log.info("teacher model %d/%d: val accuracy %.4f", k + 1, cfg.n_folds,
+                     float(np.mean(z[val].argmax(1) == y[val])))
+        logits /= counts[:, None]
+        pred = logits.argmax(axis=1)
+        np.save(tmp / FOLDS_FILE, folds)
+        meta: dict[str, Any] = {
+            "format": TEACHER_FORMAT, "format_version": 1,
+            "arch": cfg.arch, "config": config_to_dict(cfg),
+            "class_names": list(dataset.class_names),
+            "constituent_features": list(cfg.constituent_features),
+            "n_constituents": int(n_particles),
+            "standardization": standardization,
+            "output": "logits",
+            "models": names,
+            "jets_path": str(Path(jets_path).resolve()),
+            "data_fingerprint": dataset.fingerprint(),
+            "split_seed": cfg.split_seed,
+            "n_train": int(len(train)), "n_val": int(len(val)), "n_test": int(len(test)),
+            "val_accuracy": float(np.mean(pred[val] == y[val])),
+            "test_accuracy": float(np.mean(pred[test] == y[test])),
+            "train_accuracy_out_of_fold" if cfg.n_folds > 1 else "train_accuracy":
+                float(np.mean(pred[train] == y[train])),
+            "histories": histories,
+        }
+        meta["identity"] = _sha256_files([tmp / m for m in names], _identity_extra(meta))
+        (tmp / TEACHER_JSON).write_text(json.dumps(meta, indent=1))
+    log.info("teacher written to %s (val %.4f, test %.4f)", out_dir, meta["val_accuracy"],
+             meta["test_accuracy"])
+    return out_dir

@@ -1,0 +1,176 @@
+"""Tests of fpgakd.distill: the KD loss, pruning, quantization grid, end-to-end outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fpgakd.config import ModelConfig, config_from_dict
+from fpgakd.errors import ConfigError, DataError
+from test_teacher import write_synthetic_jets
+
+
+def _cfg(**over) -> ModelConfig:
+    base = {"name": "tiny", "hidden": [16, 8],
+            "inputs": {"type": "constituents", "n_constituents": 8,
+                       "constituent_features": ["deta", "dphi", "log_pt_frac"]},
+            "training": {"epochs": 6, "batch_size": 64, "patience": 2, "learning_rate": 0.005},
+            "pruning": {"target_sparsity": 0.75, "begin_fraction": 0.1, "end_fraction": 0.5,
+                        "frequency_steps": 5}}
+    for key, value in over.items():
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    return config_from_dict(ModelConfig, base, "test")
+
+
+def _np_softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_kd_loss_matches_hand_computation():
+    from fpgakd.distill import kd_loss
+
+    y = np.array([0, 2])
+    t = np.array([[2.0, 1.0, 0.0], [0.5, 0.0, 1.5]])
+    s = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    temperature, alpha = 3.0, 0.25
+    q = _np_softmax(s)
+    ce = -np.log(q[np.arange(2), y])
+    p_t, q_t = _np_softmax(t / temperature), _np_softmax(s / temperature)
+    kl = np.sum(p_t * np.log(p_t / q_t), axis=1)
+    want = np.mean(alpha * ce + (1 - alpha) * temperature ** 2 * kl)
+    assert float(kd_loss(y, t, s, temperature=temperature, alpha=alpha)) == pytest.approx(want, rel=1e-5)
+    # one-hot labels give the same value
+    onehot = np.eye(3)[y]
+    assert float(kd_loss(onehot, t, s, temperature=temperature, alpha=alpha)) == pytest.approx(want, rel=1e-5)
+
+
+def test_kd_loss_at_alpha_one_is_cross_entropy():
+    import tensorflow as tf
+
+    from fpgakd.distill import kd_loss
+
+    rng = np.random.default_rng(3)
+    s, t = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
+    y = rng.integers(0, 5, size=7)
+    ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, s)
+    assert float(kd_loss(y, t, s, temperature=4.0, alpha=1.0)) == pytest.approx(float(ce), rel=1e-5)
+    # and the KD term vanishes when student equals teacher
+    assert float(kd_loss(y, s, s, temperature=2.0, alpha=0.0)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_regression_loss():
+    from fpgakd.distill import regression_kd_loss
+
+    z = np.array([[0.0], [2.0]])
+    p = np.array([[0.3], [0.5]])
+    sig = 1 / (1 + np.exp(-z[:, 0]))
+    assert float(regression_kd_loss(p, z)) == pytest.approx(np.mean(np.abs(sig - p[:, 0])), rel=1e-5)
+    assert float(regression_kd_loss(p, z, kind="mse")) == pytest.approx(np.mean((sig - p[:, 0]) ** 2), rel=1e-5)
+    with pytest.raises(ConfigError, match="regression_loss"):
+        regression_kd_loss(p, z, kind="huber")
+
+
+def test_pruning_schedule_lands_on_frequency_grid():
+    from fpgakd.distill import pruning_schedule_steps
+
+    steps = pruning_schedule_steps(_cfg(pruning={"frequency_steps": 7}), steps_per_epoch=13)
+    assert (steps["end_step"] - steps["begin_step"]) % steps["frequency"] == 0
+    assert steps["end_step"] <= 6 * 13
+
+
+@pytest.mark.slow
+def test_pruning_reaches_target_and_weights_on_8bit_grid(tmp_path):
+    from fpgakd.distill import train_student
+    from fpgakd.students import weight_sparsity
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 24)).astype(np.float32)
+    labels = (x[:, 0] > 0).astype(int) + 2 * (x[:, 1] > 0)
+    y = np.concatenate([np.eye(4, dtype=np.float32)[labels], np.zeros((600, 4), np.float32)], axis=1)
+    cfg = _cfg()
+    model, hist, steps = train_student(cfg, "scratch", x, y, np.arange(400), np.arange(400, 600), 4,
+                                       tmp_path / "ckpt", progress=False)
+    sparsity = weight_sparsity(model)
+    assert set(sparsity) == {"fc1", "fc2", "output"}
+    assert all(s >= 0.75 for s in sparsity.values()), sparsity
+    assert len(hist["loss"]) >= 1 and "val_accuracy" in hist
+    step = 2.0 ** -(cfg.quantization.weight_bits - 1 - cfg.quantization.weight_integer)
+    for name in sparsity:
+        layer = model.get_layer(name)
+        for var, quantizer in ((layer.kernel, layer.kernel_quantizer_internal),
+                               (layer.bias, layer.bias_quantizer_internal)):
+            q = np.asarray(quantizer(var.numpy()))
+            np.testing.assert_allclose(q / step, np.round(q / step), atol=1e-6)
+            assert q.min() >= -1.0 and q.max() <= 1.0 - step
+
+
+@pytest.mark.slow
+def test_distill_end_to_end_writes_all_outputs(tmp_path):
+    from fpgakd.config import TeacherConfig
+    from fpgakd.distill import distill
+    from fpgakd.metrics import format_summary_table
+    from fpgakd.students import load_student
+    from fpgakd.teacher import train_teacher
+
+    jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=80, n_particles=16)
+    teacher = train_teacher(jets, tmp_path / "teacher", progress=False,
+                            config=TeacherConfig(n_constituents=16, width=16, epochs=3, n_folds=2))
+    run = tmp_path / "run"
+    metrics = distill(_cfg(), jets, run, teacher_path=teacher, progress=False)
+    for name in ("student_kd.h5", "student_scratch.h5", "config.yaml", "standardization.json",
+                 "test_inputs.npy", "test_labels.npy", "metrics.json", "roc.png",
+                 "training_curves.png"):
+        assert (run / name).is_file(), name
+    assert not (run / "checkpoints").exists()
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["kd"]["accuracy"] == pytest.approx(metrics["kd"]["accuracy"])
+    for kind in ("kd", "scratch"):
+        assert all(s >= 0.75 for s in saved[kind]["sparsity"].values())
+        assert set(saved[kind]["rejection"]) == {"W", "Z", "t"}
+        assert saved[kind]["bits"]["weight"] == 8
+    assert 0.0 <= saved["teacher"]["accuracy"] <= 1.0
+    x_test = np.load(run / "test_inputs.npy")
+    assert x_test.dtype == np.float32 and x_test.shape == (80, 24)
+    model = load_student(run / "student_kd.h5")
+    logits = model.predict(x_test, verbose=0)
+    acc = np.mean(logits.argmax(1) == np.load(run / "test_labels.npy"))
+    assert acc == pytest.approx(saved["kd"]["accuracy"])
+    table = format_summary_table(saved)
+    assert "KD student" in table and "scratch student" in table and "sparsity fc1" in table
+
+
+@pytest.mark.slow
+def test_regressor_and_resume(tmp_path):
+    from fpgakd.config import TeacherConfig
+    from fpgakd.distill import distill
+    from fpgakd.teacher import train_teacher
+
+    jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=60, n_particles=16)
+    teacher = train_teacher(jets, tmp_path / "teacher", progress=False,
+                            config=TeacherConfig(n_constituents=16, width=8, epochs=2, n_folds=1))
+    cfg = _cfg(task="regressor", signal_class="t", inputs={"type": "hlf"}, hidden=[8],
+               training={"epochs": 4})
+    run = tmp_path / "run"
+    # a leftover checkpoint of another config is discarded, not resumed
+    (run / "checkpoints" / "kd_0000").mkdir(parents=True)
+    metrics = distill(cfg, jets, run, teacher_path=teacher, progress=False)
+    assert not (run / "checkpoints").exists()
+    assert 0.0 <= metrics["kd"]["auc"] <= 1.0 and "eff50" in metrics["kd"]["rejection"]
+    assert metrics["teacher"]["auc"] > 0.5
+    assert "auc" in metrics["kd_gain"]
+
+
+def test_mismatches_give_clear_errors(tmp_path):
+    from fpgakd.distill import distill
+
+    jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=5, n_particles=8)
+    with pytest.raises(ConfigError, match=r"signal_class.*'H'.*\['g', 'q', 'W', 'Z', 't'\]"):
+        distill(_cfg(task="regressor", signal_class="H"), jets, tmp_path / "r", teacher_path=jets,
+                progress=False)
+    with pytest.raises(DataError, match="teacher not found"):
+        distill(_cfg(), jets, tmp_path / "r", teacher_path=tmp_path / "nope", progress=False)

@@ -1,0 +1,207 @@
+"""Tests of fpgakd.teacher: permutation invariance, soft-target cache, mismatch errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from fpgakd.config import TeacherConfig
+from fpgakd.errors import DataError
+from fpgakd.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION, HLF_NAMES, JET_NAMES
+
+#: prongs and mean multiplicity per class g, q, W, Z, t: enough structure to learn from
+_PRONGS = (1, 1, 2, 2, 3)
+_MULT = (30, 18, 16, 18, 26)
+
+
+def write_synthetic_jets(path: Path, n_per_class: int = 100, n_particles: int = 16,
+                         seed: int = 0, class_names: tuple[str, ...] = CLASS_NAMES) -> Path:
+    """A small file in fpgakd's jet layout whose classes differ in prongs and multiplicity.
+
+    Not physics: a fast stand-in with the exact layout ``fpgakd.data.load_jets`` reads.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_per_class * len(class_names)
+    labels = np.repeat(np.arange(len(class_names)), n_per_class)
+    cons = np.zeros((n, n_particles, len(CONSTITUENT_NAMES)), np.float32)
+    mask = np.zeros((n, n_particles), bool)
+    for i, c in enumerate(labels):
+        k = _PRONGS[c % len(_PRONGS)]
+        m = int(np.clip(rng.poisson(_MULT[c % len(_MULT)]), 2, n_particles))
+        centres = rng.normal(0, 0.25, size=(k, 2)) * (k > 1)
+        prong = rng.integers(0, k, size=m)
+        deta, dphi = (centres[prong] + rng.normal(0, 0.06, size=(m, 2))).T
+        frac = np.sort(rng.exponential(1.0, size=m))[::-1]
+        frac /= frac.sum()
+        pt = 1000.0 * frac
+        cons[i, :m] = np.stack([deta, dphi, np.log(pt), np.log(pt * 1.1), frac, frac,
+                                np.hypot(deta, dphi), pt, deta, dphi, pt * 1.1], axis=1)
+        mask[i, :m] = True
+    hlf = rng.normal(size=(n, len(HLF_NAMES))).astype(np.float32)
+    hlf[:, -1] = mask.sum(axis=1)
+    jets = np.tile(np.array([1000.0, 0.0, 0.0, 50.0], np.float32), (n, 1))
+    order = rng.permutation(n)
+    with h5py.File(path, "w") as fh:
+        fh.create_dataset("hlf", data=hlf[order])
+        fh.create_dataset("hlf_names", data=np.array(HLF_NAMES, dtype="S"))
+        fh.create_dataset("constituents", data=cons[order])
+        fh.create_dataset("constituent_names", data=np.array(CONSTITUENT_NAMES, dtype="S"))
+        fh.create_dataset("mask", data=mask[order])
+        fh.create_dataset("labels", data=labels[order].astype(np.int64))
+        fh.create_dataset("class_names", data=np.array(class_names, dtype="S"))
+        fh.create_dataset("jets", data=jets)
+        fh.create_dataset("jet_names", data=np.array(JET_NAMES, dtype="S"))
+        fh.attrs["format"] = FORMAT_NAME
+        fh.attrs["format_version"] = FORMAT_VERSION
+    return path
+
+
+_TINY = TeacherConfig(n_constituents=16, width=16, epochs=2, n_folds=2, batch_size=128)
+
+
+@pytest.fixture(scope="module")
+def jets(tmp_path_factory) -> Path:
+    return write_synthetic_jets(tmp_path_factory.mktemp("jets") / "jets.h5", n_per_class=80)
+
+
+@pytest.fixture(scope="module")
+def teacher(jets, tmp_path_factory) -> Path:
+    from fpgakd.teacher import train_teacher
+
+    return train_teacher(jets, tmp_path_factory.mktemp("t") / "teacher", config=_TINY, progress=False)
+
+
+@pytest.mark.parametrize("arch", ["deepsets", "attention"])
+def test_teacher_is_permutation_invariant_and_ignores_padding(arch):
+    import tensorflow as tf
+
+    from fpgakd.teacher import build_teacher
+
+    tf.keras.utils.set_random_seed(1)
+    model = build_teacher(TeacherConfig(arch=arch, width=8), 6, 3, 5)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 6, 3)).astype(np.float32)
+    mask = np.array([[1, 1, 1, 1, 0, 0]] * 4, np.float32)
+    x *= mask[..., None]
+    ref = model.predict([x, mask], verbose=0)
+    perm = [2, 0, 3, 1, 4, 5]
+    np.testing.assert_allclose(model.predict([x[:, perm], mask[:, perm]], verbose=0), ref, atol=1e-5)
+    junk = x.copy()
+    junk[:, 4:] = 7.0                      # padded particles must not matter
+    np.testing.assert_allclose(model.predict([junk, mask], verbose=0), ref, atol=1e-5)
+
+
+def test_train_teacher_writes_directory(teacher):
+    meta = json.loads((teacher / "teacher.json").read_text())
+    assert meta["models"] == ["teacher_fold0.h5", "teacher_fold1.h5"]
+    assert meta["class_names"] == list(CLASS_NAMES)
+    assert 0.0 <= meta["test_accuracy"] <= 1.0
+    folds = np.load(teacher / "folds.npy")
+    assert set(np.unique(folds)) == {-1, 0, 1}
+    assert (folds == -1).sum() == meta["n_val"] + meta["n_test"]
+
+
+def test_soft_targets_cached_and_out_of_fold(teacher, jets, tmp_path):
+    from fpgakd.data import load_jets
+    from fpgakd.teacher import teacher_logits
+
+    ds = load_jets(jets)
+    z = teacher_logits(teacher, ds, cache_dir=tmp_path, progress=False)
+    assert z.shape == (ds.n_jets, 5) and z.dtype == np.float32
+    files = list(tmp_path.glob("soft_targets_*.h5"))
+    assert len(files) == 1
+    with h5py.File(files[0], "r") as fh:
+        assert bool(fh.attrs["out_of_fold"])
+        np.testing.assert_array_equal(fh["logits"][()], z)
+    # the cache serves the same targets; the fold mean (no OOF) differs on training jets
+    np.testing.assert_array_equal(teacher_logits(teacher, ds, cache_dir=tmp_path, progress=False), z)
+    mean = teacher_logits(teacher, ds, cache_dir=tmp_path, out_of_fold=False, progress=False)
+    train = np.load(teacher / "folds.npy") >= 0
+    assert not np.allclose(mean[train], z[train])
+    np.testing.assert_allclose(mean[~train], z[~train], atol=1e-6)
+
+
+def test_cache_invalidated_when_teacher_file_changes(teacher, jets, tmp_path):
+    import shutil
+
+    import tensorflow as tf
+
+    from fpgakd.data import load_jets
+    from fpgakd.teacher import load_teacher, teacher_custom_objects, teacher_logits
+
+    ds = load_jets(jets)
+    copy = tmp_path / "teacher"
+    shutil.copytree(teacher, copy)
+    cache = tmp_path / "cache"
+    before = teacher_logits(copy, ds, cache_dir=cache, progress=False)
+    key_before = load_teacher(copy).identity
+    path = copy / "teacher_fold1.h5"
+    model = tf.keras.models.load_model(path, custom_objects=teacher_custom_objects(), compile=False)
+    model.get_layer("logits").bias.assign(model.get_layer("logits").bias + 1.0 * np.arange(5))
+    model.save(path, include_optimizer=False, save_format="h5")
+    assert load_teacher(copy).identity != key_before
+    after = teacher_logits(copy, ds, cache_dir=cache, progress=False)
+    assert len(list(cache.glob("soft_targets_*.h5"))) == 2
+    assert not np.allclose(before, after)
+
+
+def test_class_mismatch_names_both_sides(teacher, tmp_path):
+    from fpgakd.data import load_jets
+    from fpgakd.teacher import teacher_logits
+
+    other = write_synthetic_jets(tmp_path / "other.h5", n_per_class=5,
+                                 class_names=("g", "q", "W", "Z", "b"))
+    with pytest.raises(DataError, match=r"teacher classes .*'t'.* differ from .*other.h5.*'b'"):
+        teacher_logits(teacher, load_jets(other), cache_dir=tmp_path, progress=False)
+
+
+def test_user_model_shape_mismatch(tmp_path, jets):
+    import tensorflow as tf
+
+    from fpgakd.data import load_jets
+    from fpgakd.teacher import teacher_logits
+
+    ds = load_jets(jets)
+    # raw constituents in: (16, 11); a model built for 9 features and 3 classes fits neither
+    x_in = tf.keras.Input((16, 9))
+    out = tf.keras.layers.Dense(3, activation="softmax")(tf.keras.layers.GlobalAveragePooling1D()(x_in))
+    path = tmp_path / "user.h5"
+    tf.keras.Model(x_in, out).save(path, save_format="h5")
+    with pytest.raises(DataError, match=r"user.h5: teacher outputs shape \(None, 3\).*5 classes"):
+        teacher_logits(path, ds, cache_dir=tmp_path, progress=False)
+    out = tf.keras.layers.Dense(5, activation="softmax")(tf.keras.layers.GlobalAveragePooling1D()(x_in))
+    tf.keras.Model(x_in, out).save(path, save_format="h5")
+    with pytest.raises(DataError, match=r"teacher inputs \[\(None, 16, 9\)\].*\(None, 16, 11\)"):
+        teacher_logits(path, ds, cache_dir=tmp_path, progress=False)
+
+
+def test_user_softmax_model_gives_log_probabilities(tmp_path, jets):
+    import tensorflow as tf
+
+    from fpgakd.data import load_jets
+    from fpgakd.metrics import softmax
+    from fpgakd.teacher import teacher_logits
+
+    ds = load_jets(jets)
+    x_in = tf.keras.Input((16, 11))
+    h = tf.keras.layers.GlobalAveragePooling1D()(x_in)
+    model = tf.keras.Model(x_in, tf.keras.layers.Dense(5, activation="softmax")(h))
+    path = tmp_path / "user.h5"
+    model.save(path, save_format="h5")
+    z = teacher_logits(path, ds, cache_dir=tmp_path, progress=False)
+    p = model.predict(ds.constituents, verbose=0)
+    np.testing.assert_allclose(softmax(z), p, atol=1e-5)
+
+
+def test_missing_feature_is_named(tmp_path, jets):
+    from fpgakd.data import load_jets
+    from fpgakd.teacher import teacher_inputs
+
+    with pytest.raises(DataError, match=r"\['charge'\].*not in the file"):
+        teacher_inputs(load_jets(jets), ("deta", "charge"), 8)
+    with pytest.raises(DataError, match=r"reads 32 constituents.*only 16"):
+        teacher_inputs(load_jets(jets), ("deta",), 32)
