@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -197,8 +198,13 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="fpgakd: %(levelname)s: %(message)s" if verbose
                         else "fpgakd: %(message)s", stream=sys.stderr)
-    # TensorFlow's C++ banner would drown the messages users need.
+    # TensorFlow's C++ banner and Keras's deprecation chatter (legacy HDF5 saving, which
+    # fpgakd uses on purpose: QKeras reloads it) would drown the messages users need.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not verbose:
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"keras(\.|$)")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -470,6 +470,27 @@ def _chunk_seeds(seed: int, class_name: str, chunk_index: int) -> tuple[int, np.
     return pythia_seed, np.random.default_rng(ss_smear)
 
 
+def _swallow_fastjet_banner(ak, fastjet, jet_def) -> None:
+    """Trigger FastJet's once-per-process banner with file descriptor 1 on /dev/null.
+
+    The compiled extension behind fastjet's awkward interface writes the banner straight to
+    the C++ stdout on its first clustering and offers no switch; the library never prints.
+    """
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        probe = ak.Array([[{"px": 1.0, "py": 0.0, "pz": 0.0, "E": 1.0}]])
+        fastjet.ClusterSequence(probe, jet_def).inclusive_jets()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def generate_chunk(class_name: str, chunk_index: int, n_jets: int,
                    options: GenerationOptions) -> dict[str, Any]:
     """Generate ``n_jets`` jets of one class for one chunk (the unit of parallel work).
@@ -493,6 +514,7 @@ def generate_chunk(class_name: str, chunk_index: int, n_jets: int,
     gen = _Generator(class_name, options, pythia_seed)
     timing = {"init": time.process_time() - t0, "pythia": 0.0, "cluster": 0.0, "features": 0.0}
     jet_def = fastjet.JetDefinition(fastjet.antikt_algorithm, options.jet_r)
+    _swallow_fastjet_banner(ak, fastjet, jet_def)
     P = options.n_constituents
     hlf = np.zeros((n_jets, len(HLF_NAMES)), dtype=np.float32)
     constituents = np.zeros((n_jets, P, len(CONSTITUENT_NAMES)), dtype=np.float32)
