@@ -196,11 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="fpgakd: %(levelname)s: %(message)s" if verbose
-                        else "fpgakd: %(message)s", stream=sys.stderr)
+    # fpgakd's own messages at the chosen level; other libraries' only when they warn.
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="fpgakd: %(levelname)s: %(name)s: %(message)s" if verbose
+                        else "%(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("fpgakd").setLevel(level)
     # TensorFlow's C++ banner and Keras's deprecation chatter (legacy HDF5 saving, which
     # fpgakd uses on purpose: QKeras reloads it) would drown the messages users need.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if not verbose:
         warnings.filterwarnings("ignore", category=UserWarning, module=r"keras(\.|$)")
         warnings.filterwarnings("ignore", category=DeprecationWarning)

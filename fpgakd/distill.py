@@ -13,7 +13,8 @@ the same quantization, pruning, seed and epochs, so the report compares like wit
 
 Outputs of :func:`distill` in ``run_dir``: ``student_kd.h5``, ``student_scratch.h5``,
 ``config.yaml``, ``standardization.json``, ``test_inputs.npy`` / ``test_labels.npy``
-(standardized held-out test jets, for the firmware C-simulation), ``metrics.json``,
+(standardized test jets), ``heldout_inputs.npy`` (test + validation jets, standardized: the
+inputs of the firmware C-simulation check), ``metrics.json``,
 ``roc.png`` and ``training_curves.png``. Interrupted training resumes from
 ``run_dir/checkpoints`` when rerun with the same config, data and teacher.
 """
@@ -325,6 +326,9 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     dump_config(cfg, run_dir / "config.yaml")
     np.save(run_dir / "test_inputs.npy", xs[test])
     np.save(run_dir / "test_labels.npy", labels[test])
+    # Every jet the students never trained on (test, then validation): the firmware check
+    # compares firmware with Keras bit for bit and wants at least 10,000 of them.
+    np.save(run_dir / "heldout_inputs.npy", xs[np.concatenate([test, val])])
 
     if cfg.task == "classifier":
         n_out = len(class_names)

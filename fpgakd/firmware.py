@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import json
 import logging
 import os
 import shutil
@@ -51,7 +52,11 @@ HLS_TOOLS = {"Vitis": ("vitis-run", "vitis_hls"), "Vivado": ("vivado_hls",)}
 
 #: a distillation run directory: the student synthesised by default, and its held-out jets
 RUN_MODEL_NAMES = ("student_kd.h5", "student_scratch.h5")
-RUN_INPUTS_NAME = "test_inputs.npy"
+#: standardized jets the run never trained on (test + validation), and the test split alone
+RUN_INPUTS_NAMES = ("heldout_inputs.npy", "test_inputs.npy")
+RUN_INPUTS_NAME = RUN_INPUTS_NAMES[0]
+#: the distill run's metrics, for the accuracy shown next to the resources
+RUN_METRICS_NAME = "metrics.json"
 #: seed of the random stand-in inputs used when no held-out jets are available
 _RANDOM_INPUTS_SEED = 0
 #: lines of a failing HLS tool's log quoted in the error
@@ -257,7 +262,7 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
                project_dir: str | os.PathLike, test_x: np.ndarray, keras_logits: np.ndarray | None = None,
                n_jets: int | None = None, allow_tolerance: float | None = None,
                project_name: str = "myproject", inputs_source: str | None = None,
-               progress: bool = True) -> dict:
+               accuracy: dict | float | None = None, progress: bool = True) -> dict:
     """Write, check and (where a tool exists) synthesise the HLS project of a student.
 
     Steps: convert with :func:`convert_model`; write the project into ``project_dir``
@@ -267,7 +272,8 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     as testbench data; run the C-simulation check (:func:`fpgakd.csim.run_csim`); then run
     hls4ml's build (C synthesis) if the backend's HLS tool is on PATH and read its report,
     or log that none is and attach :func:`fpgakd.estimate.estimate_resources`. The
-    normalised report, with ``csim`` and ``model`` added, is written to
+    normalised report, with ``csim``, ``model`` and the student's ``accuracy`` (as measured by
+    the distill run, when given) added, is written to
     ``<project_dir>/fpgakd_report.json`` next to a copy of the model file, and returned.
 
     The tolerance is ``allow_tolerance`` if given, else ``firmware.csim.tolerance``, or
@@ -362,6 +368,8 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
                               "bit_exact": bool(firmware.bit_exact and quantized)}
         report["project"] = str(project_dir)
         report["project_name"] = project_name
+        if accuracy is not None:
+            report["accuracy"] = accuracy
         report["notes"] = list(report.get("notes") or []) + notes
         if inputs_source:
             report["csim"]["inputs"] = inputs_source
@@ -444,11 +452,12 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
     if name is None:
         name = path.name if path.is_dir() else model_path.stem
     n_jets = firmware.csim.n_jets if n_jets is None else n_jets
+    run_inputs = [model_path.parent / n for n in RUN_INPUTS_NAMES if (model_path.parent / n).is_file()]
     if inputs is not None:
         source = Path(inputs)
         x = _load_inputs(source)
-    elif (model_path.parent / RUN_INPUTS_NAME).is_file():
-        source = model_path.parent / RUN_INPUTS_NAME
+    elif run_inputs:
+        source = run_inputs[0]
         x = _load_inputs(source)
     else:
         from fpgakd.students import load_student
@@ -462,4 +471,24 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
     return synthesize(model_path, firmware=firmware, part=part, project_dir=Path(hls_root) / name,
                       test_x=x, n_jets=n_jets, allow_tolerance=allow_tolerance,
                       inputs_source=str(source) if source is not None else "random standard-normal",
-                      progress=progress)
+                      accuracy=_run_accuracy(model_path), progress=progress)
+
+
+def _run_accuracy(model_path: Path) -> dict | None:
+    """Test accuracy (and AUC) of this student from its run's metrics.json, if there is one."""
+    metrics_path = model_path.parent / RUN_METRICS_NAME
+    mode = {"student_kd.h5": "kd", "student_scratch.h5": "scratch"}.get(model_path.name)
+    if mode is None or not metrics_path.is_file():
+        return None
+    try:
+        student = json.loads(metrics_path.read_text()).get(mode) or {}
+    except (OSError, ValueError) as err:
+        log.warning("%s: unreadable (%s); the report carries no accuracy", metrics_path, err)
+        return None
+    accuracy = {"accuracy": student.get("accuracy")}
+    auc = student.get("auc")
+    if isinstance(auc, dict):
+        accuracy.update({f"auc_{k}": v for k, v in auc.items()})
+    elif isinstance(auc, (int, float)):
+        accuracy["auc"] = auc
+    return accuracy

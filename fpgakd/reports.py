@@ -525,6 +525,30 @@ def _with_pct(value: Any, pct: Any) -> str:
     return _fmt(value) if pct is None else f"{_fmt(value)} ({pct:.3g}%)"
 
 
+def _csim_counts(csim: dict[str, Any]) -> str:
+    parts = [f"{name} {csim[name].get('n_different', '-')}" for name in ("testbench", "bridge")
+             if isinstance(csim.get(name), dict)]
+    total = csim.get("n_values")
+    text = " / ".join(parts) or _fmt(csim.get("n_different"))
+    return f"{text} of {total}" if total is not None else text
+
+
+#: how the table names where the numbers come from; an estimate must never pass for synthesis
+_SOURCE_TITLES = {"csynth": "csynth", "vsynth": "vsynth",
+                  "estimate": "ESTIMATE (no HLS tool run)"}
+
+#: C-simulation rows of the table: title, and how to read the cell from the csim summary
+_CSIM_ROWS: tuple[tuple[str, Any], ...] = (
+    ("csim jets", lambda c: _fmt(c.get("n_jets"))),
+    ("csim bit-exact", lambda c: _fmt(c.get("bit_exact"))),
+    ("csim values differing", _csim_counts),
+    ("csim max |diff|", lambda c: _fmt(c.get("max_abs_diff"), 6)),
+    ("csim tolerance", lambda c: _fmt(c.get("tolerance"), 6)),
+    ("csim class agreement", lambda c: _fmt(c.get("class_agreement"), 6)),
+    ("csim inputs", lambda c: _fmt(c.get("inputs"))),
+)
+
+
 def format_report_table(reports: list[dict[str, Any]]) -> str:
     """One plain-text table, one column per project, for any number of normalised reports.
 
@@ -544,7 +568,7 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
     add("clock estimated (ns)", [_fmt(r.get("estimated_clock_ns"), 4) for r in reports])
     add("HLS tool", [" ".join(x for x in (r.get("hls_tool"), r.get("hls_tool_version")) if x) or "-"
                      for r in reports])
-    add("source", [_fmt(r.get("source")) for r in reports])
+    add("source", [_SOURCE_TITLES.get(r.get("source"), _fmt(r.get("source"))) for r in reports])
     add("latency (cycles)", [_range(r.get("latency_cycles")) for r in reports])
     add("latency (ns)", [_range(r.get("latency_ns")) for r in reports])
     add("II (cycles)", [_range(r.get("ii")) for r in reports])
@@ -562,13 +586,9 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
     if any(r.get("cosim") for r in reports):
         for key in ("Status", "LatencyMin", "LatencyMax", "IntervalMin", "IntervalMax"):
             add(f"cosim {key}", [_fmt((r.get("cosim") or {}).get(key)) for r in reports])
-    csim_keys: list[str] = []
-    for r in reports:
-        for key in (r.get("csim") or {}):
-            if key not in csim_keys:
-                csim_keys.append(key)
-    for key in csim_keys:
-        add(f"csim {key}", [_fmt((r.get("csim") or {}).get(key), 6) for r in reports])
+    if any(r.get("csim") for r in reports):
+        for title, cell in _CSIM_ROWS:
+            add(title, [cell(r["csim"]) if r.get("csim") else "-" for r in reports])
     acc_keys: list[str] = []
     for r in reports:
         acc = r.get("accuracy")

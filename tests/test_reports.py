@@ -55,7 +55,8 @@ def test_table_side_by_side(project: Path, tmp_path: Path) -> None:
     (other / "project.tcl").unlink()  # a bare Vivado HLS project, no hls4ml project.tcl
     (other / FPGAKD_REPORT_NAME).write_text(json.dumps({
         **new_report(source="estimate", resources={"LUT": 1}),
-        "csim": {"jets": 1000, "bit_exact": True, "max_abs_diff": 0.0},
+        "csim": {"n_jets": 1000, "bit_exact": True, "max_abs_diff": 0.0, "n_values": 5000,
+                 "testbench": {"n_different": 0}, "bridge": {"n_different": 2}},
         "accuracy": {"accuracy": 0.75},
     }))
     reports = [read_project_report(project), read_project_report(other)]
@@ -76,7 +77,9 @@ def test_table_side_by_side(project: Path, tmp_path: Path) -> None:
     assert row["II (cycles)"] == ["8", "8"]
     assert row["LUT"][0] == "2532 (4.76%)"
     assert row["logic synth DSP"] == ["66 (30%)", "66 (30%)"]
-    assert row["csim bit_exact"] == ["-", "yes"]
+    assert row["csim bit-exact"] == ["-", "yes"]
+    assert row["csim jets"] == ["-", "1000"]
+    assert row["csim values differing"] == ["-", "testbench 0 / bridge 2 of 5000"]
     assert row["accuracy"] == ["-", "0.75"]
 
 
