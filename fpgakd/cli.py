@@ -220,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FpgakdError as err:
         print(f"fpgakd {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader (head, less) went away: not an error of ours, and nothing more to say
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"fpgakd {args.command}: interrupted; no partial output was kept", file=sys.stderr)
         return 130

@@ -525,6 +525,12 @@ def _with_pct(value: Any, pct: Any) -> str:
     return _fmt(value) if pct is None else f"{_fmt(value)} ({pct:.3g}%)"
 
 
+def _clock(period_ns: Any) -> str:
+    if not isinstance(period_ns, (int, float)) or period_ns <= 0:
+        return _fmt(period_ns)
+    return f"{_fmt(float(period_ns), 4)} ({1000.0 / period_ns:.0f} MHz)"
+
+
 def _csim_counts(csim: dict[str, Any]) -> str:
     parts = [f"{name} {csim[name].get('n_different', '-')}" for name in ("testbench", "bridge")
              if isinstance(csim.get(name), dict)]
@@ -564,7 +570,7 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
 
     add("project", [_label(r, i) for i, r in enumerate(reports)])
     add("part", [_fmt(r.get("part")) for r in reports])
-    add("clock target (ns)", [_fmt(r.get("clock_ns"), 4) for r in reports])
+    add("clock target (ns)", [_clock(r.get("clock_ns")) for r in reports])
     add("clock estimated (ns)", [_fmt(r.get("estimated_clock_ns"), 4) for r in reports])
     add("HLS tool", [" ".join(x for x in (r.get("hls_tool"), r.get("hls_tool_version")) if x) or "-"
                      for r in reports])
