@@ -225,6 +225,35 @@ def format_summary_table(metrics: Mapping[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- plots
+def _plot_rejection(ax: Any, is_signal: np.ndarray, score: np.ndarray, label: str) -> None:
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(is_signal, score)
+    ok = fpr > 0   # 1/FPR is unbounded where no background passes
+    ax.plot(tpr[ok], 1.0 / fpr[ok], label=label)
+
+
+def _style_rejection_axis(ax: Any, signal: str) -> None:
+    ax.set_yscale("log")
+    ax.set_xlabel(f"{signal} efficiency")
+    ax.set_ylabel("q+g rejection (1/FPR)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def _save_figure(fig: Any, path: str | os.PathLike) -> Path:
+    import matplotlib.pyplot as plt
+
+    from fpgakd.atomic import atomic_path
+
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], class_names: Sequence[str],
              path: str | os.PathLike) -> Path:
     """ROC curves (signal efficiency vs background rejection) for W, Z, t against q+g.
@@ -237,9 +266,6 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], class_names: S
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
-
-    from fpgakd.atomic import atomic_path
 
     class_names = list(class_names)
     signals = [s for s in SIGNAL_CLASSES if s in class_names]
@@ -255,21 +281,10 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], class_names: S
             p = softmax(logits)
             keep = np.isin(y, background + [s])
             score = p[keep, s] / np.maximum(p[keep, s] + p[keep][:, background].sum(axis=1), 1e-30)
-            fpr, tpr, _ = roc_curve(y[keep] == s, score)
-            ok = fpr > 0
-            ax.plot(tpr[ok], 1.0 / fpr[ok], label=label)
-        ax.set_yscale("log")
-        ax.set_xlabel(f"{sig} efficiency")
-        ax.set_ylabel("q+g rejection (1/FPR)")
+            _plot_rejection(ax, y[keep] == s, score, label)
+        _style_rejection_axis(ax, sig)
         ax.set_title(f"{sig} vs q+g")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 def plot_binary_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], signal: str,
@@ -278,26 +293,12 @@ def plot_binary_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], signal:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
-
-    from fpgakd.atomic import atomic_path
 
     fig, ax = plt.subplots(figsize=(5, 4))
     for label, (y, score) in curves.items():
-        fpr, tpr, _ = roc_curve(np.asarray(y).astype(bool), np.asarray(score).reshape(-1))
-        ok = fpr > 0
-        ax.plot(tpr[ok], 1.0 / fpr[ok], label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel(f"{signal} efficiency")
-    ax.set_ylabel("q+g rejection (1/FPR)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+        _plot_rejection(ax, np.asarray(y).astype(bool), np.asarray(score).reshape(-1), label)
+    _style_rejection_axis(ax, signal)
+    return _save_figure(fig, path)
 
 
 def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]],
@@ -311,8 +312,6 @@ def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]],
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from fpgakd.atomic import atomic_path
 
     metrics = [m for m in ("loss", "accuracy") if any(m in h for h in histories.values())]
     if not metrics:
@@ -331,9 +330,4 @@ def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]],
         ax.set_ylabel(metric)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
