@@ -2,12 +2,12 @@
 """Benchmark (not a test): KD vs scratch students over several seeds, plus the wall time
 of a default distillation run (teacher training included).
 
-    python benchmarks/bench_distill.py                       # default dataset, constituent_mlp
+    python benchmarks/bench_distill.py                       # default dataset, constituent_mlp and hlf_mlp
     python benchmarks/bench_distill.py --model hlf_mlp --seeds 0 1 2 3
     python benchmarks/bench_distill.py --temperature 3 --alpha 0.2 --out bench_runs/t3
 
-The first seed runs exactly what a default ``fpgakd distill`` runs (a teacher is trained
-in its run directory); its wall time is reported. Further seeds reuse that teacher and
+The first seed of the first model runs exactly what a default ``fpgakd distill`` runs (a
+teacher is trained in its run directory); its wall time is reported. Everything else reuses that teacher and
 its cached soft targets and change only the students' ``training.seed`` (the data split,
 ``training.split_seed``, stays fixed so the teacher never saw any student's test jets).
 Choose settings on the validation numbers (``val``), never on test.
@@ -37,7 +37,8 @@ def _mean_std(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jets", help="jet file (default: the embedded default dataset)")
-    parser.add_argument("--model", default="constituent_mlp", help="student config name or YAML path")
+    parser.add_argument("--model", nargs="+", default=["constituent_mlp", "hlf_mlp"],
+                        help="student config names or YAML paths")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--teacher", help="an existing teacher (skips the timed default run)")
     parser.add_argument("--temperature", type=float)
@@ -55,51 +56,54 @@ def main(argv: list[str] | None = None) -> int:
     from fpgakd.metrics import format_summary_table
 
     jets = Path(args.jets) if args.jets else default_jets_path(progress=not args.quiet)
-    base = load_model_config(args.model)
-    dist = dataclasses.replace(base.distillation, **{k: v for k, v in
-                               {"temperature": args.temperature, "alpha": args.alpha}.items() if v is not None})
-    training = base.training if args.epochs is None else dataclasses.replace(base.training, epochs=args.epochs)
-    base = dataclasses.replace(base, distillation=dist, training=training)
     out = Path(args.out)
     cache = out / "soft_targets"
     teacher = Path(args.teacher) if args.teacher else None
-    runs, default_wall = [], None
-    for i, seed in enumerate(args.seeds):
-        cfg = dataclasses.replace(base, training=dataclasses.replace(base.training, seed=seed))
-        run_dir = out / f"seed{seed}"
-        started = time.time()
-        metrics = distill(cfg, jets, run_dir, teacher_path=teacher, cache_dir=cache,
-                          progress=not args.quiet)
-        wall = time.time() - started
-        if teacher is None:
-            default_wall, teacher = wall, run_dir / "teacher"
-        runs.append(metrics)
-        print(f"\n== seed {seed} ({wall:.0f} s) ==")
-        print(format_summary_table(metrics))
+    default_wall, summary = None, {}
+    for model in args.model:
+        base = load_model_config(model)
+        dist = dataclasses.replace(base.distillation, **{k: v for k, v in
+                                   {"temperature": args.temperature, "alpha": args.alpha}.items() if v is not None})
+        training = base.training if args.epochs is None else dataclasses.replace(base.training, epochs=args.epochs)
+        base = dataclasses.replace(base, distillation=dist, training=training)
+        runs = []
+        for i, seed in enumerate(args.seeds):
+            cfg = dataclasses.replace(base, training=dataclasses.replace(base.training, seed=seed))
+            run_dir = out / base.name / f"seed{seed}"
+            started = time.time()
+            metrics = distill(cfg, jets, run_dir, teacher_path=teacher, cache_dir=cache,
+                              progress=not args.quiet)
+            wall = time.time() - started
+            if teacher is None:
+                default_wall, teacher = wall, run_dir / "teacher"
+            runs.append(metrics)
+            print(f"\n== seed {seed} ({wall:.0f} s) ==")
+            print(format_summary_table(metrics))
 
-    print(f"\n== {base.name}: {len(runs)} seeds {args.seeds}, T={dist.temperature}, alpha={dist.alpha},"
-          f" jets {jets} on {os.cpu_count()} cores ==")
-    task_main = "accuracy" if base.task == "classifier" else "auc"
-    for kind in ("teacher", "kd", "scratch"):
-        if not all(kind in r for r in runs):
-            continue
-        line = [f"{kind:8s}", f"test {task_main} {_mean_std([r[kind][task_main] for r in runs])}",
-                f"val {_mean_std([r[kind].get('val_' + task_main) for r in runs])}"]
-        if base.task == "classifier":
-            for sig in ("W", "Z", "t"):
+        print(f"\n== {base.name}: {len(runs)} seeds {args.seeds}, T={dist.temperature}, alpha={dist.alpha},"
+              f" jets {jets} on {os.cpu_count()} cores ==")
+        task_main = "accuracy" if base.task == "classifier" else "auc"
+        for kind in ("teacher", "kd", "scratch"):
+            if not all(kind in r for r in runs):
+                continue
+            line = [f"{kind:8s}", f"test {task_main} {_mean_std([r[kind][task_main] for r in runs])}",
+                    f"val {_mean_std([r[kind].get('val_' + task_main) for r in runs])}"]
+            if base.task == "classifier":
+                for sig in ("W", "Z", "t"):
+                    for eff in ("eff50", "eff30"):
+                        vals = [r[kind]["rejection"].get(sig, {}).get(eff) for r in runs]
+                        line.append(f"R{sig}@{eff[3:]} {_mean_std(vals)}")
+            else:
                 for eff in ("eff50", "eff30"):
-                    vals = [r[kind]["rejection"].get(sig, {}).get(eff) for r in runs]
-                    line.append(f"R{sig}@{eff[3:]} {_mean_std(vals)}")
-        else:
-            for eff in ("eff50", "eff30"):
-                line.append(f"R@{eff[3:]} {_mean_std([r[kind]['rejection'][eff] for r in runs])}")
-        print("  ".join(line))
-    if all("kd_gain" in r for r in runs):
-        print(f"KD gain ({task_main}, test): {_mean_std([r['kd_gain'][task_main] for r in runs])}")
+                    line.append(f"R@{eff[3:]} {_mean_std([r[kind]['rejection'][eff] for r in runs])}")
+            print("  ".join(line))
+        if all("kd_gain" in r for r in runs):
+            print(f"KD gain ({task_main}, test): {_mean_std([r['kd_gain'][task_main] for r in runs])}")
+        summary[base.name] = runs
     if default_wall is not None:
         print(f"wall time of a default distill (teacher + soft targets + KD + scratch): {default_wall:.0f} s")
     (out / "bench_summary.json").write_text(json.dumps(
-        {"seeds": args.seeds, "default_wall_s": default_wall, "runs": runs}, indent=1))
+        {"seeds": args.seeds, "default_wall_s": default_wall, "runs": summary}, indent=1))
     return 0
 
 

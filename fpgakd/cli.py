@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=str(DEFAULT_RUNS_DIR / "teacher"), help="teacher directory")
     p.add_argument("--arch", choices=("deepsets", "attention"), default=None,
                    help="teacher architecture (default deepsets)")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 30)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 100, early stopping on validation)")
     p.add_argument("--folds", type=_positive_int, default=None,
                    help="train one model per fold for out-of-fold soft targets (default 3; 1 = a single model)")
     p.add_argument("--seed", type=int, default=None)

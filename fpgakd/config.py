@@ -178,10 +178,14 @@ class TeacherConfig:
     #: width of the per-particle and per-jet layers
     width: int = 64
     n_folds: int = 3
-    epochs: int = 30
+    #: the Deep Sets teacher still improves after 30 epochs on 30k jets (val 66.7% at 30,
+    #: 70.4% at 80 for one model); early stopping on validation loss ends it sooner
+    epochs: int = 100
     batch_size: int = 256
     learning_rate: float = 1e-3
-    patience: int = 5
+    #: epochs without validation-loss improvement before stopping; the learning rate is
+    #: halved after patience // 2 such epochs
+    patience: int = 10
     seed: int = 0
     #: must equal the students' ``training.split_seed``: the teacher trains on their train split
     split_seed: int = 0
