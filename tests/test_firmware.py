@@ -141,3 +141,27 @@ def test_mismatch_writes_project_and_report_then_raises(tmp_path):
     saved = json.loads((tmp_path / "prj" / REPORT_NAME).read_text())
     assert not saved["csim"]["passed"] and saved["csim"]["mismatches"] > 0
     assert any("synthesis skipped" in note for note in saved["notes"])
+
+
+@pytest.mark.slow
+def test_a_failing_hls_tool_is_reported_with_its_output(tmp_path, monkeypatch):
+    # A real executable named vivado_hls that fails the way a broken install does; hls4ml's
+    # own build runs it. Nothing may be left at the project path.
+    from fpgakd.errors import ToolError
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    tool = tools / "vivado_hls"
+    tool.write_text("#!/bin/sh\necho 'ERROR: [HLS 200-101] license checkout failed for HLS' | tee vivado_hls.log\nexit 1\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{__import__('os').environ['PATH']}")
+
+    run = tmp_path / "run"
+    save_student(build_student(load_model_config("distillnet"), 16, 1), run / "student_kd.h5")
+    np.save(run / "test_inputs.npy", normal_jets(N_JETS))
+    with pytest.raises(ToolError) as info:
+        synthesize_run(run, firmware=firmware(backend="Vivado"), hls_root=tmp_path / "hls", progress=False)
+    message = str(info.value)
+    assert "vivado_hls" in message and "license checkout failed" in message
+    assert not (tmp_path / "hls" / "run").exists()
+    assert list((tmp_path / "hls").iterdir()) == []
