@@ -292,9 +292,10 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
 
     from fpgakd.atomic import write_text_atomic
     from fpgakd.config import dump_config
-    from fpgakd.data import Standardizer, load_jets, split_indices, student_inputs
+    from fpgakd.data import load_jets
     from fpgakd.metrics import (binary_metrics, classification_metrics, plot_binary_roc, plot_roc,
                                 plot_training_curves)
+    from fpgakd.preprocessing import Standardizer, split_indices, student_inputs
     from fpgakd.students import save_student
     from fpgakd.teacher import load_teacher, teacher_logits
 

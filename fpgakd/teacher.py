@@ -446,8 +446,8 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     """Train a teacher on a jet file and write the teacher directory ``out_dir`` atomically.
 
     Keyword arguments other than ``config`` override its fields. The data are split with
-    ``config.split_seed`` (:func:`fpgakd.data.split_indices`); the teacher trains on the
-    train split only, with early stopping on the validation split, and ``teacher.json``
+    ``config.split_seed`` (:func:`fpgakd.preprocessing.split_indices`); the teacher trains
+    on the train split only, with early stopping on the validation split, and ``teacher.json``
     records its validation and test accuracy (of the fold-model mean) and the
     out-of-fold accuracy on the training jets.
 
@@ -455,7 +455,8 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     PosixPath('runs/teacher')
     """
     from fpgakd.atomic import atomic_dir
-    from fpgakd.data import load_jets, split_indices
+    from fpgakd.data import load_jets
+    from fpgakd.preprocessing import split_indices
 
     cfg = config or TeacherConfig()
     overrides = {k: v for k, v in {"arch": arch, "epochs": epochs, "seed": seed,

@@ -1,0 +1,265 @@
+"""From a dataset to a student's inputs: feature matrix, train/val/test split, standardization.
+
+:func:`student_inputs` flattens the features a student reads (high-level or per-particle,
+with derived ones, :data:`DERIVED_FEATURES`), :func:`split_indices` draws the reproducible,
+stratified split, and :class:`Standardizer` scales the inputs with parameters fitted on the
+training split and stored with the student.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpgakd.config import HLF_INPUT, InputConfig
+from fpgakd.dataset import JetDataset, _check_finite, _safe_log, _shape_text
+from fpgakd.errors import ConfigError, DataError
+
+__all__ = ["student_inputs", "DERIVED_FEATURES", "split_indices", "Standardizer"]
+
+log = logging.getLogger(__name__)
+
+#: Per-particle features computed on demand: name -> (stored feature, function of it).
+#: Padding slots read 0 for every feature, derived ones included.
+DERIVED_FEATURES: dict[str, str] = {"log_pt_frac": "pt_frac", "log_e_frac": "e_frac"}
+
+
+# ===================================================================== student inputs
+def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The flat (N, n_features) float32 matrix a student reads, and its feature names.
+
+    ``type: hlf``: the 16 high-level features. ``type: constituents``: the first
+    ``n_constituents`` particles (pT order as stored), each with ``constituent_features``,
+    flattened particle-major (``p0_deta, p0_dphi, ..., p1_deta, ...``); padding is 0.
+    Derived features (:data:`DERIVED_FEATURES`) are logs of the stored fractions.
+
+    >>> x, names = student_inputs(ds, InputConfig(type="constituents", n_constituents=8))  # doctest: +SKIP
+    >>> x.shape, names[:2]                                     # doctest: +SKIP
+    ((30000, 24), ('p0_deta', 'p0_dphi'))
+    """
+    if inputs.type == HLF_INPUT:
+        if dataset.hlf is None:
+            raise DataError(f"{dataset.source}: the student reads the high-level features ('hlf'), "
+                            f"but this {dataset.format} data has none; use a constituent student")
+        return np.array(dataset.hlf, dtype=np.float32), tuple(dataset.hlf_names)
+    if dataset.constituents is None:
+        raise DataError(f"{dataset.source}: the student reads constituents, but this {dataset.format} "
+                        "data has no 'constituents'; use an hlf student")
+    stored = {name: i for i, name in enumerate(dataset.constituent_names)}
+    available = list(dataset.constituent_names) + [d for d, base in DERIVED_FEATURES.items() if base in stored]
+    for name in inputs.constituent_features:
+        if name not in available:
+            raise ConfigError(f"inputs.constituent_features: unknown feature {name!r} for "
+                              f"{dataset.source}; available: {', '.join(available)}")
+    n_jets, n_slots, _ = dataset.constituents.shape
+    n_read = min(inputs.n_constituents, n_slots)
+    if inputs.n_constituents > n_slots:
+        log.warning("%s: student reads %d constituents but the data has %d slots; the rest are zero",
+                    dataset.source, inputs.n_constituents, n_slots)
+    mask = dataset.mask[:, :n_read]
+    features = inputs.constituent_features
+    out = np.zeros((n_jets, inputs.n_constituents, len(features)), dtype=np.float32)
+    for j, name in enumerate(features):
+        if name in stored:
+            values = dataset.constituents[:, :n_read, stored[name]]
+            out[:, :n_read, j] = np.where(mask, values, 0.0)
+        else:
+            base = dataset.constituents[:, :n_read, stored[DERIVED_FEATURES[name]]].astype(np.float64)
+            out[:, :n_read, j] = _safe_log(base, mask)
+    names = tuple(f"p{p}_{name}" for p in range(inputs.n_constituents) for name in features)
+    return out.reshape(n_jets, -1), names
+
+
+# ===================================================================== splitting
+def split_indices(n: int, fractions: Sequence[float] = (0.6, 0.2, 0.2), seed: int = 0,
+                  labels: Sequence[int] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Disjoint train/val/test index arrays covering ``range(n)``, reproducible from ``seed``.
+
+    With ``labels``, every class is split in the same fractions (stratified). Each array
+    is sorted. Fractions must be three non-negative numbers summing to 1.
+
+    >>> [len(s) for s in split_indices(10, (0.6, 0.2, 0.2), seed=1)]
+    [6, 2, 2]
+    """
+    fractions = tuple(float(f) for f in fractions)
+    if len(fractions) != 3 or any(f < 0 or not math.isfinite(f) for f in fractions) \
+            or not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
+        raise ConfigError(f"split fractions: got {fractions}, expected three non-negative numbers "
+                          "(train, val, test) summing to 1")
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = np.random.default_rng(seed)
+    if labels is None:
+        groups = [np.arange(n)]
+    else:
+        labels = np.asarray(labels)
+        if labels.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {labels.shape}")
+        groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    cumulative = np.cumsum(fractions)
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for group in groups:
+        shuffled = rng.permutation(group)
+        bounds = np.floor(cumulative * len(group) + 0.5).astype(int)
+        bounds[-1] = len(group)
+        for k, chunk in enumerate(np.split(shuffled, bounds[:-1])):
+            parts[k].append(chunk)
+    train, val, test = (np.sort(np.concatenate(p)).astype(np.int64) for p in parts)
+    return train, val, test
+
+
+# ===================================================================== standardization
+class Standardizer:
+    """Per-feature (x - mean) / scale, fitted on training data and stored with the model.
+
+    ``scale`` is the standard deviation; a constant feature gets scale 1. The fitted
+    parameters travel with a trained student (JSON) and are never recomputed at inference.
+
+    >>> s = Standardizer().fit(np.array([[0.0, 5.0], [2.0, 5.0]]), ("a", "b"))
+    >>> s.transform(np.array([[1.0, 5.0]])).tolist()
+    [[0.0, 0.0]]
+    """
+
+    _KIND = "fpgakd.Standardizer"
+    _VERSION = 1
+
+    def __init__(self) -> None:
+        """Nothing is learned here; see :meth:`fit`."""
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "mean_"):
+            return "Standardizer(unfitted)"
+        return f"Standardizer(n_features={self.n_features_in_})"
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen by :meth:`fit`."""
+        self._check_fitted()
+        return int(self.mean_.shape[0])
+
+    def fit(self, x: np.ndarray, names: Sequence[str] | None = None) -> "Standardizer":
+        """Learn mean_ and scale_ per column of ``x`` (N, F); ``names`` default x0, x1, ...
+
+        >>> Standardizer().fit(np.array([[1.0], [3.0]])).scale_.tolist()
+        [1.0]
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+            raise DataError(f"standardizer fit: expected a non-empty (N, F) matrix, got shape {_shape_text(x.shape)}")
+        _check_finite(x, "standardizer fit", "x")
+        names = tuple(f"x{i}" for i in range(x.shape[1])) if names is None else tuple(map(str, names))
+        if len(names) != x.shape[1]:
+            raise DataError(f"standardizer fit: {len(names)} feature names for {x.shape[1]} columns")
+        scale = x.std(axis=0)
+        constant = np.ptp(x, axis=0) == 0
+        self.mean_ = x.mean(axis=0)
+        self.scale_ = np.where(constant, 1.0, scale)
+        self.feature_names_ = names
+        return self
+
+    def transform(self, x: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+        """(x - mean_) / scale_ as float32; ``names``, if given, must match the fitted ones.
+
+        >>> Standardizer().fit(np.zeros((2, 3))).transform(np.ones((1, 3))).tolist()
+        [[1.0, 1.0, 1.0]]
+        """
+        self._check_fitted()
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.n_features_in_:
+            got = x.shape[1] if x.ndim == 2 else f"shape {_shape_text(x.shape)}"
+            raise DataError(f"standardizer: fitted on {self.n_features_in_} features, got {got}")
+        if names is not None and tuple(names) != self.feature_names_:
+            diff = next(i for i, (a, b) in enumerate(zip(tuple(names) + ("",) * len(self.feature_names_),
+                                                          self.feature_names_)) if a != b)
+            got_name = tuple(names)[diff] if diff < len(tuple(names)) else "<none>"
+            raise DataError(f"standardizer: feature {diff} is {got_name!r}, but it was fitted on "
+                            f"{self.feature_names_[diff]!r}")
+        return ((x - self.mean_) / self.scale_).astype(np.float32)
+
+    def fit_transform(self, x: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` on the same data.
+
+        >>> Standardizer().fit_transform(np.array([[1.0], [3.0]])).ravel().tolist()
+        [-1.0, 1.0]
+        """
+        return self.fit(x, names).transform(x)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise DataError("standardizer is not fitted: call fit() or load() first")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able parameters (float64 values, exact through JSON).
+
+        >>> Standardizer().fit(np.array([[1.0], [3.0]]), ("a",)).to_dict()["mean"]
+        [2.0]
+        """
+        self._check_fitted()
+        return {"kind": self._KIND, "version": self._VERSION, "feature_names": list(self.feature_names_),
+                "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_]}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<dict>") -> "Standardizer":
+        """Rebuild from :meth:`to_dict` output, checking every key.
+
+        >>> s = Standardizer().fit(np.array([[1.0], [3.0]]))
+        >>> Standardizer.from_dict(s.to_dict()).mean_.tolist()
+        [2.0]
+        """
+        if not isinstance(data, dict):
+            raise DataError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        if data.get("kind") != cls._KIND:
+            raise DataError(f"{source}: key 'kind' is {data.get('kind')!r}, expected {cls._KIND!r}")
+        for key in ("feature_names", "mean", "scale"):
+            if not isinstance(data.get(key), list) or not data[key]:
+                raise DataError(f"{source}: key '{key}' is missing or not a non-empty list")
+        n = len(data["feature_names"])
+        out = cls()
+        for key in ("mean", "scale"):
+            if len(data[key]) != n:
+                raise DataError(f"{source}: key '{key}' has {len(data[key])} values for {n} features")
+            try:
+                values = np.array(data[key], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise DataError(f"{source}: key '{key}' holds non-numeric values") from None
+            if not np.all(np.isfinite(values)) or (key == "scale" and np.any(values <= 0)):
+                raise DataError(f"{source}: key '{key}' holds non-finite{' or non-positive' if key == 'scale' else ''} values")
+            setattr(out, f"{key}_", values)
+        out.feature_names_ = tuple(str(v) for v in data["feature_names"])
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the parameters as JSON, atomically; returns the path.
+
+        >>> Standardizer().fit(x_train, names).save("runs/hlf_mlp/standardizer.json")  # doctest: +SKIP
+        PosixPath('runs/hlf_mlp/standardizer.json')
+        """
+        from fpgakd.atomic import write_text_atomic
+
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Standardizer":
+        """Read parameters written by :meth:`save`.
+
+        >>> Standardizer.load("runs/hlf_mlp/standardizer.json")      # doctest: +SKIP
+        Standardizer(n_features=16)
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DataError(f"{path}: standardizer file not found") from None
+        except OSError as err:
+            raise DataError(f"{path}: cannot read standardizer file ({err.strerror})") from None
+        except ValueError as err:
+            raise DataError(f"{path}: not valid JSON ({err})") from None
+        return cls.from_dict(data, source=str(path))
+
