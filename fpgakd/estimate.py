@@ -152,11 +152,19 @@ _VU9P_RESOURCES = {"LUT": 1182240, "FF": 2364480, "DSP": 6840, "BRAM_18K": 4320,
 _VU13P = "xcvu13p-flga2577-2-e"
 _VU13P_RESOURCES = {"LUT": 1728000, "FF": 3456000, "DSP": 12288, "BRAM_18K": 5376, "URAM": 1280}
 
+#: What the three designs of Fahim et al. 2021 share: the hls4ml jet tagger on a VU9P.
+_FAHIM_2021: dict[str, Any] = {
+    "source": "Fahim et al. 2021, arXiv:2103.05579, Table 1 (hls4ml 0.5.0, Vivado HLS 2019.2)",
+    "layers": (16, 64, 32, 32, 5), "sparsity": 0.0,
+    "part": _VU9P, "part_resources": _VU9P_RESOURCES, "clock_mhz": 200.0,
+    "used_for_fit": False,
+}
+
 #: Published synthesis results the estimate is calibrated on / checked against.
 ESTIMATE_CALIBRATION: tuple[dict[str, Any], ...] = (
     {
         "name": "QDistillNet 8-bit 75% (fit)",
-        "source": "Bal et al. 2024, QDistillNet, Table 3 (quoted in fpgakd's spec/firmware.md)",
+        "source": "Bal et al. 2024, QDistillNet, Table 3",
         "layers": (16, 64, 32, 1), "sparsity": 0.75,
         "precisions": {"input_bits": 8, "input_integer": 3, "weight_bits": 8, "weight_integer": 0,
                        "activation_bits": 8},
@@ -167,35 +175,26 @@ ESTIMATE_CALIBRATION: tuple[dict[str, Any], ...] = (
     },
     {
         "name": "Fahim 16-bit PTQ",
-        "source": "Fahim et al. 2021, arXiv:2103.05579, Table 1 (hls4ml 0.5.0, Vivado HLS 2019.2)",
-        "layers": (16, 64, 32, 32, 5), "sparsity": 0.0,
+        **_FAHIM_2021,
         "precisions": {"input_bits": 16, "input_integer": 5, "weight_bits": 16, "weight_integer": 5,
                        "activation_bits": 16},
-        "part": _VU9P, "part_resources": _VU9P_RESOURCES, "clock_mhz": 200.0,
         "published": {"latency_ns": 50.0, "LUT": 89209, "FF": 11266, "DSP": 1852},
-        "used_for_fit": False,
         "differences": "ap_fixed<16,6> throughout; ends in a softmax, not modelled",
     },
     {
         "name": "Fahim 14-bit PTQ",
-        "source": "Fahim et al. 2021, arXiv:2103.05579, Table 1 (hls4ml 0.5.0, Vivado HLS 2019.2)",
-        "layers": (16, 64, 32, 32, 5), "sparsity": 0.0,
+        **_FAHIM_2021,
         "precisions": {"input_bits": 14, "input_integer": 5, "weight_bits": 14, "weight_integer": 5,
                        "activation_bits": 14},
-        "part": _VU9P, "part_resources": _VU9P_RESOURCES, "clock_mhz": 200.0,
         "published": {"latency_ns": 50.0, "LUT": 90019, "FF": 9262, "DSP": 1132},
-        "used_for_fit": False,
         "differences": "ap_fixed<14,6> throughout; ends in a softmax, not modelled",
     },
     {
         "name": "Fahim 6-bit QAT",
-        "source": "Fahim et al. 2021, arXiv:2103.05579, Table 1 (hls4ml 0.5.0, Vivado HLS 2019.2)",
-        "layers": (16, 64, 32, 32, 5), "sparsity": 0.0,
+        **_FAHIM_2021,
         "precisions": {"input_bits": 16, "input_integer": 5, "weight_bits": 6, "weight_integer": 0,
                        "activation_bits": 6},
-        "part": _VU9P, "part_resources": _VU9P_RESOURCES, "clock_mhz": 200.0,
         "published": {"latency_ns": 45.0, "LUT": 63251, "FF": 4394, "DSP": 38},
-        "used_for_fit": False,
         "differences": "6-bit QKeras weights/activations, 16-bit input assumed; ends in a softmax",
     },
 )
