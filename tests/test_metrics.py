@@ -91,3 +91,14 @@ def test_plots_are_written(tmp_path):
                                   tmp_path / "curves.png")
     for path in (roc, curves):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_states_the_kd_gain():
+    from fpgakd.metrics import format_summary_table
+
+    table = format_summary_table({"teacher": {"accuracy": 0.7}, "kd": {"accuracy": 0.61},
+                                  "scratch": {"accuracy": 0.585}})
+    assert table.splitlines()[-1].startswith("KD gain: +2.5 points of accuracy")
+    regression = format_summary_table({"kd": {"auc": 0.90}, "scratch": {"auc": 0.93}})
+    assert "KD gain: -3.0 points of AUC" in regression
+    assert "KD gain" not in format_summary_table({"kd": {"accuracy": 0.5}})
