@@ -55,6 +55,8 @@ RUN_MODEL_NAMES = ("student_kd.h5", "student_scratch.h5")
 #: standardized jets the run never trained on (test + validation), and the test split alone
 RUN_INPUTS_NAMES = ("heldout_inputs.npy", "test_inputs.npy")
 RUN_INPUTS_NAME = RUN_INPUTS_NAMES[0]
+#: the input scaling of a distill run (mean and scale per input feature)
+STANDARDIZATION_NAME = "standardization.json"
 #: the distill run's metrics, for the accuracy shown next to the resources
 RUN_METRICS_NAME = "metrics.json"
 #: seed of the random stand-in inputs used when no held-out jets are available
@@ -374,6 +376,11 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
         if inputs_source:
             report["csim"]["inputs"] = inputs_source
         shutil.copy2(model_path, tmp / model_path.name)
+        # The firmware reads standardized inputs: the scaling must travel with the project.
+        scaling = model_path.parent / STANDARDIZATION_NAME
+        if scaling.is_file():
+            shutil.copy2(scaling, tmp / STANDARDIZATION_NAME)
+            report["standardization"] = STANDARDIZATION_NAME
         dump_config(dataclasses.replace(firmware, part=part), tmp / "firmware.yaml")
         _fix_output_dir(tmp, project_dir)
         write_reports_json(report, tmp / REPORT_NAME)

@@ -92,6 +92,7 @@ def test_synthesize_run_writes_a_checked_project(tmp_path, caplog):
     run = tmp_path / "runs" / "hlf_kd"
     save_student(model, run / "student_kd.h5")
     np.save(run / "test_inputs.npy", normal_jets(N_JETS + 50))
+    (run / "standardization.json").write_text('{"mean": [0.0], "scale": [1.0]}')
 
     with caplog.at_level(logging.INFO, logger="fpgakd"):
         report = synthesize_run(run, firmware=firmware(), part="xcvu13p", hls_root=tmp_path / "hls",
@@ -100,7 +101,7 @@ def test_synthesize_run_writes_a_checked_project(tmp_path, caplog):
     prj = tmp_path / "hls" / "hlf_kd"
     assert sorted(p.name for p in (tmp_path / "hls").iterdir()) == ["hlf_kd"]   # no temporary left
     for name in ("firmware/myproject.cpp", "myproject_test.cpp", "build_prj.tcl", "csim_exact.cpp",
-                 "student_kd.h5", "firmware.yaml", REPORT_NAME):
+                 "student_kd.h5", "firmware.yaml", "standardization.json", REPORT_NAME):
         assert (prj / name).is_file(), name
     assert len(np.loadtxt(prj / "tb_data" / "tb_input_features.dat")) == N_JETS
     assert ".tmp" not in (prj / "hls4ml_config.yml").read_text()
