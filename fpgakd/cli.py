@@ -39,6 +39,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     summary = generate_jets(args.output, options, progress=not args.quiet)
     print(summary.format_table())
     print(f"wrote {args.output}")
+    if not args.no_plot:
+        from fpgakd.data import load_jets
+        from fpgakd.jetplots import plot_feature_distributions
+
+        output = Path(args.output)
+        plot = plot_feature_distributions(load_jets(output), output.with_name(f"{output.stem}_features.png"))
+        print(f"wrote {plot} (groomed mass, multiplicity, D2, C2 per class)")
     return 0
 
 
@@ -152,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="switch Pythia's multiparton interactions (underlying event) off: about 2x faster, "
                         "about 8 fewer particles per jet")
     p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--no-plot", action="store_true",
+                   help="skip the per-class feature plot written next to the output (<name>_features.png)")
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents")
