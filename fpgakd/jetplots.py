@@ -16,6 +16,7 @@ import numpy as np
 
 from fpgakd.dataset import JetDataset
 from fpgakd.errors import ConfigError, DataError
+from fpgakd.figures import pyplot, save_figure
 
 __all__ = ["SUMMARY_FEATURES", "plot_feature_distributions"]
 
@@ -37,12 +38,7 @@ def plot_feature_distributions(dataset: JetDataset, path: str | os.PathLike,
     >>> plot_feature_distributions(load_jets("jets.h5"), "jets_summary.png")   # doctest: +SKIP
     PosixPath('jets_summary.png')
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from fpgakd.atomic import atomic_path
-
+    plt = pyplot()
     if dataset.hlf is None:
         raise DataError(f"{dataset.source}: no high-level features to plot")
     unknown = [f for f in features if f not in dataset.hlf_names]
@@ -71,9 +67,4 @@ def plot_feature_distributions(dataset: JetDataset, path: str | os.PathLike,
     for ax in list(axes.flat)[len(features):]:
         ax.set_visible(False)
     fig.suptitle(Path(dataset.source).name)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import DataError
+from fpgakd.figures import pyplot, save_figure
 
 __all__ = ["SIGNAL_CLASSES", "BACKGROUND_CLASSES", "SIGNAL_EFFICIENCIES", "softmax",
            "classification_metrics", "binary_metrics", "format_summary_table", "plot_roc",
@@ -255,19 +256,6 @@ def _style_rejection_axis(ax: Any, signal: str) -> None:
     ax.legend(fontsize=8)
 
 
-def _save_figure(fig: Any, path: str | os.PathLike) -> Path:
-    import matplotlib.pyplot as plt
-
-    from fpgakd.atomic import atomic_path
-
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
-
-
 def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], class_names: Sequence[str],
              path: str | os.PathLike) -> Path:
     """ROC curves (signal efficiency vs background rejection) for W, Z, t against q+g.
@@ -277,9 +265,7 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], class_names: S
 
     >>> plot_roc({"KD student": (labels, logits)}, ["g", "q", "W", "Z", "t"], "roc.png")  # doctest: +SKIP
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     class_names = list(class_names)
     signals = [s for s in SIGNAL_CLASSES if s in class_names]
@@ -298,21 +284,19 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], class_names: S
             _plot_rejection(ax, y[keep] == s, score, label)
         _style_rejection_axis(ax, sig)
         ax.set_title(f"{sig} vs q+g")
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_binary_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], signal: str,
                     path: str | os.PathLike) -> Path:
     """ROC of single-score taggers: ``curves`` maps a label to ``(is_signal, score)``."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 4))
     for label, (y, score) in curves.items():
         _plot_rejection(ax, np.asarray(y).astype(bool), np.asarray(score).reshape(-1), label)
     _style_rejection_axis(ax, signal)
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]],
@@ -323,9 +307,7 @@ def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]],
 
     >>> plot_training_curves({"KD": {"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}}, "c.png")  # doctest: +SKIP
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     metrics = [m for m in ("loss", "accuracy") if any(m in h for h in histories.values())]
     if not metrics:
@@ -344,4 +326,4 @@ def plot_training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]],
         ax.set_ylabel(metric)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    return _save_figure(fig, path)
+    return save_figure(fig, path)

@@ -57,9 +57,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from fpgakd.atomic import atomic_path, write_text_atomic
+from fpgakd.atomic import write_text_atomic
 from fpgakd.config import FirmwareConfig
 from fpgakd.errors import DataError
+from fpgakd.figures import pyplot, save_figure
 
 __all__ = [
     "RESOURCE_KEYS", "SOURCES", "FPGAKD_REPORT_NAME", "new_report", "utilization",
@@ -685,10 +686,7 @@ def plot_resources_vs_accuracy(reports: list[dict[str, Any]], path: str | os.Pat
 
     >>> plot_resources_vs_accuracy(reports, "resources_vs_accuracy.png")   # doctest: +SKIP
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     path = Path(path)
     points = []
@@ -714,8 +712,4 @@ def plot_resources_vs_accuracy(reports: list[dict[str, Any]], path: str | os.Pat
         ax.set_xlabel(title)
         ax.set_ylabel("accuracy")
         ax.grid(alpha=0.3)
-    fmt = path.suffix.lstrip(".") or "png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
