@@ -111,10 +111,7 @@ class TrainingConfig:
     split_seed: int = 0
 
     def __post_init__(self) -> None:
-        _check(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
-        _check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
-        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "a number > 0")
-        _check(self.patience >= 1, "patience", self.patience, "an integer >= 1")
+        _check_optimiser(self)
 
 
 @dataclass(frozen=True)
@@ -196,10 +193,7 @@ class TeacherConfig:
                self.constituent_features, "a non-empty list of feature names")
         _check(self.width >= 1, "width", self.width, "an integer >= 1")
         _check(self.n_folds >= 1, "n_folds", self.n_folds, "an integer >= 1")
-        _check(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
-        _check(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
-        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "a number > 0")
-        _check(self.patience >= 1, "patience", self.patience, "an integer >= 1")
+        _check_optimiser(self)
 
 
 # ---------------------------------------------------------------- firmware targets
@@ -283,6 +277,14 @@ class _Invalid(ValueError):
 def _check(ok: bool, key: str, got: Any, allowed: str) -> None:
     if not ok:
         raise _Invalid(key, got, allowed)
+
+
+def _check_optimiser(cfg: Any) -> None:
+    """The training-loop fields students and teachers share: epochs, batch, rate, patience."""
+    _check(cfg.epochs >= 1, "epochs", cfg.epochs, "an integer >= 1")
+    _check(cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")
+    _check(cfg.learning_rate > 0, "learning_rate", cfg.learning_rate, "a number > 0")
+    _check(cfg.patience >= 1, "patience", cfg.patience, "an integer >= 1")
 
 
 def _convert(value: Any, hint: Any, where: str, source: str) -> Any:
