@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s: %(message)s")
 
     from fpgakd.config import load_model_config
-    from fpgakd.data import default_jets_path
-    from fpgakd.distill import distill
-    from fpgakd.metrics import format_summary_table
+    from fpgakd.jets.data import default_jets_path
+    from fpgakd.learn.distillation import distill
+    from fpgakd.learn.metrics import format_summary_table
 
     jets = Path(args.jets) if args.jets else default_jets_path(progress=not args.quiet)
     out = Path(args.out)

@@ -8,7 +8,7 @@ Run from the repository root, e.g.::
 the file included) divided by the number of workers. "Per class" divides a class's jets by
 the worker CPU seconds spent on it (Pythia init + events + extraction, clustering + matching,
 features). "Features" divides all jets by the CPU seconds spent in
-``fpgakd.observables.high_level_features`` alone.
+``fpgakd.jets.observables.high_level_features`` alone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fpgakd.generate import GenerationOptions, generate_jets
+from fpgakd.jets.generate import generate_jets
+from fpgakd.jets.options import GenerationOptions
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,9 @@
 
 Each subcommand parses its options, calls one library function and prints what it
 returns. Every :class:`~fpgakd.errors.FpgakdError` becomes a one-line message on stderr
-and exit status 1; an interrupted run exits with 130 and leaves nothing half-written.
+and exit status 1. An interrupted run -- Ctrl-C (SIGINT, exit 130) or SIGTERM (what ``kill``,
+batch systems and containers send; exit 143) -- unwinds like an exception, so temporary
+outputs are removed and worker processes stopped: nothing half-written is left.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -25,11 +28,23 @@ log = logging.getLogger("fpgakd")
 DEFAULT_MODEL = "constituent_mlp"
 DEFAULT_RUNS_DIR = Path("runs")
 DEFAULT_HLS_ROOT = Path("hls_projects")
+#: exit status of a run stopped by a signal: 128 + the signal number, as shells report it
+_EXIT_SIGINT = 128 + signal.SIGINT
+_EXIT_SIGTERM = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception, so that it unwinds like Ctrl-C (cleanup included)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 # ------------------------------------------------------------------ subcommands
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from fpgakd.generate import GenerationOptions, generate_jets
+    from fpgakd.jets.generate import generate_jets
+    from fpgakd.jets.options import GenerationOptions
 
     options = GenerationOptions(
         jets_per_class=args.jets_per_class, seed=args.seed, pt_min=args.pt_min,
@@ -40,8 +55,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     print(summary.format_table())
     print(f"wrote {args.output}")
     if not args.no_plot:
-        from fpgakd.data import load_jets
-        from fpgakd.jetplots import plot_feature_distributions
+        from fpgakd.jets.data import load_jets
+        from fpgakd.jets.jetplots import plot_feature_distributions
 
         output = Path(args.output)
         plot = plot_feature_distributions(load_jets(output), output.with_name(f"{output.stem}_features.png"))
@@ -52,7 +67,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _jets_or_default(path: str | None, quiet: bool) -> Path:
     if path:
         return Path(path)
-    from fpgakd.data import default_jets_path
+    from fpgakd.jets.data import default_jets_path
 
     jets = default_jets_path(progress=not quiet)
     log.info("using the embedded default dataset %s", jets)
@@ -60,7 +75,7 @@ def _jets_or_default(path: str | None, quiet: bool) -> Path:
 
 
 def _cmd_teacher(args: argparse.Namespace) -> int:
-    from fpgakd.teacher import train_teacher
+    from fpgakd.learn.teacher import train_teacher
 
     jets = _jets_or_default(args.jets, args.quiet)
     out = train_teacher(jets, args.output, arch=args.arch, epochs=args.epochs, seed=args.seed,
@@ -71,8 +86,8 @@ def _cmd_teacher(args: argparse.Namespace) -> int:
 
 def _cmd_distill(args: argparse.Namespace) -> int:
     from fpgakd.config import load_model_config
-    from fpgakd.distill import distill
-    from fpgakd.metrics import format_summary_table
+    from fpgakd.learn.distillation import distill
+    from fpgakd.learn.metrics import format_summary_table
 
     model_cfg = load_model_config(args.model)
     jets = _jets_or_default(args.jets, args.quiet)
@@ -94,8 +109,8 @@ def _latest_run(runs_dir: Path) -> Path:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from fpgakd.config import load_firmware_config
-    from fpgakd.firmware import synthesize_run
-    from fpgakd.reports import format_report_table
+    from fpgakd.firmware.synth import synthesize_run
+    from fpgakd.firmware.report_table import format_report_table
 
     firmware = load_firmware_config(args.firmware_config)
     source = Path(args.source) if args.source else _latest_run(DEFAULT_RUNS_DIR)
@@ -109,8 +124,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from fpgakd.config import load_firmware_config
-    from fpgakd.reports import (format_report_table, plot_resources_vs_accuracy,
-                                read_project_report, write_reports_json)
+    from fpgakd.firmware.report_schema import write_reports_json
+    from fpgakd.firmware.report_table import format_report_table, plot_resources_vs_accuracy
+    from fpgakd.firmware.reports import read_project_report
 
     firmware = load_firmware_config(args.firmware_config)
     reports = [read_project_report(p, firmware=firmware) for p in args.projects]
@@ -224,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.func(args)
     except FpgakdError as err:
@@ -233,9 +250,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader (head, less) went away: not an error of ours, and nothing more to say
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print(f"fpgakd {args.command}: interrupted; no partial output was kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        # a second signal during cleanup would leave temporaries behind: ignore it now
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        name = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"fpgakd {args.command}: {name}; no partial output was kept", file=sys.stderr)
+        return _EXIT_SIGTERM if isinstance(err, Terminated) else _EXIT_SIGINT
+    finally:
+        if signal.getsignal(signal.SIGTERM) is _raise_terminated:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from fpgakd.config import ModelConfig, load_firmware_config, load_model_config, repo_dir
-from fpgakd.csim import TB_RESULTS, compare_outputs, run_csim
+from fpgakd.firmware.csim import TB_RESULTS, compare_outputs, run_csim
 from fpgakd.errors import MismatchError
-from fpgakd.firmware import convert_model
-from fpgakd.students import build_student
+from fpgakd.firmware.hls import convert_model
+from fpgakd.learn.students import build_student
 
 MODEL_NAMES = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml"))
 N_JETS = 1000

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fpgakd import data
-from fpgakd.data import load_jets
+from fpgakd.jets import data
+from fpgakd.jets.data import load_jets
 from fpgakd.errors import DataError
 from test_formats import write_150p, write_fpgakd
 
@@ -40,8 +40,8 @@ def test_unknown_format_name_lists_supported(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ default dataset
 @pytest.mark.slow
 def test_default_jets_path_generates_once_and_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    generate = pytest.importorskip("fpgakd.generate")
-    pytest.importorskip("fpgakd.observables")            # generation computes the features
+    generate = pytest.importorskip("fpgakd.jets.generate")
+    pytest.importorskip("fpgakd.jets.observables")            # generation computes the features
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
     calls = []
     real = generate.generate_jets

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgakd.data import load_jets
-from fpgakd.dataset import concat_datasets
+from fpgakd.jets.data import load_jets
+from fpgakd.jets.dataset import concat_datasets
 from test_formats import write_fpgakd
 
 

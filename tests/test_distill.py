@@ -1,4 +1,4 @@
-"""Tests of fpgakd.distill: the KD loss, pruning, quantization grid, end-to-end outputs."""
+"""Tests of fpgakd.learn.distillation: the KD loss, pruning, quantization grid, end-to-end outputs."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _np_softmax(z):
 
 
 def test_kd_loss_matches_hand_computation():
-    from fpgakd.distill import kd_loss
+    from fpgakd.learn.losses import kd_loss
 
     y = np.array([0, 2])
     t = np.array([[2.0, 1.0, 0.0], [0.5, 0.0, 1.5]])
@@ -50,7 +50,7 @@ def test_kd_loss_matches_hand_computation():
 def test_kd_loss_at_alpha_one_is_cross_entropy():
     import tensorflow as tf
 
-    from fpgakd.distill import kd_loss
+    from fpgakd.learn.losses import kd_loss
 
     rng = np.random.default_rng(3)
     s, t = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
@@ -62,7 +62,7 @@ def test_kd_loss_at_alpha_one_is_cross_entropy():
 
 
 def test_regression_loss():
-    from fpgakd.distill import regression_kd_loss
+    from fpgakd.learn.losses import regression_kd_loss
 
     z = np.array([[0.0], [2.0]])
     p = np.array([[0.3], [0.5]])
@@ -74,7 +74,7 @@ def test_regression_loss():
 
 
 def test_pruning_schedule_lands_on_frequency_grid():
-    from fpgakd.distill import pruning_schedule_steps
+    from fpgakd.learn.training import pruning_schedule_steps
 
     steps = pruning_schedule_steps(_cfg(pruning={"frequency_steps": 7}), steps_per_epoch=13)
     assert (steps["end_step"] - steps["begin_step"]) % steps["frequency"] == 0
@@ -83,8 +83,8 @@ def test_pruning_schedule_lands_on_frequency_grid():
 
 @pytest.mark.slow
 def test_pruning_reaches_target_and_weights_on_8bit_grid(tmp_path):
-    from fpgakd.distill import train_student
-    from fpgakd.students import weight_sparsity
+    from fpgakd.learn.training import train_student
+    from fpgakd.learn.students import weight_sparsity
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 24)).astype(np.float32)
@@ -110,10 +110,10 @@ def test_pruning_reaches_target_and_weights_on_8bit_grid(tmp_path):
 @pytest.mark.slow
 def test_distill_end_to_end_writes_all_outputs(tmp_path):
     from fpgakd.config import TeacherConfig
-    from fpgakd.distill import distill
-    from fpgakd.metrics import format_summary_table
-    from fpgakd.students import load_student
-    from fpgakd.teacher import train_teacher
+    from fpgakd.learn.distillation import distill
+    from fpgakd.learn.metrics import format_summary_table
+    from fpgakd.learn.students import load_student
+    from fpgakd.learn.teacher import train_teacher
 
     jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=80, n_particles=16)
     teacher = train_teacher(jets, tmp_path / "teacher", progress=False,
@@ -145,8 +145,8 @@ def test_distill_end_to_end_writes_all_outputs(tmp_path):
 @pytest.mark.slow
 def test_regressor_and_resume(tmp_path):
     from fpgakd.config import TeacherConfig
-    from fpgakd.distill import distill
-    from fpgakd.teacher import train_teacher
+    from fpgakd.learn.distillation import distill
+    from fpgakd.learn.teacher import train_teacher
 
     jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=60, n_particles=16)
     teacher = train_teacher(jets, tmp_path / "teacher", progress=False,
@@ -164,7 +164,7 @@ def test_regressor_and_resume(tmp_path):
 
 
 def test_mismatches_give_clear_errors(tmp_path):
-    from fpgakd.distill import distill
+    from fpgakd.learn.distillation import distill
 
     jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=5, n_particles=8)
     with pytest.raises(ConfigError, match=r"signal_class.*'H'.*\['g', 'q', 'W', 'Z', 't'\]"):

@@ -1,4 +1,4 @@
-"""fpgakd.estimate on QDistillNet-like QKeras students built with fpgakd.students."""
+"""fpgakd.firmware.estimate on QDistillNet-like QKeras students built with fpgakd.learn.students."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from fpgakd.config import FirmwareConfig, ModelConfig, QuantizationConfig
 from fpgakd.errors import ConfigError
-from fpgakd.estimate import (DOCUMENTED_ERROR, ESTIMATE_CALIBRATION, FF_PER_REGISTER_BIT, LUT_PER_LUT_BIT,
+from fpgakd.firmware.estimate import (DOCUMENTED_ERROR, ESTIMATE_CALIBRATION, FF_PER_REGISTER_BIT, LUT_PER_LUT_BIT,
                              calibration_errors, estimate_resources, fit_constants, format_calibration_table)
 
 VU13P = FirmwareConfig(name="vu13p")  # the config's defaults: xcvu13p-flga2577-2-e at 240 MHz
@@ -19,7 +19,7 @@ QDISTILLNET = ESTIMATE_CALIBRATION[0]["published"]
 
 def student(hidden: tuple[int, ...], n_outputs: int, sparsity: float, bits: int = 8):
     """An untrained QKeras student with the smallest ``sparsity`` of each layer's weights zeroed."""
-    from fpgakd.students import build_student
+    from fpgakd.learn.students import build_student
 
     quant = QuantizationConfig(weight_bits=bits, input_bits=bits, activation_bits=bits)
     model = build_student(ModelConfig(name="qdistillnet_like", hidden=hidden, quantization=quant), 16, n_outputs)

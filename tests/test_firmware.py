@@ -9,10 +9,10 @@ import pytest
 
 from fpgakd.config import load_firmware_config, load_model_config
 from fpgakd.errors import DataError, FpgakdError, MismatchError
-from fpgakd.firmware import (REPORT_NAME, convert_model, find_hls_tool, hls4ml_config, synthesize,
-                             synthesize_run)
-from fpgakd.reports import read_project_report
-from fpgakd.students import build_student, save_student
+from fpgakd.firmware.hls import convert_model, find_hls_tool, hls4ml_config
+from fpgakd.firmware.synth import REPORT_NAME, synthesize, synthesize_run
+from fpgakd.firmware.reports import read_project_report
+from fpgakd.learn.students import build_student, save_student
 
 N_JETS = 300
 

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fpgakd.data import load_jets
+from fpgakd.jets.data import load_jets
 from fpgakd.errors import DataError
-from fpgakd.formats import detect_format
-from fpgakd.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, HLF_NAMES, JET_NAMES
+from fpgakd.jets.formats import detect_format
+from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, HLF_NAMES, JET_NAMES
 
 C = {name: i for i, name in enumerate(CONSTITUENT_NAMES)}
 
@@ -66,7 +66,7 @@ def write_csv(path: Path, hlf: np.ndarray, classes: list[str], order: list[int])
 
 
 def write_fpgakd(path: Path, n: int = 10, n_slots: int = 8, **override) -> Path:
-    """A file in fpgakd's own layout (fpgakd/jetfile.py); ``override`` replaces datasets."""
+    """A file in fpgakd's own layout (fpgakd/jets/jetfile.py); ``override`` replaces datasets."""
     rng = np.random.default_rng(1)
     mult = rng.integers(1, n_slots + 1, size=n)
     mask = np.arange(n_slots)[None, :] < mult[:, None]

@@ -10,10 +10,12 @@ import h5py
 import numpy as np
 import pytest
 
-from fpgakd import generate as gen
+from fpgakd.jets import generate as gen
 from fpgakd.errors import ConfigError, ToolError
-from fpgakd.generate import GenerationOptions, GenerationSummary, generate_jets, smear_particles
-from fpgakd.jetfile import (CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION,
+from fpgakd.jets.detector import smear_particles
+from fpgakd.jets.generate import GenerationSummary, generate_jets
+from fpgakd.jets.options import GenerationOptions, pythia_settings
+from fpgakd.jets.jetfile import (CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION,
                             HLF_NAMES, JET_NAMES)
 
 JETS_PER_CLASS = 160
@@ -165,9 +167,9 @@ def test_pthat_bracket_follows_the_window_unless_given() -> None:
     assert lo < 450.0 and hi > 550.0
     assert GenerationOptions(jets_per_class=1, seed=1, pthat_min=800.0,
                              pthat_max=1200.0).pthat_range == (800.0, 1200.0)
-    settings = gen.pythia_settings("Z", o, 42)
+    settings = pythia_settings("Z", o, 42)
     assert "WeakZ0:gmZmode = 2" in settings and f"PhaseSpace:pTHatMin = {lo}" in settings
-    assert "PartonLevel:MPI = off" in gen.pythia_settings(
+    assert "PartonLevel:MPI = off" in pythia_settings(
         "g", GenerationOptions(jets_per_class=1, seed=1, mpi=False), 1)
 
 

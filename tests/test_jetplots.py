@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpgakd.dataset import JetDataset
+from fpgakd.jets.dataset import JetDataset
 from fpgakd.errors import ConfigError, DataError
-from fpgakd.jetfile import HLF_NAMES
-from fpgakd.jetplots import plot_feature_distributions
+from fpgakd.jets.jetfile import HLF_NAMES
+from fpgakd.jets.jetplots import plot_feature_distributions
 
 
 def small_dataset(with_hlf: bool = True) -> JetDataset:

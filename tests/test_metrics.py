@@ -1,4 +1,4 @@
-"""Tests of fpgakd.metrics against hand-built scores."""
+"""Tests of fpgakd.learn.metrics against hand-built scores."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fpgakd.errors import DataError
-from fpgakd.metrics import (binary_metrics, classification_metrics, format_summary_table, plot_roc,
+from fpgakd.learn.metrics import (binary_metrics, classification_metrics, format_summary_table, plot_roc,
                             plot_training_curves, softmax)
 
 CLASSES = ["g", "q", "W", "Z", "t"]
@@ -94,7 +94,7 @@ def test_plots_are_written(tmp_path):
 
 
 def test_summary_states_the_kd_gain():
-    from fpgakd.metrics import format_summary_table
+    from fpgakd.learn.metrics import format_summary_table
 
     table = format_summary_table({"teacher": {"accuracy": 0.7}, "kd": {"accuracy": 0.61},
                                   "scratch": {"accuracy": 0.585}})

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from fpgakd import observables as ob
+from fpgakd.jets import observables as ob
 from fpgakd.errors import DataError
-from fpgakd.jetfile import HLF_NAMES
+from fpgakd.jets.jetfile import HLF_NAMES
 
 
 def massless(pt, y, phi):

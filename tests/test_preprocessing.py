@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from fpgakd.config import InputConfig
-from fpgakd.data import load_jets
+from fpgakd.jets.data import load_jets
 from fpgakd.errors import ConfigError, DataError
-from fpgakd.jetfile import HLF_NAMES
-from fpgakd.preprocessing import Standardizer, split_indices, student_inputs
+from fpgakd.jets.jetfile import HLF_NAMES
+from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
 from test_formats import CLASSES, C, hlf_values, write_arff, write_fpgakd, write_toptagging
 
 

@@ -1,4 +1,4 @@
-"""fpgakd.reports on a real Vivado HLS 2020.1 report set laid out as an hls4ml project."""
+"""fpgakd.firmware.reports on a real Vivado HLS 2020.1 report set laid out as an hls4ml project."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 
 from fpgakd.config import FirmwareConfig
 from fpgakd.errors import DataError
-from fpgakd.reports import (FPGAKD_REPORT_NAME, format_report_table, new_report, plot_resources_vs_accuracy,
-                            read_project_report, read_reports_json, write_reports_json)
+from fpgakd.firmware.report_schema import (FPGAKD_REPORT_NAME, new_report, read_reports_json,
+                                           write_reports_json)
+from fpgakd.firmware.report_table import format_report_table, plot_resources_vs_accuracy
+from fpgakd.firmware.reports import read_project_report
 
 FIXTURE = Path(__file__).parent / "data" / "vivado_hls_2020.1_xc7z020"
 CSYNTH_XML = Path("myproject_prj/solution1/syn/report/myproject_csynth.xml")
@@ -142,7 +144,7 @@ def test_plot(project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -
     with_acc = dict(read_project_report(project), accuracy=0.76, name="a")
     other = dict(with_acc, accuracy={"accuracy": 0.74}, name="b")
     without = dict(with_acc, accuracy=None, name="c")
-    with caplog.at_level(logging.WARNING, logger="fpgakd.reports"):
+    with caplog.at_level(logging.WARNING, logger="fpgakd.firmware.reports"):
         path = plot_resources_vs_accuracy([with_acc, other, without], tmp_path / "plot.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "c: no accuracy" in caplog.text

@@ -7,7 +7,7 @@ import pytest
 
 from fpgakd.config import config_from_dict, ModelConfig, load_model_config, repo_dir
 from fpgakd.errors import DataError
-from fpgakd.students import (OUTPUT_LAYER, build_student, count_parameters, load_student,
+from fpgakd.learn.students import (OUTPUT_LAYER, build_student, count_parameters, load_student,
                              save_student, weight_sparsity)
 
 MODEL_NAMES = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml"))

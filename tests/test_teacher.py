@@ -1,4 +1,4 @@
-"""Tests of fpgakd.teacher: permutation invariance, soft-target cache, mismatch errors."""
+"""Tests of fpgakd.learn.teacher: permutation invariance, soft-target cache, mismatch errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from fpgakd.config import TeacherConfig
 from fpgakd.errors import DataError
-from fpgakd.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION, HLF_NAMES, JET_NAMES
+from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION, HLF_NAMES, JET_NAMES
 
 #: prongs and mean multiplicity per class g, q, W, Z, t: enough structure to learn from
 _PRONGS = (1, 1, 2, 2, 3)
@@ -22,7 +22,7 @@ def write_synthetic_jets(path: Path, n_per_class: int = 100, n_particles: int = 
                          seed: int = 0, class_names: tuple[str, ...] = CLASS_NAMES) -> Path:
     """A small file in fpgakd's jet layout whose classes differ in prongs and multiplicity.
 
-    Not physics: a fast stand-in with the exact layout ``fpgakd.data.load_jets`` reads.
+    Not physics: a fast stand-in with the exact layout ``fpgakd.jets.data.load_jets`` reads.
     """
     rng = np.random.default_rng(seed)
     n = n_per_class * len(class_names)
@@ -70,7 +70,7 @@ def jets(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def teacher(jets, tmp_path_factory) -> Path:
-    from fpgakd.teacher import train_teacher
+    from fpgakd.learn.teacher import train_teacher
 
     return train_teacher(jets, tmp_path_factory.mktemp("t") / "teacher", config=_TINY, progress=False)
 
@@ -79,7 +79,7 @@ def teacher(jets, tmp_path_factory) -> Path:
 def test_teacher_is_permutation_invariant_and_ignores_padding(arch):
     import tensorflow as tf
 
-    from fpgakd.teacher import build_teacher
+    from fpgakd.learn.teacher import build_teacher
 
     tf.keras.utils.set_random_seed(1)
     model = build_teacher(TeacherConfig(arch=arch, width=8), 6, 3, 5)
@@ -106,8 +106,8 @@ def test_train_teacher_writes_directory(teacher):
 
 
 def test_soft_targets_cached_and_out_of_fold(teacher, jets, tmp_path):
-    from fpgakd.data import load_jets
-    from fpgakd.teacher import teacher_logits
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.teacher import teacher_logits
 
     ds = load_jets(jets)
     z = teacher_logits(teacher, ds, cache_dir=tmp_path, progress=False)
@@ -130,8 +130,8 @@ def test_cache_invalidated_when_teacher_file_changes(teacher, jets, tmp_path):
 
     import tensorflow as tf
 
-    from fpgakd.data import load_jets
-    from fpgakd.teacher import load_teacher, teacher_custom_objects, teacher_logits
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.teacher import load_teacher, teacher_custom_objects, teacher_logits
 
     ds = load_jets(jets)
     copy = tmp_path / "teacher"
@@ -150,8 +150,8 @@ def test_cache_invalidated_when_teacher_file_changes(teacher, jets, tmp_path):
 
 
 def test_class_mismatch_names_both_sides(teacher, tmp_path):
-    from fpgakd.data import load_jets
-    from fpgakd.teacher import teacher_logits
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.teacher import teacher_logits
 
     other = write_synthetic_jets(tmp_path / "other.h5", n_per_class=5,
                                  class_names=("g", "q", "W", "Z", "b"))
@@ -162,8 +162,8 @@ def test_class_mismatch_names_both_sides(teacher, tmp_path):
 def test_user_model_shape_mismatch(tmp_path, jets):
     import tensorflow as tf
 
-    from fpgakd.data import load_jets
-    from fpgakd.teacher import teacher_logits
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.teacher import teacher_logits
 
     ds = load_jets(jets)
     # raw constituents in: (16, 11); a model built for 9 features and 3 classes fits neither
@@ -182,9 +182,9 @@ def test_user_model_shape_mismatch(tmp_path, jets):
 def test_user_softmax_model_gives_log_probabilities(tmp_path, jets):
     import tensorflow as tf
 
-    from fpgakd.data import load_jets
-    from fpgakd.metrics import softmax
-    from fpgakd.teacher import teacher_logits
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.metrics import softmax
+    from fpgakd.learn.teacher import teacher_logits
 
     ds = load_jets(jets)
     x_in = tf.keras.Input((16, 11))
@@ -198,8 +198,8 @@ def test_user_softmax_model_gives_log_probabilities(tmp_path, jets):
 
 
 def test_missing_feature_is_named(tmp_path, jets):
-    from fpgakd.data import load_jets
-    from fpgakd.teacher import teacher_inputs
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.teacher import teacher_inputs
 
     with pytest.raises(DataError, match=r"\['charge'\].*not in the file"):
         teacher_inputs(load_jets(jets), ("deta", "charge"), 8)

@@ -31,7 +31,7 @@ and middle angle of every triplet, computed on cached triplet index arrays in ch
 Ratios whose denominator vanishes (a groomed jet of one particle, or of collinear
 particles: ECF(2) = 0) are **defined as 0**, never NaN or inf.
 :func:`high_level_features` returns the 16 features of the public hls4ml jet dataset in
-the order of :data:`fpgakd.jetfile.HLF_NAMES`.
+the order of :data:`fpgakd.jets.jetfile.HLF_NAMES`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fpgakd.errors import DataError
-from fpgakd.jetfile import HLF_NAMES
+from fpgakd.jets.jetfile import HLF_NAMES
 
 __all__ = [
     "rapidities", "delta_r_matrix", "invariant_mass",

@@ -163,7 +163,7 @@ def _rej(value: float | None) -> float:
 def format_summary_table(metrics: Mapping[str, Any]) -> str:
     """Teacher | KD student | scratch student side by side, as plain text for a terminal.
 
-    ``metrics`` is the dict :func:`fpgakd.distill.distill` writes to ``metrics.json``:
+    ``metrics`` is the dict :func:`fpgakd.learn.distillation.distill` writes to ``metrics.json``:
     ``{"teacher": {...}, "kd": {...}, "scratch": {...}}``; absent columns are skipped.
     Each column may hold ``accuracy``, ``auc`` (per class or one number), ``rejection``,
     ``sparsity`` (per layer), ``bits`` and ``parameters``/``nonzero``.

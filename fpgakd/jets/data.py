@@ -1,16 +1,16 @@
 """The data stage's entry point: load jets from any supported file, or the default dataset.
 
 :func:`load_jets` checks the path, detects its format and dispatches to the reader of
-:mod:`fpgakd.formats`; a directory is loaded as the concatenation of its files (sorted by
+:mod:`fpgakd.jets.formats`; a directory is loaded as the concatenation of its files (sorted by
 name), all of one format. :func:`default_jets_path` generates (once, into
 :func:`cache_dir`) the embedded default dataset. The rest of the stage lives in:
 
-- :mod:`fpgakd.dataset`: :class:`~fpgakd.dataset.JetDataset`, the in-memory contract
-  every reader returns, and :func:`~fpgakd.dataset.concat_datasets`.
-- :mod:`fpgakd.formats`: the file layouts (fpgakd, hls4ml-hlf, hls4ml-150p, toptagging),
-  :func:`~fpgakd.formats.detect_format` and the readers by format name.
-- :mod:`fpgakd.preprocessing`: a student's inputs, the train/val/test split and the
-  :class:`~fpgakd.preprocessing.Standardizer`.
+- :mod:`fpgakd.jets.dataset`: :class:`~fpgakd.jets.dataset.JetDataset`, the in-memory contract
+  every reader returns, and :func:`~fpgakd.jets.dataset.concat_datasets`.
+- :mod:`fpgakd.jets.formats`: the file layouts (fpgakd, hls4ml-hlf, hls4ml-150p, toptagging),
+  :func:`~fpgakd.jets.formats.detect_format` and the readers by format name.
+- :mod:`fpgakd.jets.preprocessing`: a student's inputs, the train/val/test split and the
+  :class:`~fpgakd.jets.preprocessing.Standardizer`.
 
 Any problem raises :class:`~fpgakd.errors.DataError` naming the file and field.
 """
@@ -27,10 +27,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fpgakd.dataset import JetDataset, concat_datasets
+from fpgakd.jets.dataset import JetDataset, concat_datasets
+from fpgakd.cache import cache_dir
 from fpgakd.errors import DataError
-from fpgakd.formats import READERS, SUPPORTED_FORMATS, _check_readable, detect_format
-from fpgakd.jetfile import FORMAT_VERSION
+from fpgakd.jets.formats import READERS, SUPPORTED_FORMATS, _check_readable, detect_format
+from fpgakd.jets.jetfile import FORMAT_VERSION
 
 __all__ = ["load_jets", "DEFAULT_JETS_PER_CLASS", "DEFAULT_SEED", "cache_dir", "default_jets_path"]
 
@@ -70,16 +71,6 @@ def load_jets(path: str | os.PathLike, *, format: str | None = None) -> JetDatas
 
 
 # ===================================================================== default dataset
-def cache_dir() -> Path:
-    """Where fpgakd caches generated data: ``$FPGAKD_CACHE``, else ``~/.cache/fpgakd``.
-
-    >>> cache_dir().name                                          # doctest: +SKIP
-    'fpgakd'
-    """
-    env = os.environ.get("FPGAKD_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "fpgakd"
-
-
 def _options_hash(options: Any) -> str:
     settings = dataclasses.asdict(options)
     # The number of worker processes does not change the jets (seeded per task).
@@ -98,7 +89,8 @@ def default_jets_path(*, progress: bool = True) -> Path:
     >>> default_jets_path(progress=False).suffix                # doctest: +SKIP
     '.h5'
     """
-    from fpgakd.generate import GenerationOptions, generate_jets
+    from fpgakd.jets.generate import generate_jets
+    from fpgakd.jets.options import GenerationOptions
 
     options = GenerationOptions(jets_per_class=DEFAULT_JETS_PER_CLASS, seed=DEFAULT_SEED)
     target = cache_dir() / f"default_jets_{_options_hash(options)}.h5"

@@ -14,7 +14,7 @@ A teacher trained here is a directory::
         folds.npy             (N,) int8: the fold of each training jet, -1 elsewhere
 
 A user may instead give a Keras model file (``.h5`` or ``.keras``) whose single input
-is the raw constituents (N, P, 11) in ``fpgakd.jetfile.CONSTITUENT_NAMES`` order, or two
+is the raw constituents (N, P, 11) in ``fpgakd.jets.jetfile.CONSTITUENT_NAMES`` order, or two
 inputs (constituents, mask); a sidecar ``<model>.json`` with the same keys as
 ``teacher.json`` (``class_names``, ``constituent_features``, ``n_constituents``,
 ``standardization``) describes other inputs.
@@ -446,7 +446,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     """Train a teacher on a jet file and write the teacher directory ``out_dir`` atomically.
 
     Keyword arguments other than ``config`` override its fields. The data are split with
-    ``config.split_seed`` (:func:`fpgakd.preprocessing.split_indices`); the teacher trains
+    ``config.split_seed`` (:func:`fpgakd.jets.preprocessing.split_indices`); the teacher trains
     on the train split only, with early stopping on the validation split, and ``teacher.json``
     records its validation and test accuracy (of the fold-model mean) and the
     out-of-fold accuracy on the training jets.
@@ -455,8 +455,8 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     PosixPath('runs/teacher')
     """
     from fpgakd.atomic import atomic_dir
-    from fpgakd.data import load_jets
-    from fpgakd.preprocessing import split_indices
+    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.preprocessing import split_indices
 
     cfg = config or TeacherConfig()
     overrides = {k: v for k, v in {"arch": arch, "epochs": epochs, "seed": seed,

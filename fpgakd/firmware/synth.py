@@ -1,10 +1,10 @@
-"""Firmware stage: a student model file -> a complete, checked hls4ml HLS project.
+"""Firmware stage orchestration: a student model file -> a complete, checked HLS project.
 
 :func:`hls4ml_config` is the one place where fpgakd's :class:`~fpgakd.config.FirmwareConfig`
 becomes hls4ml's settings. :func:`convert_model` converts a student with hls4ml's QKeras
 precision-propagation flow (``bit_exact=True``), so the firmware computes the same logits
 as QKeras bit for bit. :func:`synthesize` writes the project atomically, checks it by
-C-simulation against Keras (:mod:`fpgakd.csim`), runs HLS synthesis where a tool is on
+C-simulation against Keras (:mod:`fpgakd.firmware.csim`), runs HLS synthesis where a tool is on
 PATH (or attaches a resource estimate, marked as one, where none is) and writes
 ``fpgakd_report.json`` next to a copy of the student file. :func:`synthesize_run` finds
 the student and its held-out jets in a distillation run directory.
@@ -17,6 +17,8 @@ Project layout written by :func:`synthesize` (``<project_dir>/``): hls4ml's proj
 held-out jets and Keras's logits, ``csim_exact.cpp`` and its binary, ``firmware.yaml``
 (the resolved firmware config), the student ``.h5`` and ``fpgakd_report.json``.
 """
+
+from __future__ import annotations
 
 from __future__ import annotations
 
@@ -33,22 +35,14 @@ from typing import Any
 import numpy as np
 
 from fpgakd.config import FirmwareConfig, dump_config
-from fpgakd.errors import ConfigError, DataError, FpgakdError, MismatchError, ToolError
-from fpgakd.reports import FPGAKD_REPORT_NAME as REPORT_NAME   # the report fpgakd.reports reads
+from fpgakd.errors import ConfigError, DataError, MismatchError
+from fpgakd.firmware.hls import (HLS_TOOLS, check_supported, convert_keras_model, find_hls_tool, is_quantized,
+                                 load_keras, n_features, run_hls)
+from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME as REPORT_NAME
 
-__all__ = ["hls4ml_config", "convert_model", "synthesize", "synthesize_run", "is_quantized",
-           "check_supported", "find_hls_tool", "SUPPORTED_LAYERS", "REPORT_NAME", "HLS_TOOLS"]
+__all__ = ["synthesize", "synthesize_run", "REPORT_NAME"]
 
 log = logging.getLogger(__name__)
-
-#: Keras layer classes the firmware stage converts: those of fpgakd's MLP students, which
-#: the C-simulation regression (tests/test_csim.py) checks bit for bit. Anything else
-#: (convolutions, recurrent layers, ...) is refused up front with the layer named.
-SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU"})
-
-#: executables that run hls4ml's build, per hls4ml backend (hls4ml 1.3.0 runs
-#: ``vitis-run`` for Vitis and ``vivado_hls`` for Vivado)
-HLS_TOOLS = {"Vitis": ("vitis-run", "vitis_hls"), "Vivado": ("vivado_hls",)}
 
 #: a distillation run directory: the student synthesised by default, and its held-out jets
 RUN_MODEL_NAMES = ("student_kd.h5", "student_scratch.h5")
@@ -61,182 +55,8 @@ STANDARDIZATION_NAME = "standardization.json"
 RUN_METRICS_NAME = "metrics.json"
 #: seed of the random stand-in inputs used when no held-out jets are available
 _RANDOM_INPUTS_SEED = 0
-#: lines of a failing HLS tool's log quoted in the error
-_TAIL_LINES = 30
 
 
-# ---------------------------------------------------------------- model inspection
-def is_quantized(model: Any) -> bool:
-    """True if ``model`` has QKeras layers (only then can the firmware be bit-exact).
-
-    >>> is_quantized(build_student(load_model_config("hlf_mlp"), 16, 5))   # doctest: +SKIP
-    True
-    """
-    return any(type(layer).__module__.startswith("qkeras") for layer in model.layers)
-
-
-def check_supported(model: Any, source: str = "<model>") -> None:
-    """Raise :class:`~fpgakd.errors.FpgakdError` naming the first layer fpgakd does not convert.
-
-    >>> check_supported(lstm_model, "rnn.h5")                                # doctest: +SKIP
-    fpgakd.errors.FpgakdError: rnn.h5: layer 'lstm' of type LSTM is not supported ...
-    """
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind not in SUPPORTED_LAYERS:
-            raise FpgakdError(
-                f"{source}: layer '{layer.name}' of type {kind} is not supported by fpgakd's firmware "
-                f"stage; supported layer types: {', '.join(sorted(SUPPORTED_LAYERS))}")
-
-
-def _strip_pruning(model: Any) -> Any:
-    # a student saved mid-pruning still has PruneLowMagnitude wrappers; hls4ml wants the layers
-    if not any(type(layer).__name__ == "PruneLowMagnitude" for layer in model.layers):
-        return model
-    from tensorflow_model_optimization.sparsity.keras import strip_pruning
-
-    log.info("stripping pruning wrappers from %s", model.name)
-    return strip_pruning(model)
-
-
-def _load_keras(model_or_path: Any) -> tuple[Any, str]:
-    if isinstance(model_or_path, (str, os.PathLike)):
-        from fpgakd.students import load_student
-
-        return _strip_pruning(load_student(model_or_path)), str(model_or_path)
-    return _strip_pruning(model_or_path), f"<model {model_or_path.name}>"
-
-
-def _n_features(model: Any) -> tuple[int, int]:
-    shape_in, shape_out = model.input_shape, model.output_shape
-    if not (isinstance(shape_in, tuple) and len(shape_in) == 2 and isinstance(shape_out, tuple)
-            and len(shape_out) == 2):
-        raise FpgakdError(f"model '{model.name}': expected one flat input and one flat output, "
-                          f"got input shape {shape_in} and output shape {shape_out}")
-    return int(shape_in[1]), int(shape_out[1])
-
-
-# ---------------------------------------------------------------- fpgakd config -> hls4ml
-def hls4ml_config(model: Any, firmware: FirmwareConfig, part: str) -> dict:
-    """Map ``firmware`` onto hls4ml: the keyword arguments of ``convert_from_keras_model``.
-
-    The result holds ``hls_config`` (from ``hls4ml.utils.config_from_keras_model`` at
-    granularity ``name``, with the strategy and reuse factor set), ``part``,
-    ``clock_period`` (ns), ``clock_uncertainty``, ``io_type``, ``backend`` and
-    ``bit_exact`` (hls4ml's QKeras precision propagation; off for a float model, where
-    hls4ml's flow needs an input quantizer that is not there).
-
-    >>> kw = hls4ml_config(model, load_firmware_config(), "xcvu13p-flga2577-2-e")  # doctest: +SKIP
-    >>> kw["clock_period"], kw["hls_config"]["Model"]["Strategy"]                  # doctest: +SKIP
-    (4.167, 'Latency')
-    """
-    import hls4ml
-
-    with contextlib.redirect_stdout(io.StringIO()):   # hls4ml prints each layer it parses
-        hls_config = hls4ml.utils.config_from_keras_model(
-            model, granularity="name", backend=firmware.backend,
-            default_reuse_factor=firmware.reuse_factor)
-    hls_config["Model"]["Strategy"] = firmware.strategy
-    hls_config["Model"]["ReuseFactor"] = firmware.reuse_factor
-    for layer in hls_config.get("LayerName", {}).values():
-        if "ReuseFactor" in layer:
-            layer["ReuseFactor"] = firmware.reuse_factor
-    return {
-        "hls_config": hls_config,
-        "part": part,
-        "clock_period": round(firmware.clock_period_ns, 3),
-        "clock_uncertainty": f"{firmware.clock_uncertainty_pct:g}%",
-        "io_type": firmware.io_type,
-        "backend": firmware.backend,
-        "bit_exact": bool(firmware.bit_exact and is_quantized(model)),
-    }
-
-
-def _convert(model: Any, source: str, firmware: FirmwareConfig, part: str, output_dir: Path,
-             project_name: str) -> Any:
-    import hls4ml
-
-    check_supported(model, source)
-    if not is_quantized(model):
-        log.warning("%s has no QKeras layers: a float model cannot be converted bit-exactly; "
-                    "hls4ml's default fixed-point types are used", source)
-    elif not firmware.bit_exact:
-        log.warning("%s: firmware config has bit_exact: false; the firmware may differ from QKeras",
-                    source)
-    kwargs = hls4ml_config(model, firmware, part)
-    buf = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buf):
-            hls_model = hls4ml.converters.convert_from_keras_model(
-                model, output_dir=str(output_dir), project_name=project_name, **kwargs)
-    except Exception as err:  # hls4ml raises bare Exception/ValueError/NotImplementedError
-        raise FpgakdError(f"{source}: hls4ml could not convert the model ({type(err).__name__}: {err})") from None
-    log.debug("hls4ml conversion output:\n%s", buf.getvalue())
-    return hls_model
-
-
-def convert_model(model_path: str | os.PathLike | Any, firmware: FirmwareConfig, *, part: str | None = None,
-                  output_dir: str | os.PathLike, project_name: str = "myproject") -> Any:
-    """Convert a student (``.h5`` path or Keras model) into an hls4ml model (not yet written).
-
-    Raises :class:`~fpgakd.errors.FpgakdError` naming the layer and its type if a layer is
-    not supported. For a float (non-QKeras) model it logs a warning; check with
-    :func:`is_quantized` whether bit-exactness can be expected.
-
-    >>> hls_model = convert_model("runs/hlf_mlp/student_kd.h5", load_firmware_config(),
-    ...                           output_dir="/tmp/prj")                  # doctest: +SKIP
-    >>> hls_model.compile()                                                 # doctest: +SKIP
-    """
-    model, source = _load_keras(model_path)
-    return _convert(model, source, firmware, firmware.resolve_part(part), Path(output_dir), project_name)
-
-
-# ---------------------------------------------------------------- HLS tool
-def find_hls_tool(backend: str) -> str | None:
-    """Path of the HLS executable hls4ml's ``backend`` builds with, or None if none is on PATH.
-
-    >>> find_hls_tool("Vitis")                                              # doctest: +SKIP
-    '/tools/Xilinx/Vitis/2024.2/bin/vitis-run'
-    """
-    for name in HLS_TOOLS.get(backend, ()):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def _log_tail(project_dir: Path) -> str:
-    lines: list[str] = []
-    for name in ("build_stdout.log", "build_stderr.log", "vivado_hls.log", "vitis_hls.log"):
-        path = project_dir / name
-        if path.is_file():
-            text = path.read_text(errors="replace").strip().splitlines()
-            lines += [f"--- {name}"] + text[-_TAIL_LINES:]
-    return "\n".join(lines) if lines else "(no tool log found)"
-
-
-def _run_hls(hls_model: Any, firmware: FirmwareConfig, tool: str, project_dir: Path) -> dict:
-    from fpgakd.reports import read_project_report
-
-    kwargs: dict[str, Any] = {"csim": False, "synth": True, "vsynth": False}
-    if firmware.backend == "Vitis":
-        kwargs["log_to_stdout"] = False   # hls4ml then writes build_stdout.log / build_stderr.log
-    log.info("running HLS synthesis with %s in %s (this takes minutes)", tool, project_dir)
-    buf = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buf):
-            hls_model.build(**kwargs)
-    except Exception as err:  # hls4ml raises a bare Exception when the tool fails
-        raise ToolError(f"{tool} failed on {project_dir} ({err}):\n{_log_tail(project_dir)}") from None
-    try:
-        return read_project_report(project_dir, firmware=firmware)
-    except FpgakdError as err:
-        # hls4ml's Vivado build does not check the tool's exit status: a missing report is the failure
-        raise ToolError(f"{tool} produced no usable synthesis report in {project_dir} ({err}):\n"
-                        f"{_log_tail(project_dir)}") from None
-
-
-# ---------------------------------------------------------------- synthesis
 def _check_inputs(x: Any, n_inputs: int, source: str, model_source: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2:
@@ -252,9 +72,9 @@ def _check_inputs(x: Any, n_inputs: int, source: str, model_source: str) -> np.n
 
 
 def _model_info(model: Any, source: str, quantized: bool) -> dict:
-    from fpgakd.students import count_parameters, weight_sparsity
+    from fpgakd.learn.students import count_parameters, weight_sparsity
 
-    n_in, n_out = _n_features(model)
+    n_in, n_out = n_features(model)
     return {"name": model.name, "file": source, "n_inputs": n_in, "n_outputs": n_out,
             "quantized": quantized, **count_parameters(model),
             "sparsity": weight_sparsity(model)}
@@ -271,9 +91,9 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     atomically (nothing half-written remains on failure); write the first ``n_jets``
     (default ``firmware.csim.n_jets``) rows of ``test_x`` -- the student's standardized
     held-out inputs -- and Keras's logits on them (computed if ``keras_logits`` is None)
-    as testbench data; run the C-simulation check (:func:`fpgakd.csim.run_csim`); then run
+    as testbench data; run the C-simulation check (:func:`fpgakd.firmware.csim.run_csim`); then run
     hls4ml's build (C synthesis) if the backend's HLS tool is on PATH and read its report,
-    or log that none is and attach :func:`fpgakd.estimate.estimate_resources`. The
+    or log that none is and attach :func:`fpgakd.firmware.estimate.estimate_resources`. The
     normalised report, with ``csim``, ``model`` and the student's ``accuracy`` (as measured by
     the distill run, when given) added, is written to
     ``<project_dir>/fpgakd_report.json`` next to a copy of the model file, and returned.
@@ -291,15 +111,15 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     from tqdm.auto import tqdm
 
     from fpgakd.atomic import atomic_dir
-    from fpgakd.csim import run_csim
-    from fpgakd.reports import write_reports_json
+    from fpgakd.firmware.csim import run_csim
+    from fpgakd.firmware.report_schema import write_reports_json
 
     model_path = Path(model_path)
     project_dir = Path(project_dir)
     part = firmware.resolve_part(part)
-    model, source = _load_keras(model_path)
+    model, source = load_keras(model_path)
     check_supported(model, source)
-    n_in, _ = _n_features(model)
+    n_in, _ = n_features(model)
     x = _check_inputs(test_x, n_in, inputs_source or "test inputs", source)
     n_jets = firmware.csim.n_jets if n_jets is None else n_jets
     if n_jets < 1:
@@ -329,7 +149,7 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     tool = find_hls_tool(firmware.backend)
     with atomic_dir(project_dir) as tmp, tqdm(total=3, desc="firmware", disable=not progress) as steps:
         steps.set_postfix_str("convert")
-        hls_model = _convert(model, source, firmware, part, tmp, project_name)
+        hls_model = convert_keras_model(model, source, firmware, part, tmp, project_name)
         with contextlib.redirect_stdout(io.StringIO()):
             hls_model.write()
         steps.update()
@@ -347,7 +167,7 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
             log.error("%s", notes[-1])
             report = _estimate(model, firmware, part)
         elif tool is not None:
-            report = _run_hls(hls_model, firmware, tool, tmp)
+            report = run_hls(hls_model, firmware, tool, tmp)
         else:
             others = [t for b, ts in HLS_TOOLS.items() if b != firmware.backend for t in ts if shutil.which(t)]
             notes.append(f"no HLS tool for the {firmware.backend} backend on PATH (looked for "
@@ -391,8 +211,8 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
 
 
 def _estimate(model: Any, firmware: FirmwareConfig, part: str) -> dict:
-    from fpgakd.estimate import estimate_resources
-    from fpgakd.reports import new_report
+    from fpgakd.firmware.estimate import estimate_resources
+    from fpgakd.firmware.report_schema import new_report
 
     firmware = dataclasses.replace(firmware, part=part)   # utilization against the chosen part
     try:
@@ -467,9 +287,9 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
         source = run_inputs[0]
         x = _load_inputs(source)
     else:
-        from fpgakd.students import load_student
+        from fpgakd.learn.students import load_student
 
-        n_in, _ = _n_features(load_student(model_path))
+        n_in, _ = n_features(load_student(model_path))
         log.warning("%s: no held-out jets (%s) next to the model and no inputs file given: the "
                     "C-simulation check uses %d random standard-normal inputs instead of real jets",
                     model_path, RUN_INPUTS_NAME, n_jets)

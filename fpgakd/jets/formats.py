@@ -1,10 +1,10 @@
-"""Reading each file layout into a :class:`~fpgakd.dataset.JetDataset`, and recognising it.
+"""Reading each file layout into a :class:`~fpgakd.jets.dataset.JetDataset`, and recognising it.
 
 Formats (:data:`SUPPORTED_FORMATS`), detected from the file's content by
 :func:`detect_format`; :data:`READERS` maps each name to its reader, a plain function of
 the path (hls4ml style: readers registered by name):
 
-- ``fpgakd``: fpgakd's HDF5 layout (:mod:`fpgakd.jetfile`).
+- ``fpgakd``: fpgakd's HDF5 layout (:mod:`fpgakd.jets.jetfile`).
 - ``hls4ml-hlf``: OpenML 42468 ``hls4ml_lhc_jets_hlf`` as ARFF or CSV (optionally
   gzipped): the 16 feature columns, mapped by name, and ``class`` in {g, q, t, w, z},
   mapped onto ``CLASS_NAMES`` (g, q, W, Z, t).
@@ -19,7 +19,7 @@ the path (hls4ml style: readers registered by name):
   4-vector; classes (QCD, top); no high-level features.
 
 Any problem raises :class:`~fpgakd.errors.DataError` naming the file and field. Most
-callers want :func:`fpgakd.data.load_jets`, which detects, dispatches and reads directories.
+callers want :func:`fpgakd.jets.data.load_jets`, which detects, dispatches and reads directories.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.dataset import JetDataset, _check_finite, _safe_log, _shape_text
+from fpgakd.jets.dataset import JetDataset, _check_finite, _safe_log, _shape_text
 from fpgakd.errors import DataError
-from fpgakd.jetfile import CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION, HLF_NAMES
+from fpgakd.jets.jetfile import CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION, HLF_NAMES
 
 __all__ = ["SUPPORTED_FORMATS", "READERS", "detect_format"]
 
@@ -483,7 +483,7 @@ def _kinematics_from_p4(e: np.ndarray, px: np.ndarray, py: np.ndarray, pz: np.nd
 
 
 #: The reader of each format by name: ``READERS[name](path)`` reads one file of that format
-#: (no detection, no directories) into a :class:`~fpgakd.dataset.JetDataset`.
+#: (no detection, no directories) into a :class:`~fpgakd.jets.dataset.JetDataset`.
 READERS: Mapping[str, Callable[[Path], JetDataset]] = MappingProxyType({
     "fpgakd": _load_fpgakd,
     "hls4ml-hlf": _load_hls4ml_hlf,
@@ -491,5 +491,5 @@ READERS: Mapping[str, Callable[[Path], JetDataset]] = MappingProxyType({
     "toptagging": _load_toptagging,
 })
 
-#: Names of the formats :func:`fpgakd.data.load_jets` reads, in the order errors list them.
+#: Names of the formats :func:`fpgakd.jets.data.load_jets` reads, in the order errors list them.
 SUPPORTED_FORMATS: tuple[str, ...] = tuple(READERS)

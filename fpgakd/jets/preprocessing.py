@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.config import HLF_INPUT, InputConfig
-from fpgakd.dataset import JetDataset, _check_finite, _safe_log, _shape_text
+from fpgakd.jets.dataset import JetDataset, _check_finite, _safe_log, _shape_text
 from fpgakd.errors import ConfigError, DataError
 
 __all__ = ["student_inputs", "DERIVED_FEATURES", "split_indices", "Standardizer"]

@@ -13,11 +13,11 @@ field                shape, dtype      content
 ``jets``             (N, 4) float32    jet pt [GeV], eta, phi, mass [GeV] (or None)
 ==================== ================= ===============================================
 
-Every reader of :mod:`fpgakd.formats` returns one; :func:`concat_datasets` joins datasets
+Every reader of :mod:`fpgakd.jets.formats` returns one; :func:`concat_datasets` joins datasets
 of one layout. A violation of the contract raises :class:`~fpgakd.errors.DataError`
 naming the source and the field. The small shared checks (``_check_finite``,
-``_shape_text``) and ``_safe_log`` live here so that :mod:`fpgakd.formats` and
-:mod:`fpgakd.preprocessing` use one copy.
+``_shape_text``) and ``_safe_log`` live here so that :mod:`fpgakd.jets.formats` and
+:mod:`fpgakd.jets.preprocessing` use one copy.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import DataError
-from fpgakd.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, HLF_NAMES, JET_NAMES
+from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, HLF_NAMES, JET_NAMES
 
 __all__ = ["JetDataset", "concat_datasets"]
 

@@ -59,7 +59,7 @@ Calibration points
 The real weights of those models are not published, so each point is evaluated on
 synthetic weights of the same shape (Lecun-uniform, the per-layer smallest fraction set
 to zero for the sparsity, small non-zero biases, fixed seed) -- the same recipe
-``tests/test_estimate.py`` uses with :func:`fpgakd.students.build_student`.
+``tests/test_estimate.py`` uses with :func:`fpgakd.learn.students.build_student`.
 
 Constants and where they come from: ``LUT_PER_LUT_BIT`` and ``FF_PER_REGISTER_BIT`` are
 fitted to QDistillNet's LUT and FF (:func:`fit_constants` re-derives them);
@@ -82,7 +82,7 @@ Error against every cited synthesis result (estimate vs published, and
 sits near a cycle boundary flips by one (e.g. 5 levels x 0.75 ns = 3.75 ns against 3.65 ns
 usable at 240 MHz): read it as +-1 cycle per layer.
 
-An actual QDistillNet-like student (:func:`fpgakd.students.build_student`, untrained,
+An actual QDistillNet-like student (:func:`fpgakd.learn.students.build_student`, untrained,
 zero biases, 75% of each layer's weights set to zero) lands within ``DOCUMENTED_ERROR``
 of QDistillNet's figures; the tests check this.
 
@@ -307,7 +307,7 @@ def estimate_from_layers(layers: list[DenseSpec], firmware: FirmwareConfig, *,
     ...                      FirmwareConfig(name="x"))["source"]
     'estimate'
     """
-    from fpgakd.reports import new_report
+    from fpgakd.firmware.report_schema import new_report
 
     if not layers:
         raise ValueError("estimate_from_layers needs at least one Dense layer")
@@ -328,7 +328,7 @@ def estimate_from_layers(layers: list[DenseSpec], firmware: FirmwareConfig, *,
                         latency_cycles=(cycles, cycles), ii=(firmware.reuse_factor, firmware.reuse_factor),
                         resources=resources, available=firmware.resources_of(firmware.part))
     report["notes"] = [
-        "estimate, not synthesis: counted from the quantized weights by fpgakd.estimate "
+        "estimate, not synthesis: counted from the quantized weights by fpgakd.firmware.estimate "
         "(io_parallel, Latency, reuse factor 1); see its docstring for the method and its error "
         "against published synthesis results",
     ]
@@ -376,7 +376,7 @@ def estimate_resources(model: "tf.keras.Model", firmware: FirmwareConfig, *,  # 
     and hls4ml's default ``ap_fixed<16,6>`` fills in what neither gives.
 
     >>> from fpgakd.config import load_firmware_config, load_model_config
-    >>> from fpgakd.students import build_student
+    >>> from fpgakd.learn.students import build_student
     >>> model = build_student(load_model_config("distillnet"), 16, 1)       # doctest: +SKIP
     >>> estimate_resources(model, load_firmware_config())["latency_ns"]    # doctest: +SKIP
     {'min': 25.002, 'max': 25.002}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgakd.dataset import JetDataset
+from fpgakd.jets.dataset import JetDataset
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.figures import pyplot, save_figure
 

@@ -1,0 +1,213 @@
+"""The hls4ml side of the firmware stage: which models convert, the one mapping of fpgakd's
+:class:`~fpgakd.config.FirmwareConfig` onto hls4ml's settings (:func:`hls4ml_config`), the
+conversion with hls4ml's QKeras precision-propagation flow (``bit_exact=True``, so the firmware
+computes the same logits as QKeras bit for bit), and running the HLS tool where one is on PATH.
+
+A float (non-QKeras) Keras model converts too, with hls4ml's default fixed-point types, but
+cannot be bit-exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fpgakd.config import FirmwareConfig
+from fpgakd.errors import FpgakdError, ToolError
+
+__all__ = ["hls4ml_config", "convert_model", "convert_keras_model", "is_quantized", "check_supported", "find_hls_tool",
+           "load_keras", "n_features", "run_hls", "SUPPORTED_LAYERS", "HLS_TOOLS"]
+
+log = logging.getLogger(__name__)
+
+#: Keras layer classes the firmware stage converts: those of fpgakd's MLP students, which
+#: the C-simulation regression (tests/test_csim.py) checks bit for bit. Anything else
+#: (convolutions, recurrent layers, ...) is refused up front with the layer named.
+SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU"})
+
+#: executables that run hls4ml's build, per hls4ml backend (hls4ml 1.3.0 runs
+#: ``vitis-run`` for Vitis and ``vivado_hls`` for Vivado)
+HLS_TOOLS = {"Vitis": ("vitis-run", "vitis_hls"), "Vivado": ("vivado_hls",)}
+
+#: lines of a failing HLS tool's log quoted in the error
+_TAIL_LINES = 30
+
+
+
+# ---------------------------------------------------------------- model inspection
+def is_quantized(model: Any) -> bool:
+    """True if ``model`` has QKeras layers (only then can the firmware be bit-exact).
+
+    >>> is_quantized(build_student(load_model_config("hlf_mlp"), 16, 5))   # doctest: +SKIP
+    True
+    """
+    return any(type(layer).__module__.startswith("qkeras") for layer in model.layers)
+
+
+def check_supported(model: Any, source: str = "<model>") -> None:
+    """Raise :class:`~fpgakd.errors.FpgakdError` naming the first layer fpgakd does not convert.
+
+    >>> check_supported(lstm_model, "rnn.h5")                                # doctest: +SKIP
+    fpgakd.errors.FpgakdError: rnn.h5: layer 'lstm' of type LSTM is not supported ...
+    """
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind not in SUPPORTED_LAYERS:
+            raise FpgakdError(
+                f"{source}: layer '{layer.name}' of type {kind} is not supported by fpgakd's firmware "
+                f"stage; supported layer types: {', '.join(sorted(SUPPORTED_LAYERS))}")
+
+
+def _strip_pruning(model: Any) -> Any:
+    # a student saved mid-pruning still has PruneLowMagnitude wrappers; hls4ml wants the layers
+    if not any(type(layer).__name__ == "PruneLowMagnitude" for layer in model.layers):
+        return model
+    from tensorflow_model_optimization.sparsity.keras import strip_pruning
+
+    log.info("stripping pruning wrappers from %s", model.name)
+    return strip_pruning(model)
+
+
+def load_keras(model_or_path: Any) -> tuple[Any, str]:
+    if isinstance(model_or_path, (str, os.PathLike)):
+        from fpgakd.learn.students import load_student
+
+        return _strip_pruning(load_student(model_or_path)), str(model_or_path)
+    return _strip_pruning(model_or_path), f"<model {model_or_path.name}>"
+
+
+def n_features(model: Any) -> tuple[int, int]:
+    shape_in, shape_out = model.input_shape, model.output_shape
+    if not (isinstance(shape_in, tuple) and len(shape_in) == 2 and isinstance(shape_out, tuple)
+            and len(shape_out) == 2):
+        raise FpgakdError(f"model '{model.name}': expected one flat input and one flat output, "
+                          f"got input shape {shape_in} and output shape {shape_out}")
+    return int(shape_in[1]), int(shape_out[1])
+
+
+# ---------------------------------------------------------------- fpgakd config -> hls4ml
+def hls4ml_config(model: Any, firmware: FirmwareConfig, part: str) -> dict:
+    """Map ``firmware`` onto hls4ml: the keyword arguments of ``convert_from_keras_model``.
+
+    The result holds ``hls_config`` (from ``hls4ml.utils.config_from_keras_model`` at
+    granularity ``name``, with the strategy and reuse factor set), ``part``,
+    ``clock_period`` (ns), ``clock_uncertainty``, ``io_type``, ``backend`` and
+    ``bit_exact`` (hls4ml's QKeras precision propagation; off for a float model, where
+    hls4ml's flow needs an input quantizer that is not there).
+
+    >>> kw = hls4ml_config(model, load_firmware_config(), "xcvu13p-flga2577-2-e")  # doctest: +SKIP
+    >>> kw["clock_period"], kw["hls_config"]["Model"]["Strategy"]                  # doctest: +SKIP
+    (4.167, 'Latency')
+    """
+    import hls4ml
+
+    with contextlib.redirect_stdout(io.StringIO()):   # hls4ml prints each layer it parses
+        hls_config = hls4ml.utils.config_from_keras_model(
+            model, granularity="name", backend=firmware.backend,
+            default_reuse_factor=firmware.reuse_factor)
+    hls_config["Model"]["Strategy"] = firmware.strategy
+    hls_config["Model"]["ReuseFactor"] = firmware.reuse_factor
+    for layer in hls_config.get("LayerName", {}).values():
+        if "ReuseFactor" in layer:
+            layer["ReuseFactor"] = firmware.reuse_factor
+    return {
+        "hls_config": hls_config,
+        "part": part,
+        "clock_period": round(firmware.clock_period_ns, 3),
+        "clock_uncertainty": f"{firmware.clock_uncertainty_pct:g}%",
+        "io_type": firmware.io_type,
+        "backend": firmware.backend,
+        "bit_exact": bool(firmware.bit_exact and is_quantized(model)),
+    }
+
+
+def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part: str, output_dir: Path,
+             project_name: str) -> Any:
+    import hls4ml
+
+    check_supported(model, source)
+    if not is_quantized(model):
+        log.warning("%s has no QKeras layers: a float model cannot be converted bit-exactly; "
+                    "hls4ml's default fixed-point types are used", source)
+    elif not firmware.bit_exact:
+        log.warning("%s: firmware config has bit_exact: false; the firmware may differ from QKeras",
+                    source)
+    kwargs = hls4ml_config(model, firmware, part)
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            hls_model = hls4ml.converters.convert_from_keras_model(
+                model, output_dir=str(output_dir), project_name=project_name, **kwargs)
+    except Exception as err:  # hls4ml raises bare Exception/ValueError/NotImplementedError
+        raise FpgakdError(f"{source}: hls4ml could not convert the model ({type(err).__name__}: {err})") from None
+    log.debug("hls4ml conversion output:\n%s", buf.getvalue())
+    return hls_model
+
+
+def convert_model(model_path: str | os.PathLike | Any, firmware: FirmwareConfig, *, part: str | None = None,
+                  output_dir: str | os.PathLike, project_name: str = "myproject") -> Any:
+    """Convert a student (``.h5`` path or Keras model) into an hls4ml model (not yet written).
+
+    Raises :class:`~fpgakd.errors.FpgakdError` naming the layer and its type if a layer is
+    not supported. For a float (non-QKeras) model it logs a warning; check with
+    :func:`is_quantized` whether bit-exactness can be expected.
+
+    >>> hls_model = convert_model("runs/hlf_mlp/student_kd.h5", load_firmware_config(),
+    ...                           output_dir="/tmp/prj")                  # doctest: +SKIP
+    >>> hls_model.compile()                                                 # doctest: +SKIP
+    """
+    model, source = load_keras(model_path)
+    return convert_keras_model(model, source, firmware, firmware.resolve_part(part), Path(output_dir), project_name)
+
+
+# ---------------------------------------------------------------- HLS tool
+def find_hls_tool(backend: str) -> str | None:
+    """Path of the HLS executable hls4ml's ``backend`` builds with, or None if none is on PATH.
+
+    >>> find_hls_tool("Vitis")                                              # doctest: +SKIP
+    '/tools/Xilinx/Vitis/2024.2/bin/vitis-run'
+    """
+    for name in HLS_TOOLS.get(backend, ()):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _log_tail(project_dir: Path) -> str:
+    lines: list[str] = []
+    for name in ("build_stdout.log", "build_stderr.log", "vivado_hls.log", "vitis_hls.log"):
+        path = project_dir / name
+        if path.is_file():
+            text = path.read_text(errors="replace").strip().splitlines()
+            lines += [f"--- {name}"] + text[-_TAIL_LINES:]
+    return "\n".join(lines) if lines else "(no tool log found)"
+
+
+def run_hls(hls_model: Any, firmware: FirmwareConfig, tool: str, project_dir: Path) -> dict:
+    from fpgakd.firmware.reports import read_project_report
+
+    kwargs: dict[str, Any] = {"csim": False, "synth": True, "vsynth": False}
+    if firmware.backend == "Vitis":
+        kwargs["log_to_stdout"] = False   # hls4ml then writes build_stdout.log / build_stderr.log
+    log.info("running HLS synthesis with %s in %s (this takes minutes)", tool, project_dir)
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            hls_model.build(**kwargs)
+    except Exception as err:  # hls4ml raises a bare Exception when the tool fails
+        raise ToolError(f"{tool} failed on {project_dir} ({err}):\n{_log_tail(project_dir)}") from None
+    try:
+        return read_project_report(project_dir, firmware=firmware)
+    except FpgakdError as err:
+        # hls4ml's Vivado build does not check the tool's exit status: a missing report is the failure
+        raise ToolError(f"{tool} produced no usable synthesis report in {project_dir} ({err}):\n"
+                        f"{_log_tail(project_dir)}") from None
+
+
+# ---------------------------------------------------------------- synthesis

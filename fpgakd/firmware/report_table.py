@@ -1,0 +1,185 @@
+"""Show normalised reports: a side-by-side table and a resources-versus-accuracy plot."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from fpgakd.errors import DataError
+from fpgakd.figures import pyplot, save_figure
+from fpgakd.firmware.report_schema import RESOURCE_KEYS, accuracy_value
+
+__all__ = ["format_report_table", "plot_resources_vs_accuracy"]
+
+log = logging.getLogger(__name__)
+
+
+def _label(report: dict[str, Any], index: int) -> str:
+    name = report.get("name")
+    if name:
+        return str(name)
+    if report.get("project"):
+        return Path(report["project"]).name
+    return f"#{index + 1} ({report.get('source')})"
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Plain digits, no thousands separators: easy to compare with the tools' own reports.
+        return f"{value:.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:.{digits}g}"
+    return str(value)
+
+
+def _range(pair: dict[str, Any] | None, digits: int = 4) -> str:
+    if not pair:
+        return "-"
+    lo, hi = pair.get("min"), pair.get("max")
+    return _fmt(lo, digits) if lo == hi else f"{_fmt(lo, digits)} - {_fmt(hi, digits)}"
+
+
+def _with_pct(value: Any, pct: Any) -> str:
+    if value is None:
+        return "-"
+    return _fmt(value) if pct is None else f"{_fmt(value)} ({pct:.3g}%)"
+
+
+def _clock(period_ns: Any) -> str:
+    if not isinstance(period_ns, (int, float)) or period_ns <= 0:
+        return _fmt(period_ns)
+    return f"{_fmt(float(period_ns), 4)} ({1000.0 / period_ns:.0f} MHz)"
+
+
+def _csim_counts(csim: dict[str, Any]) -> str:
+    parts = [f"{name} {csim[name].get('n_different', '-')}" for name in ("testbench", "bridge")
+             if isinstance(csim.get(name), dict)]
+    total = csim.get("n_values")
+    text = " / ".join(parts) or _fmt(csim.get("n_different"))
+    return f"{text} of {total}" if total is not None else text
+
+
+#: how the table names where the numbers come from; an estimate must never pass for synthesis
+_SOURCE_TITLES = {"csynth": "csynth", "vsynth": "vsynth",
+                  "estimate": "ESTIMATE (no HLS tool run)"}
+
+#: C-simulation rows of the table: title, and how to read the cell from the csim summary
+_CSIM_ROWS: tuple[tuple[str, Any], ...] = (
+    ("csim jets", lambda c: _fmt(c.get("n_jets"))),
+    ("csim bit-exact", lambda c: _fmt(c.get("bit_exact"))),
+    ("csim values differing", _csim_counts),
+    ("csim max |diff|", lambda c: _fmt(c.get("max_abs_diff"), 6)),
+    ("csim tolerance", lambda c: _fmt(c.get("tolerance"), 6)),
+    ("csim class agreement", lambda c: _fmt(c.get("class_agreement"), 6)),
+    ("csim inputs", lambda c: _fmt(c.get("inputs"))),
+)
+
+
+def format_report_table(reports: list[dict[str, Any]]) -> str:
+    """One plain-text table, one column per project, for any number of normalised reports.
+
+    >>> print(format_report_table([read_project_report("hls_projects/a"),
+    ...                            read_project_report("hls_projects/b")]))   # doctest: +SKIP
+    """
+    if not reports:
+        raise ValueError("format_report_table needs at least one report")
+    rows: list[tuple[str, list[str]]] = []
+
+    def add(title: str, cells: list[str]) -> None:
+        rows.append((title, cells))
+
+    add("project", [_label(r, i) for i, r in enumerate(reports)])
+    add("part", [_fmt(r.get("part")) for r in reports])
+    add("clock target (ns)", [_clock(r.get("clock_ns")) for r in reports])
+    add("clock estimated (ns)", [_fmt(r.get("estimated_clock_ns"), 4) for r in reports])
+    add("HLS tool", [" ".join(x for x in (r.get("hls_tool"), r.get("hls_tool_version")) if x) or "-"
+                     for r in reports])
+    add("source", [_SOURCE_TITLES.get(r.get("source"), _fmt(r.get("source"))) for r in reports])
+    add("latency (cycles)", [_range(r.get("latency_cycles")) for r in reports])
+    add("latency (ns)", [_range(r.get("latency_ns")) for r in reports])
+    add("II (cycles)", [_range(r.get("ii")) for r in reports])
+    for key in RESOURCE_KEYS:
+        add(key, [_with_pct((r.get("resources") or {}).get(key), (r.get("utilization_pct") or {}).get(key))
+                  for r in reports])
+    if any(r.get("logic_synthesis") for r in reports):
+        for key in RESOURCE_KEYS:
+            cells = []
+            for r in reports:
+                logic = r.get("logic_synthesis") or {}
+                cells.append(_with_pct((logic.get("resources") or {}).get(key),
+                                       (logic.get("utilization_pct") or {}).get(key)))
+            add(f"logic synth {key}", cells)
+    if any(r.get("cosim") for r in reports):
+        for key in ("Status", "LatencyMin", "LatencyMax", "IntervalMin", "IntervalMax"):
+            add(f"cosim {key}", [_fmt((r.get("cosim") or {}).get(key)) for r in reports])
+    if any(r.get("csim") for r in reports):
+        for title, cell in _CSIM_ROWS:
+            add(title, [cell(r["csim"]) if r.get("csim") else "-" for r in reports])
+    acc_keys: list[str] = []
+    for r in reports:
+        acc = r.get("accuracy")
+        for key in (acc if isinstance(acc, dict) else ({"accuracy": acc} if acc is not None else {})):
+            if key not in acc_keys:
+                acc_keys.append(key)
+    for key in acc_keys:
+        cells = []
+        for r in reports:
+            acc = r.get("accuracy")
+            value = acc.get(key) if isinstance(acc, dict) else (acc if key == "accuracy" else None)
+            cells.append(_fmt(value, 4))
+        add(key, cells)
+
+    width0 = max(len(t) for t, _ in rows)
+    widths = [max(len(cells[i]) for _, cells in rows) for i in range(len(reports))]
+    sep = "+-" + "-" * width0 + "-+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    lines = [sep]
+    for n, (title, cells) in enumerate(rows):
+        body = "|".join(f" {c.rjust(w)} " for c, w in zip(cells, widths))
+        lines.append("| " + title.ljust(width0) + " |" + body + "|")
+        if n == 0:
+            lines.append(sep)
+    lines.append(sep)
+    return "\n".join(lines)
+
+
+
+def plot_resources_vs_accuracy(reports: list[dict[str, Any]], path: str | os.PathLike) -> Path:
+    """Plot LUT, DSP and latency against accuracy, one labelled point per project.
+
+    Projects without an accuracy are skipped with a warning; if none has one, DataError.
+
+    >>> plot_resources_vs_accuracy(reports, "resources_vs_accuracy.png")   # doctest: +SKIP
+    """
+    plt = pyplot()
+
+    path = Path(path)
+    points = []
+    for i, report in enumerate(reports):
+        acc = accuracy_value(report)
+        if acc is None:
+            log.warning("%s: no accuracy in the report; left out of %s", _label(report, i), path)
+            continue
+        lat = report.get("latency_ns") or {}
+        points.append((_label(report, i), acc, (report.get("resources") or {}).get("LUT"),
+                       (report.get("resources") or {}).get("DSP"), lat.get("max")))
+    if not points:
+        raise DataError(f"{path}: none of the {len(reports)} reports has an accuracy to plot against")
+    panels = (("LUT", 2), ("DSP", 3), ("latency (ns)", 4))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), constrained_layout=True)
+    for ax, (title, col) in zip(axes, panels):
+        for point in points:
+            if point[col] is None:
+                continue
+            ax.scatter(point[col], point[1], color="tab:blue")
+            ax.annotate(point[0], (point[col], point[1]), textcoords="offset points", xytext=(4, 4),
+                        fontsize=8)
+        ax.set_xlabel(title)
+        ax.set_ylabel("accuracy")
+        ax.grid(alpha=0.3)
+    return save_figure(fig, path, dpi=120)

@@ -1,0 +1,15 @@
+"""Stage 2, learning: the teacher and its soft targets, the QKeras students, knowledge
+distillation with pruning, and the classification metrics.
+
+Reads jets (stage 1); never imports the firmware stage. Entry points are re-exported
+lazily, so importing this package does not import TensorFlow:
+
+>>> from fpgakd.learn import distill                      # doctest: +SKIP
+"""
+
+from fpgakd._lazy import lazy_exports
+
+_EXPORTS = {"train_teacher": "teacher", "distill": "distillation", "load_student": "students",
+            "build_student": "students"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,358 @@
+"""Knowledge distillation of a teacher into a quantized, pruned QKeras student, as one run.
+
+:func:`distill` reads as its steps: load and check the jets, find (or train) the teacher
+and its soft targets, prepare the student's inputs and targets, train the KD student and
+its scratch twin, evaluate all three, and write the run directory. The losses are in
+:mod:`fpgakd.learn.losses`, one student's training in :mod:`fpgakd.learn.training`.
+
+Unless disabled, every run also trains the same student without the teacher (``alpha = 1``,
+or binary cross-entropy on signal-vs-rest for a regressor) with the same quantization,
+pruning, seed and epochs, so the report compares like with like.
+
+Outputs of :func:`distill` in ``run_dir``: ``student_kd.h5``, ``student_scratch.h5``,
+``config.yaml``, ``standardization.json``, ``test_inputs.npy`` / ``test_labels.npy``
+(standardized test jets), ``heldout_inputs.npy`` (test + validation jets, standardized: the
+inputs of the firmware C-simulation check), ``metrics.json``, ``roc.png``,
+``training_curves.png`` and, when the run trained its own teacher, ``teacher/``.
+
+The run directory is built under a temporary name and renamed when complete: a failed or
+interrupted run leaves the previous run intact, or nothing. What an interrupted run can
+resume from (training checkpoints, a teacher trained for the run, soft targets) lives in
+the cache (:func:`fpgakd.cache.cache_dir`), keyed by config, data and teacher.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpgakd.config import ModelConfig, TeacherConfig, config_to_dict
+from fpgakd.errors import ConfigError
+
+__all__ = ["distill"]
+
+log = logging.getLogger(__name__)
+
+#: Background classes of the rejection metrics (signal vs q+g).
+_BACKGROUND = ("q", "g")
+_TEACHER_DIR = "teacher"
+_LABELS = {"kd": "KD student", "scratch": "scratch student"}
+
+
+@dataclass
+class _Prepared:
+    """The student's view of the data: standardized inputs, split, and targets per mode."""
+
+    xs: np.ndarray
+    standardizer: Any
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    targets: dict[str, np.ndarray]
+    n_outputs: int
+
+
+@dataclass
+class _Trained:
+    """The trained students of one run and what their training produced."""
+
+    models: dict[str, Any]
+    outputs: dict[str, np.ndarray]
+    histories: dict[str, dict[str, list[float]]]
+    summaries: dict[str, dict[str, Any]]
+    pruning_steps: dict[str, int]
+
+
+def _digest(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- step 1: jets
+def _load_checked_jets(cfg: ModelConfig, jets_path: Path) -> Any:
+    from fpgakd.jets.data import load_jets
+
+    dataset = load_jets(jets_path)
+    class_names = list(dataset.class_names)
+    if cfg.task == "regressor":
+        missing = [c for c in (cfg.signal_class, *_BACKGROUND) if c not in class_names]
+        if missing:
+            raise ConfigError(f"model {cfg.name}: key 'signal_class' ({cfg.signal_class!r}) and the "
+                              f"background {list(_BACKGROUND)} must be classes of {jets_path}, "
+                              f"which has {class_names} (missing {missing})")
+    return dataset
+
+
+# ---------------------------------------------------------------- step 2: teacher
+def _default_teacher_dir(cfg: ModelConfig, jets_path: Path, run_dir: Path, dataset: Any,
+                         progress: bool) -> tuple[Path, bool]:
+    """The teacher of a run given none: the previous run's, else one trained into the cache.
+
+    Returns (teacher directory, whether it belongs in the run directory).
+    """
+    from fpgakd.cache import cache_dir
+    from fpgakd.learn.teacher import TEACHER_JSON, train_teacher
+
+    previous = run_dir / _TEACHER_DIR
+    if (previous / TEACHER_JSON).is_file():
+        return previous, True
+    config = TeacherConfig(split_seed=cfg.training.split_seed)
+    cached = cache_dir() / "teachers" / _digest(dataset.fingerprint(), config_to_dict(config))
+    if not (cached / TEACHER_JSON).is_file():
+        log.info("no teacher given: training one (kept in %s until the run is complete)", cached)
+        train_teacher(jets_path, cached, config=config, progress=progress)
+    return cached, True
+
+
+def _resolve_teacher(cfg: ModelConfig, jets_path: Path, run_dir: Path, teacher_path: Any,
+                     dataset: Any, progress: bool) -> tuple[Path, bool]:
+    from fpgakd.learn.teacher import load_teacher
+
+    if teacher_path is None:
+        teacher_path, own = _default_teacher_dir(cfg, jets_path, run_dir, dataset, progress)
+    else:
+        teacher_path, own = Path(teacher_path), False
+    meta = load_teacher(teacher_path).meta
+    if meta.get("data_fingerprint") == dataset.fingerprint() and \
+            meta.get("split_seed") != cfg.training.split_seed:
+        raise ConfigError(f"{teacher_path}: teacher trained with split_seed={meta.get('split_seed')}, "
+                          f"the student config has training.split_seed={cfg.training.split_seed}: "
+                          "the teacher would have seen the student's test jets")
+    return teacher_path, own
+
+
+# ---------------------------------------------------------------- step 3: inputs and targets
+def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, compare_scratch: bool) -> _Prepared:
+    from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
+
+    labels = np.asarray(dataset.labels, dtype=np.int64)
+    class_names = list(dataset.class_names)
+    x, names = student_inputs(dataset, cfg.inputs)
+    train, val, test = split_indices(len(labels), seed=cfg.training.split_seed, labels=labels)
+    standardizer = Standardizer().fit(x[train], names)
+    xs = np.asarray(standardizer.transform(x), dtype=np.float32)
+    if cfg.task == "classifier":
+        n_out = len(class_names)
+        # packed [one-hot | teacher logits]: the scratch twin's loss (alpha = 1) ignores the logits
+        y_kd = np.concatenate([np.eye(n_out, dtype=np.float32)[labels], soft], axis=1)
+        y_scratch = y_kd
+    else:
+        n_out = 1
+        p = np.exp(soft - soft.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        signal = class_names.index(cfg.signal_class)
+        y_kd = p[:, [signal]].astype(np.float32)
+        y_scratch = (labels == signal).astype(np.float32)[:, None]
+    targets = {"kd": y_kd, **({"scratch": y_scratch} if compare_scratch else {})}
+    return _Prepared(xs, standardizer, train, val, test, targets, n_out)
+
+
+# ---------------------------------------------------------------- step 4: the KD/scratch pair
+def _checkpoint_dirs(run_dir: Path, key: str, modes: list[str]) -> dict[str, Path]:
+    """Checkpoint directory per mode, in the cache; other configs' checkpoints of this run go."""
+    from fpgakd.cache import cache_dir
+
+    root = cache_dir() / "checkpoints" / _digest(str(run_dir.resolve()))
+    dirs = {mode: root / f"{mode}_{key}" for mode in modes}
+    for stale in root.iterdir() if root.is_dir() else []:
+        if stale not in dirs.values():
+            log.info("removing checkpoints of another config: %s", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+    return dirs
+
+
+def _train_pair(cfg: ModelConfig, prep: _Prepared, checkpoints: dict[str, Path],
+                progress: bool) -> _Trained:
+    import tensorflow as tf
+
+    from fpgakd.learn.training import train_student
+
+    trained = _Trained({}, {}, {}, {}, {})
+    for mode, y_packed in prep.targets.items():
+        ckpt = checkpoints[mode]
+        if (ckpt / "backup").is_dir():
+            log.info("resuming %s student from %s", mode, ckpt)
+        started = time.time()
+        model, hist, trained.pruning_steps = train_student(
+            cfg, mode, prep.xs, y_packed, prep.train, prep.val, prep.n_outputs, ckpt, progress=progress)
+        trained.models[mode] = model
+        trained.outputs[mode] = np.asarray(model.predict(prep.xs, batch_size=4096, verbose=0),
+                                           dtype=np.float64)
+        trained.histories[_LABELS[mode]] = hist
+        trained.summaries[mode] = {**_student_summary(model, cfg), "train_seconds": time.time() - started}
+        tf.keras.backend.clear_session()
+    return trained
+
+
+def _student_summary(model: Any, cfg: ModelConfig) -> dict[str, Any]:
+    from fpgakd.learn.students import count_parameters, weight_sparsity
+
+    q = cfg.quantization
+    return {"sparsity": weight_sparsity(model),
+            "bits": {"weight": q.weight_bits, "weight_integer": q.weight_integer,
+                     "input": q.input_bits, "input_integer": q.input_integer,
+                     "activation": q.activation_bits, "activation_integer": q.activation_integer},
+            **count_parameters(model)}
+
+
+# ---------------------------------------------------------------- step 5: evaluation
+def _signal_score(logits: np.ndarray, class_names: list[str], signal: str) -> np.ndarray:
+    from fpgakd.learn.metrics import softmax
+
+    p = softmax(logits)
+    s = class_names.index(signal)
+    bkg = [class_names.index(b) for b in _BACKGROUND]
+    return p[:, s] / np.maximum(p[:, s] + p[:, bkg].sum(axis=1), 1e-30)
+
+
+def _evaluate_classifier(labels: np.ndarray, class_names: list[str], soft: np.ndarray,
+                         prep: _Prepared, outputs: dict[str, np.ndarray]
+                         ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+    from fpgakd.learn.metrics import classification_metrics
+
+    test, val = prep.test, prep.val
+    teacher = classification_metrics(labels[test], soft[test], class_names)
+    teacher["val_accuracy"] = float(np.mean(soft[val].argmax(1) == labels[val]))
+    students = {}
+    for mode, z in outputs.items():
+        students[mode] = classification_metrics(labels[test], z[test], class_names)
+        students[mode]["val_accuracy"] = float(np.mean(z[val].argmax(1) == labels[val]))
+    curves = {"teacher": (labels[test], soft[test]),
+              **{_LABELS[m]: (labels[test], z[test]) for m, z in outputs.items()}}
+    return teacher, students, curves
+
+
+def _evaluate_regressor(labels: np.ndarray, class_names: list[str], signal_class: str,
+                        soft: np.ndarray, prep: _Prepared, outputs: dict[str, np.ndarray]
+                        ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+    from fpgakd.learn.metrics import binary_metrics
+
+    s = class_names.index(signal_class)
+    keep = [class_names.index(b) for b in _BACKGROUND] + [s]
+    te = prep.test[np.isin(labels[prep.test], keep)]
+    va = prep.val[np.isin(labels[prep.val], keep)]
+    t_score = _signal_score(soft, class_names, signal_class)
+    teacher = binary_metrics(labels[te] == s, t_score[te])
+    teacher["val_auc"] = binary_metrics(labels[va] == s, t_score[va])["auc"]
+    curves = {"teacher": (labels[te] == s, t_score[te])}
+    students = {}
+    for mode, z in outputs.items():
+        score = 1.0 / (1.0 + np.exp(-z[:, 0]))
+        students[mode] = binary_metrics(labels[te] == s, score[te])
+        students[mode]["val_auc"] = binary_metrics(labels[va] == s, score[va])["auc"]
+        curves[_LABELS[mode]] = (labels[te] == s, score[te])
+    return teacher, students, curves
+
+
+# ---------------------------------------------------------------- step 6: the run directory
+def _write_run(tmp: Path, cfg: ModelConfig, prep: _Prepared, labels: np.ndarray,
+               trained: _Trained, curves: dict[str, Any], metrics: dict[str, Any],
+               teacher_dir: Path | None) -> None:
+    from fpgakd.atomic import write_text_atomic
+    from fpgakd.config import dump_config
+    from fpgakd.learn.metrics import plot_binary_roc, plot_roc, plot_training_curves
+    from fpgakd.learn.students import save_student
+
+    for mode, model in trained.models.items():
+        save_student(model, tmp / f"student_{mode}.h5")
+    prep.standardizer.save(tmp / "standardization.json")
+    dump_config(cfg, tmp / "config.yaml")
+    np.save(tmp / "test_inputs.npy", prep.xs[prep.test])
+    np.save(tmp / "test_labels.npy", labels[prep.test])
+    # Every jet the students never trained on (test, then validation): the firmware check
+    # compares firmware with Keras bit for bit and wants at least 10,000 of them.
+    np.save(tmp / "heldout_inputs.npy", prep.xs[np.concatenate([prep.test, prep.val])])
+    if cfg.task == "classifier":
+        plot_roc(curves, metrics["data"]["class_names"], tmp / "roc.png")
+    else:
+        plot_binary_roc(curves, cfg.signal_class, tmp / "roc.png")
+    plot_training_curves(trained.histories, tmp / "training_curves.png")
+    if teacher_dir is not None:
+        shutil.copytree(teacher_dir, tmp / _TEACHER_DIR)
+    write_text_atomic(tmp / "metrics.json", json.dumps(metrics, indent=1))
+
+
+# ---------------------------------------------------------------- the run
+def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str | os.PathLike, *,
+            teacher_path: str | os.PathLike | None = None, compare_scratch: bool = True,
+            cache_dir: str | os.PathLike | None = None, out_of_fold: bool = True,
+            progress: bool = True) -> dict[str, Any]:
+    """Train the KD student (and its scratch twin) for ``model_cfg``; write the run directory.
+
+    Without ``teacher_path`` the run's teacher is ``run_dir/teacher`` from a previous run,
+    else one is trained (and copied into the run). Soft targets are cached in ``cache_dir``
+    (default: the fpgakd cache). Returns the metrics dict also written to
+    ``run_dir/metrics.json``. ``run_dir`` appears (or is replaced) only when complete.
+
+    >>> m = distill(load_model_config("constituent_mlp"), "jets.h5", "runs/c")   # doctest: +SKIP
+    >>> m["kd"]["accuracy"] > m["scratch"]["accuracy"]                            # doctest: +SKIP
+    True
+    """
+    from fpgakd.atomic import atomic_dir
+    from fpgakd.cache import cache_dir as default_cache
+    from fpgakd.learn.teacher import load_teacher, teacher_logits
+
+    cfg = model_cfg
+    started = time.time()
+    jets_path, run_dir = Path(jets_path), Path(run_dir)
+    dataset = _load_checked_jets(cfg, jets_path)
+    labels = np.asarray(dataset.labels, dtype=np.int64)
+    class_names = list(dataset.class_names)
+
+    teacher_dir, own_teacher = _resolve_teacher(cfg, jets_path, run_dir, teacher_path, dataset, progress)
+    students_started = time.time()
+    soft = teacher_logits(teacher_dir, dataset, cache_dir=cache_dir or default_cache() / "soft_targets",
+                          out_of_fold=out_of_fold, progress=progress)
+    teacher_spec = load_teacher(teacher_dir)
+    prep = _prepare(cfg, dataset, soft, compare_scratch)
+
+    key = _digest(config_to_dict(cfg), dataset.fingerprint(), teacher_spec.identity, out_of_fold)
+    checkpoints = _checkpoint_dirs(run_dir, key, list(prep.targets))
+    trained = _train_pair(cfg, prep, checkpoints, progress)
+
+    if cfg.task == "classifier":
+        teacher_m, students, curves = _evaluate_classifier(labels, class_names, soft, prep, trained.outputs)
+    else:
+        teacher_m, students, curves = _evaluate_regressor(labels, class_names, cfg.signal_class, soft,
+                                                          prep, trained.outputs)
+    meta = teacher_spec.meta
+    teacher_m.update({"path": str(run_dir / _TEACHER_DIR) if own_teacher else str(teacher_dir),
+                      "identity": teacher_spec.identity, "arch": meta.get("arch"),
+                      "n_models": len(teacher_spec.models),
+                      "out_of_fold": bool(out_of_fold and len(teacher_spec.models) > 1
+                                          and meta.get("data_fingerprint") == dataset.fingerprint())})
+    results = {mode: {**trained.summaries[mode], **students[mode]} for mode in trained.models}
+    metrics: dict[str, Any] = {
+        "model": cfg.name, "task": cfg.task,
+        "signal_class": cfg.signal_class if cfg.task == "regressor" else None,
+        "data": {"path": str(jets_path), "fingerprint": dataset.fingerprint(),
+                 "class_names": class_names, "n_train": int(len(prep.train)), "n_val": int(len(prep.val)),
+                 "n_test": int(len(prep.test)), "split_seed": cfg.training.split_seed},
+        "distillation": config_to_dict(cfg.distillation),
+        "pruning_steps": trained.pruning_steps,
+        "teacher": teacher_m, **results,
+        "seconds": {"total": time.time() - started, "students": time.time() - students_started},
+    }
+    if "scratch" in results:
+        main = "accuracy" if cfg.task == "classifier" else "auc"
+        metrics["kd_gain"] = {main: results["kd"][main] - results["scratch"][main]}
+
+    with atomic_dir(run_dir) as tmp:
+        _write_run(tmp, cfg, prep, labels, trained, curves, metrics,
+                   teacher_dir if own_teacher else None)
+    for ckpt in checkpoints.values():
+        shutil.rmtree(ckpt, ignore_errors=True)
+    with contextlib.suppress(OSError):   # the run's checkpoint folder, once empty
+        next(iter(checkpoints.values())).parent.rmdir()
+    log.info("distillation of %s done in %.0f s", cfg.name, metrics["seconds"]["total"])
+    return metrics

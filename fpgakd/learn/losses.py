@@ -1,0 +1,92 @@
+"""Distillation losses (Hinton et al. 2015) and their Keras wrappers.
+
+Classification students minimise::
+
+    alpha * CE(y, q) + (1 - alpha) * T^2 * KL(p_T || q_T)
+
+with ``q = softmax(z_student)``, ``p_T = softmax(z_teacher / T)`` and ``q_T = softmax(z_student / T)``.
+Regression students (``task: regressor``) output one logit ``z`` and minimise MAE (or MSE) between
+``sigmoid(z)`` and the teacher's probability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fpgakd.errors import ConfigError
+
+__all__ = ["kd_loss", "regression_kd_loss", "keras_loss", "keras_accuracy"]
+
+
+def kd_loss(y_true: Any, teacher_logits: Any, student_logits: Any, *, temperature: float,
+            alpha: float) -> "tf.Tensor":  # noqa: F821
+    """Batch mean of ``alpha*CE(y, q) + (1 - alpha)*T^2*KL(p_T || q_T)``.
+
+    ``y_true`` holds integer labels (N,) or one-hot rows (N, C); the logits are (N, C).
+    Works on NumPy arrays and tensors alike (and inside ``model.fit``).
+
+    >>> float(kd_loss([0], [[0.0, 0.0]], [[0.0, 0.0]], temperature=2.0, alpha=1.0))  # doctest: +SKIP
+    0.6931...
+    """
+    import tensorflow as tf
+
+    s = tf.convert_to_tensor(student_logits, dtype=tf.float32)
+    t = tf.convert_to_tensor(teacher_logits, dtype=tf.float32)
+    y = tf.convert_to_tensor(y_true)
+    if y.shape.rank == 1:
+        y = tf.one_hot(tf.cast(y, tf.int32), tf.shape(s)[-1])
+    y = tf.cast(y, tf.float32)
+    ce = -tf.reduce_sum(y * tf.nn.log_softmax(s, axis=-1), axis=-1)
+    log_p = tf.nn.log_softmax(t / temperature, axis=-1)
+    log_q = tf.nn.log_softmax(s / temperature, axis=-1)
+    kl = tf.reduce_sum(tf.exp(log_p) * (log_p - log_q), axis=-1)
+    return tf.reduce_mean(alpha * ce + (1.0 - alpha) * temperature ** 2 * kl)
+
+
+def regression_kd_loss(target: Any, student_logits: Any, *, kind: str = "mae") -> "tf.Tensor":  # noqa: F821
+    """Mean ``|sigmoid(z) - target|`` (``kind="mae"``) or its square (``"mse"``).
+
+    >>> float(regression_kd_loss([[0.5]], [[0.0]]))                 # doctest: +SKIP
+    0.0
+    """
+    import tensorflow as tf
+
+    z = tf.reshape(tf.convert_to_tensor(student_logits, dtype=tf.float32), [-1])
+    p = tf.reshape(tf.convert_to_tensor(target, dtype=tf.float32), [-1])
+    diff = tf.sigmoid(z) - p
+    if kind == "mae":
+        return tf.reduce_mean(tf.abs(diff))
+    if kind == "mse":
+        return tf.reduce_mean(tf.square(diff))
+    raise ConfigError(f"distillation.regression_loss: got {kind!r}, allowed: 'mae', 'mse'")
+
+
+def keras_loss(task: str, mode: str, n_classes: int, temperature: float, alpha: float,
+                regression: str):
+    """A Keras loss reading packed ``y_true`` = [one-hot | teacher logits] or [target]."""
+    import tensorflow as tf
+
+    if task == "classifier":
+        def loss(y_true, y_pred):
+            return kd_loss(y_true[:, :n_classes], y_true[:, n_classes:], y_pred,
+                           temperature=temperature, alpha=alpha)
+    elif mode == "kd":
+        def loss(y_true, y_pred):
+            return regression_kd_loss(y_true[:, :1], y_pred, kind=regression)
+    else:
+        def loss(y_true, y_pred):
+            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                labels=tf.reshape(y_true[:, :1], [-1]), logits=tf.reshape(y_pred, [-1])))
+    loss.__name__ = f"{mode}_loss"
+    return loss
+
+
+def keras_accuracy(n_classes: int):
+    import tensorflow as tf
+
+    def accuracy(y_true, y_pred):
+        return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(y_true[:, :n_classes], axis=-1),
+                                               tf.argmax(y_pred, axis=-1)), tf.float32))
+    return accuracy
+
+

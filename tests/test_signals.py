@@ -1,0 +1,140 @@
+"""Termination signals: every long command stopped by SIGINT or SIGTERM exits with 128 + the
+signal, stops its workers and leaves nothing half-written (real subprocesses, real signals)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_teacher import write_synthetic_jets
+
+#: how long a command may take to reach the point where the signal is sent
+_STARTUP_TIMEOUT_S = 120
+
+
+def _fpgakd(args: list[str], cwd: Path, cache: Path) -> subprocess.Popen:
+    env = {**os.environ, "FPGAKD_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "fpgakd.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(condition, proc: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
+    while not condition():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"command ended (rc {proc.returncode}) before {what}:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead but not yet reaped by its (also dead) parent's init
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.is_file() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, rc", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_generate_stopped_by_signal_leaves_nothing(tmp_path, sig, rc):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = _fpgakd(["-q", "generate", "--jets-per-class", "400", "--workers", "2", "--no-plot",
+                    "--no-mpi", "-o", str(out_dir / "jets.h5")], tmp_path, tmp_path / "cache")
+    # the temporary output exists once the workers are generating
+    _wait_for(lambda: any(out_dir.iterdir()) and len(_children(proc.pid)) >= 2, proc, "workers started")
+    time.sleep(1.0)
+    workers = _children(proc.pid)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == rc, err
+    assert list(out_dir.iterdir()) == [], "a temporary or partial file was left behind"
+    assert "no partial output was kept" in err
+    assert "leaked semaphore" not in err and "Traceback" not in err, err
+    time.sleep(0.5)
+    assert not [w for w in workers if _alive(w)], "worker processes outlived the command"
+
+
+def _tiny_model_yaml(path: Path) -> Path:
+    # long enough training that the signal arrives mid-training
+    cfg = {"name": "tiny", "task": "classifier", "hidden": [8],
+           "inputs": {"type": "constituents", "n_constituents": 8,
+                      "constituent_features": ["deta", "dphi", "log_pt_frac"]},
+           "training": {"epochs": 400, "batch_size": 16, "patience": 400, "learning_rate": 0.005},
+           "pruning": {"enabled": False}}
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_distill_inputs(tmp_path_factory):
+    from fpgakd.config import TeacherConfig
+    from fpgakd.learn.teacher import train_teacher
+
+    root = tmp_path_factory.mktemp("distill_signal")
+    jets = write_synthetic_jets(root / "jets.h5", n_per_class=40, n_particles=8)
+    teacher = train_teacher(jets, root / "teacher", progress=False,
+                            config=TeacherConfig(n_constituents=8, width=8, epochs=1, n_folds=1))
+    return jets, teacher, _tiny_model_yaml(root / "tiny.yaml")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, rc", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_distill_stopped_by_signal_keeps_previous_run(tmp_path, tiny_distill_inputs, sig, rc):
+    jets, teacher, model = tiny_distill_inputs
+    runs = tmp_path / "runs"
+    previous = runs / "tiny"
+    previous.mkdir(parents=True)
+    (previous / "metrics.json").write_text('{"previous": true}')
+    cache = tmp_path / "cache"
+    proc = _fpgakd(["-q", "distill", "--model", str(model), "--jets", str(jets), "--teacher",
+                    str(teacher), "--run-dir", str(previous)], tmp_path, cache)
+    # checkpoints appear in the cache once the first student trains
+    _wait_for(lambda: any((cache / "checkpoints").glob("*/kd_*/history.csv")), proc, "training started")
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == rc, err
+    assert sorted(p.name for p in runs.iterdir()) == ["tiny"], "a temporary run directory was left"
+    assert [p.name for p in previous.iterdir()] == ["metrics.json"]
+    assert (previous / "metrics.json").read_text() == '{"previous": true}'
+
+
+@pytest.mark.slow
+def test_distill_failing_halfway_leaves_no_run_directory(tmp_path, tiny_distill_inputs, monkeypatch):
+    from fpgakd.config import load_model_config
+    from fpgakd.learn import distillation as distill_module
+
+    jets, teacher, model = tiny_distill_inputs
+    cfg = load_model_config(model)
+    cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, epochs=2))
+    real = distill_module._write_run
+
+    def fail_after_students(tmp, *args, **kwargs):
+        real(tmp, *args, **kwargs)
+        assert (tmp / "student_kd.h5").is_file()
+        raise OSError("disk full")
+
+    monkeypatch.setattr(distill_module, "_write_run", fail_after_students)
+    monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(OSError, match="disk full"):
+        distill_module.distill(cfg, jets, tmp_path / "runs" / "tiny", teacher_path=teacher, progress=False)
+    assert list((tmp_path / "runs").iterdir()) == []
