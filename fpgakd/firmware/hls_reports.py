@@ -1,5 +1,9 @@
-"""Find and read the reports of Vivado HLS / Vitis HLS projects (C synthesis, logic synthesis)
-into the normalised report of :mod:`fpgakd.firmware.report_schema`."""
+"""Read the reports of Vivado HLS / Vitis HLS projects (C synthesis, logic synthesis, co-simulation)
+into the normalised report of :mod:`fpgakd.firmware.report_schema`.
+
+Which project and which report are :mod:`fpgakd.firmware.hls_layout`'s choice; this module
+reads them, through :func:`hls4ml.report.parse_vivado_report` on a view of the project.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,14 @@ from typing import Any
 
 from fpgakd.config import FirmwareConfig
 from fpgakd.errors import DataError
+from fpgakd.firmware.hls_layout import CsynthChoice, HlsProject, choose_csynth_report
 from fpgakd.firmware.report_schema import RESOURCE_KEYS, new_report, plain_number, utilization
 
-__all__ = ["locate_project", "read_hls_reports"]
+__all__ = ["read_hls_reports"]
 
 log = logging.getLogger(__name__)
 
-_TOOL_BY_APP = {"vivado_hls.app": "vivado_hls", "hls.app": "vitis_hls"}
+_VIEW_SOLUTION = "solution1"
 #: Vivado logic synthesis counts 36 Kb block-RAM tiles; one tile holds two 18 Kb BRAMs.
 _BRAM18_PER_TILE = 2
 _NOT_A_NUMBER = ("", "-", "n/a", "na", "undef", "none")
@@ -48,83 +53,6 @@ def _totals_for(part: str | None, firmware: FirmwareConfig,
     if known is not None:
         return dict(known)
     return from_report
-
-
-# ----------------------------------------------------------------- locating a project
-class _Layout:
-    """Where the pieces of an HLS project are; paths may not exist (not synthesized yet)."""
-
-    def __init__(self, root: Path, top: str, prj_dir: Path, app: Path, has_project_tcl: bool) -> None:
-        self.root, self.top, self.prj_dir, self.app = root, top, prj_dir, app
-        self.has_project_tcl = has_project_tcl
-        self.solution: str | None = None
-
-    @property
-    def csynth_xml(self) -> Path:
-        return self.prj_dir / (self.solution or "solution1") / "syn" / "report" / f"{self.top}_csynth.xml"
-
-    @property
-    def vsynth_rpt(self) -> Path:
-        return self.root / "vivado_synth.rpt"
-
-
-def _parse_app(app: Path) -> ET.Element:
-    try:
-        text = app.read_text()
-    except OSError as err:
-        raise DataError(f"{app}: cannot read HLS project file ({err.strerror})") from None
-    # Same namespace workaround as hls4ml: two flavours of .app exist.
-    text = re.sub(r' xmlns="[^"]+"', "", text, count=1)
-    try:
-        return ET.fromstring(text)
-    except ET.ParseError as err:
-        raise DataError(f"{app}: not valid XML ({err})") from None
-
-
-def _find_app(prj_dir: Path) -> Path | None:
-    for name in _TOOL_BY_APP:
-        if (prj_dir / name).is_file():
-            return prj_dir / name
-    return None
-
-
-def locate_project(root: Path) -> _Layout | None:
-    """The HLS project in ``root``, or None if there is none."""
-    tcl = root / "project.tcl"
-    if tcl.is_file():
-        text = tcl.read_text(errors="replace")
-        name = re.search(r'set\s+project_name\s+"([^"]+)"', text)
-        if name is None:
-            raise DataError(f"{tcl}: no 'set project_name \"...\"' line (not an hls4ml project.tcl?)")
-        top = name.group(1)
-        backend = re.search(r'set\s+backend\s+"([^"]+)"', text)
-        if backend is None:
-            raise DataError(f"{tcl}: no 'set backend \"...\"' line (not an hls4ml project.tcl?)")
-        prj_dir = root / f"{top}_prj"
-        if "accelerator" in backend.group(1).lower():
-            top += "_axi"  # hls4ml's accelerator backends wrap the top function
-        app = _find_app(prj_dir) or prj_dir / "vivado_hls.app"
-        return _Layout(root, top, prj_dir, app, has_project_tcl=True)
-    candidates = [d for d in sorted(root.glob("*_prj")) if d.is_dir() and _find_app(d)]
-    if (root / "vivado_hls.app").is_file() or (root / "hls.app").is_file():
-        candidates.append(root)
-    if not candidates:
-        return None
-    if len(candidates) > 1:
-        raise DataError(f"{root}: several HLS projects found ({', '.join(str(c) for c in candidates)}); "
-                        "point at one of them")
-    prj_dir = candidates[0]
-    app = _find_app(prj_dir)
-    top = _parse_app(app).get("top")
-    if not top:
-        raise DataError(f"{app}: attribute 'top' (the top function) is missing")
-    return _Layout(root, top, prj_dir, app, has_project_tcl=False)
-
-
-def _solutions(layout: _Layout) -> list[str]:
-    root = _parse_app(layout.app)
-    names = [s.get("name") for s in root.findall("solutions/solution")]
-    return [n for n in names if n and (layout.prj_dir / n).is_dir()]
 
 
 # ----------------------------------------------------------------- reading HLS reports
@@ -177,76 +105,79 @@ def _run_hls4ml_parser(root: Path, shown: Path) -> dict[str, Any]:
     return parsed
 
 
-def _hls4ml_view(layout: _Layout, workdir: Path) -> Path:
-    """A directory hls4ml's reader understands for an HLS project that has no project.tcl.
+def _hls4ml_view(project: HlsProject, choice: CsynthChoice | None, workdir: Path) -> Path:
+    """A directory laid out as hls4ml's reader expects, showing only the chosen report.
 
-    hls4ml finds a project through ``project.tcl``; a bare Vivado/Vitis HLS project gets a
-    view with one, whose other entries link to the real files.
+    hls4ml finds one constructed path (``<name>_prj/<first solution>/syn/report/<name>_csynth.xml``);
+    the view names the chosen function and solution so, whatever the real layout, it
+    reads exactly the report :func:`~fpgakd.firmware.hls_layout.choose_csynth_report` chose.
     """
+    function = choice.function if choice else project.top
     view = workdir / "project"
-    view.mkdir()
-    (view / "project.tcl").write_text(f'set project_name "{layout.top}"\nset backend "vivado"\n')
-    os.symlink(layout.prj_dir.resolve(), view / f"{layout.top}_prj", target_is_directory=True)
+    prj = view / f"{function}_prj"
+    prj.mkdir(parents=True)
+    (view / "project.tcl").write_text(f'set project_name "{function}"\nset backend "vivado"\n')
+    (prj / "vivado_hls.app").write_text(
+        f'<project top="{function}"><solutions><solution name="{_VIEW_SOLUTION}"/></solutions></project>\n')
+    if choice is None:
+        (prj / _VIEW_SOLUTION).mkdir()
+    else:
+        os.symlink(choice.solution.resolve(), prj / _VIEW_SOLUTION, target_is_directory=True)
     for name in ("vivado_synth.rpt", "tb_data"):
-        if (layout.root / name).exists():
-            os.symlink((layout.root / name).resolve(), view / name)
+        if (project.root / name).exists():
+            os.symlink((project.root / name).resolve(), view / name)
     return view
 
 
-def read_hls_reports(layout: _Layout, firmware: FirmwareConfig) -> dict[str, Any] | None:
-    """The normalised report from the HLS tool's outputs; None if the tool has not run."""
-    if not layout.app.is_file():
-        log.info("%s: no %s: the HLS tool has not run on this project", layout.root, layout.app.name)
-        return None
-    solutions = _solutions(layout)
-    if not solutions:
-        log.info("%s: no solution directory listed in %s exists", layout.root, layout.app)
-        return None
-    if len(solutions) > 1:
-        log.warning("%s: %d solutions (%s); using the first, as hls4ml does",
-                    layout.prj_dir, len(solutions), ", ".join(solutions))
-    layout.solution = solutions[0]
-    have_csynth = layout.csynth_xml.is_file()
-    have_vsynth = layout.vsynth_rpt.is_file()
-    if not have_csynth and not have_vsynth:
-        log.info("%s: no C-synthesis report (%s) and no %s", layout.root, layout.csynth_xml,
-                 layout.vsynth_rpt.name)
-        return None
-    extras = _csynth_extras(layout.csynth_xml) if have_csynth else {"part": None, "version": None}
-    if layout.has_project_tcl:
-        parsed = _run_hls4ml_parser(layout.root, layout.root)
-    else:
-        with tempfile.TemporaryDirectory(prefix="fpgakd_hls_view_") as tmp:
-            parsed = _run_hls4ml_parser(_hls4ml_view(layout, Path(tmp)), layout.root)
+def _csynth_report(csynth: dict[str, Any], xml: Path, project: HlsProject, firmware: FirmwareConfig,
+                   extras: dict[str, Any]) -> dict[str, Any]:
+    """The normalised report from hls4ml's parse of one C-synthesis XML."""
+    part = extras["part"] or _part_from_project_tcl(project.root)
+    lat = (_number(csynth.get("BestLatency"), xml, "Best-caseLatency"),
+           _number(csynth.get("WorstLatency"), xml, "Worst-caseLatency"))
+    ii = (_number(csynth.get("IntervalMin"), xml, "Interval-min"),
+          _number(csynth.get("IntervalMax"), xml, "Interval-max"))
+    from_report = {k: _number(csynth.get(f"Available{k}"), xml, f"Available{k}") for k in RESOURCE_KEYS}
+    return new_report(
+        source="csynth", project=str(project.root), part=part,
+        clock_ns=_number(csynth.get("TargetClockPeriod"), xml, "TargetClockPeriod"),
+        estimated_clock_ns=_number(csynth.get("EstimatedClockPeriod"), xml, "EstimatedClockPeriod"),
+        hls_tool=project.tool, hls_tool_version=extras["version"],
+        latency_cycles=None if None in lat else (int(lat[0]), int(lat[1])),
+        ii=None if None in ii else (int(ii[0]), int(ii[1])),
+        resources={k: _number(csynth.get(k), xml, k) for k in RESOURCE_KEYS},
+        available=_totals_for(part, firmware, from_report))
 
-    tool = _TOOL_BY_APP.get(layout.app.name)
-    csynth = parsed.get("CSynthesisReport") if have_csynth else None
-    vsynth = parsed.get("VivadoSynthReport") if have_vsynth else None
-    part = extras["part"] or _part_from_project_tcl(layout.root)
 
+def read_hls_reports(project: HlsProject, firmware: FirmwareConfig) -> dict[str, Any] | None:
+    """The normalised report from the HLS tool's outputs; None if the tool has not run.
+
+    Raises :class:`~fpgakd.errors.DataError` when reports exist but none fits (the message
+    lists what was found), or when a report cannot be read (naming its path).
+
+    >>> read_hls_reports(locate_project(Path("prj")), FirmwareConfig(name="x"))["source"]  # doctest: +SKIP
+    'csynth'
+    """
+    choice = choose_csynth_report(project)
+    vsynth_rpt = project.root / "vivado_synth.rpt"
+    if choice is None and not vsynth_rpt.is_file():
+        log.info("%s: no synthesis results yet", project.root)
+        return None
+    extras = _csynth_extras(choice.xml) if choice else {"part": None, "version": None}
+    with tempfile.TemporaryDirectory(prefix="fpgakd_hls_view_") as tmp:
+        parsed = _run_hls4ml_parser(_hls4ml_view(project, choice, Path(tmp)), project.root)
+    csynth = parsed.get("CSynthesisReport") if choice else None
     if csynth is not None:
-        xml = layout.csynth_xml
-        clock = _number(csynth.get("TargetClockPeriod"), xml, "TargetClockPeriod")
-        lat = (_number(csynth.get("BestLatency"), xml, "Best-caseLatency"),
-               _number(csynth.get("WorstLatency"), xml, "Worst-caseLatency"))
-        ii = (_number(csynth.get("IntervalMin"), xml, "Interval-min"),
-              _number(csynth.get("IntervalMax"), xml, "Interval-max"))
-        resources = {k: _number(csynth.get(k), xml, k) for k in RESOURCE_KEYS}
-        from_report = {k: _number(csynth.get(f"Available{k}"), xml, f"Available{k}") for k in RESOURCE_KEYS}
-        report = new_report(
-            source="csynth", project=str(layout.root), part=part, clock_ns=clock,
-            estimated_clock_ns=_number(csynth.get("EstimatedClockPeriod"), xml, "EstimatedClockPeriod"),
-            hls_tool=tool, hls_tool_version=extras["version"],
-            latency_cycles=None if None in lat else (int(lat[0]), int(lat[1])),
-            ii=None if None in ii else (int(ii[0]), int(ii[1])),
-            resources=resources, available=_totals_for(part, firmware, from_report))
+        report = _csynth_report(csynth, choice.xml, project, firmware, extras)
+        report["notes"] += list(choice.notes)
     else:
-        report = new_report(source="vsynth", project=str(layout.root), part=part,
-                            clock_ns=_clock_from_project_tcl(layout.root), hls_tool=tool,
+        part = _part_from_project_tcl(project.root)
+        report = new_report(source="vsynth", project=str(project.root), part=part,
+                            clock_ns=_clock_from_project_tcl(project.root), hls_tool=project.tool,
                             available=_totals_for(part, firmware, None))
-
+    vsynth = parsed.get("VivadoSynthReport") if vsynth_rpt.is_file() else None
     if vsynth is not None:
-        logic = _normalise_vsynth(vsynth, layout.vsynth_rpt)
+        logic = _normalise_vsynth(vsynth, vsynth_rpt)
         avail = report["available"]
         report["logic_synthesis"] = {"resources": logic, "utilization_pct": utilization(logic, avail)}
         if csynth is None:
@@ -254,7 +185,8 @@ def read_hls_reports(layout: _Layout, firmware: FirmwareConfig) -> dict[str, Any
             report["utilization_pct"] = utilization(logic, avail)
     cosim = parsed.get("CosimReport")
     if cosim:
-        report["cosim"] = {k: (plain_number(_number(v, layout.prj_dir, k)) if k not in ("RTL", "Status") else v)
+        where = choice.solution if choice else project.root
+        report["cosim"] = {k: (plain_number(_number(v, where, k)) if k not in ("RTL", "Status") else v)
                            for k, v in cosim.items()}
     return report
 

@@ -36,12 +36,14 @@ when the part is listed there, else against the totals the HLS tool wrote in its
 report, else left as None.
 
 A project directory may hold an hls4ml project (``project.tcl``), a bare Vivado/Vitis HLS
-project (``<name>_prj/vivado_hls.app`` or ``hls.app``), and/or ``fpgakd_report.json``
+project (``vivado_hls.app`` or ``hls.app``), a Vitis unified HLS component (``vitis-comp.json``,
+``hls_config.cfg``; see :mod:`fpgakd.firmware.hls_layout` for how the report is chosen),
+and/or ``fpgakd_report.json``
 (written by ``fpgakd synth``: an estimate plus C-simulation and accuracy). When both exist,
 the HLS tool's numbers replace the estimate's and the estimate is kept under ``estimate``.
 The tool's reports are parsed by :func:`hls4ml.report.parse_vivado_report`; what it prints
-is captured and logged at debug level. Finding and parsing those reports is
-:mod:`fpgakd.firmware.hls_reports`; the dict itself is :mod:`fpgakd.firmware.report_schema`;
+is captured and logged at debug level. Finding those reports is
+:mod:`fpgakd.firmware.hls_layout`, reading them :mod:`fpgakd.firmware.hls_reports`; the dict itself is :mod:`fpgakd.firmware.report_schema`;
 showing it is :mod:`fpgakd.firmware.report_table`.
 """
 
@@ -54,7 +56,8 @@ from typing import Any
 
 from fpgakd.config import FirmwareConfig
 from fpgakd.errors import DataError
-from fpgakd.firmware.hls_reports import locate_project, read_hls_reports
+from fpgakd.firmware.hls_layout import describe_search, locate_project
+from fpgakd.firmware.hls_reports import read_hls_reports
 from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME, check_report
 
 __all__ = ["read_project_report"]
@@ -94,17 +97,17 @@ def read_project_report(project_dir: str | os.PathLike, *,
     if not root.is_dir():
         raise DataError(f"{root}: not a directory (expected an hls4ml / HLS project directory)")
     own = _read_own_report(root / FPGAKD_REPORT_NAME)
-    layout = locate_project(root)
-    hls = read_hls_reports(layout, firmware) if layout is not None else None
+    project = locate_project(root)
+    hls = read_hls_reports(project, firmware) if project is not None else None
     if hls is None and own is None:
-        if layout is None:
+        if project is None:
             raise DataError(
                 f"{root}: no recognisable project: looked for project.tcl (hls4ml), "
-                f"<name>_prj/vivado_hls.app or <name>_prj/hls.app (Vivado/Vitis HLS) and "
-                f"{FPGAKD_REPORT_NAME} (fpgakd)")
+                f"vivado_hls.app or hls.app (Vivado/Vitis HLS), vitis-comp.json or hls_config.cfg "
+                f"(Vitis HLS component), here or one level down, and {FPGAKD_REPORT_NAME} (fpgakd)")
         raise DataError(
-            f"{root}: HLS project '{layout.top}' has no synthesis results: looked for "
-            f"{layout.csynth_xml} and {layout.vsynth_rpt}, and there is no {FPGAKD_REPORT_NAME}")
+            f"{root}: HLS project '{project.top}' has no synthesis results: {describe_search(project)}; "
+            f"no {root / 'vivado_synth.rpt'} and no {FPGAKD_REPORT_NAME}")
     if hls is None:
         report = dict(own)
         report["project"] = str(root)
