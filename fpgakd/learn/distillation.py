@@ -38,6 +38,7 @@ import numpy as np
 
 from fpgakd.config import ModelConfig, TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError
+from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["distill"]
 
@@ -298,6 +299,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     >>> m["kd"]["accuracy"] > m["scratch"]["accuracy"]                            # doctest: +SKIP
     True
     """
+    configure_tensorflow()
     from fpgakd.atomic import atomic_dir
     from fpgakd.cache import cache_dir as default_cache
     from fpgakd.learn.teacher import load_teacher, teacher_logits

@@ -15,6 +15,7 @@ from typing import Any
 
 from fpgakd.config import ModelConfig
 from fpgakd.errors import DataError
+from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["build_student", "student_custom_objects", "load_student", "save_student",
            "weight_sparsity", "count_parameters", "OUTPUT_LAYER"]
@@ -41,6 +42,7 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
     >>> build_student(load_model_config("hlf_mlp"), 16, 5).output_shape   # doctest: +SKIP
     (None, 5)
     """
+    configure_tensorflow()
     import tensorflow as tf
     from qkeras import QActivation, QDense
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from fpgakd.config import TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError, DataError
+from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["TEACHER_FORMAT", "TeacherSpec", "build_teacher", "train_teacher", "load_teacher",
            "teacher_inputs", "teacher_logits", "teacher_custom_objects", "soft_target_key"]
@@ -125,6 +126,7 @@ def build_teacher(cfg: TeacherConfig, n_particles: int, n_features: int,
     >>> build_teacher(TeacherConfig(), 64, 7, 5).output_shape    # doctest: +SKIP
     (None, 5)
     """
+    configure_tensorflow()
     import tensorflow as tf
 
     layers = _layers()
@@ -344,6 +346,7 @@ def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
 
     >>> z = teacher_logits("runs/teacher", load_jets("jets.h5"), cache_dir="cache")  # doctest: +SKIP
     """
+    configure_tensorflow()
     import h5py
 
     from fpgakd.atomic import atomic_path
@@ -454,6 +457,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     >>> train_teacher("jets.h5", "runs/teacher", epochs=5)         # doctest: +SKIP
     PosixPath('runs/teacher')
     """
+    configure_tensorflow()
     from fpgakd.atomic import atomic_dir
     from fpgakd.jets.data import load_jets
     from fpgakd.jets.preprocessing import split_indices

@@ -12,6 +12,7 @@ import numpy as np
 
 from fpgakd.config import ModelConfig
 from fpgakd.learn.losses import keras_accuracy, keras_loss
+from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["pruning_schedule_steps", "train_student"]
 
@@ -85,6 +86,7 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
 
     >>> model, hist, steps = train_student(cfg, "kd", x, y, tr, va, 5, Path("ckpt"))  # doctest: +SKIP
     """
+    configure_tensorflow()
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
 
