@@ -31,18 +31,20 @@ __all__ = [
 ]
 
 HLF_INPUT = "hlf"
+HYBRID_INPUT = "hybrid"
 CONSTITUENT_INPUT = "constituents"
 
 
 # ---------------------------------------------------------------- student models
 @dataclass(frozen=True)
 class InputConfig:
-    """What the student reads: the 16 high-level features, or the top-N constituents."""
+    """What the student reads: the 16 high-level features, the top-N constituents, or both
+    (``hybrid``: the 16 features followed by the top-N constituents)."""
 
-    type: Literal["hlf", "constituents"] = "hlf"
-    #: constituents only: how many (pT-ordered) particles the student sees
+    type: Literal["hlf", "constituents", "hybrid"] = "hlf"
+    #: constituents and hybrid: how many (pT-ordered) particles the student sees
     n_constituents: int = 16
-    #: constituents only: per-particle features, names as in fpgakd's jet files
+    #: constituents and hybrid: per-particle features, names as in fpgakd's jet files
     constituent_features: tuple[str, ...] = ("deta", "dphi", "log_pt_frac")
 
     def __post_init__(self) -> None:

@@ -49,6 +49,30 @@ def test_student_inputs_constituents_particle_major_with_padding(tmp_path: Path)
         student_inputs(ds, dataclasses.replace(cfg, constituent_features=("deta", "charge")))
 
 
+def test_student_inputs_hybrid_is_hlf_then_constituents(tmp_path: Path) -> None:
+    ds = load_jets(write_fpgakd(tmp_path / "jets.h5", n_slots=8))
+    cfg = InputConfig(type="hybrid", n_constituents=4, constituent_features=("deta", "dphi", "log_pt_frac"))
+    x, names = student_inputs(ds, cfg)
+    assert x.shape == (10, 16 + 12) and x.dtype == np.float32
+    assert names[:16] == HLF_NAMES and names[16:19] == ("p0_deta", "p0_dphi", "p0_log_pt_frac")
+    np.testing.assert_array_equal(x[:, :16], ds.hlf)
+    con, _ = student_inputs(ds, dataclasses.replace(cfg, type="constituents"))
+    np.testing.assert_array_equal(x[:, 16:], con)
+    hlf_only = load_jets(write_arff(tmp_path / "h.arff", hlf_values(10), CLASSES))
+    with pytest.raises(DataError, match=r"h\.arff: the student reads constituents"):
+        student_inputs(hlf_only, cfg)
+
+
+def test_hybrid_standardization_travels_with_the_model(tmp_path: Path) -> None:
+    ds = load_jets(write_fpgakd(tmp_path / "jets.h5", n_slots=8))
+    x, names = student_inputs(ds, InputConfig(type="hybrid", n_constituents=2))
+    scaler = Standardizer().fit(x, names)
+    scaler.save(tmp_path / "standardization.json")
+    again = Standardizer.from_dict(json.loads((tmp_path / "standardization.json").read_text()))
+    assert again.feature_names_ == names
+    np.testing.assert_allclose(again.transform(x), scaler.transform(x))
+
+
 # ------------------------------------------------------------------ splits
 def test_split_is_disjoint_covering_reproducible_and_stratified() -> None:
     labels = np.repeat(np.arange(5), [100, 200, 300, 150, 250])

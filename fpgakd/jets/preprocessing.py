@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import HLF_INPUT, InputConfig
+from fpgakd.config import HLF_INPUT, HYBRID_INPUT, InputConfig
 from fpgakd.jets.dataset import JetDataset, _check_finite, _safe_log, _shape_text
 from fpgakd.errors import ConfigError, DataError
 
@@ -38,6 +38,7 @@ def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray
     ``type: hlf``: the 16 high-level features. ``type: constituents``: the first
     ``n_constituents`` particles (pT order as stored), each with ``constituent_features``,
     flattened particle-major (``p0_deta, p0_dphi, ..., p1_deta, ...``); padding is 0.
+    ``type: hybrid``: the 16 features, then those constituent columns.
     Derived features (:data:`DERIVED_FEATURES`) are logs of the stored fractions.
 
     >>> x, names = student_inputs(ds, InputConfig(type="constituents", n_constituents=8))  # doctest: +SKIP
@@ -45,10 +46,22 @@ def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray
     ((30000, 24), ('p0_deta', 'p0_dphi'))
     """
     if inputs.type == HLF_INPUT:
-        if dataset.hlf is None:
-            raise DataError(f"{dataset.source}: the student reads the high-level features ('hlf'), "
-                            f"but this {dataset.format} data has none; use a constituent student")
-        return np.array(dataset.hlf, dtype=np.float32), tuple(dataset.hlf_names)
+        return _hlf_inputs(dataset)
+    if inputs.type == HYBRID_INPUT:
+        hlf, hlf_names = _hlf_inputs(dataset)
+        con, con_names = _constituent_inputs(dataset, inputs)
+        return np.concatenate([hlf, con], axis=1), hlf_names + con_names
+    return _constituent_inputs(dataset, inputs)
+
+
+def _hlf_inputs(dataset: JetDataset) -> tuple[np.ndarray, tuple[str, ...]]:
+    if dataset.hlf is None:
+        raise DataError(f"{dataset.source}: the student reads the high-level features ('hlf'), "
+                        f"but this {dataset.format} data has none; use a constituent student")
+    return np.array(dataset.hlf, dtype=np.float32), tuple(dataset.hlf_names)
+
+
+def _constituent_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray, tuple[str, ...]]:
     if dataset.constituents is None:
         raise DataError(f"{dataset.source}: the student reads constituents, but this {dataset.format} "
                         "data has no 'constituents'; use an hlf student")
