@@ -116,7 +116,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     source = Path(args.source) if args.source else _latest_run(DEFAULT_RUNS_DIR)
     report = synthesize_run(source, firmware=firmware, part=args.part, hls_root=args.hls_root,
                             name=args.name, n_jets=args.n_jets, inputs=args.inputs,
-                            allow_tolerance=args.allow_tolerance, progress=not args.quiet)
+                            allow_tolerance=args.allow_tolerance, rtl=False if args.no_rtl else None,
+                            progress=not args.quiet)
     print(format_report_table([report]))
     print(f"HLS project: {report['project']}")
     return 0
@@ -208,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", help="standardized inputs .npy for a bare model file")
     p.add_argument("--allow-tolerance", type=float, default=None,
                    help="accept firmware logits within this |difference| of Keras instead of bit-exact")
+    p.add_argument("--no-rtl", action="store_true",
+                   help="skip the RTL flow (da4ml Verilog, Verilator check, Yosys counts)")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("report", help="read, compare and plot HLS project reports")

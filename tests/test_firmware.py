@@ -18,7 +18,9 @@ N_JETS = 300
 
 
 def firmware(n_jets: int = N_JETS, **changes):
+    """The default target, with the RTL flow off: tests/test_synth_rtl.py covers it."""
     fw = load_firmware_config()
+    changes.setdefault("rtl", dataclasses.replace(fw.rtl, enabled=False))
     return dataclasses.replace(fw, csim=dataclasses.replace(fw.csim, n_jets=n_jets), **changes)
 
 

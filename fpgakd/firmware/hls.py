@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 #: (convolutions, recurrent layers, ...) is refused up front with the layer named.
 SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU"})
 
+#: strategies hls4ml accepts on Dense layers only (on the input layer it raises)
+DENSE_ONLY_STRATEGIES = frozenset({"distributed_arithmetic"})
+
 #: executables that run hls4ml's build, per hls4ml backend (hls4ml 1.3.0 runs
 #: ``vitis-run`` for Vitis and ``vivado_hls`` for Vivado)
 HLS_TOOLS = {"Vitis": ("vitis-run", "vitis_hls"), "Vivado": ("vivado_hls",)}
@@ -110,11 +113,15 @@ def hls4ml_config(model: Any, firmware: FirmwareConfig, part: str) -> dict:
         hls_config = hls4ml.utils.config_from_keras_model(
             model, granularity="name", backend=firmware.backend,
             default_reuse_factor=firmware.reuse_factor)
-    hls_config["Model"]["Strategy"] = firmware.strategy
+    dense_only = firmware.strategy in DENSE_ONLY_STRATEGIES
+    hls_config["Model"]["Strategy"] = "Latency" if dense_only else firmware.strategy
     hls_config["Model"]["ReuseFactor"] = firmware.reuse_factor
-    for layer in hls_config.get("LayerName", {}).values():
+    dense = {layer.name for layer in model.layers if type(layer).__name__ in ("Dense", "QDense")}
+    for name, layer in hls_config.get("LayerName", {}).items():
         if "ReuseFactor" in layer:
             layer["ReuseFactor"] = firmware.reuse_factor
+        if dense_only and name in dense:
+            layer["Strategy"] = firmware.strategy
     return {
         "hls_config": hls_config,
         "part": part,

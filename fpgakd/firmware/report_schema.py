@@ -15,13 +15,15 @@ from typing import Any
 from fpgakd.atomic import write_text_atomic
 from fpgakd.errors import DataError
 
-__all__ = ["RESOURCE_KEYS", "SOURCES", "FPGAKD_REPORT_NAME", "new_report", "utilization",
+__all__ = ["RESOURCE_KEYS", "SOURCES", "ESTIMATE_KEYS", "FPGAKD_REPORT_NAME", "new_report", "utilization",
            "check_report", "plain_number", "write_reports_json", "read_reports_json", "accuracy_value"]
 
 #: Resource names of a normalised report, in display order.
 RESOURCE_KEYS = ("LUT", "FF", "DSP", "BRAM_18K", "URAM")
 #: Allowed values of ``source``.
-SOURCES = ("csynth", "vsynth", "estimate")
+SOURCES = ("csynth", "vsynth", "rtl", "estimate")
+#: What an estimate keeps when synthesized numbers replace it as a report's headline.
+ESTIMATE_KEYS = ("source", "latency_cycles", "latency_ns", "ii", "resources", "utilization_pct")
 #: File name of fpgakd's own report inside a project directory.
 FPGAKD_REPORT_NAME = "fpgakd_report.json"
 

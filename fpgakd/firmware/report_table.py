@@ -66,8 +66,44 @@ def _csim_counts(csim: dict[str, Any]) -> str:
 
 
 #: how the table names where the numbers come from; an estimate must never pass for synthesis
-_SOURCE_TITLES = {"csynth": "csynth", "vsynth": "vsynth",
-                  "estimate": "ESTIMATE (no HLS tool run)"}
+_SOURCE_TITLES = {"csynth": "csynth", "vsynth": "vsynth", "rtl": "rtl",
+                  "estimate": "ESTIMATE (no synthesis)"}
+#: secondary sources a report may carry, each shown in a column of its own
+_OTHER_SOURCES = ("rtl", "estimate")
+#: RTL simulation rows: title, and how to read the cell from the rtl_sim summary
+_RTL_SIM_ROWS: tuple[tuple[str, Any], ...] = (
+    ("rtl sim jets", lambda s: _fmt(s.get("n_jets"))),
+    ("rtl sim bit-exact", lambda s: _fmt(s.get("bit_exact"))),
+    ("rtl sim values differing", lambda s: f"{_fmt(s.get('n_differing'))} of {_fmt(s.get('n_values'))}"),
+    ("rtl sim class agreement", lambda s: _fmt(s.get("class_agreement"), 6)),
+)
+
+
+def _source_title(report: dict[str, Any]) -> str:
+    return report.get("source_label") or _SOURCE_TITLES.get(report.get("source"), _fmt(report.get("source")))
+
+
+def source_columns(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One column per (project, source): the headline first, then the RTL and estimate
+    numbers a report carries besides it, each labelled ``project [source]``.
+
+    >>> [c["name"] for c in source_columns([{"name": "a", "source": "rtl", "resources": {},
+    ...                                       "estimate": {"source": "estimate", "resources": {}}}])]
+    ['a [rtl]', 'a [estimate]']
+    """
+    columns = []
+    for i, report in enumerate(reports):
+        label = _label(report, i)
+        extras = [report[k] for k in _OTHER_SOURCES
+                  if isinstance(report.get(k), dict) and report[k].get("source") not in (None, report.get("source"))]
+        if not extras:
+            columns.append(report)
+            continue
+        columns.append({**report, "name": f"{label} [{report.get('source')}]"})
+        for extra in extras:
+            columns.append({**report, "estimated_clock_ns": None, "source_label": None, "rtl_sim": None,
+                            "carry": None, **extra, "name": f"{label} [{extra['source']}]"})
+    return columns
 
 #: C-simulation rows of the table: title, and how to read the cell from the csim summary
 _CSIM_ROWS: tuple[tuple[str, Any], ...] = (
@@ -89,6 +125,7 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
     """
     if not reports:
         raise ValueError("format_report_table needs at least one report")
+    reports = source_columns(reports)
     rows: list[tuple[str, list[str]]] = []
 
     def add(title: str, cells: list[str]) -> None:
@@ -100,13 +137,20 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
     add("clock estimated (ns)", [_fmt(r.get("estimated_clock_ns"), 4) for r in reports])
     add("HLS tool", [" ".join(x for x in (r.get("hls_tool"), r.get("hls_tool_version")) if x) or "-"
                      for r in reports])
-    add("source", [_SOURCE_TITLES.get(r.get("source"), _fmt(r.get("source"))) for r in reports])
+    add("source", [_source_title(r) for r in reports])
     add("latency (cycles)", [_range(r.get("latency_cycles")) for r in reports])
     add("latency (ns)", [_range(r.get("latency_ns")) for r in reports])
     add("II (cycles)", [_range(r.get("ii")) for r in reports])
     for key in RESOURCE_KEYS:
         add(key, [_with_pct((r.get("resources") or {}).get(key), (r.get("utilization_pct") or {}).get(key))
                   for r in reports])
+    if any(r.get("carry") for r in reports):
+        kinds = sorted({k for r in reports for k in (r.get("carry") or {})})
+        for kind in kinds:
+            add(kind, [_fmt((r.get("carry") or {}).get(kind)) for r in reports])
+    if any(r.get("rtl_sim") for r in reports):
+        for title, cell in _RTL_SIM_ROWS:
+            add(title, [cell(r["rtl_sim"]) if r.get("rtl_sim") else "-" for r in reports])
     if any(r.get("logic_synthesis") for r in reports):
         for key in RESOURCE_KEYS:
             cells = []

@@ -13,7 +13,8 @@ key                    value
 ``estimated_clock_ns`` clock period the HLS tool expects to reach (None for an estimate)
 ``hls_tool``           ``"vivado_hls"``, ``"vitis_hls"`` or None
 ``hls_tool_version``   e.g. ``"2020.1"`` or None
-``source``             where ``resources`` come from: ``"csynth"`` | ``"vsynth"`` | ``"estimate"``
+``source``             where ``resources`` come from: ``"csynth"`` | ``"vsynth"`` | ``"rtl"`` | ``"estimate"``
+``source_label``       for ``rtl``: the tools and versions, e.g. ``"rtl (yosys 0.70 ..., verilator 5.48.0, ...)"``
 ``latency_cycles``     ``{"min": int, "max": int}`` or None
 ``latency_ns``         ``{"min": float, "max": float}`` (cycles x target clock) or None
 ``ii``                 initiation interval ``{"min": int, "max": int}`` or None
@@ -26,7 +27,14 @@ key                    value
 ``csim``               C-simulation summary dict written by ``fpgakd synth`` or None
 ``accuracy``           a number, or a dict of named numbers (``{"accuracy": 0.76, ...}``), or None
 ``notes``              list of strings (e.g. what an estimate is based on)
+``rtl``                the RTL flow's own report (same keys, plus ``rtl_sim``, ``carry``,
+                       ``cells``, ``tools``, ``delay_model``) when ``fpgakd synth`` ran it
+``estimate``           the estimate's numbers when synthesized numbers are the headline
 =====================  ===================================================================
+
+Headline numbers come from C synthesis where an HLS tool ran, else from the RTL flow
+(Yosys cells), else from the estimate; the others are kept under their names, and
+:func:`~fpgakd.firmware.report_table.format_report_table` shows each in its own column.
 
 DSP48E (Vivado HLS) and DSP (Vitis HLS) are both reported as ``DSP``. Vivado logic
 synthesis counts block RAM in 36 Kb tiles; it is converted to ``BRAM_18K`` (x2).
@@ -58,7 +66,7 @@ from fpgakd.config import FirmwareConfig
 from fpgakd.errors import DataError
 from fpgakd.firmware.hls_layout import describe_search, locate_project
 from fpgakd.firmware.hls_reports import read_hls_reports
-from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME, check_report
+from fpgakd.firmware.report_schema import ESTIMATE_KEYS, FPGAKD_REPORT_NAME, check_report
 
 __all__ = ["read_project_report"]
 
@@ -113,12 +121,13 @@ def read_project_report(project_dir: str | os.PathLike, *,
         report["project"] = str(root)
         return report
     if own is not None:
-        for key in ("csim", "accuracy"):
+        for key in ("csim", "accuracy", "rtl"):
             hls[key] = own.get(key)
         hls["notes"] = list(own.get("notes") or []) + hls["notes"]
         if own.get("source") == "estimate":
-            hls["estimate"] = {k: own.get(k) for k in ("latency_cycles", "latency_ns", "ii",
-                                                         "resources", "utilization_pct")}
+            hls["estimate"] = {k: own.get(k) for k in ESTIMATE_KEYS}
+        elif own.get("estimate"):
+            hls["estimate"] = own["estimate"]
     return hls
 
 

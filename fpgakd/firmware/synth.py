@@ -39,6 +39,7 @@ from fpgakd.errors import ConfigError, DataError, MismatchError
 from fpgakd.firmware.hls import (HLS_TOOLS, check_supported, convert_keras_model, find_hls_tool, is_quantized,
                                  load_keras, n_features, run_hls)
 from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME as REPORT_NAME
+from fpgakd.firmware.report_schema import ESTIMATE_KEYS, write_reports_json
 
 __all__ = ["synthesize", "synthesize_run", "REPORT_NAME"]
 
@@ -80,45 +81,10 @@ def _model_info(model: Any, source: str, quantized: bool) -> dict:
             "sparsity": weight_sparsity(model)}
 
 
-def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part: str | None = None,
-               project_dir: str | os.PathLike, test_x: np.ndarray, keras_logits: np.ndarray | None = None,
-               n_jets: int | None = None, allow_tolerance: float | None = None,
-               project_name: str = "myproject", inputs_source: str | None = None,
-               accuracy: dict | float | None = None, progress: bool = True) -> dict:
-    """Write, check and (where a tool exists) synthesise the HLS project of a student.
-
-    Steps: convert with :func:`convert_model`; write the project into ``project_dir``
-    atomically (nothing half-written remains on failure); write the first ``n_jets``
-    (default ``firmware.csim.n_jets``) rows of ``test_x`` -- the student's standardized
-    held-out inputs -- and Keras's logits on them (computed if ``keras_logits`` is None)
-    as testbench data; run the C-simulation check (:func:`fpgakd.firmware.csim.run_csim`); then run
-    hls4ml's build (C synthesis) if the backend's HLS tool is on PATH and read its report,
-    or log that none is and attach :func:`fpgakd.firmware.estimate.estimate_resources`. The
-    normalised report, with ``csim``, ``model`` and the student's ``accuracy`` (as measured by
-    the distill run, when given) added, is written to
-    ``<project_dir>/fpgakd_report.json`` next to a copy of the model file, and returned.
-
-    The tolerance is ``allow_tolerance`` if given, else ``firmware.csim.tolerance``, or
-    ``firmware.csim.float_tolerance`` for a float model. If the check fails, synthesis is
-    skipped, the project and report are still written (so the user can inspect them) and
-    then :class:`~fpgakd.errors.MismatchError` is raised.
-
-    >>> report = synthesize("runs/hlf_mlp/student_kd.h5", firmware=load_firmware_config(),
-    ...                     project_dir="hls_projects/hlf_mlp", test_x=x)   # doctest: +SKIP
-    >>> report["csim"]["bit_exact"], report["source"]                        # doctest: +SKIP
-    (True, 'estimate')
-    """
-    from tqdm.auto import tqdm
-
-    from fpgakd.atomic import atomic_dir
-    from fpgakd.firmware.csim import run_csim
-    from fpgakd.firmware.report_schema import write_reports_json
-
-    model_path = Path(model_path)
-    project_dir = Path(project_dir)
-    part = firmware.resolve_part(part)
-    model, source = load_keras(model_path)
-    check_supported(model, source)
+def _keras_reference(model: Any, firmware: FirmwareConfig, test_x: np.ndarray, keras_logits: Any,
+                     n_jets: int | None, source: str, inputs_source: str | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out inputs the checks run on, and Keras's logits on them."""
     n_in, _ = n_features(model)
     x = _check_inputs(test_x, n_in, inputs_source or "test inputs", source)
     n_jets = firmware.csim.n_jets if n_jets is None else n_jets
@@ -133,8 +99,11 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     keras_logits = keras_logits.reshape(len(keras_logits), -1)[:len(x)]
     if len(keras_logits) != len(x):
         raise DataError(f"keras_logits: {len(keras_logits)} rows for {len(x)} jets")
+    return x, keras_logits
 
-    quantized = is_quantized(model)
+
+def _csim_tolerance(quantized: bool, firmware: FirmwareConfig, allow_tolerance: float | None,
+                    source: str) -> float:
     if allow_tolerance is not None:
         tolerance = float(allow_tolerance)
     elif quantized:
@@ -145,9 +114,102 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
                     "%g (csim.float_tolerance) instead of requiring bit-exact logits", source, tolerance)
     if tolerance < 0:
         raise DataError(f"allow_tolerance: got {tolerance}, expected a number >= 0")
+    return tolerance
 
+
+def _hls_numbers(model: Any, hls_model: Any, firmware: FirmwareConfig, part: str, tmp: Path,
+                 csim_passed: bool) -> tuple[dict, list[str]]:
+    """C synthesis where the HLS tool exists, else the labelled estimate; with notes."""
     tool = find_hls_tool(firmware.backend)
-    with atomic_dir(project_dir) as tmp, tqdm(total=3, desc="firmware", disable=not progress) as steps:
+    if not csim_passed:
+        note = "C-simulation check failed: HLS synthesis and RTL skipped; resources are an estimate"
+        log.error("%s", note)
+        return _estimate(model, firmware, part), [note]
+    if tool is not None:
+        return run_hls(hls_model, firmware, tool, tmp), []
+    others = [t for b, ts in HLS_TOOLS.items() if b != firmware.backend for t in ts if shutil.which(t)]
+    note = (f"no HLS tool for the {firmware.backend} backend on PATH (looked for "
+            f"{', '.join(HLS_TOOLS[firmware.backend])}): HLS project written, not synthesised")
+    if others:
+        note += f" ({', '.join(others)} found on PATH: it needs another backend in the firmware config)"
+    log.warning("%s", note)
+    return _estimate(model, firmware, part), [note]
+
+
+def _headline(hls: dict, rtl: dict | None) -> dict:
+    """The report's main numbers: C synthesis, else the RTL's synthesized counts, else the
+    estimate; the other sources stay in the report under their names."""
+    report = dict(hls)
+    if rtl is None:
+        return report
+    if hls.get("source") == "estimate" and rtl.get("resources", {}).get("LUT") is not None:
+        report = {**hls, **rtl, "notes": list(hls.get("notes") or []) + list(rtl.get("notes") or [])}
+        report["estimate"] = {k: hls.get(k) for k in ESTIMATE_KEYS}
+    report["rtl"] = rtl
+    return report
+
+
+def _write_project_files(tmp: Path, project_dir: Path, model_path: Path, firmware: FirmwareConfig,
+                         part: str, report: dict) -> None:
+    shutil.copy2(model_path, tmp / model_path.name)
+    # The firmware reads standardized inputs: the scaling must travel with the project.
+    scaling = model_path.parent / STANDARDIZATION_NAME
+    if scaling.is_file():
+        shutil.copy2(scaling, tmp / STANDARDIZATION_NAME)
+        report["standardization"] = STANDARDIZATION_NAME
+    dump_config(dataclasses.replace(firmware, part=part), tmp / "firmware.yaml")
+    _fix_output_dir(tmp, project_dir)
+    write_reports_json(report, tmp / REPORT_NAME)
+
+
+def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part: str | None = None,
+               project_dir: str | os.PathLike, test_x: np.ndarray, keras_logits: np.ndarray | None = None,
+               n_jets: int | None = None, allow_tolerance: float | None = None,
+               project_name: str = "myproject", inputs_source: str | None = None,
+               accuracy: dict | float | None = None, rtl: bool | None = None,
+               progress: bool = True) -> dict:
+    """Write, check and synthesise the firmware of a student: HLS project and RTL.
+
+    Steps: convert with hls4ml (:func:`~fpgakd.firmware.hls.convert_keras_model`) and write
+    the project into ``project_dir`` atomically (nothing half-written remains on failure);
+    check it by C-simulation (:func:`fpgakd.firmware.csim.run_csim`) on the first ``n_jets``
+    (default ``firmware.csim.n_jets``) rows of ``test_x`` -- the student's standardized
+    held-out inputs -- against Keras's logits (computed if ``keras_logits`` is None); run
+    hls4ml's build if the backend's HLS tool is on PATH, or attach the labelled estimate;
+    then, where the RTL tools are installed and ``rtl`` (default ``firmware.rtl.enabled``)
+    allows, write the RTL into ``project_dir/rtl``, check it with Verilator on the same
+    jets and count its cells with Yosys (:mod:`fpgakd.firmware.rtl_report`). The
+    normalised report, with ``csim``, ``model`` and the student's ``accuracy`` added, is
+    written to ``<project_dir>/fpgakd_report.json`` next to a copy of the model file.
+
+    The tolerance is ``allow_tolerance`` if given, else ``firmware.csim.tolerance``, or
+    ``firmware.csim.float_tolerance`` for a float model. If the C-simulation or the RTL
+    simulation differs from Keras, the project and report are still written (so the user
+    can inspect them) and then :class:`~fpgakd.errors.MismatchError` is raised. A failing
+    tool raises :class:`~fpgakd.errors.ToolError` and leaves no project.
+
+    >>> report = synthesize("runs/hlf_mlp/student_kd.h5", firmware=load_firmware_config(),
+    ...                     project_dir="hls_projects/hlf_mlp", test_x=x)   # doctest: +SKIP
+    >>> report["csim"]["bit_exact"], report["source"]                        # doctest: +SKIP
+    (True, 'rtl')
+    """
+    from tqdm.auto import tqdm
+
+    from fpgakd.atomic import atomic_dir
+    from fpgakd.firmware.csim import run_csim
+    from fpgakd.firmware.rtl_report import rtl_numbers
+
+    model_path, project_dir = Path(model_path), Path(project_dir)
+    part = firmware.resolve_part(part)
+    if rtl is not None:
+        firmware = dataclasses.replace(firmware, rtl=dataclasses.replace(firmware.rtl, enabled=rtl))
+    model, source = load_keras(model_path)
+    check_supported(model, source)
+    x, keras_logits = _keras_reference(model, firmware, test_x, keras_logits, n_jets, source, inputs_source)
+    quantized = is_quantized(model)
+    tolerance = _csim_tolerance(quantized, firmware, allow_tolerance, source)
+
+    with atomic_dir(project_dir) as tmp, tqdm(total=4, desc="firmware", disable=not progress) as steps:
         steps.set_postfix_str("convert")
         hls_model = convert_keras_model(model, source, firmware, part, tmp, project_name)
         with contextlib.redirect_stdout(io.StringIO()):
@@ -160,53 +222,35 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
         for lib in (tmp / "firmware").glob(f"{project_name}-*.so"):
             lib.unlink()
         steps.update()
-        steps.set_postfix_str("synthesis")
-        notes: list[str] = []
-        if not csim["passed"]:
-            notes.append("C-simulation check failed: HLS synthesis skipped; resources are an estimate")
-            log.error("%s", notes[-1])
-            report = _estimate(model, firmware, part)
-        elif tool is not None:
-            report = run_hls(hls_model, firmware, tool, tmp)
-        else:
-            others = [t for b, ts in HLS_TOOLS.items() if b != firmware.backend for t in ts if shutil.which(t)]
-            notes.append(f"no HLS tool for the {firmware.backend} backend on PATH (looked for "
-                         f"{', '.join(HLS_TOOLS[firmware.backend])}): project written, not synthesised; "
-                         "resources are an estimate, not a synthesis report")
-            if others:
-                notes[-1] += f" ({', '.join(others)} found on PATH: it needs another backend in the firmware config)"
-            log.warning("%s", notes[-1])
-            report = _estimate(model, firmware, part)
+        steps.set_postfix_str("HLS synthesis")
+        hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"])
+        steps.update()
+        steps.set_postfix_str("RTL: da4ml, Verilator, Yosys")
+        rtl_block, rtl_notes = rtl_numbers(model, x, firmware, part, tmp) if csim["passed"] else (None, [])
         steps.update()
 
-        report = dict(report)
+        report = _headline(hls, rtl_block)
         report.setdefault("part", part)
         report.setdefault("clock_ns", round(firmware.clock_period_ns, 3))
-        report["csim"] = csim
+        report["csim"] = {**csim, **({"inputs": inputs_source} if inputs_source else {})}
         report["model"] = _model_info(model, model_path.name, quantized)
         report["firmware"] = {"name": firmware.name, "backend": firmware.backend,
                               "io_type": firmware.io_type, "strategy": firmware.strategy,
                               "reuse_factor": firmware.reuse_factor,
                               "bit_exact": bool(firmware.bit_exact and quantized)}
-        report["project"] = str(project_dir)
-        report["project_name"] = project_name
+        report["project"], report["project_name"] = str(project_dir), project_name
         if accuracy is not None:
             report["accuracy"] = accuracy
-        report["notes"] = list(report.get("notes") or []) + notes
-        if inputs_source:
-            report["csim"]["inputs"] = inputs_source
-        shutil.copy2(model_path, tmp / model_path.name)
-        # The firmware reads standardized inputs: the scaling must travel with the project.
-        scaling = model_path.parent / STANDARDIZATION_NAME
-        if scaling.is_file():
-            shutil.copy2(scaling, tmp / STANDARDIZATION_NAME)
-            report["standardization"] = STANDARDIZATION_NAME
-        dump_config(dataclasses.replace(firmware, part=part), tmp / "firmware.yaml")
-        _fix_output_dir(tmp, project_dir)
-        write_reports_json(report, tmp / REPORT_NAME)
+        report["notes"] = list(report.get("notes") or []) + notes + rtl_notes
+        _write_project_files(tmp, project_dir, model_path, firmware, part, report)
     log.info("HLS project written to %s", project_dir)
     if not csim["passed"]:
         raise MismatchError(f"{project_dir}: {csim['text']} (project and {REPORT_NAME} written for inspection)")
+    if rtl_block is not None and not rtl_block["rtl_sim"]["bit_exact"]:
+        sim = rtl_block["rtl_sim"]
+        raise MismatchError(f"{project_dir}: RTL simulation differs from Keras on {sim['n_differing']} of "
+                            f"{sim['n_values']} values (max |diff| {sim['max_abs_diff']:g}, class agreement "
+                            f"{sim['class_agreement']:.6f}); project and {REPORT_NAME} written for inspection")
     return report
 
 
@@ -261,7 +305,8 @@ def _load_inputs(path: Path) -> np.ndarray:
 def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareConfig, part: str | None = None,
                    hls_root: str | os.PathLike = "hls_projects", name: str | None = None,
                    inputs: str | os.PathLike | None = None, n_jets: int | None = None,
-                   allow_tolerance: float | None = None, progress: bool = True) -> dict:
+                   allow_tolerance: float | None = None, rtl: bool | None = None,
+                   progress: bool = True) -> dict:
     """:func:`synthesize` the student of a distillation run (or a bare model file).
 
     A run directory holds ``student_kd.h5`` (synthesised; ``student_scratch.h5`` if there
@@ -298,7 +343,7 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
     return synthesize(model_path, firmware=firmware, part=part, project_dir=Path(hls_root) / name,
                       test_x=x, n_jets=n_jets, allow_tolerance=allow_tolerance,
                       inputs_source=str(source) if source is not None else "random standard-normal",
-                      accuracy=_run_accuracy(model_path), progress=progress)
+                      accuracy=_run_accuracy(model_path), rtl=rtl, progress=progress)
 
 
 def _run_accuracy(model_path: Path) -> dict | None:

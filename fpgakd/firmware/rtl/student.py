@@ -1,0 +1,281 @@
+"""A QKeras student as integers: weights and quantizers read exactly, the input quantizer
+applied, and an int64 numpy replica of Keras's forward pass (the specification the RTL meets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fpgakd.errors import ConfigError, DataError, FpgakdError
+
+
+class RtlUnsupported(FpgakdError):
+    """The model has no exact integer weights (a float Keras model): RTL is skipped.
+
+    Distinct from :class:`ConfigError` so a caller can report "skipped" instead of "failed".
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Reading the student: integers only
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class DenseSpec:
+    """One dense layer in integers: ``acc = x_code @ kernel + bias << shift`` at scale 2^-acc_f.
+
+    ``relu`` is None for the linear output layer, else (bits, f) of ``quantized_relu``:
+    output code = clip(round_half_even(acc * 2^(f - acc_f)), 0, 2^bits - 1), value = code*2^-f.
+    """
+
+    name: str
+    kernel: np.ndarray          # int64 (n_in, n_out), weight codes at scale 2^-kernel_f
+    bias: np.ndarray            # int64 (n_out,), codes at scale 2^-bias_f
+    kernel_f: int
+    bias_f: int
+    in_f: int                   # fractional bits of this layer's input codes
+    relu: tuple[int, int] | None = None   # (bits, f)
+    relu_name: str | None = None
+
+    @property
+    def acc_f(self) -> int:
+        """Fractional bits of the exact accumulator (products and bias aligned)."""
+        return max(self.in_f + self.kernel_f, self.bias_f)
+
+
+@dataclass
+class StudentSpec:
+    """Integer description of a QKeras student (what the RTL implements)."""
+
+    name: str
+    input_layer: str
+    input_kif: tuple[int, int, int]       # keep_negative, integer bits, fractional bits
+    layers: list[DenseSpec] = field(default_factory=list)
+
+    @property
+    def n_in(self) -> int:
+        return int(self.layers[0].kernel.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.layers[-1].kernel.shape[1])
+
+    @property
+    def out_f(self) -> int:
+        return self.layers[-1].acc_f
+
+    def nonzero_weights(self) -> int:
+        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers))
+
+
+def _qname(q: Any) -> str:
+    return type(q).__name__ if q is not None else "None"
+
+
+def _alpha_is_one(q: Any) -> bool:
+    alpha = getattr(q, "alpha", 1)
+    if alpha is None:
+        return True
+    if isinstance(alpha, str):
+        return False          # "auto", "auto_po2": per-channel scales, not a fixed grid
+    try:
+        return bool(np.all(np.asarray(alpha, dtype=float) == 1.0))
+    except (TypeError, ValueError):
+        return False
+
+
+def _bits_kif(q: Any, what: str) -> tuple[int, int, int]:
+    """(keep_negative, integer, fractional) of a ``quantized_bits`` quantizer."""
+    if _qname(q) != "quantized_bits":
+        raise ConfigError(f"{what}: quantizer {_qname(q)} is not supported by the RTL flow "
+                          "(expected quantized_bits)")
+    if not _alpha_is_one(q):
+        raise ConfigError(f"{what}: quantized_bits with alpha={q.alpha!r} scales weights by a "
+                          "non-power-of-two; the RTL flow needs alpha=1")
+    k = int(bool(getattr(q, "keep_negative", True)))
+    bits, integer = int(q.bits), int(q.integer)
+    return k, integer, bits - integer - k
+
+
+def _to_codes(values: np.ndarray, f: int, what: str) -> np.ndarray:
+    """Exact integer codes of values on a 2^-f grid; ConfigError if they are not on it."""
+    scaled = np.asarray(values, dtype=np.float64) * 2.0 ** f
+    codes = np.round(scaled)
+    if not np.array_equal(codes, scaled):
+        bad = float(np.asarray(values).ravel()[np.argmax((codes != scaled).ravel())])
+        raise ConfigError(f"{what}: value {bad!r} is not on the 2^-{f} grid of its quantizer")
+    return codes.astype(np.int64)
+
+
+_IGNORED_LAYERS = {"InputLayer"}
+
+
+def extract_student(model: Any) -> StudentSpec:
+    """Read a QKeras student into integers, refusing anything the RTL cannot reproduce exactly.
+
+    Raises :class:`RtlUnsupported` for a float model (Dense without quantizers) and
+    :class:`ConfigError` naming the layer for any other unsupported layer or setting.
+
+    >>> spec = extract_student(model)                       # doctest: +SKIP
+    >>> spec.input_kif, [l.name for l in spec.layers]
+    ((1, 3, 4), ['fc1', 'fc2', 'fc3', 'output'])
+    """
+    layers = [layer for layer in model.layers if type(layer).__name__ not in _IGNORED_LAYERS]
+    types = {type(layer).__name__ for layer in layers}
+    if not any(t.startswith("Q") for t in types):
+        raise RtlUnsupported(f"model '{model.name}' has no QKeras layers ({', '.join(sorted(types))}): "
+                             "RTL skipped, there are no exact integer weights to implement")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ConfigError(f"model '{model.name}': RTL needs one input and one output")
+
+    spec: StudentSpec | None = None
+    cur_f: int | None = None
+    for idx, layer in enumerate(layers):
+        kind = type(layer).__name__
+        where = f"layer '{layer.name}' ({kind})"
+        if kind == "QActivation":
+            q = layer.quantizer
+            qn = _qname(q)
+            if idx == 0 and qn == "quantized_bits":
+                kif = _bits_kif(q, where)
+                spec = StudentSpec(model.name, layer.name, kif)
+                cur_f = kif[2]
+                continue
+            if qn == "quantized_relu" and spec is not None and spec.layers and spec.layers[-1].relu is None:
+                checks = {
+                    "negative_slope": (getattr(q, "negative_slope", 0.0), 0.0),
+                    "use_sigmoid": (getattr(q, "use_sigmoid", 0), 0),
+                    "use_stochastic_rounding": (bool(getattr(q, "use_stochastic_rounding", False)), False),
+                    "relu_upper_bound": (getattr(q, "relu_upper_bound", None), None),
+                    "qnoise_factor": (float(getattr(q, "qnoise_factor", 1.0)), 1.0),
+                }
+                for attr, (val, want) in checks.items():
+                    if val != want:
+                        raise ConfigError(f"{where}: quantized_relu({attr}={val!r}) is not supported "
+                                          f"by the RTL flow (needs {want!r})")
+                bits, integer = int(q.bits), int(q.integer)
+                spec.layers[-1].relu = (bits, bits - integer)
+                spec.layers[-1].relu_name = layer.name
+                cur_f = bits - integer
+                continue
+            raise ConfigError(f"{where}: activation quantizer {qn} at this position is not supported by "
+                              "the RTL flow (supported: input quantized_bits first, quantized_relu after QDense)")
+        if kind == "QDense":
+            if spec is None:
+                raise ConfigError(f"{where}: the RTL flow needs an input QActivation(quantized_bits) "
+                                  "before the first QDense (the RTL input is that quantizer's integer code)")
+            act = getattr(layer, "activation", None)
+            act_name = getattr(act, "__name__", type(act).__name__)
+            if act_name != "linear":
+                raise ConfigError(f"{where}: activation '{act_name}' inside the QDense is not supported "
+                                  "(use a linear QDense followed by QActivation(quantized_relu))")
+            kq = getattr(layer, "kernel_quantizer_internal", None)
+            if kq is None:
+                raise RtlUnsupported(f"{where} has no kernel quantizer: RTL skipped, there are no exact "
+                                     "integer weights to implement")
+            _, _, kf = _bits_kif(kq, f"{where} kernel")
+            w = np.asarray(kq(layer.kernel))
+            kernel = _to_codes(w, kf, f"{where} kernel")
+            n_out = kernel.shape[1]
+            if getattr(layer, "use_bias", True) and layer.bias is not None:
+                bq = getattr(layer, "bias_quantizer_internal", None)
+                if bq is None:
+                    raise RtlUnsupported(f"{where} has no bias quantizer: RTL skipped, there are no exact "
+                                         "integer weights to implement")
+                _, _, bf = _bits_kif(bq, f"{where} bias")
+                bias = _to_codes(np.asarray(bq(layer.bias)), bf, f"{where} bias")
+            else:
+                bf, bias = 0, np.zeros(n_out, dtype=np.int64)
+            if spec.layers and spec.layers[-1].relu is None:
+                raise ConfigError(f"{where}: two QDense layers without a quantized_relu between them "
+                                  "are not supported by the RTL flow")
+            assert cur_f is not None
+            spec.layers.append(DenseSpec(layer.name, kernel, bias, kf, bf, cur_f))
+            continue
+        if kind in ("Dense", "BatchNormalization", "Activation", "Softmax", "Dropout", "QBatchNormalization"):
+            extra = ""
+            if kind == "Activation":
+                extra = f" with activation '{getattr(layer.activation, '__name__', layer.activation)}'"
+            raise ConfigError(f"{where}{extra} is not supported by the RTL flow: students must be "
+                              "QActivation(quantized_bits) -> [QDense -> QActivation(quantized_relu)]* -> QDense")
+        if kind == "PruneLowMagnitude":
+            raise ConfigError(f"{where}: strip the pruning wrappers (tfmot strip_pruning) before writing RTL")
+        raise ConfigError(f"{where} is not supported by the RTL flow")
+
+    if spec is None or not spec.layers:
+        raise ConfigError(f"model '{model.name}': no QDense layers found")
+    if spec.layers[-1].relu is not None:
+        raise ConfigError(f"model '{model.name}': the last layer '{spec.layers[-1].relu_name}' is a relu; "
+                          "the RTL flow expects a linear QDense output (logits)")
+    for prev, nxt in zip(spec.layers, spec.layers[1:]):
+        if prev.kernel.shape[1] != nxt.kernel.shape[0]:
+            raise ConfigError(f"layers '{prev.name}' -> '{nxt.name}': shapes do not chain")
+    return spec
+
+
+def quantize_inputs(model: Any, spec: StudentSpec, inputs: np.ndarray) -> np.ndarray:
+    """Integer codes of the float inputs, produced by the model's own input quantizer layer.
+
+    Running Keras' own layer (not a re-implementation) makes the RTL input exactly what
+    ``model.predict`` feeds its first QDense, ties and saturation included.
+    """
+    import tensorflow as tf
+
+    x = np.asarray(inputs, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != spec.n_in:
+        raise DataError(f"inputs have shape {x.shape}; the model needs (n, {spec.n_in})")
+    if not np.all(np.isfinite(x)):
+        raise DataError("inputs contain NaN or infinite values")
+    q = np.asarray(model.get_layer(spec.input_layer)(tf.constant(x)), dtype=np.float64)
+    k, i, f = spec.input_kif
+    codes = _to_codes(q, f, f"input quantizer '{spec.input_layer}'")
+    lo, hi = -(2 ** (i + f)) * k, 2 ** (i + f) - 1
+    if codes.min(initial=0) < lo or codes.max(initial=0) > hi:
+        raise ConfigError(f"input quantizer '{spec.input_layer}' produced codes outside [{lo}, {hi}]")
+    return codes
+
+
+def shift_right(a: np.ndarray, s: int) -> np.ndarray:
+    return a << s if s >= 0 else a >> (-s)
+
+
+def _round_half_even_int(acc: np.ndarray, s: int) -> np.ndarray:
+    """round_half_even(acc / 2^s) on int64 (tf.round semantics), exact."""
+    if s <= 0:
+        return acc << (-s)
+    q = acc >> s                     # floor
+    rem = acc - (q << s)
+    half = np.int64(1) << (s - 1)
+    return q + ((rem > half) | ((rem == half) & ((q & 1) == 1))).astype(np.int64)
+
+
+def reference_forward(spec: StudentSpec, codes: np.ndarray, *, return_ties: bool = False):
+    """Exact integer replica of the Keras forward pass; returns logit codes at scale 2^-spec.out_f.
+
+    With ``return_ties`` also returns, per relu layer, how many pre-activations were exact
+    ties (half a step) with a positive result, split by even/odd kept LSB: proof that a
+    test set exercised the half-to-even rule.
+
+    >>> logits = reference_forward(spec, quantize_inputs(model, spec, x)) * 2.0 ** -spec.out_f  # doctest: +SKIP
+    """
+    h = np.asarray(codes, dtype=np.int64)
+    ties: dict[str, dict[str, int]] = {}
+    for layer in spec.layers:
+        acc = shift_right(h @ layer.kernel, layer.acc_f - layer.in_f - layer.kernel_f) \
+            + shift_right(layer.bias, layer.acc_f - layer.bias_f)[None, :]
+        if layer.relu is None:
+            h = acc
+            continue
+        bits, f = layer.relu
+        s = layer.acc_f - f
+        if return_ties and s > 0:
+            rem = acc & ((1 << s) - 1)
+            tie = (rem == (1 << (s - 1))) & (acc > 0) & ((acc >> s) < 2 ** bits - 1)
+            odd = ((acc >> s) & 1) == 1
+            ties[layer.relu_name or layer.name] = {"even": int(np.sum(tie & ~odd)), "odd": int(np.sum(tie & odd))}
+        h = np.clip(_round_half_even_int(acc, s), 0, 2 ** bits - 1)
+    return (h, ties) if return_ties else h
+
+

