@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "TF_CPP_MIN_LOG_LEVEL": "3"}
+#: read when a library loads (OpenMP, BLAS), so set before the worker process is spawned;
+#: the Nanny does that by setting them in its own process, which dask_client undoes after
+_PRE_SPAWN_KEYS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: how long to wait for a remote scheduler before saying it is unreachable
 CONNECT_TIMEOUT_S = 10
 
@@ -56,7 +59,8 @@ def _local_cluster(workers: int) -> Any:
 
     # pre-spawn: set in the environment the worker process starts with, before numpy or
     # TensorFlow load their thread pools (the Nanny keeps it for restarted workers too)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENV)}):
+    pre_spawn = {k: WORKER_ENV[k] for k in _PRE_SPAWN_KEYS}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": pre_spawn}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             env=dict(WORKER_ENV), dashboard_address=":0")
 
@@ -106,9 +110,17 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None,
         return
     from distributed import Client
 
-    with _local_cluster(workers or default_workers()) as cluster, Client(cluster) as client:
-        _log_dashboard(client)
-        yield client
+    saved = {k: os.environ.get(k) for k in _PRE_SPAWN_KEYS}
+    try:
+        with _local_cluster(workers or default_workers()) as cluster, Client(cluster) as client:
+            _log_dashboard(client)
+            yield client
+    finally:
+        for key, value in saved.items():   # this process keeps its own thread counts
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def worker_label() -> str:

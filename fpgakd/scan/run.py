@@ -130,7 +130,9 @@ def _collect(client: Any, tasks: list[dict[str, Any]], table: ResultsTable, retr
             table.add(row)
             future.release()
     finally:
-        client.cancel(list(futures))   # Ctrl-C: stop what is still queued or running
+        pending = [f for f in futures if not f.done()]
+        if pending:   # Ctrl-C: stop what is still queued or running
+            client.cancel(pending)
     return failed
 
 

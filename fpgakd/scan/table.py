@@ -27,14 +27,17 @@ def _pandas() -> Any:
     return pd
 
 
-def read_results(scan_dir: str | os.PathLike) -> Any:
-    """The scan's table as a pandas DataFrame (empty if the scan has none yet).
+def read_results(scan_dir: str | os.PathLike, *, must_exist: bool = False) -> Any:
+    """The scan's table as a pandas DataFrame: empty if the scan has none yet, unless
+    ``must_exist`` (then :class:`~fpgakd.errors.DataError`).
 
     >>> read_results("scans/example")[["key", "accuracy", "LUT"]]   # doctest: +SKIP
     """
     pd = _pandas()
     path = Path(scan_dir) / TABLE_NAME
     if not path.is_file():
+        if must_exist:
+            raise DataError(f"{scan_dir}: no scan results here ({TABLE_NAME} not found)")
         return pd.DataFrame()
     try:
         return pd.read_parquet(path)
