@@ -289,7 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         name = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
-        print(f"fpgakd {args.command}: {name}; no partial output was kept", file=sys.stderr)
+        # a scan's table is rewritten atomically per point: what finished stays, nothing half-written
+        kept = "finished points stay in the table" if args.command == "scan" else "no partial output was kept"
+        print(f"fpgakd {args.command}: {name}; {kept}", file=sys.stderr)
         return _EXIT_SIGTERM if isinstance(err, Terminated) else _EXIT_SIGINT
     finally:
         if signal.getsignal(signal.SIGTERM) is _raise_terminated:
