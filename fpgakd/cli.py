@@ -51,7 +51,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         pt_max=args.pt_max, jet_r=args.jet_r, smearing=not args.no_smearing,
         n_constituents=args.n_constituents, workers=args.workers, mpi=not args.no_mpi,
     )
-    summary = generate_jets(args.output, options, progress=not args.quiet)
+    summary = generate_jets(args.output, options, progress=not args.quiet,
+                            engine="dask" if args.dask else "processes", scheduler=args.scheduler)
     print(summary.format_table())
     print(f"wrote {args.output}")
     if not args.no_plot:
@@ -123,6 +124,26 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from fpgakd.scan.pareto import format_front_table
+    from fpgakd.scan.table import read_results
+
+    if args.show:
+        print(format_front_table(read_results(args.show, must_exist=True)))
+        return 0
+    if not args.config:
+        raise FpgakdError("give a scan YAML (fpgakd scan SCAN.yaml) or --show DIR")
+    from fpgakd.scan.run import run_scan
+
+    summary = run_scan(args.config, args.output, scheduler=args.scheduler, workers=args.workers,
+                       progress=not args.quiet)
+    print(format_front_table(read_results(summary.scan_dir)))
+    print(f"{summary.n_points} points: {summary.n_skipped} already done, {summary.n_run} run, "
+          f"{summary.n_failed} failed, in {summary.seconds:.0f} s")
+    print(f"table: {summary.table} (and results.csv); fronts: {summary.plot}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from fpgakd.config import load_firmware_config
     from fpgakd.firmware.report_schema import write_reports_json
@@ -176,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="switch Pythia's multiparton interactions (underlying event) off: about 2x faster, "
                         "about 8 fewer particles per jet")
     p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--dask", action="store_true",
+                   help="run the chunks as Dask tasks on a local cluster of --workers processes (same arrays)")
+    p.add_argument("--scheduler", help="run the chunks on the Dask cluster at this address, e.g. tcp://host:8786")
     p.add_argument("--no-plot", action="store_true",
                    help="skip the per-class feature plot written next to the output (<name>_features.png)")
     p.set_defaults(func=_cmd_generate)
@@ -212,6 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-rtl", action="store_true",
                    help="skip the RTL flow (da4ml Verilog, Verilator check, Yosys counts)")
     p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("scan", help="accuracy vs firmware cost of many students, KD and scratch, on Dask")
+    p.add_argument("config", nargs="?", help="scan YAML (see scans/example.yaml)")
+    p.add_argument("-o", "--output", help="scan directory (default scans/<name>); a rerun resumes it")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                                       "(default: a local cluster)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="local cluster: worker processes of one thread (default: all cores)")
+    p.add_argument("--show", metavar="DIR", help="print the Pareto fronts of a scan directory and exit")
+    p.set_defaults(func=_cmd_scan)
 
     p = sub.add_parser("report", help="read, compare and plot HLS project reports")
     p.add_argument("projects", nargs="+", help="project directories (fpgakd's or any hls4ml / Vivado HLS project)")
@@ -258,7 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         name = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
-        print(f"fpgakd {args.command}: {name}; no partial output was kept", file=sys.stderr)
+        # a scan's table is rewritten atomically per point: what finished stays, nothing half-written
+        kept = "finished points stay in the table" if args.command == "scan" else "no partial output was kept"
+        print(f"fpgakd {args.command}: {name}; {kept}", file=sys.stderr)
         return _EXIT_SIGTERM if isinstance(err, Terminated) else _EXIT_SIGINT
     finally:
         if signal.getsignal(signal.SIGTERM) is _raise_terminated:

@@ -27,7 +27,7 @@ __all__ = [
     "TeacherConfig",
     "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig", "RtlConfig",
     "load_model_config", "load_firmware_config", "config_from_dict", "config_to_dict",
-    "dump_config", "repo_dir", "resolve_config_path",
+    "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping", "check_field",
 ]
 
 HLF_INPUT = "hlf"
@@ -296,9 +296,16 @@ class _Invalid(ValueError):
         self.key, self.got, self.allowed = key, got, allowed
 
 
-def _check(ok: bool, key: str, got: Any, allowed: str) -> None:
+def check_field(ok: bool, key: str, got: Any, allowed: str) -> None:
+    """In a config's ``__post_init__``: unless ``ok``, report ``key`` (its loader adds file and path).
+
+    >>> check_field(True, "epochs", 3, "an integer >= 1")
+    """
     if not ok:
         raise _Invalid(key, got, allowed)
+
+
+_check = check_field
 
 
 def _check_optimiser(cfg: Any) -> None:
@@ -399,7 +406,12 @@ def config_to_dict(config: Any) -> dict:
     return plain(dataclasses.asdict(config))
 
 
-def _load_yaml(path: str | os.PathLike) -> dict:
+def load_yaml_mapping(path: str | os.PathLike) -> dict:
+    """The top-level mapping of a YAML file; :class:`ConfigError` naming the file otherwise.
+
+    >>> load_yaml_mapping(resolve_config_path("hlf_mlp", "models"))["name"]
+    'hlf_mlp'
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -440,7 +452,7 @@ def load_model_config(name_or_path: str | os.PathLike) -> ModelConfig:
     'hlf'
     """
     path = resolve_config_path(name_or_path, "models")
-    return config_from_dict(ModelConfig, _load_yaml(path), str(path))
+    return config_from_dict(ModelConfig, load_yaml_mapping(path), str(path))
 
 
 def load_firmware_config(name_or_path: str | os.PathLike = "vu13p_240mhz") -> FirmwareConfig:
@@ -450,7 +462,7 @@ def load_firmware_config(name_or_path: str | os.PathLike = "vu13p_240mhz") -> Fi
     240.0
     """
     path = resolve_config_path(name_or_path, "firmware_configs")
-    return config_from_dict(FirmwareConfig, _load_yaml(path), str(path))
+    return config_from_dict(FirmwareConfig, load_yaml_mapping(path), str(path))
 
 
 def dump_config(config: Any, path: str | os.PathLike) -> Path:

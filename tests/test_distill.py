@@ -172,3 +172,7 @@ def test_mismatches_give_clear_errors(tmp_path):
                 progress=False)
     with pytest.raises(DataError, match="teacher not found"):
         distill(_cfg(), jets, tmp_path / "r", teacher_path=tmp_path / "nope", progress=False)
+    for modes in ((), ("kd", "kd"), ("teacher",)):
+        with pytest.raises(ConfigError, match=r"modes: got .*allowed: a non-empty selection of \['kd', 'scratch'\]"):
+            distill(_cfg(), jets, tmp_path / "r", modes=modes, progress=False)
+    assert not (tmp_path / "r").exists()

@@ -23,7 +23,9 @@ The physics follows the hls4ml LHC jet dataset (see the layout in :mod:`fpgakd.j
 Work is split into chunks of ``chunk_jets`` jets per class. A chunk's Pythia seed and
 smearing generator come from ``numpy.random.SeedSequence(seed, spawn_key=(class index,
 chunk index))``, and chunks are written in order, so the same options give identical
-files with any number of worker processes. The options live in :mod:`fpgakd.jets.options`,
+files with any number of worker processes, and whatever runs them: a multiprocessing pool
+(the default) or Dask (``engine="dask"``: a local cluster, or the cluster of ``scheduler``),
+where each chunk is one task. The options live in :mod:`fpgakd.jets.options`,
 one chunk's physics in :mod:`fpgakd.jets.chunks`, the detector response in
 :mod:`fpgakd.jets.detector`; this module plans the chunks, runs them and writes the file.
 """
@@ -52,13 +54,15 @@ from fpgakd.jets.jetfile import (CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FO
                                  HLF_NAMES, JET_NAMES)
 from fpgakd.jets.options import GenerationOptions, pythia_settings
 
-__all__ = ["GenerationSummary", "ClassSummary", "generate_jets"]
+__all__ = ["GenerationSummary", "ClassSummary", "generate_jets", "ENGINES"]
 
 log = logging.getLogger(__name__)
 
 # a few hundred jets suit the readers, which load contiguous slices.
 _GZIP_LEVEL = 4
 _HDF5_CHUNK_JETS = 256
+#: what runs the chunks: a multiprocessing pool, or Dask tasks (fpgakd.cluster)
+ENGINES = ("processes", "dask")
 
 
 # ------------------------------------------------------------------- summary
@@ -171,13 +175,38 @@ def _run_chunks(tasks: list, workers: int) -> Iterator[dict[str, Any]]:
         yield from pool.imap(_chunk_task, tasks)
 
 
+def _in_order(futures: list) -> Iterator[dict[str, Any]]:
+    for future in futures:
+        yield future.result()
+        future.release()   # the chunk is written: let the cluster forget it
+
+
+@contextlib.contextmanager
+def _chunk_results(tasks: list, workers: int, engine: str, scheduler: str | None
+                   ) -> Iterator[tuple[Iterator[dict[str, Any]], int]]:
+    """(chunk results in task order, worker count) from the pool or from Dask tasks."""
+    if engine == "dask":
+        from fpgakd.cluster import dask_client
+
+        with dask_client(scheduler, workers=workers) as client:
+            futures = client.map(_chunk_task, tasks, pure=False)
+            yield _in_order(futures), len(client.scheduler_info()["workers"])
+        return
+    # closing(): on an error the pool's workers are stopped now, not at collection
+    with contextlib.closing(_run_chunks(tasks, workers)) as results:
+        yield results, workers
+
+
 def generate_jets(output: str | os.PathLike, options: GenerationOptions, *,
-                  progress: bool = True) -> GenerationSummary:
+                  progress: bool = True, engine: str = "processes",
+                  scheduler: str | None = None) -> GenerationSummary:
     """Generate ``options.jets_per_class`` jets per class into the HDF5 file ``output``.
 
     The file (layout in :mod:`fpgakd.jets.jetfile`, gzip-compressed, jets grouped by class in
     ``options.classes`` order) appears only when complete: an error or Ctrl-C leaves
-    nothing at ``output``.
+    nothing at ``output``. ``engine="dask"`` runs the chunks as Dask tasks, on a local
+    cluster of ``options.workers`` processes or on the running cluster at ``scheduler``
+    (which implies Dask); the arrays are the same as with the default process pool.
 
     >>> summary = generate_jets("jets.h5", GenerationOptions(jets_per_class=200, seed=1))  # doctest: +SKIP
     >>> print(summary.format_table())                                                      # doctest: +SKIP
@@ -188,14 +217,18 @@ def generate_jets(output: str | os.PathLike, options: GenerationOptions, *,
     if not isinstance(options, GenerationOptions):
         raise ConfigError(f"generate_jets: options must be GenerationOptions, got {type(options).__name__}")
     options.validate()
+    if scheduler is not None:
+        engine = "dask"
+    if engine not in ENGINES:
+        raise ConfigError(f"engine: got {engine!r}, allowed: {', '.join(ENGINES)}")
     output = Path(output)
     tasks = _plan(options)
     workers = min(options.workers or os.cpu_count() or 1, len(tasks))
     n_total = options.jets_per_class * len(options.classes)
     P = options.n_constituents
-    log.info("generating %d jets per class (%s) into %s with %d worker(s), pTHat %s GeV",
-             options.jets_per_class, ",".join(options.classes), output, workers,
-             options.pthat_range)
+    log.info("generating %d jets per class (%s) into %s on %s, pTHat %s GeV",
+             options.jets_per_class, ",".join(options.classes), output,
+             scheduler or f"{workers} {engine} worker(s)", options.pthat_range)
     label_of = {name: CLASS_NAMES.index(name) for name in options.classes}
     events = {name: 0 for name in options.classes}
     timing: dict[str, dict[str, float]] = {name: {} for name in options.classes}
@@ -217,8 +250,7 @@ def generate_jets(output: str | os.PathLike, options: GenerationOptions, *,
         f.create_dataset("class_names", data=list(CLASS_NAMES), dtype=str_dt)
         f.create_dataset("jet_names", data=list(JET_NAMES), dtype=str_dt)
         row = 0
-        # closing(): on an error here the pool's workers are stopped now, not at collection
-        with contextlib.closing(_run_chunks(tasks, workers)) as results:
+        with _chunk_results(tasks, workers, engine, scheduler) as (results, workers):
             for res in results:
                 n = len(res["hlf"])
                 sl = slice(row, row + n)

@@ -10,6 +10,6 @@ lazily, so importing this package does not import TensorFlow:
 from fpgakd._lazy import lazy_exports
 
 _EXPORTS = {"train_teacher": "teacher", "distill": "distillation", "load_student": "students",
-            "build_student": "students"}
+            "build_student": "students", "default_teacher_dir": "distillation"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

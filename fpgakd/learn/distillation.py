@@ -40,7 +40,7 @@ from fpgakd.config import ModelConfig, TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError
 from fpgakd.learn.runtime import configure_tensorflow
 
-__all__ = ["distill"]
+__all__ = ["distill", "default_teacher_dir", "MODES"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 _BACKGROUND = ("q", "g")
 _TEACHER_DIR = "teacher"
 _LABELS = {"kd": "KD student", "scratch": "scratch student"}
+#: the students a run can train: with the teacher (kd) and without it (scratch)
+MODES = tuple(_LABELS)
 
 
 @dataclass
@@ -95,24 +97,40 @@ def _load_checked_jets(cfg: ModelConfig, jets_path: Path) -> Any:
 
 
 # ---------------------------------------------------------------- step 2: teacher
+def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_seed: int = 0,
+                        progress: bool = True) -> Path:
+    """The default teacher of ``dataset``: trained once into the cache, reused afterwards.
+
+    Keyed by the data fingerprint and the teacher config, so a scan and single runs on the
+    same data share one teacher.
+
+    >>> default_teacher_dir("jets.h5", load_jets("jets.h5"))            # doctest: +SKIP
+    PosixPath('/home/me/.cache/fpgakd/teachers/3f2a...')
+    """
+    from fpgakd.cache import cache_dir
+    from fpgakd.learn.teacher import TEACHER_JSON, train_teacher
+
+    config = TeacherConfig(split_seed=split_seed)
+    cached = cache_dir() / "teachers" / _digest(dataset.fingerprint(), config_to_dict(config))
+    if not (cached / TEACHER_JSON).is_file():
+        log.info("no teacher given: training one (kept in %s)", cached)
+        train_teacher(jets_path, cached, config=config, progress=progress)
+    return cached
+
+
 def _default_teacher_dir(cfg: ModelConfig, jets_path: Path, run_dir: Path, dataset: Any,
                          progress: bool) -> tuple[Path, bool]:
     """The teacher of a run given none: the previous run's, else one trained into the cache.
 
     Returns (teacher directory, whether it belongs in the run directory).
     """
-    from fpgakd.cache import cache_dir
-    from fpgakd.learn.teacher import TEACHER_JSON, train_teacher
+    from fpgakd.learn.teacher import TEACHER_JSON
 
     previous = run_dir / _TEACHER_DIR
     if (previous / TEACHER_JSON).is_file():
         return previous, True
-    config = TeacherConfig(split_seed=cfg.training.split_seed)
-    cached = cache_dir() / "teachers" / _digest(dataset.fingerprint(), config_to_dict(config))
-    if not (cached / TEACHER_JSON).is_file():
-        log.info("no teacher given: training one (kept in %s until the run is complete)", cached)
-        train_teacher(jets_path, cached, config=config, progress=progress)
-    return cached, True
+    return default_teacher_dir(jets_path, dataset, split_seed=cfg.training.split_seed,
+                               progress=progress), True
 
 
 def _resolve_teacher(cfg: ModelConfig, jets_path: Path, run_dir: Path, teacher_path: Any,
@@ -133,7 +151,7 @@ def _resolve_teacher(cfg: ModelConfig, jets_path: Path, run_dir: Path, teacher_p
 
 
 # ---------------------------------------------------------------- step 3: inputs and targets
-def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, compare_scratch: bool) -> _Prepared:
+def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str, ...]) -> _Prepared:
     from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
 
     labels = np.asarray(dataset.labels, dtype=np.int64)
@@ -154,7 +172,7 @@ def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, compare_scratch: 
         signal = class_names.index(cfg.signal_class)
         y_kd = p[:, [signal]].astype(np.float32)
         y_scratch = (labels == signal).astype(np.float32)[:, None]
-    targets = {"kd": y_kd, **({"scratch": y_scratch} if compare_scratch else {})}
+    targets = {mode: {"kd": y_kd, "scratch": y_scratch}[mode] for mode in modes}
     return _Prepared(xs, standardizer, train, val, test, targets, n_out)
 
 
@@ -284,8 +302,18 @@ def _write_run(tmp: Path, cfg: ModelConfig, prep: _Prepared, labels: np.ndarray,
 
 
 # ---------------------------------------------------------------- the run
+def _check_modes(modes: tuple[str, ...] | None, compare_scratch: bool) -> tuple[str, ...]:
+    if modes is None:
+        return ("kd", "scratch") if compare_scratch else ("kd",)
+    modes = tuple(modes)
+    if not modes or len(set(modes)) != len(modes) or not set(modes) <= set(MODES):
+        raise ConfigError(f"modes: got {modes!r}, allowed: a non-empty selection of {list(MODES)}")
+    return modes
+
+
 def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str | os.PathLike, *,
             teacher_path: str | os.PathLike | None = None, compare_scratch: bool = True,
+            modes: tuple[str, ...] | None = None,
             cache_dir: str | os.PathLike | None = None, out_of_fold: bool = True,
             progress: bool = True) -> dict[str, Any]:
     """Train the KD student (and its scratch twin) for ``model_cfg``; write the run directory.
@@ -294,6 +322,9 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     else one is trained (and copied into the run). Soft targets are cached in ``cache_dir``
     (default: the fpgakd cache). Returns the metrics dict also written to
     ``run_dir/metrics.json``. ``run_dir`` appears (or is replaced) only when complete.
+    ``modes`` picks the students to train, from :data:`MODES` (``("kd",)``, ``("scratch",)``
+    or both); it overrides ``compare_scratch``, which means ``("kd", "scratch")`` if true,
+    ``("kd",)`` if false.
 
     >>> m = distill(load_model_config("constituent_mlp"), "jets.h5", "runs/c")   # doctest: +SKIP
     >>> m["kd"]["accuracy"] > m["scratch"]["accuracy"]                            # doctest: +SKIP
@@ -305,6 +336,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     from fpgakd.learn.teacher import load_teacher, teacher_logits
 
     cfg = model_cfg
+    modes = _check_modes(modes, compare_scratch)
     started = time.time()
     jets_path, run_dir = Path(jets_path), Path(run_dir)
     dataset = _load_checked_jets(cfg, jets_path)
@@ -316,7 +348,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     soft = teacher_logits(teacher_dir, dataset, cache_dir=cache_dir or default_cache() / "soft_targets",
                           out_of_fold=out_of_fold, progress=progress)
     teacher_spec = load_teacher(teacher_dir)
-    prep = _prepare(cfg, dataset, soft, compare_scratch)
+    prep = _prepare(cfg, dataset, soft, modes)
 
     key = _digest(config_to_dict(cfg), dataset.fingerprint(), teacher_spec.identity, out_of_fold)
     checkpoints = _checkpoint_dirs(run_dir, key, list(prep.targets))
@@ -345,7 +377,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
         "teacher": teacher_m, **results,
         "seconds": {"total": time.time() - started, "students": time.time() - students_started},
     }
-    if "scratch" in results:
+    if {"kd", "scratch"} <= set(results):
         main = "accuracy" if cfg.task == "classifier" else "auc"
         metrics["kd_gain"] = {main: results["kd"][main] - results["scratch"][main]}
 
