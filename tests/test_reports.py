@@ -68,21 +68,23 @@ def test_table_side_by_side(project: Path, tmp_path: Path) -> None:
     table = format_report_table(reports)
     lines = table.splitlines()
     header = next(line for line in lines if line.startswith("| project"))
-    assert "myproject" in header and "other" in header
+    assert "myproject" in header and "other [csynth]" in header and "other [estimate]" in header
     for text in ("xc7z020-clg400-1", "vivado_hls 2020.1", "4.049", "csynth", "2532", "7969", "73",
                  "1526", "2428", "66"):
         assert text in table, text
     row = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
            for line in lines if line.startswith("|")}
-    assert row["latency (cycles)"] == ["10", "10"]
-    assert row["latency (ns)"] == ["50", "50"]
-    assert row["II (cycles)"] == ["8", "8"]
-    assert row["LUT"][0] == "2532 (4.76%)"
-    assert row["logic synth DSP"] == ["66 (30%)", "66 (30%)"]
-    assert row["csim bit-exact"] == ["-", "yes"]
-    assert row["csim jets"] == ["-", "1000"]
-    assert row["csim values differing"] == ["-", "testbench 0 / bridge 2 of 5000"]
-    assert row["accuracy"] == ["-", "0.75"]
+    # one column per source: the estimate the tool's numbers replaced keeps its own column
+    assert row["source"] == ["csynth", "csynth", "ESTIMATE (no synthesis)"]
+    assert row["latency (cycles)"] == ["10", "10", "-"]
+    assert row["latency (ns)"] == ["50", "50", "-"]
+    assert row["II (cycles)"] == ["8", "8", "-"]
+    assert row["LUT"][0] == "2532 (4.76%)" and row["LUT"][2] == "1"
+    assert row["logic synth DSP"] == ["66 (30%)", "66 (30%)", "-"]
+    assert row["csim bit-exact"] == ["-", "yes", "yes"]
+    assert row["csim jets"] == ["-", "1000", "1000"]
+    assert row["csim values differing"] == ["-", "testbench 0 / bridge 2 of 5000", "testbench 0 / bridge 2 of 5000"]
+    assert row["accuracy"] == ["-", "0.75", "0.75"]
 
 
 def test_json_round_trip(project: Path, tmp_path: Path) -> None:

@@ -70,6 +70,9 @@ _SOURCE_TITLES = {"csynth": "csynth", "vsynth": "vsynth", "rtl": "rtl",
                   "estimate": "ESTIMATE (no synthesis)"}
 #: secondary sources a report may carry, each shown in a column of its own
 _OTHER_SOURCES = ("rtl", "estimate")
+#: figures that belong to the headline's tool, blank in another source's column
+_TOOL_ONLY_KEYS = ("estimated_clock_ns", "hls_tool", "hls_tool_version", "source_label", "rtl_sim",
+                   "carry", "logic_synthesis", "cosim", "latency_cycles", "latency_ns", "ii")
 #: RTL simulation rows: title, and how to read the cell from the rtl_sim summary
 _RTL_SIM_ROWS: tuple[tuple[str, Any], ...] = (
     ("rtl sim jets", lambda s: _fmt(s.get("n_jets"))),
@@ -101,8 +104,9 @@ def source_columns(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         columns.append({**report, "name": f"{label} [{report.get('source')}]"})
         for extra in extras:
-            columns.append({**report, "estimated_clock_ns": None, "source_label": None, "rtl_sim": None,
-                            "carry": None, **extra, "name": f"{label} [{extra['source']}]"})
+            # the project's checks and accuracy carry over; the other tool's numbers do not
+            columns.append({**report, **dict.fromkeys(_TOOL_ONLY_KEYS), **extra,
+                            "name": f"{label} [{extra['source']}]"})
     return columns
 
 #: C-simulation rows of the table: title, and how to read the cell from the csim summary

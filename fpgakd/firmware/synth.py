@@ -122,7 +122,7 @@ def _hls_numbers(model: Any, hls_model: Any, firmware: FirmwareConfig, part: str
     """C synthesis where the HLS tool exists, else the labelled estimate; with notes."""
     tool = find_hls_tool(firmware.backend)
     if not csim_passed:
-        note = "C-simulation check failed: HLS synthesis and RTL skipped; resources are an estimate"
+        note = "C-simulation check failed: HLS synthesis skipped, RTL skipped; resources are an estimate"
         log.error("%s", note)
         return _estimate(model, firmware, part), [note]
     if tool is not None:

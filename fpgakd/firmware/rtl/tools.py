@@ -135,7 +135,8 @@ def verilator_version() -> str:
         pkg = version("verilator")
     except Exception:  # noqa: BLE001  (not installed as a distribution: the banner is all we have)
         return banner
-    return pkg if banner.startswith(pkg.rsplit(".", 1)[0]) else f"{pkg} ({banner})"
+    # the wheel's banner is "rev vUNKNOWN-built..." (built outside git): the package version says more
+    return pkg
 
 
 def check_rtl_tools(*, need: tuple[str, ...] = ("da4ml", "yosys", "verilator")) -> dict[str, str]:
