@@ -138,3 +138,58 @@ def test_distill_failing_halfway_leaves_no_run_directory(tmp_path, tiny_distill_
     with pytest.raises(OSError, match="disk full"):
         distill_module.distill(cfg, jets, tmp_path / "runs" / "tiny", teacher_path=teacher, progress=False)
     assert list((tmp_path / "runs").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_teacher_stopped_by_sigterm_leaves_nothing(tmp_path, tiny_distill_inputs):
+    jets, _, _ = tiny_distill_inputs
+    out = tmp_path / "teachers"
+    out.mkdir()
+    proc = _fpgakd(["-q", "teacher", "--jets", str(jets), "-o", str(out / "t"), "--epochs", "400",
+                    "--folds", "1"], tmp_path, tmp_path / "cache")
+    _wait_for(lambda: any(out.iterdir()), proc, "the teacher's temporary directory")
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert list(out.iterdir()) == [] and "terminated (SIGTERM)" in err
+
+
+@pytest.mark.slow
+def test_synth_stopped_by_sigterm_leaves_no_project(tmp_path, tiny_distill_inputs):
+    from fpgakd.config import load_model_config
+    from fpgakd.learn.students import build_student, save_student
+
+    model = build_student(load_model_config("hlf_mlp"), 16, 5)
+    save_student(model, tmp_path / "student_kd.h5")
+    hls_root = tmp_path / "hls"
+    proc = _fpgakd(["-q", "synth", str(tmp_path / "student_kd.h5"), "--hls-root", str(hls_root),
+                    "--n-jets", "2000"], tmp_path, tmp_path / "cache")
+    # the project is being written under a temporary name once the conversion has begun
+    _wait_for(lambda: hls_root.is_dir() and any(hls_root.iterdir()), proc, "the project's temporary directory")
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert list(hls_root.iterdir()) == [], "a temporary project was left"
+
+
+@pytest.mark.slow
+def test_scan_stopped_by_sigterm_stops_its_workers_and_keeps_no_temporaries(tmp_path, tiny_distill_inputs):
+    jets, teacher, model = tiny_distill_inputs
+    scan_yaml = tmp_path / "scan.yaml"
+    scan_yaml.write_text(yaml.safe_dump({"name": "s", "jets": str(jets), "teacher": str(teacher),
+                                         "model": str(model), "csim_jets": 20, "rtl": False,
+                                         "grid": {"hidden": [[4], [6], [8], [10]]}}))
+    out = tmp_path / "out"
+    proc = _fpgakd(["-q", "scan", str(scan_yaml), "-o", str(out), "--workers", "2"], tmp_path,
+                   tmp_path / "cache")
+    _wait_for(lambda: (out / "runs").is_dir() and any((out / "runs").iterdir()), proc, "points running")
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    time.sleep(1.0)
+    assert not [w for w in workers if _alive(w)], "Dask processes outlived the scan"
+    left = [p.name for p in out.rglob("*") if p.name.startswith(".") and p.name.endswith(".tmp")]
+    assert left == [], left

@@ -175,6 +175,9 @@ def run_scan(config_path: str | os.PathLike, scan_dir: str | os.PathLike | None 
                  len(tasks) - len(todo), len(todo))
         dump_config(scan, scan_dir / RESOLVED_NAME)
         _remove_stale_temporaries(scan_dir)
+        # last out: once the cluster is closed (its workers stopped mid-point by Ctrl-C or
+        # SIGTERM), what they were writing under temporary names goes too
+        stack.callback(_remove_stale_temporaries, scan_dir)
         failed = 0
         if todo:
             if client is None:
