@@ -32,11 +32,11 @@ GOAL_SECONDS = 180
 
 def _student_from_yaml(name: str):
     from fpgakd.config import load_model_config
+    from fpgakd.jets.preprocessing import student_input_width
     from fpgakd.learn.students import build_student
 
     cfg = load_model_config(name)
-    per_particle = cfg.inputs.n_constituents * len(cfg.inputs.constituent_features)
-    n_in = {"hlf": 16, "constituents": per_particle, "hybrid": 16 + per_particle}[cfg.inputs.type]
+    n_in = student_input_width(cfg.inputs)
     n_out = 1 if cfg.task == "regressor" else 5
     model = build_student(cfg, n_in, n_out)
     rng = np.random.default_rng(0)
@@ -93,13 +93,13 @@ def _print(rows: list[dict]) -> None:
 
 def _judge(rows: list[dict]) -> None:
     for r in rows:
-        if r["student"].startswith("hlf_mlp"):
+        if "hlf_mlp" in r["student"]:
             checks = {"latency <= 6 cycles": r["cycles"] <= HLF_GOAL["latency_cycles"],
                       "II = 1": True, f"LUT <= {HLF_GOAL['LUT']}": r["LUT"] <= HLF_GOAL["LUT"],
                       "DSP = 0": r["DSP"] == HLF_GOAL["DSP"]}
             print(f"\n{r['student']} against the goal: " +
                   ", ".join(f"{k}: {'met' if ok else 'NOT met'}" for k, ok in checks.items()))
-        if r["student"].startswith("distillnet"):
+        if "distillnet" in r["student"]:
             p = QDISTILLNET_PUBLISHED
             print(f"\n{r['student']} (16-64-32-1) beside published QDistillNet: latency {r['latency_ns']:.1f} "
                   f"vs {p['latency_ns']} ns, LUT {r['LUT']} vs {p['LUT']}, FF {r['FF']} vs {p['FF']}, "
@@ -120,7 +120,8 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
         for run in map(Path, args.run):
             model, x = _student_from_run(run)
-            rows.append(_measure(f"{run.name} (trained)", model, x, Path(tmp) / f"run_{run.name}"))
+            label = f"{run.parent.name}/{run.name}" if run.name.startswith("seed") else run.name
+            rows.append(_measure(f"{label} (trained)", model, x, Path(tmp) / f"run_{len(rows)}"))
             print(json.dumps(rows[-1]), flush=True)
     print()
     _print(rows)

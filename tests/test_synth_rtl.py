@@ -16,15 +16,13 @@ from fpgakd.errors import ToolError
 from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME
 from fpgakd.firmware.report_table import format_report_table
 from fpgakd.firmware.reports import read_project_report
+from fpgakd.jets.preprocessing import student_input_width
 from fpgakd.learn.students import build_student, save_student
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 #: held-out rows per check: enough to hit rounding ties in every layer, quick to simulate
 N_JETS = 400
-#: inputs each input type has for fpgakd's default constituent features
-N_FEATURES_PER_PARTICLE = 3
-N_HLF = 16
 MODELS = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml"))
 
 
@@ -41,14 +39,9 @@ def _have_rtl_tools() -> bool:
 needs_rtl = pytest.mark.skipif(not _have_rtl_tools(), reason="RTL tools not installed (pip install -e '.[rtl]')")
 
 
-def _n_inputs(cfg) -> int:
-    per_particle = cfg.inputs.n_constituents * len(cfg.inputs.constituent_features)
-    return {"hlf": N_HLF, "constituents": per_particle, "hybrid": N_HLF + per_particle}[cfg.inputs.type]
-
-
 def _trained_student(cfg, seed: int = 0, sparsity: float = 0.75):
     """The student of ``cfg`` with its real layer sizes, briefly trained, then pruned by hand."""
-    n_in = _n_inputs(cfg)
+    n_in = student_input_width(cfg.inputs)
     n_out = 1 if cfg.task == "regressor" else 5
     model = build_student(cfg, n_in, n_out)
     rng = np.random.default_rng(seed)

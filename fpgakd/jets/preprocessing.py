@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.config import HLF_INPUT, HYBRID_INPUT, InputConfig
+from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.jets.dataset import JetDataset, _check_finite, _safe_log, _shape_text
 from fpgakd.errors import ConfigError, DataError
 
@@ -52,6 +53,16 @@ def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray
         con, con_names = _constituent_inputs(dataset, inputs)
         return np.concatenate([hlf, con], axis=1), hlf_names + con_names
     return _constituent_inputs(dataset, inputs)
+
+
+def student_input_width(inputs: InputConfig) -> int:
+    """How many numbers a student with ``inputs`` reads per jet (its first layer's width).
+
+    >>> student_input_width(InputConfig(type="hybrid", n_constituents=4))
+    28
+    """
+    per_particle = inputs.n_constituents * len(inputs.constituent_features)
+    return {HLF_INPUT: len(HLF_NAMES), HYBRID_INPUT: len(HLF_NAMES) + per_particle}.get(inputs.type, per_particle)
 
 
 def _hlf_inputs(dataset: JetDataset) -> tuple[np.ndarray, tuple[str, ...]]:
