@@ -28,6 +28,7 @@ log = logging.getLogger("fpgakd")
 DEFAULT_MODEL = "constituent_mlp"
 DEFAULT_RUNS_DIR = Path("runs")
 DEFAULT_HLS_ROOT = Path("hls_projects")
+DEFAULT_STUDIES_DIR = DEFAULT_RUNS_DIR / "studies"
 #: exit status of a run stopped by a signal: 128 + the signal number, as shells report it
 _EXIT_SIGINT = 128 + signal.SIGINT
 _EXIT_SIGTERM = 128 + signal.SIGTERM
@@ -144,6 +145,20 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study_boost(args: argparse.Namespace) -> int:
+    from fpgakd.studies.boost import format_boost_table, run_boost_study
+    from fpgakd.studies.spec import load_study_config
+
+    cfg = load_study_config(args.config or "boost", kind="boost")
+    runs = args.run or [DEFAULT_RUNS_DIR / DEFAULT_MODEL]
+    out = Path(args.output) if args.output else DEFAULT_STUDIES_DIR / cfg.name
+    results = run_boost_study(cfg, _jets_or_default(args.jets, args.quiet), runs, out,
+                              teacher_path=args.teacher, progress=not args.quiet)
+    print(format_boost_table(results))
+    print(f"study directory: {out} (results.json, boost.png)")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from fpgakd.config import load_firmware_config
     from fpgakd.firmware.report_schema import write_reports_json
@@ -246,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local cluster: worker processes of one thread (default: all cores)")
     p.add_argument("--show", metavar="DIR", help="print the Pareto fronts of a scan directory and exit")
     p.set_defaults(func=_cmd_scan)
+
+    p = sub.add_parser("study", help="studies of trained teachers and students (see studies/*.yaml)")
+    studies = p.add_subparsers(dest="study", required=True, metavar="STUDY")
+    p = studies.add_parser("boost", help="accuracy of teacher and students on Lorentz-boosted test jets")
+    p.add_argument("--config", help="study YAML: a name under studies/ or a path (default boost)")
+    p.add_argument("--run", action="append", metavar="DIR",
+                   help=f"distill run directory, repeatable (default {DEFAULT_RUNS_DIR / DEFAULT_MODEL})")
+    p.add_argument("--teacher", help="teacher directory (default: the first run's teacher/)")
+    p.add_argument("--jets", help="the runs' jet file (default: the embedded default dataset)")
+    p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
+    p.set_defaults(func=_cmd_study_boost)
 
     p = sub.add_parser("report", help="read, compare and plot HLS project reports")
     p.add_argument("projects", nargs="+", help="project directories (fpgakd's or any hls4ml / Vivado HLS project)")

@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fpgakd"
 #: pipeline order; a module may import its own stage, an earlier one, or the shared modules
-STAGES = ("jets", "learn", "firmware", "scan")
+STAGES = ("jets", "learn", "firmware", "scan", "studies")
 HEAVY = ("tensorflow", "qkeras", "hls4ml", "pythia8mc", "fastjet", "h5py", "dask", "da4ml")
 
 
@@ -31,7 +31,7 @@ def _imports(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("package", ["fpgakd", "fpgakd.jets", "fpgakd.learn", "fpgakd.firmware",
-                                     "fpgakd.scan", "fpgakd.cluster"])
+                                     "fpgakd.scan", "fpgakd.studies", "fpgakd.cluster"])
 def test_importing_a_package_imports_nothing_heavy(package):
     code = f"import sys, {package}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,0 +1,21 @@
+"""Stage 5, studies: experiments on trained teachers and students (robustness, data, transfer).
+
+Each study is configured by a YAML file under ``studies/`` (:mod:`fpgakd.studies.spec`) and
+writes ``results.json`` and a plot into its directory atomically:
+
+* :mod:`~fpgakd.studies.boost` -- accuracy of teacher and students on Lorentz-boosted test
+  jets (:mod:`~fpgakd.studies.lorentz` does the boosting and rebuilds the features);
+
+:mod:`~fpgakd.studies.models` loads and scores the models of a distill run. Uses the jets and
+learn stages; no earlier stage imports it. Entry points are re-exported lazily, so importing
+this package imports no TensorFlow:
+
+>>> from fpgakd.studies import run_boost_study            # doctest: +SKIP
+"""
+
+from fpgakd._lazy import lazy_exports
+
+_EXPORTS = {"run_boost_study": "boost", "load_study_config": "spec", "boost_dataset": "lorentz",
+            "boost_x": "lorentz", "format_boost_table": "boost"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

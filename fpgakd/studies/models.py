@@ -1,0 +1,122 @@
+"""The trained models a study evaluates: a distill run's students and a teacher, scored on any jets.
+
+A distill run directory (``fpgakd distill``) holds ``student_kd.h5`` / ``student_scratch.h5``,
+``config.yaml`` (what the students read) and ``standardization.json`` (their input
+scaling); :func:`load_run_students` reads them once and :func:`student_logits` applies the
+run's own preprocessing to new jets. :func:`teacher_logits_on` scores a teacher directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpgakd.config import ModelConfig, load_model_config
+from fpgakd.errors import DataError
+
+__all__ = ["RunStudents", "load_run_students", "student_logits", "teacher_logits_on",
+           "score_logits", "check_run_data"]
+
+#: the student files of a run, by mode (see fpgakd.learn.distillation.MODES)
+_STUDENT_FILES = {"kd": "student_kd.h5", "scratch": "student_scratch.h5"}
+
+
+@dataclass(frozen=True)
+class RunStudents:
+    """The students of one distill run, loaded, with what they read."""
+
+    run_dir: Path
+    config: ModelConfig
+    standardizer: Any
+    models: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The student model's name, e.g. ``constituent_mlp``."""
+        return self.config.name
+
+
+def load_run_students(run_dir: str | os.PathLike) -> RunStudents:
+    """Load the students (KD, and scratch where present) of a distill run directory.
+
+    >>> load_run_students("runs/constituent_mlp").models.keys()        # doctest: +SKIP
+    dict_keys(['kd', 'scratch'])
+    """
+    from fpgakd.jets.preprocessing import Standardizer
+    from fpgakd.learn.students import load_student
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise DataError(f"{run_dir}: not a distill run directory (no config.yaml); run "
+                        "`fpgakd distill` first or pass --run")
+    models = {mode: load_student(run_dir / f) for mode, f in _STUDENT_FILES.items()
+              if (run_dir / f).is_file()}
+    if not models:
+        raise DataError(f"{run_dir}: no student file ({', '.join(_STUDENT_FILES.values())})")
+    return RunStudents(run_dir, load_model_config(run_dir / "config.yaml"),
+                       Standardizer.load(run_dir / "standardization.json"), models)
+
+
+def student_logits(run: RunStudents, dataset: Any) -> dict[str, np.ndarray]:
+    """Each student's outputs (N, n_classes) on ``dataset``, through the run's preprocessing.
+
+    >>> student_logits(load_run_students("runs/constituent_mlp"), ds)["kd"].shape   # doctest: +SKIP
+    (6000, 5)
+    """
+    from fpgakd.jets.preprocessing import student_inputs
+
+    x, names = student_inputs(dataset, run.config.inputs)
+    xs = run.standardizer.transform(x, names)
+    return {mode: np.asarray(model.predict(xs, batch_size=4096, verbose=0), dtype=np.float64)
+            for mode, model in run.models.items()}
+
+
+def teacher_logits_on(teacher_dir: str | os.PathLike, dataset: Any) -> np.ndarray:
+    """The teacher's logits (N, n_classes) on ``dataset`` (fold-model mean), not cached.
+
+    >>> teacher_logits_on("runs/constituent_mlp/teacher", ds).shape     # doctest: +SKIP
+    (6000, 5)
+    """
+    from fpgakd.learn.teacher import teacher_logits
+
+    # boosted or degraded jets are made for one study: caching their logits would only fill the cache
+    with tempfile.TemporaryDirectory(prefix="fpgakd-study-") as tmp:
+        return teacher_logits(teacher_dir, dataset, cache_dir=tmp, out_of_fold=False, progress=False)
+
+
+def score_logits(labels: np.ndarray, logits: np.ndarray, class_names: list[str]) -> dict[str, Any]:
+    """Accuracy, per-class AUC and their mean (one-vs-rest) of a classifier's logits.
+
+    >>> score_logits(np.array([0, 1]), np.array([[2., 0.], [0., 2.]]), ["q", "W"])["mean_auc"]
+    1.0
+    """
+    from fpgakd.learn.metrics import classification_metrics
+
+    m = classification_metrics(labels, logits, class_names)
+    return {"accuracy": m["accuracy"], "auc": m["auc"],
+            "mean_auc": float(np.mean(list(m["auc"].values()))) if m["auc"] else float("nan")}
+
+
+def check_run_data(run_dir: str | os.PathLike, dataset: Any) -> int:
+    """The run's split seed, after checking that it was trained on ``dataset``.
+
+    Its test split is then jets none of its models trained on.
+
+    >>> check_run_data("runs/constituent_mlp", load_jets(default_jets_path()))   # doctest: +SKIP
+    0
+    """
+    path = Path(run_dir) / "metrics.json"
+    try:
+        data = json.loads(path.read_text())["data"]
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(f"{path}: cannot read the run's data record ({err})") from None
+    if data.get("fingerprint") != dataset.fingerprint():
+        raise DataError(f"{run_dir}: trained on {data.get('path')}, not on {dataset.source} "
+                        "(fingerprints differ): its test split would not be held out; pass --jets")
+    return int(data["split_seed"])
