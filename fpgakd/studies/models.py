@@ -112,6 +112,9 @@ def check_run_data(run_dir: str | os.PathLike, dataset: Any) -> int:
     0
     """
     path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        raise DataError(f"{run_dir}: not a distill run directory (no metrics.json); run "
+                        "`fpgakd distill` first or pass --run")
     try:
         data = json.loads(path.read_text())["data"]
     except (OSError, ValueError, KeyError) as err:

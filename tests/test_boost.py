@@ -1,0 +1,81 @@
+"""Tests of fpgakd.studies.boost (and fpgakd.studies.models): the boost study end to end on tiny data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fpgakd.config import TeacherConfig, config_from_dict
+from fpgakd.errors import DataError
+from fpgakd.studies.spec import BoostStudyConfig
+from test_distill import _cfg
+from test_teacher import write_synthetic_jets
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny jet file, and a distill run (KD + scratch) with its teacher inside."""
+    from fpgakd.learn.distillation import distill
+    from fpgakd.learn.teacher import train_teacher
+
+    root = tmp_path_factory.mktemp("boost")
+    jets = write_synthetic_jets(root / "jets.h5", n_per_class=60, n_particles=16)
+    teacher = train_teacher(jets, root / "teacher", progress=False,
+                            config=TeacherConfig(n_constituents=16, width=16, epochs=2, n_folds=2))
+    run = root / "run"
+    distill(_cfg(training={"epochs": 3}), jets, run, teacher_path=teacher, progress=False)
+    return jets, run, teacher
+
+
+def test_boost_study_writes_results_and_beta_zero_matches_the_file(trained, tmp_path):
+    from fpgakd.studies.boost import format_boost_table, run_boost_study
+
+    jets, run, teacher = trained
+    cfg = config_from_dict(BoostStudyConfig, {"name": "b", "beta_max": [0.0, 0.8]})
+    out = tmp_path / "study"
+    results = run_boost_study(cfg, jets, [run], out, teacher_path=teacher, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["boost.png", "config.yaml", "results.json"]
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["models"] == ["teacher", "tiny kd", "tiny scratch"]
+    assert saved["data"]["n_test_jets"] == 60
+    file_point, zero, strong = saved["points"]
+    assert [p["beta_max"] for p in saved["points"]] == ["file", 0.0, 0.8]
+    for model in saved["models"]:
+        assert zero["scores"][model]["accuracy"] == pytest.approx(file_point["scores"][model]["accuracy"])
+    # the study's own test split is the run's: the KD student's file accuracy is the run's
+    run_metrics = json.loads((run / "metrics.json").read_text())
+    assert file_point["scores"]["tiny kd"]["accuracy"] == pytest.approx(run_metrics["kd"]["accuracy"])
+    assert 0.0 < strong["mean_beta"] < 0.8
+    assert "tiny scratch" in format_boost_table(results)
+
+
+def test_boost_study_refuses_other_data(trained, tmp_path):
+    from fpgakd.studies.boost import run_boost_study
+
+    _, run, teacher = trained
+    other = write_synthetic_jets(tmp_path / "other.h5", n_per_class=20, n_particles=16, seed=5)
+    cfg = BoostStudyConfig(name="b", beta_max=(0.1,))
+    with pytest.raises(DataError, match="fingerprints differ"):
+        run_boost_study(cfg, other, [run], tmp_path / "s", teacher_path=teacher, progress=False)
+    assert not (tmp_path / "s").exists()
+
+
+def test_cli_names_the_bad_key(tmp_path, capsys):
+    from fpgakd.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: b\nkind: boost\nbeta_max: [0.5, 1.0]\n")
+    assert main(["-q", "study", "boost", "--config", str(bad), "--run", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "'beta_max[1]'" in err and "[0, 1)" in err
+
+
+def test_cli_without_a_run_says_what_to_do(tmp_path, capsys, monkeypatch):
+    from fpgakd.cli import main
+
+    jets = write_synthetic_jets(tmp_path / "j.h5", n_per_class=4, n_particles=8)
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "study", "boost", "--jets", str(jets)]) == 1
+    assert "fpgakd distill" in capsys.readouterr().err
