@@ -121,10 +121,17 @@ def plot_boost_results(results: dict[str, Any], path: str | os.PathLike) -> Path
     points = [p for p in results["points"] if p["beta_max"] != FILE_POINT]
     x = [p["beta_max"] for p in points]
     fig, axes = pyplot().subplots(1, 2, figsize=(10, 4))
+    # one colour per run, KD solid and scratch dashed, the teacher black
+    runs = sorted({m.rsplit(" ", 1)[0] for m in results["models"] if m != TEACHER})
     for ax, key, label in ((axes[0], "accuracy", "accuracy"), (axes[1], "mean_auc", "mean AUC (one vs rest)")):
         for model in results["models"]:
-            style = "k-o" if model == TEACHER else ("-s" if model.endswith(" kd") else "--^")
-            ax.plot(x, [p["scores"][model][key] for p in points], style, label=model)
+            if model == TEACHER:
+                style = {"color": "black", "marker": "o"}
+            else:
+                run, mode = model.rsplit(" ", 1)
+                style = {"color": f"C{runs.index(run)}", "marker": "s" if mode == "kd" else "^",
+                         "linestyle": "-" if mode == "kd" else "--"}
+            ax.plot(x, [p["scores"][model][key] for p in points], label=model, **style)
         ax.set_xlabel(r"$\beta_{max}$ (boost along x, $\beta \sim U[0, \beta_{max}]$)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
