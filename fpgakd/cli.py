@@ -159,6 +159,20 @@ def _cmd_study_boost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study_degraded(args: argparse.Namespace) -> int:
+    from fpgakd.studies.degraded import format_degraded_table, run_degraded_study
+    from fpgakd.studies.spec import load_study_config
+
+    cfg = load_study_config(args.config or "degraded", kind="degraded")
+    run = Path(args.run) if args.run else DEFAULT_RUNS_DIR / DEFAULT_MODEL
+    out = Path(args.output) if args.output else DEFAULT_STUDIES_DIR / cfg.name
+    results = run_degraded_study(cfg, _jets_or_default(args.jets, args.quiet), run, out,
+                                 teacher_path=args.teacher, progress=not args.quiet)
+    print(format_degraded_table(results))
+    print(f"study directory: {out} (results.json, degraded.png)")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from fpgakd.config import load_firmware_config
     from fpgakd.firmware.report_schema import write_reports_json
@@ -272,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jets", help="the runs' jet file (default: the embedded default dataset)")
     p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
     p.set_defaults(func=_cmd_study_boost)
+    p = studies.add_parser("degraded", help="KD against scratch for students on degraded inputs, teacher on full ones")
+    p.add_argument("--config", help="study YAML: a name under studies/ or a path (default degraded)")
+    p.add_argument("--run", help=f"distill run whose student config and teacher are used (default {DEFAULT_RUNS_DIR / DEFAULT_MODEL})")
+    p.add_argument("--teacher", help="teacher directory (default: the run's teacher/)")
+    p.add_argument("--jets", help="the run's jet file (default: the embedded default dataset)")
+    p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
+    p.set_defaults(func=_cmd_study_degraded)
 
     p = sub.add_parser("report", help="read, compare and plot HLS project reports")
     p.add_argument("projects", nargs="+", help="project directories (fpgakd's or any hls4ml / Vivado HLS project)")

@@ -34,3 +34,17 @@ def test_kind_must_match(tmp_path):
     path.write_text("name: b\nkind: boost\n")
     with pytest.raises(ConfigError, match="kind"):
         load_study_config(path, kind="degraded")
+
+
+def test_shipped_degraded_study_and_its_bad_keys(tmp_path):
+    from fpgakd.studies.spec import DegradedStudyConfig
+
+    cfg = load_study_config("degraded", kind="degraded")
+    assert isinstance(cfg, DegradedStudyConfig) and cfg.n_constituents == 8
+    for text, key in (("n_constituents: 0", "n_constituents"), ("pt_smearing: -0.1", "pt_smearing"),
+                      ("angle_step: -1", "angle_step")):
+        path = tmp_path / "d.yaml"
+        path.write_text(f"name: d\nkind: degraded\n{text}\n")
+        with pytest.raises(ConfigError) as err:
+            load_study_config(path)
+        assert str(path) in str(err.value) and f"'{key}'" in str(err.value)

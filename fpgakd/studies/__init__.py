@@ -16,6 +16,7 @@ this package imports no TensorFlow:
 from fpgakd._lazy import lazy_exports
 
 _EXPORTS = {"run_boost_study": "boost", "load_study_config": "spec", "boost_dataset": "lorentz",
-            "boost_x": "lorentz", "format_boost_table": "boost"}
+            "boost_x": "lorentz", "format_boost_table": "boost",
+            "run_degraded_study": "degraded", "degrade_dataset": "degrade"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

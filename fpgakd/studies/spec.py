@@ -15,7 +15,7 @@ from typing import Any, Literal
 from fpgakd.config import check_field, config_from_dict, load_yaml_mapping, resolve_config_path
 from fpgakd.errors import ConfigError
 
-__all__ = ["BoostStudyConfig", "STUDY_KINDS", "load_study_config"]
+__all__ = ["BoostStudyConfig", "DegradedStudyConfig", "STUDY_KINDS", "load_study_config"]
 
 STUDY_FOLDER = "studies"
 
@@ -44,7 +44,28 @@ class BoostStudyConfig:
                     "an integer >= 1 or null")
 
 
-STUDY_KINDS: dict[str, type] = {"boost": BoostStudyConfig}
+@dataclass(frozen=True)
+class DegradedStudyConfig:
+    """Distillation from degraded data: the teacher reads full-resolution constituents, the
+    students (KD and scratch) a coarser detector's (:mod:`fpgakd.studies.degrade`)."""
+
+    name: str
+    kind: Literal["degraded"] = "degraded"
+    #: extra relative smearing of each particle's pT (and E): factor ~ N(1, pt_smearing); 0: off
+    pt_smearing: float = 0.2
+    #: the N hardest particles kept per jet (at most the file's stored number)
+    n_constituents: int = 8
+    #: eta and phi rounded to this grid (about a calorimeter tower is 0.087); 0: off
+    angle_step: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_field(self.pt_smearing >= 0, "pt_smearing", self.pt_smearing, "a number >= 0")
+        check_field(self.n_constituents >= 1, "n_constituents", self.n_constituents, "an integer >= 1")
+        check_field(self.angle_step >= 0, "angle_step", self.angle_step, "a number >= 0")
+
+
+STUDY_KINDS: dict[str, type] = {"boost": BoostStudyConfig, "degraded": DegradedStudyConfig}
 
 
 def load_study_config(name_or_path: str | os.PathLike, kind: str | None = None) -> Any:
