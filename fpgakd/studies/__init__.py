@@ -5,6 +5,8 @@ writes ``results.json`` and a plot into its directory atomically:
 
 * :mod:`~fpgakd.studies.boost` -- accuracy of teacher and students on Lorentz-boosted test
   jets (:mod:`~fpgakd.studies.lorentz` does the boosting and rebuilds the features);
+* :mod:`~fpgakd.studies.degraded` -- KD against scratch for students on degraded jets
+  (:mod:`~fpgakd.studies.degrade`), the teacher on full-resolution ones;
 
 :mod:`~fpgakd.studies.models` loads and scores the models of a distill run. Uses the jets and
 learn stages; no earlier stage imports it. Entry points are re-exported lazily, so importing

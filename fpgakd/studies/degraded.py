@@ -127,7 +127,7 @@ def format_degraded_table(results: dict[str, Any]) -> str:
     lines = [f"{name:<28}{acc:8.3f}" for name, acc in results["accuracy"].items()]
     r = results["recovery"]
     frac = "-" if r["recovered_fraction"] is None else f"{100 * r['recovered_fraction']:.0f}%"
-    lines.append(f"scratch loses {100 * r['lost']:+.1f} points on degraded inputs; KD gains "
+    lines.append(f"scratch loses {100 * r['lost']:.1f} points on degraded inputs; KD gains "
                  f"{100 * r['kd_gain_degraded']:+.1f} there ({100 * r['kd_gain_full']:+.1f} at full "
                  f"resolution): {frac} of the loss recovered")
     return "\n".join(lines)
