@@ -145,15 +145,21 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_study_boost(args: argparse.Namespace) -> int:
-    from fpgakd.studies.boost import format_boost_table, run_boost_study
+def _study_setup(args: argparse.Namespace, kind: str) -> tuple[object, Path, Path]:
+    """A study's config (``--config``, else ``studies/<kind>.yaml``), jet file and output folder."""
     from fpgakd.studies.spec import load_study_config
 
-    cfg = load_study_config(args.config or "boost", kind="boost")
-    runs = args.run or [DEFAULT_RUNS_DIR / DEFAULT_MODEL]
+    cfg = load_study_config(args.config or kind, kind=kind)
     out = Path(args.output) if args.output else DEFAULT_STUDIES_DIR / cfg.name
-    results = run_boost_study(cfg, _jets_or_default(args.jets, args.quiet), runs, out,
-                              teacher_path=args.teacher, progress=not args.quiet)
+    return cfg, _jets_or_default(args.jets, args.quiet), out
+
+
+def _cmd_study_boost(args: argparse.Namespace) -> int:
+    from fpgakd.studies.boost import format_boost_table, run_boost_study
+
+    cfg, jets, out = _study_setup(args, "boost")
+    runs = args.run or [DEFAULT_RUNS_DIR / DEFAULT_MODEL]
+    results = run_boost_study(cfg, jets, runs, out, teacher_path=args.teacher, progress=not args.quiet)
     print(format_boost_table(results))
     print(f"study directory: {out} (results.json, boost.png)")
     return 0
@@ -161,13 +167,10 @@ def _cmd_study_boost(args: argparse.Namespace) -> int:
 
 def _cmd_study_degraded(args: argparse.Namespace) -> int:
     from fpgakd.studies.degraded import format_degraded_table, run_degraded_study
-    from fpgakd.studies.spec import load_study_config
 
-    cfg = load_study_config(args.config or "degraded", kind="degraded")
+    cfg, jets, out = _study_setup(args, "degraded")
     run = Path(args.run) if args.run else DEFAULT_RUNS_DIR / DEFAULT_MODEL
-    out = Path(args.output) if args.output else DEFAULT_STUDIES_DIR / cfg.name
-    results = run_degraded_study(cfg, _jets_or_default(args.jets, args.quiet), run, out,
-                                 teacher_path=args.teacher, progress=not args.quiet)
+    results = run_degraded_study(cfg, jets, run, out, teacher_path=args.teacher, progress=not args.quiet)
     print(format_degraded_table(results))
     print(f"study directory: {out} (results.json, degraded.png)")
     return 0

@@ -25,9 +25,9 @@ import dataclasses
 import numpy as np
 from numpy.typing import NDArray
 
-from fpgakd.errors import ConfigError, DataError
+from fpgakd.errors import ConfigError
 from fpgakd.jets.jetfile import CONSTITUENT_NAMES
-from fpgakd.studies.lorentz import jet_tables_from_p4s, p4s_from_ptetaphie
+from fpgakd.studies.lorentz import jet_tables_from_p4s, p4s_from_ptetaphie, require_fpgakd_constituents
 
 __all__ = ["smear_pt", "keep_hardest", "round_angles", "degrade_dataset"]
 
@@ -75,9 +75,7 @@ def degrade_dataset(dataset, *, pt_smearing: float, n_constituents: int, angle_s
 
     >>> degraded = degrade_dataset(ds, pt_smearing=0.2, n_constituents=8, angle_step=0.05, seed=0)  # doctest: +SKIP
     """
-    if tuple(dataset.constituent_names) != CONSTITUENT_NAMES:
-        raise DataError(f"{dataset.source}: degrading needs fpgakd's constituent columns "
-                        f"{list(CONSTITUENT_NAMES)}, got {list(dataset.constituent_names)}")
+    require_fpgakd_constituents(dataset, "degrading")
     stored = dataset.constituents.shape[1]
     if n_constituents > stored:
         raise ConfigError(f"key 'n_constituents': got {n_constituents}, but {dataset.source} "

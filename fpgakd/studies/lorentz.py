@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from fpgakd.errors import DataError
 from fpgakd.jets.jetfile import CONSTITUENT_NAMES, HLF_NAMES
 
-__all__ = ["p4s_from_ptetaphie", "ptetaphie_from_p4s", "boost_x", "jet_tables_from_p4s",
+__all__ = ["require_fpgakd_constituents", "p4s_from_ptetaphie", "ptetaphie_from_p4s", "boost_x", "jet_tables_from_p4s",
            "boost_dataset"]
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,16 @@ def _p4s_of_jet_rows(jets: np.ndarray) -> _Array:
     return p4s_from_ptetaphie(pt, eta, phi, np.sqrt(p * p + mass * mass))
 
 
+def require_fpgakd_constituents(dataset, what: str) -> None:
+    """Raise :class:`DataError` unless ``dataset`` has fpgakd's 11 constituent columns.
+
+    >>> require_fpgakd_constituents(load_jets("jets.h5"), "boosting")     # doctest: +SKIP
+    """
+    if tuple(dataset.constituent_names) != CONSTITUENT_NAMES:
+        raise DataError(f"{dataset.source}: {what} needs fpgakd's constituent columns "
+                        f"{list(CONSTITUENT_NAMES)}, got {list(dataset.constituent_names)}")
+
+
 def _hlf_of_jets(table: np.ndarray, mask: np.ndarray, progress: bool) -> np.ndarray:
     """The 16 features of every jet, from its (pt, eta, phi, e) columns."""
     from tqdm.auto import tqdm
@@ -153,9 +163,7 @@ def boost_dataset(dataset, *, betas: NDArray, with_hlf: bool = True, progress: b
 
     >>> boosted = boost_dataset(ds, betas=np.full(ds.n_jets, 0.3))        # doctest: +SKIP
     """
-    if tuple(dataset.constituent_names) != CONSTITUENT_NAMES:
-        raise DataError(f"{dataset.source}: boosting needs fpgakd's constituent columns "
-                        f"{list(CONSTITUENT_NAMES)}, got {list(dataset.constituent_names)}")
+    require_fpgakd_constituents(dataset, "boosting")
     betas = np.asarray(betas, dtype=np.float64)
     if betas.shape != (dataset.n_jets,):
         raise DataError(f"argument 'betas': expected shape ({dataset.n_jets},), got {betas.shape}")
