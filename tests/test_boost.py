@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from fpgakd.config import TeacherConfig, config_from_dict
