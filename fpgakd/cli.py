@@ -197,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("distill", help="train a QKeras student with knowledge distillation (and its scratch twin)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"student: a name under models/ or a YAML path (default {DEFAULT_MODEL})")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
-    p.add_argument("--teacher", help="trained teacher (directory from `fpgakd teacher` or a Keras model file); trained if omitted")
+    p.add_argument("--teacher", action="append",
+                   help="teacher: a directory from `fpgakd teacher`, a Keras model file, or a distill run "
+                        "directory (a teacher assistant); repeat for an ensemble (mean of the members' "
+                        "logits, distillation.ensemble_mean); default: the model's distillation.teachers, "
+                        "else one is trained")
     p.add_argument("--run-dir", help="output directory (default runs/<model name>)")
     p.add_argument("--no-scratch", action="store_true", help="skip the comparison student trained without the teacher")
     p.set_defaults(func=_cmd_distill)

@@ -127,6 +127,13 @@ class DistillationConfig:
     alpha: float = 0.1
     #: regression students: "mae" or "mse" to the teacher's output
     regression_loss: Literal["mae", "mse"] = "mae"
+    #: teacher sources used when ``fpgakd distill`` gets no --teacher: teacher directories,
+    #: Keras model files, or distill run directories (a teacher assistant); several = an ensemble
+    teachers: tuple[str, ...] = ()
+    #: an ensemble's soft targets: the mean of the members' "logits" (the default: it is
+    #: how fold models combine, and the temperature then acts as on one teacher) or of
+    #: their "probabilities"
+    ensemble_mean: Literal["logits", "probabilities"] = "logits"
 
     def __post_init__(self) -> None:
         _check(self.temperature > 0, "temperature", self.temperature, "a number > 0")

@@ -7,6 +7,7 @@ file's ``key`` attribute the whole key, so a stale or foreign file is never serv
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -14,13 +15,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cache_file", "read_cached_logits", "write_cached_logits"]
+__all__ = ["logits_key", "cache_file", "read_cached_logits", "write_cached_logits"]
 
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = "fpgakd-soft-targets"
 #: hex digits of the key in the file name: collisions are out of reach, names stay short
 _NAME_DIGITS = 24
+
+
+def logits_key(identity: str, data_fingerprint: str, out_of_fold: bool) -> str:
+    """sha256 of what made the logits: the teacher's identity, the data and the out-of-fold flag.
+
+    >>> logits_key("t", "d", True)[:8]
+    '22662be5'
+    """
+    text = f"{identity}\n{data_fingerprint}\nout_of_fold={bool(out_of_fold)}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def cache_file(cache_dir: str | os.PathLike, key: str) -> Path:

@@ -40,7 +40,7 @@ import numpy as np
 
 from fpgakd.config import TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError, DataError
-from fpgakd.learn.logit_cache import cache_file, read_cached_logits, write_cached_logits
+from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
 from fpgakd.learn.runtime import configure_tensorflow
 from fpgakd.learn.teacher_archs import (CONSTITUENTS, HLF, KINEMATICS, MASK, build_teacher,
@@ -138,7 +138,8 @@ def _fit_standardization(x: np.ndarray, mask: np.ndarray) -> dict[str, list[floa
 
 
 # ---------------------------------------------------------------- identity
-def _sha256_files(paths: list[Path], extra: bytes = b"") -> str:
+def sha256_files(paths: list[Path], extra: bytes = b"") -> str:
+    """sha256 of the files' names and bytes, then ``extra``: a teacher's identity."""
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode() + b"\0")
@@ -149,7 +150,7 @@ def _sha256_files(paths: list[Path], extra: bytes = b"") -> str:
     return digest.hexdigest()
 
 
-def _identity_extra(meta: dict[str, Any]) -> bytes:
+def identity_extra(meta: dict[str, Any]) -> bytes:
     """The parts of the description that change the teacher's outputs."""
     keys = ("class_names", "constituent_features", "n_constituents", "standardization",
             "models", "output")
@@ -209,7 +210,7 @@ def load_teacher(teacher_path: str | os.PathLike) -> TeacherSpec:
         raise DataError(f"{path}: unknown teacher file type {path.suffix!r}; expected a teacher "
                         f"directory, {TEACHER_JSON}, .h5 or .keras")
     meta.setdefault("output", "logits" if "class_names" in meta else None)
-    identity = _sha256_files(list(models), _identity_extra(meta))
+    identity = sha256_files(list(models), identity_extra(meta))
     return TeacherSpec(
         source=source, models=models,
         class_names=tuple(meta["class_names"]) if "class_names" in meta else None,
@@ -288,8 +289,7 @@ def soft_target_key(spec: TeacherSpec, dataset: Any, out_of_fold: bool) -> str:
     >>> soft_target_key(load_teacher("teacher"), ds, True)[:8]    # doctest: +SKIP
     'a91c03d2'
     """
-    text = f"{spec.identity}\n{dataset.fingerprint()}\nout_of_fold={bool(out_of_fold)}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return logits_key(spec.identity, dataset.fingerprint(), out_of_fold)
 
 
 def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
@@ -501,7 +501,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
             "train_seconds": time.time() - started,
             "histories": histories,
         }
-        meta["identity"] = _sha256_files([tmp / m for m in files], _identity_extra(meta))
+        meta["identity"] = sha256_files([tmp / m for m in files], identity_extra(meta))
         (tmp / TEACHER_JSON).write_text(json.dumps(meta, indent=1))
     log.info("teacher written to %s (val %.4f, test %.4f, %.0f s)", out_dir, meta["val_accuracy"],
              meta["test_accuracy"], meta["train_seconds"])
