@@ -1,15 +1,17 @@
 """The constituent-level teacher and its cached soft targets.
 
 A teacher reads the pT-ordered constituents of a jet, ``x`` of shape (N, P, F), and their
-``mask`` (N, P) (1 for a real particle), and outputs one logit per class. Both built-in
-architectures are permutation invariant: per-particle layers, then a pooling over the
-particles that ignores the padding.
+``mask`` (N, P) (1 for a real particle), and outputs one logit per class; some also read
+the raw ``kinematics`` (N, P, 3) and the standardized ``hlf`` (N, 16) (the input names are
+listed under ``inputs`` in ``teacher.json``). Every built-in architecture
+(:mod:`fpgakd.learn.teacher_archs`) is permutation invariant: per-particle or pairwise
+layers, then a pooling over the particles that ignores the padding.
 
 A teacher trained here is a directory::
 
     teacher/
-        teacher.json          what it reads (features, P, standardization, classes),
-                              its split, accuracies and identity hash
+        teacher.json          what it reads (inputs, features, P, standardizations, classes),
+                              its split, accuracies, training time and identity hash
         teacher_fold0.h5 ...  one Keras model per fold (one file when n_folds = 1)
         folds.npy             (N,) int8: the fold of each training jet, -1 elsewhere
 
