@@ -434,6 +434,33 @@ def _assign_folds(cfg: TeacherConfig, n: int, train: np.ndarray) -> np.ndarray:
     return folds
 
 
+def _fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
+               split: tuple[np.ndarray, np.ndarray], folds: np.ndarray, n_classes: int, out: Path,
+               progress: bool) -> tuple[list[str], list[dict[str, list[float]]], np.ndarray]:
+    """Train one model per fold into ``out``; their files, histories and (N,) predicted classes."""
+    train, val = split
+    n = len(y)
+    names = list(teacher_input_names(cfg))
+    logits = np.zeros((n, n_classes), dtype=np.float64)
+    counts = np.zeros(n, dtype=np.float64)
+    histories, files = [], []
+    for k in range(cfg.n_folds):
+        fit_idx = train if cfg.n_folds == 1 else train[folds[train] != k]
+        model, hist = _fit_one(cfg, inputs, y, fit_idx, val, n_classes, cfg.seed + k, progress,
+                               f"teacher {k + 1}/{cfg.n_folds}")
+        histories.append(hist)
+        files.append(f"teacher_fold{k}.h5" if cfg.n_folds > 1 else "teacher.h5")
+        model.save(out / files[-1], include_optimizer=False, save_format="h5")
+        z = model.predict([inputs[name] for name in names], batch_size=1024, verbose=0)
+        # a fold model scores its own fold alone (out of fold) and votes on non-training jets
+        use = (folds == k) | (folds < 0) if cfg.n_folds > 1 else np.ones(n, bool)
+        logits[use] += z[use]
+        counts[use] += 1
+        log.info("teacher model %d/%d: val accuracy %.4f", k + 1, cfg.n_folds,
+                 float(np.mean(z[val].argmax(1) == y[val])))
+    return files, histories, (logits / counts[:, None]).argmax(axis=1)
+
+
 def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                   config: TeacherConfig | None = None, arch: str | None = None,
                   epochs: int | None = None, seed: int | None = None,
@@ -462,26 +489,9 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     train, val, test = split_indices(n, seed=cfg.split_seed, labels=y)
     folds = _assign_folds(cfg, n, train)
     inputs, scaling = _training_inputs(cfg, dataset, train)
-    names = list(teacher_input_names(cfg))
-    logits = np.zeros((n, n_classes), dtype=np.float64)
-    counts = np.zeros(n, dtype=np.float64)
-    histories, files = [], []
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
-        for k in range(cfg.n_folds):
-            fit_idx = train if cfg.n_folds == 1 else train[folds[train] != k]
-            model, hist = _fit_one(cfg, inputs, y, fit_idx, val, n_classes, cfg.seed + k, progress,
-                                   f"teacher {k + 1}/{cfg.n_folds}")
-            histories.append(hist)
-            files.append(f"teacher_fold{k}.h5" if cfg.n_folds > 1 else "teacher.h5")
-            model.save(tmp / files[-1], include_optimizer=False, save_format="h5")
-            z = model.predict([inputs[name] for name in names], batch_size=1024, verbose=0)
-            use = (folds == k) | (folds < 0) if cfg.n_folds > 1 else np.ones(n, bool)
-            logits[use] += z[use]
-            counts[use] += 1
-            log.info("teacher model %d/%d: val accuracy %.4f", k + 1, cfg.n_folds,
-                     float(np.mean(z[val].argmax(1) == y[val])))
-        pred = (logits / counts[:, None]).argmax(axis=1)
+        files, histories, pred = _fit_folds(cfg, inputs, y, (train, val), folds, n_classes, tmp, progress)
         np.save(tmp / FOLDS_FILE, folds)
         meta: dict[str, Any] = {
             "format": TEACHER_FORMAT, "format_version": 1,
@@ -489,7 +499,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
             "class_names": list(dataset.class_names),
             "constituent_features": list(cfg.constituent_features),
             "n_constituents": int(inputs[CONSTITUENTS].shape[1]),
-            **scaling, "inputs": names,
+            **scaling, "inputs": list(teacher_input_names(cfg)),
             "output": "logits",
             "models": files,
             "jets_path": str(Path(jets_path).resolve()),
