@@ -77,11 +77,13 @@ def _jets_or_default(path: str | None, quiet: bool) -> Path:
 
 
 def _cmd_teacher(args: argparse.Namespace) -> int:
+    from fpgakd.config import load_teacher_config
     from fpgakd.learn.teacher import train_teacher
 
+    config = load_teacher_config(args.config) if args.config else None
     jets = _jets_or_default(args.jets, args.quiet)
-    out = train_teacher(jets, args.output, arch=args.arch, epochs=args.epochs, seed=args.seed,
-                        n_folds=args.folds, progress=not args.quiet)
+    out = train_teacher(jets, args.output, config=config, arch=args.arch, epochs=args.epochs,
+                        seed=args.seed, n_folds=args.folds, progress=not args.quiet)
     print(f"teacher written to {out}")
     return 0
 
@@ -239,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
     p.add_argument("-o", "--output", default=str(DEFAULT_RUNS_DIR / "teacher"), help="teacher directory")
-    p.add_argument("--arch", choices=("deepsets", "attention"), default=None,
+    p.add_argument("--config", help="teacher definition: a name under teachers/ or a YAML path "
+                                    "(keys of fpgakd.config.TeacherConfig; options below override it)")
+    p.add_argument("--arch", choices=("deepsets", "attention", "edgeconv"), default=None,
                    help="teacher architecture (default deepsets)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 100, early stopping on validation)")
     p.add_argument("--folds", type=_positive_int, default=None,
@@ -250,7 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("distill", help="train a QKeras student with knowledge distillation (and its scratch twin)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"student: a name under models/ or a YAML path (default {DEFAULT_MODEL})")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
-    p.add_argument("--teacher", help="trained teacher (directory from `fpgakd teacher` or a Keras model file); trained if omitted")
+    p.add_argument("--teacher", action="append",
+                   help="teacher: a directory from `fpgakd teacher`, a Keras model file, or a distill run "
+                        "directory (a teacher assistant); repeat for an ensemble (mean of the members' "
+                        "logits, distillation.ensemble_mean); default: the model's distillation.teachers, "
+                        "else one is trained")
     p.add_argument("--run-dir", help="output directory (default runs/<model name>)")
     p.add_argument("--no-scratch", action="store_true", help="skip the comparison student trained without the teacher")
     p.set_defaults(func=_cmd_distill)

@@ -26,11 +26,15 @@ __all__ = [
     "QuantizationConfig", "PruningConfig", "TrainingConfig", "DistillationConfig",
     "TeacherConfig",
     "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig", "RtlConfig",
-    "load_model_config", "load_firmware_config", "config_from_dict", "config_to_dict",
-    "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping", "check_field",
+    "load_model_config", "load_teacher_config", "load_firmware_config", "config_from_dict",
+    "config_to_dict", "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping",
+    "check_field", "PAIR_FEATURE_NAMES",
 ]
 
 HLF_INPUT = "hlf"
+#: Lorentz-invariant pairwise features a teacher may read (computed in fpgakd.learn.pairs)
+PAIR_FEATURE_NAMES = ("ln_m2", "ln_delta")
+PairFeature = Literal[PAIR_FEATURE_NAMES]  # type: ignore[valid-type]
 HYBRID_INPUT = "hybrid"
 CONSTITUENT_INPUT = "constituents"
 
@@ -124,6 +128,13 @@ class DistillationConfig:
     alpha: float = 0.1
     #: regression students: "mae" or "mse" to the teacher's output
     regression_loss: Literal["mae", "mse"] = "mae"
+    #: teacher sources used when ``fpgakd distill`` gets no --teacher: teacher directories,
+    #: Keras model files, or distill run directories (a teacher assistant); several = an ensemble
+    teachers: tuple[str, ...] = ()
+    #: an ensemble's soft targets: the mean of the members' "logits" (the default: it is
+    #: how fold models combine, and the temperature then acts as on one teacher) or of
+    #: their "probabilities"
+    ensemble_mean: Literal["logits", "probabilities"] = "logits"
 
     def __post_init__(self) -> None:
         _check(self.temperature > 0, "temperature", self.temperature, "a number > 0")
@@ -163,19 +174,36 @@ class TeacherConfig:
 
     ``deepsets``: a per-particle MLP, masked sum and mean pooling, then an MLP (Deep Sets /
     Particle Flow). ``attention``: particle self-attention blocks (no positional encoding,
-    so permutation invariant) and masked mean pooling. With ``n_folds`` > 1 the training
+    so permutation invariant) and masked mean pooling. ``edgeconv``: ParticleNet-style
+    EdgeConv blocks over the ``edge_k`` nearest neighbours in (deta, dphi) (later blocks in
+    feature space with ``edge_dynamic``). ``pair_features`` adds Lorentz-invariant pairwise
+    inputs (``fpgakd.learn.pairs``): an additive attention bias, or EdgeConv edge features.
+    ``global_hlf`` joins the 16 standardized high-level features after pooling. With ``n_folds`` > 1 the training
     split is cut in folds and one model is trained per fold left out: soft targets on a
     training jet come from the model that never saw it (out of fold), on other jets from
     the mean of all fold models.
     """
 
-    arch: Literal["deepsets", "attention"] = "deepsets"
+    arch: Literal["deepsets", "attention", "edgeconv"] = "deepsets"
     #: pT-ordered particles the teacher reads (at most the file's own number)
     n_constituents: int = 64
     constituent_features: tuple[str, ...] = ("deta", "dphi", "log_pt", "log_e", "pt_frac",
                                              "e_frac", "delta_r")
     #: width of the per-particle and per-jet layers
     width: int = 64
+    #: attention and edgeconv: pairwise features (ln_m2, ln_delta); none by default
+    pair_features: tuple[PairFeature, ...] = ()
+    #: join the 16 high-level features (standardized on the train split) after pooling
+    global_hlf: bool = False
+    #: attention: self-attention blocks and heads per block
+    attention_blocks: int = 2
+    attention_heads: int = 4
+    #: edgeconv: neighbours per particle, EdgeConv blocks, Dense layers of each edge MLP
+    edge_k: int = 16
+    edge_blocks: int = 2
+    edge_layers: int = 2
+    #: edgeconv: blocks after the first find neighbours in their input feature space
+    edge_dynamic: bool = True
     n_folds: int = 3
     #: the Deep Sets teacher still improves after 30 epochs on 30k jets (val 66.7% at 30,
     #: 70.4% at 80 for one model); early stopping on validation loss ends it sooner
@@ -195,6 +223,14 @@ class TeacherConfig:
                self.constituent_features, "a non-empty list of feature names")
         _check(self.width >= 1, "width", self.width, "an integer >= 1")
         _check(self.n_folds >= 1, "n_folds", self.n_folds, "an integer >= 1")
+        _check(not self.pair_features or self.arch != "deepsets", "pair_features",
+               self.pair_features, "empty for arch deepsets (pairs need attention or edgeconv)")
+        _check(len(set(self.pair_features)) == len(self.pair_features), "pair_features",
+               self.pair_features, "each feature once")
+        for name in ("attention_blocks", "attention_heads", "edge_k", "edge_blocks", "edge_layers"):
+            _check(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
+        _check(self.arch != "attention" or self.width % self.attention_heads == 0, "attention_heads", self.attention_heads,
+               f"a divisor of width ({self.width})")
         _check_optimiser(self)
 
 
@@ -453,6 +489,16 @@ def load_model_config(name_or_path: str | os.PathLike) -> ModelConfig:
     """
     path = resolve_config_path(name_or_path, "models")
     return config_from_dict(ModelConfig, load_yaml_mapping(path), str(path))
+
+
+def load_teacher_config(name_or_path: str | os.PathLike) -> TeacherConfig:
+    """Load and validate a teacher definition from ``teachers/`` (or a YAML path).
+
+    >>> load_teacher_config("edgeconv").arch
+    'edgeconv'
+    """
+    path = resolve_config_path(name_or_path, "teachers")
+    return config_from_dict(TeacherConfig, load_yaml_mapping(path), str(path))
 
 
 def load_firmware_config(name_or_path: str | os.PathLike = "vu13p_240mhz") -> FirmwareConfig:

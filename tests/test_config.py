@@ -81,3 +81,33 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
     assert load_model_config(out) == cfg
     fw = FirmwareConfig(name="fw")
     assert config_from_dict(FirmwareConfig, config_to_dict(fw)) == fw
+
+
+@pytest.mark.parametrize("path", sorted((repo_dir() / "teachers").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_teacher_config_loads(path: Path) -> None:
+    from fpgakd.config import load_teacher_config
+
+    assert load_teacher_config(path).arch in ("deepsets", "attention", "edgeconv")
+
+
+@pytest.mark.parametrize("data, fragment", [
+    ({"arch": "edgeconv", "pair_features": ["ln_kt"]}, r"key 'pair_features\[0\]': got 'ln_kt'"),
+    ({"pair_features": ["ln_m2"]}, r"key 'pair_features'.*empty for arch deepsets"),
+    ({"arch": "attention", "width": 30, "attention_heads": 4}, r"key 'attention_heads'.*divisor of width"),
+    ({"arch": "edgeconv", "edge_k": 0}, r"key 'edge_k'"),
+])
+def test_bad_teacher_config_names_file_and_key(tmp_path: Path, data: dict, fragment: str) -> None:
+    from fpgakd.config import load_teacher_config
+
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=rf"t\.yaml: {fragment}"):
+        load_teacher_config(path)
+
+
+def test_distillation_teachers_and_ensemble_mean() -> None:
+    cfg = config_from_dict(ModelConfig, {"name": "m", "distillation": {
+        "teachers": ["runs/a", "runs/b"], "ensemble_mean": "probabilities"}})
+    assert cfg.distillation.teachers == ("runs/a", "runs/b")
+    with pytest.raises(ConfigError, match=r"key 'distillation.ensemble_mean': got 'median'"):
+        config_from_dict(ModelConfig, {"name": "m", "distillation": {"ensemble_mean": "median"}})

@@ -75,24 +75,74 @@ def teacher(jets, tmp_path_factory) -> Path:
     return train_teacher(jets, tmp_path_factory.mktemp("t") / "teacher", config=_TINY, progress=False)
 
 
-@pytest.mark.parametrize("arch", ["deepsets", "attention"])
+_ARCHS = {
+    "deepsets": {"arch": "deepsets"},
+    "attention": {"arch": "attention"},
+    "attention_pairs_hlf": {"arch": "attention", "pair_features": ("ln_m2", "ln_delta"), "global_hlf": True},
+    "edgeconv": {"arch": "edgeconv", "edge_k": 3},
+    "edgeconv_pairs": {"arch": "edgeconv", "edge_k": 3, "pair_features": ("ln_m2", "ln_delta"),
+                       "edge_dynamic": False},
+}
+
+
+@pytest.mark.parametrize("arch", sorted(_ARCHS))
 def test_teacher_is_permutation_invariant_and_ignores_padding(arch):
     import tensorflow as tf
 
     from fpgakd.learn.teacher import build_teacher
 
     tf.keras.utils.set_random_seed(1)
-    model = build_teacher(TeacherConfig(arch=arch, width=8), 6, 3, 5)
+    model = build_teacher(TeacherConfig(width=8, **_ARCHS[arch]), 6, 3, 5)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(4, 6, 3)).astype(np.float32)
     mask = np.array([[1, 1, 1, 1, 0, 0]] * 4, np.float32)
-    x *= mask[..., None]
-    ref = model.predict([x, mask], verbose=0)
+    inputs = {"constituents": rng.normal(size=(4, 6, 3)),
+              "kinematics": np.abs(rng.normal(size=(4, 6, 3))) * [0.3, 0.3, 100.0]}
+    inputs = {k: (v * mask[..., None]).astype(np.float32) for k, v in inputs.items()}
+    inputs.update(mask=mask, hlf=rng.normal(size=(4, 16)).astype(np.float32))
+
+    def predict(feed):
+        return model.predict([feed[name] for name in model.input_names], verbose=0)
+
+    ref = predict(inputs)
     perm = [2, 0, 3, 1, 4, 5]
-    np.testing.assert_allclose(model.predict([x[:, perm], mask[:, perm]], verbose=0), ref, atol=1e-5)
-    junk = x.copy()
-    junk[:, 4:] = 7.0                      # padded particles must not matter
-    np.testing.assert_allclose(model.predict([junk, mask], verbose=0), ref, atol=1e-5)
+    shuffled = {k: v if k == "hlf" else v[:, perm] for k, v in inputs.items()}
+    np.testing.assert_allclose(predict(shuffled), ref, atol=1e-5)
+    junk = dict(inputs)
+    for name in ("constituents", "kinematics"):
+        junk[name] = inputs[name].copy()
+        junk[name][:, 4:] = 7.0            # padded particles must not matter
+    np.testing.assert_allclose(predict(junk), ref, atol=1e-5)
+    # and the output does depend on the real particles
+    moved = dict(inputs, kinematics=inputs["kinematics"] * [1.0, 2.0, 1.0],
+                 constituents=inputs["constituents"] + 0.5 * mask[..., None])
+    assert not np.allclose(predict(moved), ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["edgeconv_pairs_hlf", "attention_pairs_hlf"])
+def test_new_teachers_train_save_and_reload(arch, jets, tmp_path):
+    import tensorflow as tf
+
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.teacher import (teacher_custom_objects, teacher_extra_inputs, teacher_inputs,
+                                      teacher_logits, train_teacher)
+
+    kind = {"arch": arch.split("_")[0], "pair_features": ["ln_m2", "ln_delta"], "global_hlf": True}
+    cfg = TeacherConfig(n_constituents=16, width=8, epochs=1, n_folds=1, batch_size=64, edge_k=4, **kind)
+    out = train_teacher(jets, tmp_path / "teacher", config=cfg, progress=False)
+    meta = json.loads((out / "teacher.json").read_text())
+    assert meta["inputs"] == ["constituents", "mask", "kinematics", "hlf"]
+    assert len(meta["hlf_standardization"]["mean"]) == 16 and meta["train_seconds"] > 0
+    ds = load_jets(jets)
+    # what teacher.json records rebuilds the inputs: the reloaded file gives the cached targets
+    model = tf.keras.models.load_model(out / "teacher.h5", custom_objects=teacher_custom_objects(),
+                                       compile=False)
+    x, mask = teacher_inputs(ds, meta["constituent_features"], 16, meta["standardization"])
+    feed = {"constituents": x, "mask": mask,
+            **teacher_extra_inputs(ds, meta["inputs"], 16, meta["hlf_standardization"])}
+    assert abs(float(feed["hlf"][:, -1].mean())) < 0.5      # multiplicity (~20) standardized on train
+    want = model.predict([feed[n] for n in model.input_names], verbose=0)
+    got = teacher_logits(out, ds, cache_dir=tmp_path / "cache", progress=False)
+    np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_train_teacher_writes_directory(teacher):

@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,21 +134,47 @@ def _default_teacher_dir(cfg: ModelConfig, jets_path: Path, run_dir: Path, datas
                                progress=progress), True
 
 
-def _resolve_teacher(cfg: ModelConfig, jets_path: Path, run_dir: Path, teacher_path: Any,
-                     dataset: Any, progress: bool) -> tuple[Path, bool]:
-    from fpgakd.learn.teacher import load_teacher
+def _resolve_teachers(cfg: ModelConfig, jets_path: Path, run_dir: Path, teacher_paths: list[Path],
+                      dataset: Any, progress: bool) -> tuple[list[Path], bool]:
+    """The run's teacher sources (the default teacher when none is given), each checked
+    against the student's split; and whether the (single, default) teacher joins the run."""
+    from fpgakd.learn.soft_targets import load_teacher_source
 
+    own = False
+    if not teacher_paths:
+        default, own = _default_teacher_dir(cfg, jets_path, run_dir, dataset, progress)
+        teacher_paths = [default]
+    for path in teacher_paths:
+        meta = load_teacher_source(path).meta
+        if meta.get("data_fingerprint") == dataset.fingerprint() and \
+                meta.get("split_seed") != cfg.training.split_seed:
+            raise ConfigError(f"{path}: teacher trained with split_seed={meta.get('split_seed')}, "
+                              f"the student config has training.split_seed={cfg.training.split_seed}: "
+                              "the teacher would have seen the student's test jets")
+    return teacher_paths, own
+
+
+def _teacher_paths(cfg: ModelConfig, teacher_path: Any) -> list[Path]:
+    """--teacher (one path or several) if given, else the config's distillation.teachers."""
     if teacher_path is None:
-        teacher_path, own = _default_teacher_dir(cfg, jets_path, run_dir, dataset, progress)
-    else:
-        teacher_path, own = Path(teacher_path), False
-    meta = load_teacher(teacher_path).meta
-    if meta.get("data_fingerprint") == dataset.fingerprint() and \
-            meta.get("split_seed") != cfg.training.split_seed:
-        raise ConfigError(f"{teacher_path}: teacher trained with split_seed={meta.get('split_seed')}, "
-                          f"the student config has training.split_seed={cfg.training.split_seed}: "
-                          "the teacher would have seen the student's test jets")
-    return teacher_path, own
+        return [Path(p) for p in cfg.distillation.teachers]
+    if isinstance(teacher_path, (str, os.PathLike)):
+        return [Path(teacher_path)]
+    return [Path(p) for p in teacher_path]
+
+
+def _teacher_summary(specs: list[Any], paths: list[Path], own: bool, run_dir: Path,
+                     identity: str, dataset: Any, out_of_fold: bool) -> dict[str, Any]:
+    """What metrics.json says of the teacher (or, as lists, of the ensemble's members)."""
+    def one_or_list(values: list[Any]) -> Any:
+        return values[0] if len(values) == 1 else values
+
+    shown = [run_dir / _TEACHER_DIR] if own else paths
+    return {"path": one_or_list([str(p) for p in shown]), "identity": identity,
+            "arch": one_or_list([s.meta.get("arch") for s in specs]),
+            "n_models": sum(len(s.models) for s in specs),
+            "out_of_fold": any(out_of_fold and len(s.models) > 1
+                               and s.meta.get("data_fingerprint") == dataset.fingerprint() for s in specs)}
 
 
 # ---------------------------------------------------------------- step 3: inputs and targets
@@ -312,13 +339,16 @@ def _check_modes(modes: tuple[str, ...] | None, compare_scratch: bool) -> tuple[
 
 
 def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str | os.PathLike, *,
-            teacher_path: str | os.PathLike | None = None, compare_scratch: bool = True,
-            modes: tuple[str, ...] | None = None,
+            teacher_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+            compare_scratch: bool = True, modes: tuple[str, ...] | None = None,
             cache_dir: str | os.PathLike | None = None, out_of_fold: bool = True,
             progress: bool = True) -> dict[str, Any]:
     """Train the KD student (and its scratch twin) for ``model_cfg``; write the run directory.
 
-    Without ``teacher_path`` the run's teacher is ``run_dir/teacher`` from a previous run,
+    ``teacher_path`` is one teacher source or several (an ensemble, see
+    :mod:`fpgakd.learn.soft_targets`): a teacher directory, a Keras model file, or another
+    run's directory (a teacher assistant). Without it the config's ``distillation.teachers``
+    are used; without those the run's teacher is ``run_dir/teacher`` from a previous run,
     else one is trained (and copied into the run). Soft targets are cached in ``cache_dir``
     (default: the fpgakd cache). Returns the metrics dict also written to
     ``run_dir/metrics.json``. ``run_dir`` appears (or is replaced) only when complete.
@@ -333,7 +363,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
     from fpgakd.cache import cache_dir as default_cache
-    from fpgakd.learn.teacher import load_teacher, teacher_logits
+    from fpgakd.learn.soft_targets import ensemble_identity, ensemble_logits, load_teacher_source
 
     cfg = model_cfg
     modes = _check_modes(modes, compare_scratch)
@@ -343,14 +373,17 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     labels = np.asarray(dataset.labels, dtype=np.int64)
     class_names = list(dataset.class_names)
 
-    teacher_dir, own_teacher = _resolve_teacher(cfg, jets_path, run_dir, teacher_path, dataset, progress)
+    teacher_dirs, own_teacher = _resolve_teachers(cfg, jets_path, run_dir, _teacher_paths(cfg, teacher_path),
+                                                  dataset, progress)
     students_started = time.time()
-    soft = teacher_logits(teacher_dir, dataset, cache_dir=cache_dir or default_cache() / "soft_targets",
-                          out_of_fold=out_of_fold, progress=progress)
-    teacher_spec = load_teacher(teacher_dir)
+    mean = cfg.distillation.ensemble_mean
+    soft = ensemble_logits(teacher_dirs, dataset, cache_dir=cache_dir or default_cache() / "soft_targets",
+                           mean=mean, out_of_fold=out_of_fold, progress=progress)
+    specs = [load_teacher_source(p) for p in teacher_dirs]
+    identity = ensemble_identity(specs, mean)
     prep = _prepare(cfg, dataset, soft, modes)
 
-    key = _digest(config_to_dict(cfg), dataset.fingerprint(), teacher_spec.identity, out_of_fold)
+    key = _digest(config_to_dict(cfg), dataset.fingerprint(), identity, out_of_fold)
     checkpoints = _checkpoint_dirs(run_dir, key, list(prep.targets))
     trained = _train_pair(cfg, prep, checkpoints, progress)
 
@@ -359,12 +392,8 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     else:
         teacher_m, students, curves = _evaluate_regressor(labels, class_names, cfg.signal_class, soft,
                                                           prep, trained.outputs)
-    meta = teacher_spec.meta
-    teacher_m.update({"path": str(run_dir / _TEACHER_DIR) if own_teacher else str(teacher_dir),
-                      "identity": teacher_spec.identity, "arch": meta.get("arch"),
-                      "n_models": len(teacher_spec.models),
-                      "out_of_fold": bool(out_of_fold and len(teacher_spec.models) > 1
-                                          and meta.get("data_fingerprint") == dataset.fingerprint())})
+    teacher_m.update(_teacher_summary(specs, teacher_dirs, own_teacher, run_dir, identity, dataset,
+                                      out_of_fold))
     results = {mode: {**trained.summaries[mode], **students[mode]} for mode in trained.models}
     metrics: dict[str, Any] = {
         "model": cfg.name, "task": cfg.task,
@@ -383,7 +412,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
 
     with atomic_dir(run_dir) as tmp:
         _write_run(tmp, cfg, prep, labels, trained, curves, metrics,
-                   teacher_dir if own_teacher else None)
+                   teacher_dirs[0] if own_teacher else None)
     for ckpt in checkpoints.values():
         shutil.rmtree(ckpt, ignore_errors=True)
     with contextlib.suppress(OSError):   # the run's checkpoint folder, once empty

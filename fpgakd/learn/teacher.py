@@ -1,15 +1,17 @@
 """The constituent-level teacher and its cached soft targets.
 
 A teacher reads the pT-ordered constituents of a jet, ``x`` of shape (N, P, F), and their
-``mask`` (N, P) (1 for a real particle), and outputs one logit per class. Both built-in
-architectures are permutation invariant: per-particle layers, then a pooling over the
-particles that ignores the padding.
+``mask`` (N, P) (1 for a real particle), and outputs one logit per class; some also read
+the raw ``kinematics`` (N, P, 3) and the standardized ``hlf`` (N, 16) (the input names are
+listed under ``inputs`` in ``teacher.json``). Every built-in architecture
+(:mod:`fpgakd.learn.teacher_archs`) is permutation invariant: per-particle or pairwise
+layers, then a pooling over the particles that ignores the padding.
 
 A teacher trained here is a directory::
 
     teacher/
-        teacher.json          what it reads (features, P, standardization, classes),
-                              its split, accuracies and identity hash
+        teacher.json          what it reads (inputs, features, P, standardizations, classes),
+                              its split, accuracies, training time and identity hash
         teacher_fold0.h5 ...  one Keras model per fold (one file when n_folds = 1)
         folds.npy             (N,) int8: the fold of each training jet, -1 elsewhere
 
@@ -31,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,117 +42,34 @@ import numpy as np
 
 from fpgakd.config import TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError, DataError
+from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
+from fpgakd.learn.pairs import KINEMATIC_FEATURES
 from fpgakd.learn.runtime import configure_tensorflow
+from fpgakd.learn.teacher_archs import (CONSTITUENTS, HLF, KINEMATICS, MASK, build_teacher,
+                                        teacher_input_names)
+from fpgakd.learn.teacher_layers import teacher_layers
 
 __all__ = ["TEACHER_FORMAT", "TeacherSpec", "build_teacher", "train_teacher", "load_teacher",
-           "teacher_inputs", "teacher_logits", "teacher_custom_objects", "soft_target_key"]
+           "teacher_inputs", "teacher_extra_inputs", "teacher_logits", "teacher_custom_objects", "soft_target_key"]
 
 log = logging.getLogger(__name__)
 
 TEACHER_FORMAT = "fpgakd-teacher"
 TEACHER_JSON = "teacher.json"
 FOLDS_FILE = "folds.npy"
-_CACHE_FORMAT = "fpgakd-soft-targets"
+#: probabilities of a softmax teacher are clipped here before the log (log 0 is -inf)
+_PROB_FLOOR = 1e-12
 _HASH_CHUNK = 1 << 20
-_LAYER_CACHE: dict[str, type] | None = None
 
 
-# ---------------------------------------------------------------- custom layers
-def _layers() -> dict[str, type]:
-    """Keras layers of the built-in teachers (defined lazily: TensorFlow is heavy)."""
-    global _LAYER_CACHE
-    if _LAYER_CACHE is not None:
-        return _LAYER_CACHE
-    import tensorflow as tf
-
-    class MaskedPooling(tf.keras.layers.Layer):
-        """Masked mean (and, with ``with_sum``, sum / P) over the particle axis."""
-
-        def __init__(self, with_sum: bool = True, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.with_sum = with_sum
-
-        def call(self, inputs):  # noqa: D401 - Keras API
-            h, mask = inputs
-            m = tf.expand_dims(tf.cast(mask, h.dtype), -1)
-            total = tf.reduce_sum(h * m, axis=1)
-            count = tf.maximum(tf.reduce_sum(m, axis=1), 1.0)
-            parts = [total / count]
-            if self.with_sum:
-                parts.append(total / tf.cast(tf.shape(h)[1], h.dtype))
-            return tf.concat(parts, axis=-1)
-
-        def get_config(self) -> dict:
-            return {**super().get_config(), "with_sum": self.with_sum}
-
-    class MaskedSelfAttention(tf.keras.layers.Layer):
-        """Pre-norm self-attention block over particles; padded particles are never attended."""
-
-        def __init__(self, width: int, heads: int = 4, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.width, self.heads = width, heads
-            self.norm1 = tf.keras.layers.LayerNormalization()
-            self.attn = tf.keras.layers.MultiHeadAttention(heads, max(1, width // heads))
-            self.norm2 = tf.keras.layers.LayerNormalization()
-            self.ff1 = tf.keras.layers.Dense(2 * width, activation="relu")
-            self.ff2 = tf.keras.layers.Dense(width)
-
-        def call(self, inputs):  # noqa: D401 - Keras API
-            h, mask = inputs
-            m = tf.cast(mask, tf.bool)
-            pair = tf.logical_and(m[:, :, None], m[:, None, :])
-            a = self.norm1(h)
-            h = h + self.attn(a, a, attention_mask=pair)
-            h = h + self.ff2(self.ff1(self.norm2(h)))
-            return h * tf.expand_dims(tf.cast(mask, h.dtype), -1)
-
-        def get_config(self) -> dict:
-            return {**super().get_config(), "width": self.width, "heads": self.heads}
-
-    _LAYER_CACHE = {"MaskedPooling": MaskedPooling, "MaskedSelfAttention": MaskedSelfAttention}
-    return _LAYER_CACHE
-
-
+# ---------------------------------------------------------------- models
 def teacher_custom_objects() -> dict[str, Any]:
     """Custom objects needed to load a built-in teacher file.
 
     >>> sorted(teacher_custom_objects())                       # doctest: +SKIP
-    ['MaskedPooling', 'MaskedSelfAttention']
+    ['EdgeConv', 'MaskedPooling', 'MaskedSelfAttention', 'PairBiasSelfAttention']
     """
-    return dict(_layers())
-
-
-def build_teacher(cfg: TeacherConfig, n_particles: int, n_features: int,
-                  n_classes: int) -> "tf.keras.Model":  # noqa: F821
-    """Build the (untrained) teacher with inputs ``constituents`` (P, F) and ``mask`` (P,).
-
-    >>> build_teacher(TeacherConfig(), 64, 7, 5).output_shape    # doctest: +SKIP
-    (None, 5)
-    """
-    configure_tensorflow()
-    import tensorflow as tf
-
-    layers = _layers()
-    x_in = tf.keras.Input(shape=(n_particles, n_features), name="constituents")
-    m_in = tf.keras.Input(shape=(n_particles,), name="mask")
-    w = cfg.width
-    if cfg.arch == "deepsets":
-        h = x_in
-        for i in range(3):
-            h = tf.keras.layers.Dense(w, activation="relu", name=f"phi{i + 1}")(h)
-        h = layers["MaskedPooling"](with_sum=True, name="pool")([h, m_in])
-        h = tf.keras.layers.Dense(2 * w, activation="relu", name="rho1")(h)
-        h = tf.keras.layers.Dense(w, activation="relu", name="rho2")(h)
-    elif cfg.arch == "attention":
-        h = tf.keras.layers.Dense(w, activation="relu", name="embed")(x_in)
-        for i in range(2):
-            h = layers["MaskedSelfAttention"](w, name=f"block{i + 1}")([h, m_in])
-        h = layers["MaskedPooling"](with_sum=True, name="pool")([h, m_in])
-        h = tf.keras.layers.Dense(w, activation="relu", name="rho1")(h)
-    else:
-        raise ConfigError(f"teacher arch {cfg.arch!r}: allowed 'deepsets', 'attention'")
-    out = tf.keras.layers.Dense(n_classes, name="logits")(h)
-    return tf.keras.Model([x_in, m_in], out, name=f"teacher_{cfg.arch}")
+    return dict(teacher_layers())
 
 
 # ---------------------------------------------------------------- inputs
@@ -187,6 +107,32 @@ def teacher_inputs(dataset: Any, features: tuple[str, ...] | list[str], n_partic
     return x, mask
 
 
+def teacher_extra_inputs(dataset: Any, names: tuple[str, ...] | list[str], n_particles: int,
+                         hlf_standardization: dict[str, list[float]] | None = None
+                         ) -> dict[str, np.ndarray]:
+    """The inputs a teacher reads besides constituents and mask, by input name.
+
+    ``kinematics``: raw (deta, dphi, pt) per particle (:mod:`fpgakd.learn.pairs`), 0 on
+    padding; ``hlf``: the 16 high-level features, standardized with ``hlf_standardization``.
+
+    >>> teacher_extra_inputs(ds, ["kinematics"], 64)["kinematics"].shape   # doctest: +SKIP
+    (30000, 64, 3)
+    """
+    out: dict[str, np.ndarray] = {}
+    if KINEMATICS in names:
+        out[KINEMATICS], _ = teacher_inputs(dataset, KINEMATIC_FEATURES, n_particles)
+    if HLF in names:
+        if dataset.hlf is None:
+            raise DataError(f"{dataset.source}: the teacher reads the high-level features "
+                            f"(global_hlf), but this {dataset.format} data has none")
+        hlf = np.asarray(dataset.hlf, dtype=np.float32)
+        if hlf_standardization is not None:
+            hlf = (hlf - np.asarray(hlf_standardization["mean"], np.float32)) / \
+                np.asarray(hlf_standardization["std"], np.float32)
+        out[HLF] = hlf
+    return out
+
+
 def _fit_standardization(x: np.ndarray, mask: np.ndarray) -> dict[str, list[float]]:
     real = x[mask > 0]
     std = real.std(axis=0)
@@ -194,7 +140,8 @@ def _fit_standardization(x: np.ndarray, mask: np.ndarray) -> dict[str, list[floa
 
 
 # ---------------------------------------------------------------- identity
-def _sha256_files(paths: list[Path], extra: bytes = b"") -> str:
+def sha256_files(paths: list[Path], extra: bytes = b"") -> str:
+    """sha256 of the files' names and bytes, then ``extra``: a teacher's identity."""
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode() + b"\0")
@@ -205,11 +152,14 @@ def _sha256_files(paths: list[Path], extra: bytes = b"") -> str:
     return digest.hexdigest()
 
 
-def _identity_extra(meta: dict[str, Any]) -> bytes:
+def identity_extra(meta: dict[str, Any]) -> bytes:
     """The parts of the description that change the teacher's outputs."""
     keys = ("class_names", "constituent_features", "n_constituents", "standardization",
             "models", "output")
-    return json.dumps({k: meta.get(k) for k in keys}, sort_keys=True).encode()
+    # keys added later count only where present, so older teachers keep their identity
+    later = ("inputs", "hlf_standardization")
+    described = {k: meta.get(k) for k in keys} | {k: meta[k] for k in later if k in meta}
+    return json.dumps(described, sort_keys=True).encode()
 
 
 @dataclass(frozen=True)
@@ -262,7 +212,7 @@ def load_teacher(teacher_path: str | os.PathLike) -> TeacherSpec:
         raise DataError(f"{path}: unknown teacher file type {path.suffix!r}; expected a teacher "
                         f"directory, {TEACHER_JSON}, .h5 or .keras")
     meta.setdefault("output", "logits" if "class_names" in meta else None)
-    identity = _sha256_files(list(models), _identity_extra(meta))
+    identity = sha256_files(list(models), identity_extra(meta))
     return TeacherSpec(
         source=source, models=models,
         class_names=tuple(meta["class_names"]) if "class_names" in meta else None,
@@ -294,8 +244,16 @@ def _load_keras(path: Path) -> "tf.keras.Model":  # noqa: F821
 
 
 # ---------------------------------------------------------------- inference
+def _model_input_names(model: Any) -> list[str]:
+    """What the model's inputs are fed: one constituents input, (constituents, mask), or by name."""
+    n = len(model.inputs)
+    if n <= 2:
+        return [CONSTITUENTS, MASK][:n]
+    return list(model.input_names)
+
+
 def _check_model(model: Any, spec: TeacherSpec, path: Path, dataset: Any,
-                 n_features: int, n_particles: int) -> None:
+                 inputs: dict[str, np.ndarray]) -> None:
     """Raise a DataError naming both sides when model and data do not fit together."""
     n_classes = len(dataset.class_names)
     out = model.output_shape
@@ -303,25 +261,27 @@ def _check_model(model: Any, spec: TeacherSpec, path: Path, dataset: Any,
         raise DataError(f"{path}: teacher outputs shape {out}, the data file {dataset.source} has "
                         f"{n_classes} classes {list(dataset.class_names)}")
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
-    want = [(None, n_particles, n_features), (None, n_particles)]
-    if len(shapes) not in (1, 2) or any(tuple(s) != w for s, w in zip(shapes, want)):
+    names = _model_input_names(model)
+    want = [(None, *inputs[n].shape[1:]) if n in inputs else None for n in names]
+    if len(shapes) not in (1, 2) and len(shapes) != len(spec.meta.get("inputs", ())) or \
+            any(tuple(s) != w for s, w in zip(shapes, want)):
+        given = ", ".join(f"{n} {(None, *v.shape[1:])}" for n, v in inputs.items())
         raise DataError(f"{path}: teacher inputs {shapes}, but the data file {dataset.source} gives "
-                        f"constituents {want[0]} (features {list(spec.constituent_features or [])}) "
-                        f"and mask {want[1]}")
+                        f"{given} (features {list(spec.constituent_features or [])})")
 
 
-def _model_logits(model: Any, spec: TeacherSpec, x: np.ndarray, mask: np.ndarray,
+def _model_logits(model: Any, spec: TeacherSpec, inputs: dict[str, np.ndarray],
                   batch_size: int) -> np.ndarray:
-    two_inputs = isinstance(model.input_shape, list) and len(model.input_shape) == 2
-    inputs = [x, mask] if two_inputs else x
-    pred = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), dtype=np.float64)
+    feed = [inputs[n] for n in _model_input_names(model)]
+    pred = np.asarray(model.predict(feed if len(feed) > 1 else feed[0], batch_size=batch_size,
+                                    verbose=0), dtype=np.float64)
     output = spec.output
     if output == "auto":
         act = getattr(model.layers[-1], "activation", None)
         output = "probabilities" if getattr(act, "__name__", "") == "softmax" else "logits"
     if output == "probabilities":
         # log p is a valid logit vector: softmax(log p) = p
-        pred = np.log(np.clip(pred, 1e-12, 1.0))
+        pred = np.log(np.clip(pred, _PROB_FLOOR, 1.0))
     return pred.astype(np.float32)
 
 
@@ -331,8 +291,7 @@ def soft_target_key(spec: TeacherSpec, dataset: Any, out_of_fold: bool) -> str:
     >>> soft_target_key(load_teacher("teacher"), ds, True)[:8]    # doctest: +SKIP
     'a91c03d2'
     """
-    text = f"{spec.identity}\n{dataset.fingerprint()}\nout_of_fold={bool(out_of_fold)}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return logits_key(spec.identity, dataset.fingerprint(), out_of_fold)
 
 
 def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
@@ -347,10 +306,6 @@ def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
     >>> z = teacher_logits("runs/teacher", load_jets("jets.h5"), cache_dir="cache")  # doctest: +SKIP
     """
     configure_tensorflow()
-    import h5py
-
-    from fpgakd.atomic import atomic_path
-
     spec = load_teacher(teacher_path)
     if spec.class_names is not None and tuple(spec.class_names) != tuple(dataset.class_names):
         raise DataError(f"{spec.source}: teacher classes {list(spec.class_names)} differ from "
@@ -361,27 +316,13 @@ def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
         log.info("teacher %s was trained on other data: soft targets are fold means, not out of fold",
                  spec.source)
     key = soft_target_key(spec, dataset, use_oof)
-    cache = Path(cache_dir) / f"soft_targets_{key[:24]}.h5"
+    cache = cache_file(cache_dir, key)
     n, n_classes = len(dataset.labels), len(dataset.class_names)
-    if cache.is_file():
-        try:
-            with h5py.File(cache, "r") as fh:
-                if fh.attrs.get("key") == key and fh["logits"].shape == (n, n_classes):
-                    log.info("soft targets from cache %s", cache)
-                    return np.asarray(fh["logits"], dtype=np.float32)
-        except (OSError, KeyError):
-            log.warning("%s: unreadable soft-target cache, recomputing", cache)
-
-    features = spec.constituent_features or tuple(dataset.constituent_names)
+    cached = read_cached_logits(cache, key, (n, n_classes))
+    if cached is not None:
+        return cached
     first = _load_keras(spec.models[0])
-    n_particles = spec.n_constituents
-    if n_particles is None:
-        shapes = first.input_shape if isinstance(first.input_shape, list) else [first.input_shape]
-        n_particles = shapes[0][1] if len(shapes[0]) == 3 and shapes[0][1] else None
-        if n_particles is None:
-            raise DataError(f"{spec.models[0]}: teacher input shape {shapes[0]} is not "
-                            f"(None, P, F) constituents")
-    x, mask = teacher_inputs(dataset, features, n_particles, spec.standardization)
+    inputs = _spec_inputs(spec, first, dataset)
     folds = None
     if use_oof:
         folds = np.load(spec.folds)
@@ -393,36 +334,44 @@ def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
 
     for k, model_path in enumerate(tqdm(spec.models, desc="teacher inference", disable=not progress)):
         model = first if k == 0 else _load_keras(model_path)
-        _check_model(model, spec, model_path, dataset, len(features), n_particles)
-        z = _model_logits(model, spec, x, mask, batch_size)
-        if folds is None:
-            logits += z
-            counts += 1
-        else:
-            # fold model k never saw fold k; it scores those jets alone, and votes on the rest
-            use = (folds == k) | (folds < 0)
-            logits[use] += z[use]
-            counts[use] += 1
+        _check_model(model, spec, model_path, dataset, inputs)
+        z = _model_logits(model, spec, inputs, batch_size)
+        # fold model k never saw fold k; it scores those jets alone, and votes on the rest
+        use = slice(None) if folds is None else (folds == k) | (folds < 0)
+        logits[use] += z[use]
+        counts[use] += 1
     logits = (logits / counts[:, None]).astype(np.float32)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(cache) as tmp:
-        with h5py.File(tmp, "w") as fh:
-            fh.create_dataset("logits", data=logits)
-            fh.attrs.update({"format": _CACHE_FORMAT, "key": key, "teacher": str(spec.source),
-                             "teacher_identity": spec.identity,
-                             "data_fingerprint": dataset.fingerprint(),
-                             "out_of_fold": use_oof, "class_names": list(dataset.class_names)})
-    log.info("soft targets written to %s", cache)
+    write_cached_logits(cache, key, logits, {
+        "teacher": str(spec.source), "teacher_identity": spec.identity,
+        "data_fingerprint": dataset.fingerprint(), "out_of_fold": use_oof,
+        "class_names": list(dataset.class_names)})
     return logits
 
 
+def _spec_inputs(spec: TeacherSpec, first: Any, dataset: Any) -> dict[str, np.ndarray]:
+    """Every input the teacher of ``spec`` reads, by name, computed from ``dataset``."""
+    features = spec.constituent_features or tuple(dataset.constituent_names)
+    n_particles = spec.n_constituents
+    if n_particles is None:
+        shapes = first.input_shape if isinstance(first.input_shape, list) else [first.input_shape]
+        n_particles = shapes[0][1] if len(shapes[0]) == 3 and shapes[0][1] else None
+        if n_particles is None:
+            raise DataError(f"{spec.models[0]}: teacher input shape {shapes[0]} is not "
+                            f"(None, P, F) constituents")
+    x, mask = teacher_inputs(dataset, features, n_particles, spec.standardization)
+    extras = teacher_extra_inputs(dataset, spec.meta.get("inputs", ()), n_particles,
+                                  spec.meta.get("hlf_standardization"))
+    return {CONSTITUENTS: x, MASK: mask, **extras}
+
+
 # ---------------------------------------------------------------- training
-def _fit_one(cfg: TeacherConfig, x: np.ndarray, mask: np.ndarray, y: np.ndarray, train: np.ndarray,
+def _fit_one(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
              val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str
              ) -> tuple[Any, dict[str, list[float]]]:
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
+    x = inputs[CONSTITUENTS]
     model = build_teacher(cfg, x.shape[1], x.shape[2], n_classes)
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -436,10 +385,80 @@ def _fit_one(cfg: TeacherConfig, x: np.ndarray, mask: np.ndarray, y: np.ndarray,
     if progress:
         from tqdm.keras import TqdmCallback
         callbacks.append(TqdmCallback(verbose=0, desc=label))
-    history = model.fit([x[train], mask[train]], y[train], validation_data=([x[val], mask[val]], y[val]),
+    names = list(teacher_input_names(cfg))
+    history = model.fit([inputs[k][train] for k in names], y[train],
+                        validation_data=([inputs[k][val] for k in names], y[val]),
                         epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
                         callbacks=callbacks)
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def _resolved_config(config: TeacherConfig | None, overrides: dict[str, Any]) -> TeacherConfig:
+    cfg = config or TeacherConfig()
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        from fpgakd.config import config_from_dict
+        cfg = config_from_dict(TeacherConfig, {**config_to_dict(cfg), **overrides}, "train_teacher()")
+    return cfg
+
+
+def _training_inputs(cfg: TeacherConfig, dataset: Any, train: np.ndarray
+                     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The teacher's inputs, standardized on the train split, and the standardizations."""
+    n_particles = min(cfg.n_constituents, dataset.constituents.shape[1])
+    if n_particles < cfg.n_constituents:
+        log.warning("%s holds %d constituents per jet; the teacher reads %d instead of %d",
+                    dataset.source, n_particles, n_particles, cfg.n_constituents)
+    x_raw, mask = teacher_inputs(dataset, cfg.constituent_features, n_particles)
+    scaling: dict[str, Any] = {"standardization": _fit_standardization(x_raw[train], mask[train])}
+    del x_raw
+    x, _ = teacher_inputs(dataset, cfg.constituent_features, n_particles, scaling["standardization"])
+    names = teacher_input_names(cfg)
+    raw = teacher_extra_inputs(dataset, names, n_particles)
+    if HLF in raw:
+        # the HLF scaling travels in teacher.json, like the constituents'
+        scaling["hlf_standardization"] = _fit_standardization(raw[HLF][train], np.ones(len(train)))
+    extras = teacher_extra_inputs(dataset, names, n_particles, scaling.get("hlf_standardization"))
+    return {CONSTITUENTS: x, MASK: mask, **extras}, scaling
+
+
+def _assign_folds(cfg: TeacherConfig, n: int, train: np.ndarray) -> np.ndarray:
+    """(n,) int8: the fold of each training jet, -1 for jets outside the train split."""
+    if cfg.n_folds > 1 and len(train) < cfg.n_folds:
+        raise ConfigError(f"teacher n_folds={cfg.n_folds}: only {len(train)} training jets")
+    folds = np.full(n, -1, dtype=np.int8)
+    if cfg.n_folds > 1:
+        order = np.random.default_rng(cfg.seed).permutation(train)
+        for k, part in enumerate(np.array_split(order, cfg.n_folds)):
+            folds[part] = k
+    return folds
+
+
+def _fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
+               split: tuple[np.ndarray, np.ndarray], folds: np.ndarray, n_classes: int, out: Path,
+               progress: bool) -> tuple[list[str], list[dict[str, list[float]]], np.ndarray]:
+    """Train one model per fold into ``out``; their files, histories and (N,) predicted classes."""
+    train, val = split
+    n = len(y)
+    names = list(teacher_input_names(cfg))
+    logits = np.zeros((n, n_classes), dtype=np.float64)
+    counts = np.zeros(n, dtype=np.float64)
+    histories, files = [], []
+    for k in range(cfg.n_folds):
+        fit_idx = train if cfg.n_folds == 1 else train[folds[train] != k]
+        model, hist = _fit_one(cfg, inputs, y, fit_idx, val, n_classes, cfg.seed + k, progress,
+                               f"teacher {k + 1}/{cfg.n_folds}")
+        histories.append(hist)
+        files.append(f"teacher_fold{k}.h5" if cfg.n_folds > 1 else "teacher.h5")
+        model.save(out / files[-1], include_optimizer=False, save_format="h5")
+        z = model.predict([inputs[name] for name in names], batch_size=1024, verbose=0)
+        # a fold model scores its own fold alone (out of fold) and votes on non-training jets
+        use = (folds == k) | (folds < 0) if cfg.n_folds > 1 else np.ones(n, bool)
+        logits[use] += z[use]
+        counts[use] += 1
+        log.info("teacher model %d/%d: val accuracy %.4f", k + 1, cfg.n_folds,
+                 float(np.mean(z[val].argmax(1) == y[val])))
+    return files, histories, (logits / counts[:, None]).argmax(axis=1)
 
 
 def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
@@ -451,8 +470,8 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     Keyword arguments other than ``config`` override its fields. The data are split with
     ``config.split_seed`` (:func:`fpgakd.jets.preprocessing.split_indices`); the teacher trains
     on the train split only, with early stopping on the validation split, and ``teacher.json``
-    records its validation and test accuracy (of the fold-model mean) and the
-    out-of-fold accuracy on the training jets.
+    records its validation and test accuracy (of the fold-model mean), the out-of-fold
+    accuracy on the training jets and the training wall time.
 
     >>> train_teacher("jets.h5", "runs/teacher", epochs=5)         # doctest: +SKIP
     PosixPath('runs/teacher')
@@ -462,64 +481,27 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     from fpgakd.jets.data import load_jets
     from fpgakd.jets.preprocessing import split_indices
 
-    cfg = config or TeacherConfig()
-    overrides = {k: v for k, v in {"arch": arch, "epochs": epochs, "seed": seed,
-                                   "n_folds": n_folds}.items() if v is not None}
-    if overrides:
-        from fpgakd.config import config_from_dict
-        cfg = config_from_dict(TeacherConfig, {**config_to_dict(cfg), **overrides}, "train_teacher()")
+    started = time.time()
+    cfg = _resolved_config(config, {"arch": arch, "epochs": epochs, "seed": seed, "n_folds": n_folds})
     dataset = load_jets(jets_path)
-    n_particles = min(cfg.n_constituents, dataset.constituents.shape[1])
-    if n_particles < cfg.n_constituents:
-        log.warning("%s holds %d constituents per jet; the teacher reads %d instead of %d",
-                    dataset.source, n_particles, n_particles, cfg.n_constituents)
-    x_raw, mask = teacher_inputs(dataset, cfg.constituent_features, n_particles)
     y = np.asarray(dataset.labels, dtype=np.int64)
     n, n_classes = len(y), len(dataset.class_names)
     train, val, test = split_indices(n, seed=cfg.split_seed, labels=y)
-    if cfg.n_folds > 1 and len(train) < cfg.n_folds:
-        raise ConfigError(f"teacher n_folds={cfg.n_folds}: only {len(train)} training jets")
-    standardization = _fit_standardization(x_raw[train], mask[train])
-    x, _ = teacher_inputs(dataset, cfg.constituent_features, n_particles, standardization)
-    del x_raw
-
-    folds = np.full(n, -1, dtype=np.int8)
-    if cfg.n_folds > 1:
-        order = np.random.default_rng(cfg.seed).permutation(train)
-        for k, part in enumerate(np.array_split(order, cfg.n_folds)):
-            folds[part] = k
+    folds = _assign_folds(cfg, n, train)
+    inputs, scaling = _training_inputs(cfg, dataset, train)
     out_dir = Path(out_dir)
-    logits = np.zeros((n, n_classes), dtype=np.float64)
-    counts = np.zeros(n, dtype=np.float64)
-    histories = []
     with atomic_dir(out_dir) as tmp:
-        names = []
-        for k in range(cfg.n_folds):
-            fit_idx = train if cfg.n_folds == 1 else train[folds[train] != k]
-            model, hist = _fit_one(cfg, x, mask, y, fit_idx, val, n_classes, cfg.seed + k, progress,
-                                   f"teacher {k + 1}/{cfg.n_folds}")
-            histories.append(hist)
-            name = f"teacher_fold{k}.h5" if cfg.n_folds > 1 else "teacher.h5"
-            model.save(tmp / name, include_optimizer=False, save_format="h5")
-            names.append(name)
-            z = model.predict([x, mask], batch_size=1024, verbose=0)
-            use = (folds == k) | (folds < 0) if cfg.n_folds > 1 else np.ones(n, bool)
-            logits[use] += z[use]
-            counts[use] += 1
-            log.info("teacher model %d/%d: val accuracy %.4f", k + 1, cfg.n_folds,
-                     float(np.mean(z[val].argmax(1) == y[val])))
-        logits /= counts[:, None]
-        pred = logits.argmax(axis=1)
+        files, histories, pred = _fit_folds(cfg, inputs, y, (train, val), folds, n_classes, tmp, progress)
         np.save(tmp / FOLDS_FILE, folds)
         meta: dict[str, Any] = {
             "format": TEACHER_FORMAT, "format_version": 1,
             "arch": cfg.arch, "config": config_to_dict(cfg),
             "class_names": list(dataset.class_names),
             "constituent_features": list(cfg.constituent_features),
-            "n_constituents": int(n_particles),
-            "standardization": standardization,
+            "n_constituents": int(inputs[CONSTITUENTS].shape[1]),
+            **scaling, "inputs": list(teacher_input_names(cfg)),
             "output": "logits",
-            "models": names,
+            "models": files,
             "jets_path": str(Path(jets_path).resolve()),
             "data_fingerprint": dataset.fingerprint(),
             "split_seed": cfg.split_seed,
@@ -528,10 +510,11 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
             "test_accuracy": float(np.mean(pred[test] == y[test])),
             "train_accuracy_out_of_fold" if cfg.n_folds > 1 else "train_accuracy":
                 float(np.mean(pred[train] == y[train])),
+            "train_seconds": time.time() - started,
             "histories": histories,
         }
-        meta["identity"] = _sha256_files([tmp / m for m in names], _identity_extra(meta))
+        meta["identity"] = sha256_files([tmp / m for m in files], identity_extra(meta))
         (tmp / TEACHER_JSON).write_text(json.dumps(meta, indent=1))
-    log.info("teacher written to %s (val %.4f, test %.4f)", out_dir, meta["val_accuracy"],
-             meta["test_accuracy"])
+    log.info("teacher written to %s (val %.4f, test %.4f, %.0f s)", out_dir, meta["val_accuracy"],
+             meta["test_accuracy"], meta["train_seconds"])
     return out_dir
