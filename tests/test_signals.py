@@ -145,8 +145,12 @@ def test_teacher_stopped_by_sigterm_leaves_nothing(tmp_path, tiny_distill_inputs
     jets, _, _ = tiny_distill_inputs
     out = tmp_path / "teachers"
     out.mkdir()
-    proc = _fpgakd(["-q", "teacher", "--jets", str(jets), "-o", str(out / "t"), "--epochs", "400",
-                    "--folds", "1"], tmp_path, tmp_path / "cache")
+    # no early stopping: the training must still run when the signal comes
+    config = tmp_path / "long_teacher.yaml"
+    config.write_text(yaml.safe_dump({"n_constituents": 8, "width": 8, "n_folds": 1, "epochs": 5000,
+                                      "patience": 5000}))
+    proc = _fpgakd(["-q", "teacher", "--jets", str(jets), "-o", str(out / "t"), "--config", str(config)],
+                   tmp_path, tmp_path / "cache")
     _wait_for(lambda: any(out.iterdir()), proc, "the teacher's temporary directory")
     time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)
