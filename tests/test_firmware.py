@@ -168,3 +168,20 @@ def test_a_failing_hls_tool_is_reported_with_its_output(tmp_path, monkeypatch):
     assert "vivado_hls" in message and "license checkout failed" in message
     assert not (tmp_path / "hls" / "run").exists()
     assert list((tmp_path / "hls").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_distributed_arithmetic_target_is_bit_exact(tmp_path):
+    """firmware_configs/vu13p_240mhz_da: da4ml adder graphs inside the HLS project (Dense
+    layers only), checked by C-simulation like the Latency strategy."""
+    cfg = dataclasses.replace(load_model_config("hlf_mlp"), hidden=(8,))
+    model = build_student(cfg, 16, 5)
+    save_student(model, tmp_path / "student.h5")
+    fw = load_firmware_config("vu13p_240mhz_da")
+    fw = dataclasses.replace(fw, csim=dataclasses.replace(fw.csim, n_jets=200),
+                             rtl=dataclasses.replace(fw.rtl, enabled=False))
+    report = synthesize(tmp_path / "student.h5", firmware=fw, project_dir=tmp_path / "prj",
+                        test_x=normal_jets(200), progress=False)
+    assert report["csim"]["bit_exact"] and report["firmware"]["strategy"] == "distributed_arithmetic"
+    top = (tmp_path / "prj" / "firmware" / "myproject.cpp").read_text()
+    assert "nnet::dense_da" in top and "nnet::dense<" not in top   # the Latency target calls nnet::dense<...
