@@ -6,23 +6,21 @@ import json
 
 import pytest
 
-from fpgakd.config import TeacherConfig, config_from_dict
+from fpgakd.config import config_from_dict
 from fpgakd.errors import DataError
 from fpgakd.studies.spec import BoostStudyConfig
 from test_distill import _cfg
-from test_teacher import write_synthetic_jets
+from test_teacher import tiny_jets_and_teacher, write_synthetic_jets
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny jet file, and a distill run (KD + scratch) with its teacher inside."""
     from fpgakd.learn.distillation import distill
-    from fpgakd.learn.teacher import train_teacher
 
     root = tmp_path_factory.mktemp("boost")
-    jets = write_synthetic_jets(root / "jets.h5", n_per_class=60, n_particles=16)
-    teacher = train_teacher(jets, root / "teacher", progress=False,
-                            config=TeacherConfig(n_constituents=16, width=16, epochs=2, n_folds=2))
+    jets, teacher = tiny_jets_and_teacher(root, n_per_class=60, n_particles=16,
+                                          width=16, epochs=2, n_folds=2)
     run = root / "run"
     distill(_cfg(training={"epochs": 3}), jets, run, teacher_path=teacher, progress=False)
     return jets, run, teacher

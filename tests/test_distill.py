@@ -9,7 +9,7 @@ import pytest
 
 from fpgakd.config import ModelConfig, config_from_dict
 from fpgakd.errors import ConfigError, DataError
-from test_teacher import write_synthetic_jets
+from test_teacher import tiny_jets_and_teacher, write_synthetic_jets
 
 
 def _cfg(**over) -> ModelConfig:
@@ -109,15 +109,12 @@ def test_pruning_reaches_target_and_weights_on_8bit_grid(tmp_path):
 
 @pytest.mark.slow
 def test_distill_end_to_end_writes_all_outputs(tmp_path):
-    from fpgakd.config import TeacherConfig
     from fpgakd.learn.distillation import distill
     from fpgakd.learn.metrics import format_summary_table
     from fpgakd.learn.students import load_student
-    from fpgakd.learn.teacher import train_teacher
 
-    jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=80, n_particles=16)
-    teacher = train_teacher(jets, tmp_path / "teacher", progress=False,
-                            config=TeacherConfig(n_constituents=16, width=16, epochs=3, n_folds=2))
+    jets, teacher = tiny_jets_and_teacher(tmp_path, n_per_class=80, n_particles=16,
+                                          width=16, epochs=3, n_folds=2)
     run = tmp_path / "run"
     metrics = distill(_cfg(), jets, run, teacher_path=teacher, progress=False)
     for name in ("student_kd.h5", "student_scratch.h5", "config.yaml", "standardization.json",
@@ -144,13 +141,10 @@ def test_distill_end_to_end_writes_all_outputs(tmp_path):
 
 @pytest.mark.slow
 def test_regressor_and_resume(tmp_path):
-    from fpgakd.config import TeacherConfig
     from fpgakd.learn.distillation import distill
-    from fpgakd.learn.teacher import train_teacher
 
-    jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=60, n_particles=16)
-    teacher = train_teacher(jets, tmp_path / "teacher", progress=False,
-                            config=TeacherConfig(n_constituents=16, width=8, epochs=2, n_folds=1))
+    jets, teacher = tiny_jets_and_teacher(tmp_path, n_per_class=60, n_particles=16,
+                                          width=8, epochs=2, n_folds=1)
     cfg = _cfg(task="regressor", signal_class="t", inputs={"type": "hlf"}, hidden=[8],
                training={"epochs": 4})
     run = tmp_path / "run"

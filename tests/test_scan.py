@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from fpgakd.errors import ConfigError, FpgakdError
-from test_teacher import write_synthetic_jets
+from test_teacher import tiny_jets_and_teacher
 
 #: epochs and C-sim jets small enough for 2 cores, large enough to train and check something
 _TINY_STUDENT = {"name": "tiny", "inputs": {"type": "hlf"}, "hidden": [8],
@@ -31,13 +31,10 @@ _KILL_WAIT_S = 120
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory) -> dict[str, Path]:
     """Jets, a tiny teacher, a tiny student and a student that cannot fit the data."""
-    from fpgakd.config import TeacherConfig
-    from fpgakd.learn.teacher import train_teacher
 
     root = tmp_path_factory.mktemp("scan")
-    jets = write_synthetic_jets(root / "jets.h5", n_per_class=40, n_particles=8)
-    teacher = train_teacher(jets, root / "teacher", progress=False,
-                            config=TeacherConfig(n_constituents=8, width=8, epochs=1, n_folds=1))
+    jets, teacher = tiny_jets_and_teacher(root, n_per_class=40, n_particles=8,
+                                          width=8, epochs=1, n_folds=1)
     tiny = root / "tiny.yaml"
     tiny.write_text(yaml.safe_dump(_TINY_STUDENT))
     # a regressor of a class the data does not have: distill raises (a point that fails)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_teacher import write_synthetic_jets
+from test_teacher import tiny_jets_and_teacher
 
 #: how long a command may take to reach the point where the signal is sent
 _STARTUP_TIMEOUT_S = 120
@@ -87,13 +87,11 @@ def _tiny_model_yaml(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_distill_inputs(tmp_path_factory):
-    from fpgakd.config import TeacherConfig
-    from fpgakd.learn.teacher import train_teacher
+    pass
 
     root = tmp_path_factory.mktemp("distill_signal")
-    jets = write_synthetic_jets(root / "jets.h5", n_per_class=40, n_particles=8)
-    teacher = train_teacher(jets, root / "teacher", progress=False,
-                            config=TeacherConfig(n_constituents=8, width=8, epochs=1, n_folds=1))
+    jets, teacher = tiny_jets_and_teacher(root, n_per_class=40, n_particles=8,
+                                          width=8, epochs=1, n_folds=1)
     return jets, teacher, _tiny_model_yaml(root / "tiny.yaml")
 
 

@@ -60,6 +60,20 @@ def write_synthetic_jets(path: Path, n_per_class: int = 100, n_particles: int = 
     return path
 
 
+def tiny_jets_and_teacher(root: Path, *, n_per_class: int, n_particles: int, width: int,
+                          epochs: int, n_folds: int) -> tuple[Path, Path]:
+    """Synthetic jets under ``root`` and a small Deep Sets teacher trained on them.
+
+    >>> jets, teacher = tiny_jets_and_teacher(tmp, n_per_class=40, n_particles=8, width=8,
+    ...                                       epochs=1, n_folds=1)         # doctest: +SKIP
+    """
+    from fpgakd.learn.teacher import train_teacher
+
+    jets = write_synthetic_jets(root / "jets.h5", n_per_class=n_per_class, n_particles=n_particles)
+    config = TeacherConfig(n_constituents=n_particles, width=width, epochs=epochs, n_folds=n_folds)
+    return jets, train_teacher(jets, root / "teacher", config=config, progress=False)
+
+
 _TINY = TeacherConfig(n_constituents=16, width=16, epochs=2, n_folds=2, batch_size=128)
 
 
