@@ -43,9 +43,11 @@ CONSTITUENT_INPUT = "constituents"
 @dataclass(frozen=True)
 class InputConfig:
     """What the student reads: the 16 high-level features, the top-N constituents, or both
-    (``hybrid``: the 16 features followed by the top-N constituents)."""
+    (``hybrid``: the 16 features followed by the top-N constituents); or, for per-particle
+    pileup students (``task: particle_weight``), the 16 per-particle inputs of Bal et al. 2024
+    (``particles``)."""
 
-    type: Literal["hlf", "constituents", "hybrid"] = "hlf"
+    type: Literal["hlf", "constituents", "hybrid", "particles"] = "hlf"
     #: constituents and hybrid: how many (pT-ordered) particles the student sees
     n_constituents: int = 16
     #: constituents and hybrid: per-particle features, names as in fpgakd's jet files
@@ -59,8 +61,12 @@ class InputConfig:
 
 @dataclass(frozen=True)
 class QuantizationConfig:
-    """QKeras bit widths: ``quantized_bits(bits, integer, alpha=1)`` and ``quantized_relu``."""
+    """QKeras bit widths: ``quantized_bits(bits, integer, alpha=1)`` and ``quantized_relu``.
 
+    ``enabled: false`` builds a float Keras student (no QKeras layers, no firmware bit-exactness).
+    """
+
+    enabled: bool = True
     #: weights and biases: total bits and integer bits (sign excluded, QKeras convention)
     weight_bits: int = 8
     weight_integer: int = 0
@@ -146,12 +152,15 @@ class ModelConfig:
     """A student network: inputs, hidden layer widths, quantization, pruning, training, KD.
 
     ``task: classifier`` ends in a Dense layer with one logit per class;
-    ``task: regressor`` (DistillNet-style) ends in one output trained on the teacher's
-    output alone (``regression_target``: the teacher's probability of ``signal_class``).
+    ``task: regressor`` ends in one output trained on the teacher's output alone (the
+    teacher's probability of ``signal_class``). ``task: particle_weight`` (DistillNet, Bal et
+    al. 2024) reads one particle's 16 inputs and regresses the event teacher's soft pileup
+    weight (no hard labels exist). Every student is trained on its last layer's logit;
+    ``output: sigmoid`` puts hls4ml's sigmoid table after it in firmware.
     """
 
     name: str
-    task: Literal["classifier", "regressor"] = "classifier"
+    task: Literal["classifier", "regressor", "particle_weight"] = "classifier"
     inputs: InputConfig = field(default_factory=InputConfig)
     hidden: tuple[int, ...] = (64, 32, 32)
     #: regressor only: the class whose teacher probability is regressed ("t", "W", ...)
@@ -160,8 +169,18 @@ class ModelConfig:
     pruning: PruningConfig = field(default_factory=PruningConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     distillation: DistillationConfig = field(default_factory=DistillationConfig)
+    #: what follows the last layer's logit in firmware: nothing, or hls4ml's sigmoid table
+    output: Literal["linear", "sigmoid"] = "linear"
+    #: batch normalization before the output layer (DistillNet); float students only
+    batch_norm: bool = False
 
     def __post_init__(self) -> None:
+        _check(not self.batch_norm or not self.quantization.enabled, "batch_norm", self.batch_norm,
+               "false for a quantized student (set quantization.enabled: false for batch norm)")
+        _check((self.task == "particle_weight") == (self.inputs.type == "particles"), "inputs.type",
+               self.inputs.type, "'particles' exactly when task is 'particle_weight'")
+        _check(self.output == "linear" or self.task != "classifier", "output", self.output,
+               "'linear' for a classifier (its softmax is left to the reader)")
         _check(bool(self.name) and all(c.isalnum() or c in "-_" for c in self.name), "name",
                self.name, "letters, digits, '-' and '_' only")
         _check(len(self.hidden) >= 1 and all(w >= 1 for w in self.hidden), "hidden",
