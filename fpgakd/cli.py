@@ -47,6 +47,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from fpgakd.jets.generate import generate_jets
     from fpgakd.jets.options import GenerationOptions
 
+    if args.benchmark:
+        from fpgakd.jets.benchmark import benchmark_jets_dir
+
+        path = benchmark_jets_dir(progress=not args.quiet, workers=args.workers,
+                                  engine="dask" if args.dask else "processes", scheduler=args.scheduler)
+        print(f"benchmark set (150,000 jets): {path}")
+        return 0
+    if not args.output:
+        raise FpgakdError("give an output file (-o FILE), or --benchmark for the cached benchmark set")
+
     options = GenerationOptions(
         jets_per_class=args.jets_per_class, seed=args.seed, pt_min=args.pt_min,
         pt_max=args.pt_max, jet_r=args.jet_r, smearing=not args.no_smearing,
@@ -218,7 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("generate", help="generate jets with Pythia 8 + FastJet into one HDF5 file")
-    p.add_argument("-o", "--output", required=True, help="output HDF5 file")
+    p.add_argument("-o", "--output", help="output HDF5 file")
+    p.add_argument("--benchmark", action="store_true",
+                   help="generate (or resume) the cached 150,000-jet benchmark set and print its directory; "
+                        "the jet options below do not apply")
     p.add_argument("--jets-per-class", type=_positive_int, default=2000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--pt-min", type=float, default=900.0, help="jet pT window, GeV")
