@@ -146,8 +146,8 @@ def _checked_weights(events: Any, weights: dict[str, np.ndarray]) -> dict[str, n
     return out
 
 
-def pileup_verdict(events: Any, weights: dict[str, np.ndarray],
-                   config: VerdictConfig | None = None) -> dict[str, dict[str, Any]]:
+def pileup_verdict(events: Any, weights: dict[str, np.ndarray], config: VerdictConfig | None = None,
+                   *, progress: bool = False) -> dict[str, dict[str, Any]]:
     """Per algorithm: pT-miss and jet resolutions and responses, weight accuracy vs truth.
 
     ``weights`` maps an algorithm name to one weight per particle row of ``events`` (an
@@ -161,6 +161,8 @@ def pileup_verdict(events: Any, weights: dict[str, np.ndarray],
     >>> v["puppi"]["met_resolution"] < v["none"]["met_resolution"]        # doctest: +SKIP
     True
     """
+    from tqdm.auto import tqdm
+
     from fpgakd.jets.events.reconstruction import generator_jets, generator_met
 
     cfg = config or VerdictConfig()
@@ -168,7 +170,7 @@ def pileup_verdict(events: Any, weights: dict[str, np.ndarray],
     gen_met = generator_met(events)
     gen_jets = generator_jets(events, r=cfg.jet_r, pt_min=cfg.jet_pt_min)
     verdict = {}
-    for name, w in algorithms.items():
+    for name, w in tqdm(algorithms.items(), desc="verdict", unit="algorithm", disable=not progress):
         accuracy, pt_weighted = weight_accuracy(w, events.particles["is_pileup"], events.particles["pt"],
                                                 cfg.weight_threshold)
         verdict[name] = {**_met_entry(events, w, gen_met, cfg), **_jet_entry(events, w, gen_jets, cfg),

@@ -60,6 +60,7 @@ def plot_weight_distributions(weights: dict[str, np.ndarray], is_pileup: np.ndar
             ax.hist(w[mask], bins=_WEIGHT_BINS, range=(0.0, 1.0), histtype="step", color=colour,
                     label=f"{label} ({mask.sum()})", linewidth=1.4)
         ax.set_yscale("log")
+        ax.set_ylim(bottom=0.5)  # single particles stay visible on the log scale
         ax.set_title(name)
         ax.set_xlabel("weight")
         ax.legend(fontsize=8)
