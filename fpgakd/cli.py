@@ -188,6 +188,19 @@ def _cmd_study_degraded(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study_pileup(args: argparse.Namespace) -> int:
+    from fpgakd.jets.events.verdict import format_verdict_table
+    from fpgakd.studies.pileup import run_pileup_study
+    from fpgakd.studies.spec import load_study_config
+
+    cfg = load_study_config(args.config or "pileup", kind="pileup")
+    out = Path(args.output) if args.output else DEFAULT_STUDIES_DIR / cfg.name
+    results = run_pileup_study(cfg, args.runs, out, progress=not args.quiet)
+    print(format_verdict_table(results["verdict"]))
+    print(f"study directory: {out} (results.json, responses.png, weights.png)")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from fpgakd.config import load_firmware_config
     from fpgakd.firmware.report_schema import write_reports_json
@@ -317,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jets", help="the run's jet file (default: the embedded default dataset)")
     p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
     p.set_defaults(func=_cmd_study_degraded)
+    p = studies.add_parser("pileup", help="pT-miss and jet resolution of PUPPI, the teacher and particle "
+                                          "students against the no-pileup truth (DistillNet)")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="particle distill run directory (metrics.json, weights_test.npz); runs share test events")
+    p.add_argument("--config", help="study YAML: a name under studies/ or a path (default pileup)")
+    p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
+    p.set_defaults(func=_cmd_study_pileup)
 
     p = sub.add_parser("report", help="read, compare and plot HLS project reports")
     p.add_argument("projects", nargs="+", help="project directories (fpgakd's or any hls4ml / Vivado HLS project)")

@@ -7,6 +7,8 @@ writes ``results.json`` and a plot into its directory atomically:
   jets (:mod:`~fpgakd.studies.lorentz` does the boosting and rebuilds the features);
 * :mod:`~fpgakd.studies.degraded` -- KD against scratch for students on degraded jets
   (:mod:`~fpgakd.studies.degrade`), the teacher on full-resolution ones;
+* :mod:`~fpgakd.studies.pileup` -- the pileup verdict (pT-miss and jet resolution) on PUPPI,
+  the teacher and the per-particle students of DistillNet runs;
 
 :mod:`~fpgakd.studies.models` loads and scores the models of a distill run. Uses the jets and
 learn stages; no earlier stage imports it. Entry points are re-exported lazily, so importing
@@ -19,6 +21,7 @@ from fpgakd._lazy import lazy_exports
 
 _EXPORTS = {"run_boost_study": "boost", "load_study_config": "spec", "boost_dataset": "lorentz",
             "boost_x": "lorentz", "format_boost_table": "boost",
-            "run_degraded_study": "degraded", "degrade_dataset": "degrade"}
+            "run_degraded_study": "degraded", "degrade_dataset": "degrade",
+            "run_pileup_study": "pileup"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,13 +9,14 @@ allowed (the same loader as ``models/`` and ``firmware_configs/``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fpgakd.config import check_field, config_from_dict, load_yaml_mapping, resolve_config_path
 from fpgakd.errors import ConfigError
+from fpgakd.jets.events.verdict import VerdictConfig
 
-__all__ = ["BoostStudyConfig", "DegradedStudyConfig", "STUDY_KINDS", "load_study_config"]
+__all__ = ["BoostStudyConfig", "DegradedStudyConfig", "PileupStudyConfig", "STUDY_KINDS", "load_study_config"]
 
 STUDY_FOLDER = "studies"
 
@@ -65,7 +66,19 @@ class DegradedStudyConfig:
         check_field(self.angle_step >= 0, "angle_step", self.angle_step, "a number >= 0")
 
 
-STUDY_KINDS: dict[str, type] = {"boost": BoostStudyConfig, "degraded": DegradedStudyConfig}
+@dataclass(frozen=True)
+class PileupStudyConfig:
+    """The pileup verdict on particle distill runs (DistillNet, Bal et al. 2024): pT-miss and
+    jet resolution of no mitigation, PUPPI, the teacher and each run's student
+    (:mod:`fpgakd.jets.events.verdict` defines every quantity)."""
+
+    name: str
+    kind: Literal["pileup"] = "pileup"
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
+
+
+STUDY_KINDS: dict[str, type] = {"boost": BoostStudyConfig, "degraded": DegradedStudyConfig,
+                                "pileup": PileupStudyConfig}
 
 
 def load_study_config(name_or_path: str | os.PathLike, kind: str | None = None) -> Any:
