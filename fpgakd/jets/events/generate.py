@@ -32,8 +32,8 @@ from fpgakd.jets.events.overlay import HARD_STREAM, generator_truth, overlay_eve
 from fpgakd.jets.pythia_source import pythia_seed_of
 from fpgakd.jets.workers import results_in_order
 
-__all__ = ["EventSummary", "generate_events", "events_cache_path", "default_events_path",
-           "HARD_CHUNK_EVENTS"]
+__all__ = ["EventSummary", "generate_events", "events_cache_path", "cached_events_path",
+           "default_events_path", "HARD_CHUNK_EVENTS"]
 
 log = logging.getLogger(__name__)
 
