@@ -8,7 +8,7 @@ import pytest
 
 from fpgakd.cli import main
 from fpgakd.errors import ConfigError
-from fpgakd.jets.events import minbias
+from fpgakd.jets.events import generate, minbias
 from fpgakd.jets.events.eventfile import load_events
 from fpgakd.jets.events.generate import generate_events
 from fpgakd.jets.events.options import PileupOptions
@@ -61,6 +61,19 @@ def test_same_options_give_the_same_file_and_another_seed_another(with_pileup, t
     other = load_events(generate_events(tmp_path / "other.h5", PileupOptions(mu=4.0, n_events=2, seed=6, **TINY),
                                         progress=False).path)
     assert other.particles["pt"][:20].tolist() != first.particles["pt"][:20].tolist()
+
+
+@pytest.mark.slow
+def test_the_events_do_not_depend_on_the_number_of_workers(cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(generate, "HARD_CHUNK_EVENTS", 2)  # two work units
+    files = [generate_events(tmp_path / f"w{w}.h5", PileupOptions(mu=3.0, n_events=4, seed=1,
+                                                                  library_size=LIBRARY, workers=w),
+                             progress=False) for w in (1, 2)]
+    assert files[1].workers == 2
+    one, two = (load_events(f.path) for f in files)
+    for name, values in one.particles.items():
+        np.testing.assert_array_equal(two.particles[name], values)
+    np.testing.assert_array_equal(two.events["n_pileup"], pileup_counts(3.0, 1, np.arange(4)))
 
 
 @pytest.mark.slow

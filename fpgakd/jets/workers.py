@@ -9,7 +9,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["results_in_order", "ignore_interrupts"]
+__all__ = ["results_in_order", "ignore_interrupts", "chunk_sizes"]
 
 
 def ignore_interrupts(initializer: Callable[..., None] | None = None, *args: Any) -> None:
@@ -46,3 +46,13 @@ def results_in_order(function: Callable[[Any], Any], tasks: Sequence[Any], worke
     with ctx.Pool(workers, initializer=ignore_interrupts, initargs=(initializer, *initargs)) as pool:
         # the pool is terminated on any exception, Ctrl-C included, by the with block
         yield from pool.imap(function, tasks)
+
+
+def chunk_sizes(total: int, per_chunk: int) -> list[int]:
+    """``total`` items in work units of ``per_chunk`` (the last one smaller).
+
+    >>> chunk_sizes(1200, 500)
+    [500, 500, 200]
+    """
+    full, rest = divmod(total, per_chunk)
+    return [per_chunk] * full + ([rest] if rest else [])

@@ -27,7 +27,7 @@ from fpgakd.errors import DataError
 from fpgakd.jets.events.interactions import Interactions, concat_interactions, generate_interactions
 from fpgakd.jets.events.options import PileupOptions, minbias_settings, options_hash
 from fpgakd.jets.pythia_source import pythia_seed_of
-from fpgakd.jets.workers import results_in_order
+from fpgakd.jets.workers import chunk_sizes, results_in_order
 
 __all__ = ["LIBRARY_CHUNK_EVENTS", "library_dir", "build_library", "load_library", "minbias_library"]
 
@@ -52,11 +52,6 @@ def library_dir(options: PileupOptions) -> Path:
                         "settings": minbias_settings(0)[:-1], "eta_max": options.eta_max,
                         "chunk_events": LIBRARY_CHUNK_EVENTS, "pythia": version("pythia8mc")})
     return cache_dir() / "minbias" / key
-
-
-def _chunk_sizes(size: int) -> list[int]:
-    full, rest = divmod(size, LIBRARY_CHUNK_EVENTS)
-    return [LIBRARY_CHUNK_EVENTS] * full + ([rest] if rest else [])
 
 
 def _chunk_path(folder: Path, index: int, n_events: int) -> Path:
@@ -87,7 +82,7 @@ def build_library(options: PileupOptions, *, progress: bool = True) -> Path:
 
     folder = library_dir(options)
     folder.mkdir(parents=True, exist_ok=True)
-    sizes = _chunk_sizes(options.library_size)
+    sizes = chunk_sizes(options.library_size, LIBRARY_CHUNK_EVENTS)
     tasks = [(k, n, options.library_seed, options.eta_max) for k, n in enumerate(sizes)
              if not _chunk_path(folder, k, n).is_file()]
     if not tasks:
@@ -115,7 +110,7 @@ def load_library(options: PileupOptions) -> Interactions:
     """
     folder = library_dir(options)
     parts = []
-    for k, n in enumerate(_chunk_sizes(options.library_size)):
+    for k, n in enumerate(chunk_sizes(options.library_size, LIBRARY_CHUNK_EVENTS)):
         path = _chunk_path(folder, k, n)
         try:
             with np.load(path) as f:

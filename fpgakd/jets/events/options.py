@@ -107,6 +107,14 @@ class PileupOptions:
         for name in ("d0_resolution", "dz_resolution", "pythia_settings"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         self.validate()
+        # plain floats and ints: mu=50 and mu=50.0 (or numpy scalars) are the same options,
+        # with the same cache key
+        for name in ("mu", "sigma_z", "eta_max", "pt_min"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        for name in ("n_events", "seed", "library_size", "library_seed"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        for name in ("d0_resolution", "dz_resolution"):
+            object.__setattr__(self, name, tuple(float(t) for t in getattr(self, name)))
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first option with an impossible value."""
