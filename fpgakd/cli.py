@@ -78,6 +78,12 @@ def _cmd_events(args: argparse.Namespace) -> int:
     summary = generate_events(output, options, progress=not args.quiet)
     print(summary.format_table())
     print(f"wrote {output}")
+    if not args.no_plot:
+        from fpgakd.jets.events.eventfile import load_events
+        from fpgakd.jets.events.eventplots import plot_event_overview
+
+        plot = plot_event_overview(load_events(output), output.with_name(f"{output.stem}_overview.png"))
+        print(f"wrote {plot} (pileup per event; pT, |dz| and eta of hard-scatter and pileup particles)")
     return 0
 
 
@@ -273,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pythia", action="append", metavar="SETTING",
                    help="extra Pythia setting for the hard process, repeatable, e.g. 'PhaseSpace:pTHatMin = 50'")
     p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--no-plot", action="store_true",
+                   help="skip the overview plot written next to the output (<name>_overview.png)")
     p.set_defaults(func=_cmd_events)
 
     p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents")

@@ -131,6 +131,7 @@ def test_the_events_command_writes_the_file_and_prints_the_summary(cache, tmp_pa
     printed = capsys.readouterr().out
     assert rc == 0 and load_events(out).n_events == 2
     assert "mean pileup interactions" in printed and "pileup particles" in printed and str(out) in printed
+    assert (tmp_path / "e_overview.png").stat().st_size > 10_000
 
 
 def test_the_events_command_refuses_a_negative_mu(tmp_path, capsys):
