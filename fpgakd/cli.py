@@ -76,6 +76,27 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_events(args: argparse.Namespace) -> int:
+    from fpgakd.jets.events.generate import events_cache_path, generate_events
+    from fpgakd.jets.events.options import PileupOptions
+
+    options = PileupOptions(process=args.process, mu=args.mu, n_events=args.events, seed=args.seed,
+                            library_size=args.library_size, sigma_z=args.sigma_z,
+                            smearing=not args.no_smearing, pythia_settings=tuple(args.pythia or ()),
+                            workers=args.workers)
+    output = Path(args.output) if args.output else events_cache_path(options)
+    summary = generate_events(output, options, progress=not args.quiet)
+    print(summary.format_table())
+    print(f"wrote {output}")
+    if not args.no_plot:
+        from fpgakd.jets.events.eventfile import load_events
+        from fpgakd.jets.events.eventplots import plot_event_overview
+
+        plot = plot_event_overview(load_events(output), output.with_name(f"{output.stem}_overview.png"))
+        print(f"wrote {plot} (pileup per event; pT, |dz| and eta of hard-scatter and pileup particles)")
+    return 0
+
+
 def _jets_or_default(path: str | None, quiet: bool) -> Path:
     if path:
         return Path(path)
@@ -263,6 +284,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true",
                    help="skip the per-class feature plot written next to the output (<name>_features.png)")
     p.set_defaults(func=_cmd_generate)
+
+    from fpgakd.jets.events.options import PROCESSES, PileupOptions
+
+    d = PileupOptions()  # the defaults, said once
+    p = sub.add_parser("events", help="generate events with pileup (a hard process + Poisson(mu) minimum-bias "
+                                      "interactions, 14 TeV) into one HDF5 event file")
+    p.add_argument("-o", "--output", help="output event file (default: the cache, "
+                                          "$FPGAKD_CACHE/events_<process>_mu<mu>_<hash>.h5, reused by later runs)")
+    p.add_argument("--process", default=d.process,
+                   help=f"hard process: {', '.join(PROCESSES)} (default {d.process})")
+    p.add_argument("--mu", type=float, default=d.mu, help=f"mean pileup interactions per event (default {d.mu:g})")
+    p.add_argument("--events", type=int, default=d.n_events, help=f"events to generate (default {d.n_events})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"seed of the hard events and overlays (default {d.seed})")
+    p.add_argument("--library-size", type=int, default=d.library_size,
+                   help=f"minimum-bias events in the cached overlay library (default {d.library_size})")
+    p.add_argument("--sigma-z", type=float, default=d.sigma_z,
+                   help=f"vertex spread along the beam, cm (default {d.sigma_z:g})")
+    p.add_argument("--no-smearing", action="store_true", help="switch the per-particle detector response off")
+    p.add_argument("--pythia", action="append", metavar="SETTING",
+                   help="extra Pythia setting for the hard process, repeatable, e.g. 'PhaseSpace:pTHatMin = 50'")
+    p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--no-plot", action="store_true",
+                   help="skip the overview plot written next to the output (<name>_overview.png)")
+    p.set_defaults(func=_cmd_events)
 
     p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")

@@ -74,6 +74,25 @@ def test_generate_stopped_by_signal_leaves_nothing(tmp_path, sig, rc):
     assert not [w for w in workers if _alive(w)], "worker processes outlived the command"
 
 
+@pytest.mark.slow
+def test_events_stopped_by_ctrl_c_stops_the_workers_and_leaves_nothing(tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    # a one-chunk library builds in this process; the overlays then run on two workers
+    proc = _fpgakd(["-q", "events", "--events", "400", "--mu", "50", "--library-size", "100",
+                    "--workers", "2", "-o", str(out_dir / "events.h5")], tmp_path, tmp_path / "cache")
+    _wait_for(lambda: len(_children(proc.pid)) >= 2, proc, "workers started")
+    time.sleep(1.0)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert list(out_dir.iterdir()) == [] and "no partial output was kept" in err
+    assert "Traceback" not in err, err
+    time.sleep(0.5)
+    assert not [w for w in workers if _alive(w)], "worker processes outlived the command"
+
+
 def _tiny_model_yaml(path: Path) -> Path:
     # long enough training that the signal arrives mid-training
     cfg = {"name": "tiny", "task": "classifier", "hidden": [8],

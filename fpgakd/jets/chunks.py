@@ -15,17 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.errors import DataError, ToolError
+from fpgakd.errors import DataError
 from fpgakd.jets.detector import smear_particles
 from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, HLF_NAMES, JET_NAMES
 from fpgakd.jets.options import GenerationOptions, pythia_settings
+from fpgakd.jets.pythia_source import (NEUTRINOS, PythiaSource, p4_kinematics, pythia_seed_of,
+                                       wrap_phi)
 
 __all__ = ["generate_chunk"]
 # Parton ids: light quarks for the q class, any quark for decay products, the gluon.
 _LIGHT_QUARKS = (1, 2, 3)
 _QUARK_MAX_ID = 5
 _GLUON = 21
-_NEUTRINOS = (12, 14, 16)
 _RESONANCE_ID = {"W": 24, "Z": 23, "t": 6}
 _W_ID = 24
 _DECAY_QUARKS = {"W": 2, "Z": 2, "t": 3}  # t -> b W, W -> q q'
@@ -36,28 +37,11 @@ _HARD_OUTGOING_SLOTS = (5, 6)       # event-record rows of the hard 2 -> 2 outgo
 # or R cannot be reached with these processes (a guard against an endless loop).
 _MAX_EVENTS_PER_JET = 200
 _MIN_EVENTS_BEFORE_GIVING_UP = 2000
-_MAX_FAILED_NEXT = 100
 # Events are clustered in batches: large enough to amortise the FastJet call, small
 # enough not to overshoot a chunk by much.
 _MIN_BATCH_EVENTS = 8
 _MAX_BATCH_EVENTS = 256
-_PYTHIA_SEED_MAX = 900_000_000  # Pythia's Random:seed range is 0 .. 900 000 000
 # HDF5 storage: gzip level 4 is most of level 9's gain at a fraction of its time; chunks of
-
-
-def _wrap_phi(phi: np.ndarray) -> np.ndarray:
-    """Azimuth wrapped to [-pi, pi)."""
-    return (phi + np.pi) % (2 * np.pi) - np.pi
-
-
-def _kinematics(p4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(pt, eta, phi, rapidity) of (..., 4) four-momenta (px, py, pz, E)."""
-    px, py, pz, e = p4[..., 0], p4[..., 1], p4[..., 2], p4[..., 3]
-    pt = np.hypot(px, py)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.arcsinh(np.where(pt > 0, pz / np.where(pt > 0, pt, 1.0), 0.0))
-        y = 0.5 * np.log(np.maximum(e + pz, 1e-300) / np.maximum(e - pz, 1e-300))
-    return pt, eta, _wrap_phi(np.arctan2(py, px)), y
 
 
 # ------------------------------------------------------------------- one chunk
@@ -65,32 +49,12 @@ class _Generator:
     """One Pythia instance and its bookkeeping for one (class, chunk)."""
 
     def __init__(self, class_name: str, options: GenerationOptions, pythia_seed: int) -> None:
-        import pythia8mc
-
         self.class_name = class_name
-        self.pythia = pythia8mc.Pythia("", False)
-        for s in pythia_settings(class_name, options, pythia_seed):
-            if not self.pythia.readString(s):
-                raise ToolError(f"Pythia rejected the setting {s!r} (class {class_name})")
-        if not self.pythia.init():
-            raise ToolError(f"Pythia failed to initialise for class {class_name!r} with pTHat "
-                            f"{options.pthat_range} GeV (options pt_min/pt_max or pthat_min/pthat_max)")
-        self._charge: dict[int, int] = {}
-        self._getters = {name: getattr(pythia8mc.Particle, name)
-                         for name in ("isFinal", "id", "px", "py", "pz", "e")}
-        self.failed = 0
-
-    def charge_of(self, ids: np.ndarray) -> np.ndarray:
-        """Pythia chargeType per id, cached: a dict lookup is cheaper than a binding call."""
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        pdata = self.pythia.particleData
-        out = np.empty(len(uniq), dtype=np.int64)
-        for k, i in enumerate(uniq.tolist()):
-            c = self._charge.get(i)
-            if c is None:
-                c = self._charge[i] = pdata.chargeType(i)
-            out[k] = c
-        return out[inverse]
+        self.source = PythiaSource(
+            pythia_settings(class_name, options, pythia_seed), f"class {class_name!r}",
+            init_hint=f" with pTHat {options.pthat_range} GeV (options pt_min/pt_max or "
+                      "pthat_min/pthat_max)")
+        self.charge_of = self.source.charge_of
 
     def next_event(self) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float, list]]]:
         """Generate one event: (final-state ids, their p4 (M, 4), hard objects).
@@ -98,23 +62,8 @@ class _Generator:
         A hard object is (rapidity, phi, [(rapidity, phi) of decay quarks]); it is listed
         only if it belongs to this class (gluon, light quark, W, Z or top).
         """
-        while not self.pythia.next():
-            self.failed += 1
-            if self.failed > _MAX_FAILED_NEXT:
-                raise ToolError(f"Pythia failed {self.failed} times to generate an event for "
-                                f"class {self.class_name!r}")
-        event = self.pythia.event
-        # The bindings have no bulk accessor: one call per particle and quantity is the
-        # floor (~0.2 us each). filter/map over the unbound methods keep the loop in C,
-        # about 10% faster than a comprehension; this is ~20% of the time per event.
-        g = self._getters
-        final = list(filter(g["isFinal"], event.particles()))
-        n = len(final)
-        ids = np.fromiter(map(g["id"], final), np.int64, n)
-        p4 = np.empty((n, 4))
-        for k, name in enumerate(("px", "py", "pz", "e")):
-            p4[:, k] = np.fromiter(map(g[name], final), np.float64, n)
-        return ids, p4, self._hard_objects(event)
+        final = self.source.next_final_state()
+        return final.ids, final.p4, self._hard_objects(self.source.pythia.event)
 
     def _hard_objects(self, event: Any) -> list[tuple[float, float, list]]:
         objects = []
@@ -149,22 +98,22 @@ class _Generator:
 
 
 def _delta_r(y1: Any, phi1: Any, y2: Any, phi2: Any) -> Any:
-    return np.hypot(np.asarray(y1) - y2, _wrap_phi(np.asarray(phi1) - phi2))
+    return np.hypot(np.asarray(y1) - y2, wrap_phi(np.asarray(phi1) - phi2))
 
 
 def _jet_arrays(p4: np.ndarray, jet_p4: np.ndarray, n_constituents: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Constituent table (P, 11), mask (P,), jet row (4,) and all constituents (pt, eta, phi, e)."""
-    pt, eta, phi, _ = _kinematics(p4)
+    pt, eta, phi, _ = p4_kinematics(p4)
     e = p4[:, 3]
     order = np.argsort(-pt, kind="stable")
     pt, eta, phi, e = pt[order], eta[order], phi[order], e[order]
-    jpt, jeta, jphi, _ = _kinematics(jet_p4)
+    jpt, jeta, jphi, _ = p4_kinematics(jet_p4)
     je = jet_p4[3]
     jmass = math.sqrt(max(je ** 2 - float(np.sum(jet_p4[:3] ** 2)), 0.0))
     n = min(len(pt), n_constituents)
     deta = eta[:n] - jeta
-    dphi = _wrap_phi(phi[:n] - jphi)
+    dphi = wrap_phi(phi[:n] - jphi)
     table = np.zeros((n_constituents, len(CONSTITUENT_NAMES)), dtype=np.float32)
     table[:n] = np.stack([deta, dphi, np.log(pt[:n]), np.log(e[:n]), pt[:n] / jpt,
                           e[:n] / je, np.hypot(deta, dphi), pt[:n], eta[:n], phi[:n], e[:n]],
@@ -178,8 +127,7 @@ def _chunk_seeds(seed: int, class_name: str, chunk_index: int) -> tuple[int, np.
     """Pythia seed and smearing generator of one chunk; independent of the worker count."""
     ss = np.random.SeedSequence(seed, spawn_key=(CLASS_NAMES.index(class_name), chunk_index))
     ss_pythia, ss_smear = ss.spawn(2)
-    pythia_seed = int(ss_pythia.generate_state(1, dtype=np.uint64)[0] % _PYTHIA_SEED_MAX) + 1
-    return pythia_seed, np.random.default_rng(ss_smear)
+    return pythia_seed_of(ss_pythia), np.random.default_rng(ss_smear)
 
 
 def _swallow_fastjet_banner(ak, fastjet, jet_def) -> None:
@@ -255,7 +203,7 @@ def generate_chunk(class_name: str, chunk_index: int, n_jets: int,
         counts = np.array([len(i) for i in ids])
         ids_flat = np.concatenate(ids)
         p4_flat = np.concatenate(p4s)
-        visible = ~np.isin(np.abs(ids_flat), _NEUTRINOS)
+        visible = ~np.isin(np.abs(ids_flat), NEUTRINOS)
         if options.smearing:
             charge = gen.charge_of(ids_flat)
             p4_flat, kept = smear_particles(p4_flat, charge, ids_flat, rng)
@@ -276,7 +224,7 @@ def generate_chunk(class_name: str, chunk_index: int, n_jets: int,
                           axis=1)
         jet_counts = ak.to_numpy(ak.num(cjets))
         jet_start = np.concatenate([[0], np.cumsum(jet_counts)])
-        jet_ptall, _, jet_phiall, jet_yall = _kinematics(jet_p4)
+        jet_ptall, _, jet_phiall, jet_yall = p4_kinematics(jet_p4)
         part_start = np.concatenate([[0], np.cumsum(counts)])
         selected: list[tuple[int, int]] = []  # (event, jet index within event)
         for ev in range(batch):

@@ -36,9 +36,7 @@ import contextlib
 import datetime as _dt
 import json
 import logging
-import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,6 +51,7 @@ from fpgakd.jets.chunks import generate_chunk
 from fpgakd.jets.jetfile import (CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION,
                                  HLF_NAMES, JET_NAMES)
 from fpgakd.jets.options import GenerationOptions, pythia_settings
+from fpgakd.jets.workers import results_in_order
 
 __all__ = ["GenerationSummary", "ClassSummary", "generate_jets", "ENGINES"]
 
@@ -155,24 +154,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: the parent stops the pool and cleans up, so
-    # the workers should not each print a KeyboardInterrupt traceback. SIGTERM keeps its
-    # default: it is how the pool stops them.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _run_chunks(tasks: list, workers: int) -> Iterator[dict[str, Any]]:
     """Chunk results in task order, from a process pool (or in-process for one worker)."""
-    if workers <= 1:
-        for task in tasks:
-            yield _chunk_task(task)
-        return
-    # spawn: fork would copy the parent's threads (TensorFlow, tqdm) into the workers
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=_ignore_interrupts) as pool:
-        # the pool is terminated on any exception, Ctrl-C included, by the with block
-        yield from pool.imap(_chunk_task, tasks)
+    return results_in_order(_chunk_task, tasks, workers)
 
 
 def _in_order(futures: list) -> Iterator[dict[str, Any]]:

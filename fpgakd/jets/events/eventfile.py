@@ -42,7 +42,7 @@ import numpy as np
 from fpgakd.errors import DataError
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PARTICLE_FIELDS", "EVENT_FIELDS", "GEN_FIELDS",
-           "TRUTH_FIELD", "EventSet", "write_events", "load_events", "concat_events"]
+           "TRUTH_FIELD", "EventSet", "write_events", "load_events", "concat_events", "event_rows"]
 
 FORMAT_NAME = "fpgakd-events"
 FORMAT_VERSION = 1
@@ -95,16 +95,21 @@ class EventSet:
     def subset(self, indices: Any) -> "EventSet":
         """The events ``indices`` (in that order), as a new set with contiguous offsets."""
         idx = np.asarray(indices, dtype=np.int64)
-        rows, offsets = _rows_of(self.offsets, idx)
-        gen_rows, gen_offsets = _rows_of(self.gen_offsets, idx)
+        rows, offsets = event_rows(self.offsets, idx)
+        gen_rows, gen_offsets = event_rows(self.gen_offsets, idx)
         return EventSet({k: v[rows] for k, v in self.particles.items()}, offsets,
                         {k: v[idx] for k, v in self.events.items()},
                         {k: v[gen_rows] for k, v in self.gen.items()}, gen_offsets,
                         dict(self.options), self.source)
 
 
-def _rows_of(offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat row indices of the events ``idx`` and the new offsets."""
+def event_rows(offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat row indices of the events ``idx`` (rows cut by ``offsets``) and their new offsets.
+
+    >>> rows, new = event_rows(np.array([0, 2, 5]), np.array([1, 0]))
+    >>> rows.tolist(), new.tolist()
+    ([2, 3, 4, 0, 1], [0, 3, 5])
+    """
     counts = (offsets[idx + 1] - offsets[idx]).astype(np.int64)
     new_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     rows = np.repeat(offsets[idx] - new_offsets[:-1], counts) + np.arange(new_offsets[-1])
