@@ -72,11 +72,11 @@ def test_unsupported_layer_is_named_and_nothing_is_written(tmp_path):
 
 def test_bad_inputs_name_the_numbers(tmp_path):
     model = float_model(tmp_path / "run" / "student_kd.h5")
-    with pytest.raises(DataError, match=r"12 input features per jet, but .*student_kd\.h5 expects 16"):
+    with pytest.raises(DataError, match=r"12 input features per sample, but .*student_kd\.h5 expects 16"):
         synthesize(model, firmware=firmware(), project_dir=tmp_path / "prj", test_x=normal_jets(10, 12),
                    progress=False)
     np.save(tmp_path / "wide.npy", normal_jets(10, 20))
-    with pytest.raises(DataError, match=r"wide\.npy: 20 input features per jet, but .* expects 16"):
+    with pytest.raises(DataError, match=r"wide\.npy: 20 input features per sample, but .* expects 16"):
         synthesize_run(tmp_path / "run", firmware=firmware(), hls_root=tmp_path / "hls",
                        inputs=tmp_path / "wide.npy", progress=False)
     with pytest.raises(DataError, match=r"nowhere: no such run directory or model file"):

@@ -34,10 +34,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SIGMOID_LAYER", "TABLE_BITS", "TABLE_INTEGER", "sigmoid_table", "sigmoid_table_index",
+__all__ = ["SIGMOID_LAYER", "SIGMOID_DECISION", "TABLE_BITS", "TABLE_INTEGER", "sigmoid_table", "sigmoid_table_index",
            "emulate_sigmoid", "sigmoid_result_bits", "append_sigmoid", "set_sigmoid_table",
            "sigmoid_table_error"]
 
+#: the one-output decision on a sigmoid output (the logit's 0): table(0) is 0.5, so a logit
+#: in [0, 1/64) is "not signal", as its table output says
+SIGMOID_DECISION = 0.5
 #: name of the sigmoid layer fpgakd appends after the student's ``output`` layer
 SIGMOID_LAYER = "output_sigmoid"
 #: the table's input range, [-8, 8): hard-coded in hls4ml 1.3.0's init_sigmoid_table and
