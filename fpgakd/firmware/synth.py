@@ -41,7 +41,7 @@ from fpgakd.firmware.hls import (HLS_TOOLS, check_supported, convert_keras_model
 from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME as REPORT_NAME
 from fpgakd.firmware.report_schema import ESTIMATE_KEYS, write_reports_json
 
-__all__ = ["synthesize", "synthesize_run", "REPORT_NAME"]
+__all__ = ["synthesize", "synthesize_run", "run_output", "REPORT_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -376,11 +376,15 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
                       test_x=x, n_jets=n_jets, allow_tolerance=allow_tolerance,
                       inputs_source=str(source) if source is not None else "random standard-normal",
                       accuracy=_run_accuracy(model_path), rtl=rtl,
-                      output=output or _run_output(model_path), progress=progress)
+                      output=output or run_output(model_path), progress=progress)
 
 
-def _run_output(model_path: Path) -> str:
-    """``output`` of the run's config.yaml next to the model: what follows the logit in firmware."""
+def run_output(model_path: Path) -> str:
+    """``output`` of the run's config.yaml next to the model: what follows the logit in firmware.
+
+    >>> run_output(Path("runs/hlf_top_regressor/student_kd.h5"))    # doctest: +SKIP
+    'sigmoid'
+    """
     config = model_path.parent / RUN_CONFIG_NAME
     if not config.is_file():
         return "linear"
