@@ -202,12 +202,13 @@ def format_csim_summary(summary: dict) -> str:
 
 def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, keras_logits: np.ndarray,
              *, tolerance: float = 0.0, raise_on_mismatch: bool = True, progress: bool = False,
-             threshold: float = 0.0) -> dict:
+             threshold: float = 0.0, bridge_output: np.ndarray | None = None) -> dict:
     """Run the testbench and the hls4ml bridge on ``x`` and compare both with ``keras_logits``.
 
     ``keras_logits`` is the expected firmware output: Keras's logits, or for a sigmoid
     output their emulated table values (:func:`fpgakd.firmware.sigmoid.emulate_sigmoid`,
-    with ``threshold=0.5`` for the one-output decision).
+    with ``threshold=0.5`` for the one-output decision). ``bridge_output``: the bridge's
+    outputs on ``x`` already computed (:func:`trace_layer_output`), so it is not compiled again.
 
     Writes the testbench data, compiles the bridge (``hls_model.compile()``) and the exact
     testbench, runs both, and returns a summary: ``n_jets``, ``n_outputs``, ``n_values``,
@@ -230,7 +231,8 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
     project_name = hls_model.config.get_project_name()
 
     # the bridge first: hls4ml's compile() rewrites the project's sources
-    bridge = _run_bridge(hls_model, x, progress)
+    bridge = _run_bridge(hls_model, x, progress) if bridge_output is None else \
+        np.asarray(bridge_output, dtype=np.float64).reshape(len(x), -1)
     write_testbench_data(project_dir, x, keras_logits)
     build_exact_testbench(project_dir, project_name)
     log.info("running the C-simulation testbench on %d jets", len(x))
@@ -262,19 +264,21 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
     return summary
 
 
-def trace_layer_output(hls_model: Any, x: np.ndarray, layer: str) -> np.ndarray:
-    """One layer's output in hls4ml's compiled bridge (the layer needs ``Trace: True``).
+def trace_layer_output(hls_model: Any, x: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bridge's output and one layer's output in it (the layer needs ``Trace: True``).
 
-    Compiles the bridge with tracing and runs ``x`` in double precision, so every fixed-point
-    value comes back exactly; the project is written again without tracing afterwards.
+    Compiles hls4ml's bridge with tracing and runs ``x`` in double precision, so every
+    fixed-point value comes back exactly; the project is written again without tracing
+    afterwards (the bridge output can go to :func:`run_csim` as ``bridge_output``).
 
-    >>> trace_layer_output(hls_model, x, "output")          # doctest: +SKIP
+    >>> out, logits = trace_layer_output(hls_model, x, "output")       # doctest: +SKIP
+    >>> logits[:2]                                                      # doctest: +SKIP
     array([[ 0.25 ], [-1.125]])
     """
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):   # hls4ml prints that it recompiles
-            _, traced = hls_model.trace(np.ascontiguousarray(np.asarray(x, dtype=np.float64)))
+            out, traced = hls_model.trace(np.ascontiguousarray(np.asarray(x, dtype=np.float64)))
             hls_model.config.trace_output = False
             hls_model.write()
     except Exception as err:  # hls4ml raises a bare Exception and prints g++'s output
@@ -282,4 +286,5 @@ def trace_layer_output(hls_model: Any, x: np.ndarray, layer: str) -> np.ndarray:
                         f"({err}):\n{_tail(buf.getvalue())}") from None
     if layer not in traced:
         raise ToolError(f"hls4ml traced no output for layer '{layer}' (traced: {', '.join(traced) or 'none'})")
-    return np.asarray(traced[layer], dtype=np.float64).reshape(len(x), -1)
+    return (np.asarray(out, dtype=np.float64).reshape(len(x), -1),
+            np.asarray(traced[layer], dtype=np.float64).reshape(len(x), -1))

@@ -268,11 +268,11 @@ def _check_csim(tmp: Path, hls_model: Any, model: Any, x: np.ndarray, keras_logi
     from fpgakd.firmware.sigmoid import SIGMOID_DECISION, emulate_sigmoid, sigmoid_table_error
 
     size = firmware.sigmoid_table_size
-    # the traced build comes first: run_csim's compile writes the project back without tracing
-    logit = compare_outputs(trace_layer_output(hls_model, x, model.layers[-1].name), keras_logits,
-                            tolerance=tolerance)
+    # one traced build of the bridge gives both its output and its logit
+    bridge, fw_logits = trace_layer_output(hls_model, x, model.layers[-1].name)
+    logit = compare_outputs(fw_logits, keras_logits, tolerance=tolerance)
     csim = run_csim(tmp, hls_model, x, emulate_sigmoid(keras_logits, size), tolerance=tolerance,
-                    raise_on_mismatch=False, threshold=SIGMOID_DECISION)
+                    raise_on_mismatch=False, threshold=SIGMOID_DECISION, bridge_output=bridge)
     csim["sigmoid"] = {"table_size": size, "logit": logit,
                        "table_max_abs_error": sigmoid_table_error(keras_logits, size)}
     csim["text"] += (f"; sigmoid table of {size} entries after the logit (checked against its numpy "
