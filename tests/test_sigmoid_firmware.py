@@ -4,7 +4,6 @@ against that emulation with real hls4ml, g++, da4ml, Verilator and Yosys."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import numpy as np
