@@ -186,7 +186,7 @@ def format_csim_summary(summary: dict) -> str:
     """One paragraph a user reads: jets compared, bit-exact or not, mismatches, class agreement.
 
     >>> format_csim_summary(summary)                                          # doctest: +SKIP
-    'C-simulation on 10000 jets x 5 outputs: bit-exact ...'
+    'C-simulation on 10000 samples x 5 outputs: bit-exact ...'
     """
     parts = []
     for name in ("testbench", "bridge"):
@@ -196,7 +196,7 @@ def format_csim_summary(summary: dict) -> str:
     verdict = ("bit-exact" if summary["bit_exact"] else
                f"within tolerance {summary['tolerance']:g}" if summary["passed"] else
                f"MISMATCH beyond tolerance {summary['tolerance']:g}")
-    return (f"C-simulation on {summary['n_jets']} jets x {summary['n_outputs']} outputs: {verdict}; "
+    return (f"C-simulation on {summary['n_jets']} samples x {summary['n_outputs']} outputs: {verdict}; "
             + "; ".join(parts))
 
 
