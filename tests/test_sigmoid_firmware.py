@@ -61,6 +61,15 @@ def test_sigmoid_table_size_is_validated_on_load(tmp_path):
         load(path)
 
 
+def test_a_runs_config_yaml_decides_the_output(tmp_path):
+    from fpgakd.config import dump_config
+    from fpgakd.firmware.synth import run_output
+
+    assert run_output(tmp_path / "student_kd.h5") == "linear"          # no config.yaml: a bare model
+    dump_config(load_model_config("hlf_top_regressor"), tmp_path / "config.yaml")
+    assert run_output(tmp_path / "student_kd.h5") == "sigmoid"
+
+
 def test_the_estimate_counts_the_table_as_one_bram():
     from fpgakd.firmware.estimate import estimate_resources
     from fpgakd.learn.students import build_student
