@@ -49,21 +49,25 @@ def _student_from_yaml(name: str):
             w = kernel.numpy()
             w[np.abs(w) <= np.quantile(np.abs(w), SPARSITY)] = 0.0
             kernel.assign(w)
-    return model, rng.normal(size=(N_JETS, n_in)).astype("float32")
+    return model, rng.normal(size=(N_JETS, n_in)).astype("float32"), cfg.output
 
 
 def _student_from_run(run: Path):
+    from fpgakd.firmware.synth import run_output
     from fpgakd.learn.students import load_student
 
-    return load_student(run / "student_kd.h5"), np.load(run / "heldout_inputs.npy")[:N_JETS]
+    model_path = run / "student_kd.h5"
+    return load_student(model_path), np.load(run / "heldout_inputs.npy")[:N_JETS], run_output(model_path)
 
 
-def _measure(label: str, model, x: np.ndarray, out: Path) -> dict:
+def _measure(label: str, model, x: np.ndarray, out: Path, output: str) -> dict:
+    from fpgakd.config import FirmwareConfig
     from fpgakd.firmware.rtl.flow import run_rtl_flow
     from fpgakd.learn.students import count_parameters
 
     started = time.perf_counter()
-    flow = run_rtl_flow(model, out, x)
+    table = FirmwareConfig(name="default").sigmoid_table_size if output == "sigmoid" else None
+    flow = run_rtl_flow(model, out, x, sigmoid_table_size=table)
     syn = flow["synthesis"]
     res = syn["resources"]
     return {"student": label, "shape": [model.input_shape[1]] + [l.units for l in model.layers if hasattr(l, "units")],
@@ -99,7 +103,7 @@ def _judge(rows: list[dict]) -> None:
                       "DSP = 0": r["DSP"] == HLF_GOAL["DSP"]}
             print(f"\n{r['student']} against the goal: " +
                   ", ".join(f"{k}: {'met' if ok else 'NOT met'}" for k, ok in checks.items()))
-        if "distillnet" in r["student"]:
+        if "hlf_top_regressor" in r["student"]:
             p = QDISTILLNET_PUBLISHED
             print(f"\n{r['student']} (16-64-32-1) beside published QDistillNet: latency {r['latency_ns']:.1f} "
                   f"vs {p['latency_ns']} ns, LUT {r['LUT']} vs {p['LUT']}, FF {r['FF']} vs {p['FF']}, "
@@ -108,20 +112,20 @@ def _judge(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--students", nargs="*", default=["hlf_mlp", "distillnet", "hybrid_mlp", "constituent_mlp"])
+    parser.add_argument("--students", nargs="*", default=["hlf_mlp", "hlf_top_regressor", "hybrid_mlp", "constituent_mlp"])
     parser.add_argument("--run", nargs="*", default=[], help="distill run directories (trained students)")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.students:
-            model, x = _student_from_yaml(name)
-            rows.append(_measure(f"{name} (random, 75%)", model, x, Path(tmp) / name))
+            model, x, output = _student_from_yaml(name)
+            rows.append(_measure(f"{name} (random, 75%)", model, x, Path(tmp) / name, output))
             print(json.dumps(rows[-1]), flush=True)
         for run in map(Path, args.run):
-            model, x = _student_from_run(run)
+            model, x, output = _student_from_run(run)
             label = f"{run.parent.name}/{run.name}" if run.name.startswith("seed") else run.name
-            rows.append(_measure(f"{label} (trained)", model, x, Path(tmp) / f"run_{len(rows)}"))
+            rows.append(_measure(f"{label} (trained)", model, x, Path(tmp) / f"run_{len(rows)}", output))
             print(json.dumps(rows[-1]), flush=True)
     print()
     _print(rows)

@@ -152,7 +152,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     report = synthesize_run(source, firmware=firmware, part=args.part, hls_root=args.hls_root,
                             name=args.name, n_jets=args.n_jets, inputs=args.inputs,
                             allow_tolerance=args.allow_tolerance, rtl=False if args.no_rtl else None,
-                            progress=not args.quiet)
+                            output=args.output, progress=not args.quiet)
     print(format_report_table([report]))
     print(f"HLS project: {report['project']}")
     return 0
@@ -346,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept firmware logits within this |difference| of Keras instead of bit-exact")
     p.add_argument("--no-rtl", action="store_true",
                    help="skip the RTL flow (da4ml Verilog, Verilator check, Yosys counts)")
+    p.add_argument("--output", choices=("linear", "sigmoid"), default=None,
+                   help="what follows the student's logit in firmware (default: the run's config.yaml, else linear)")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("scan", help="accuracy vs firmware cost of many students, KD and scratch, on Dask")

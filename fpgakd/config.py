@@ -315,8 +315,13 @@ class FirmwareConfig:
     })
     csim: CsimConfig = field(default_factory=CsimConfig)
     rtl: RtlConfig = field(default_factory=RtlConfig)
+    #: entries of hls4ml's sigmoid table after a student with ``output: sigmoid``: 1024 is
+    #: hls4ml's default and, at 18 bits an entry, one BRAM_18K (the published QDistillNet's)
+    sigmoid_table_size: int = 1024
 
     def __post_init__(self) -> None:
+        n = self.sigmoid_table_size
+        _check(n >= 16 and n & (n - 1) == 0, "sigmoid_table_size", n, "a power of two >= 16")
         _check(self.clock_mhz > 0, "clock_mhz", self.clock_mhz, "a number > 0")
         _check(0 <= self.clock_uncertainty_pct < 100, "clock_uncertainty_pct",
                self.clock_uncertainty_pct, "a number in [0, 100)")

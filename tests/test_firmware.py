@@ -41,7 +41,7 @@ def normal_jets(n: int, width: int = 16) -> np.ndarray:
 
 
 def test_hls4ml_config_maps_every_firmware_field():
-    model = build_student(load_model_config("distillnet"), 16, 1)
+    model = build_student(load_model_config("hlf_top_regressor"), 16, 1)
     fw = firmware(reuse_factor=4, strategy="Resource", io_type="io_stream", backend="Vivado",
                   clock_mhz=200.0, clock_uncertainty_pct=10.0)
     kw = hls4ml_config(model, fw, "xcvu9p-flga2104-2L-e")
@@ -72,11 +72,11 @@ def test_unsupported_layer_is_named_and_nothing_is_written(tmp_path):
 
 def test_bad_inputs_name_the_numbers(tmp_path):
     model = float_model(tmp_path / "run" / "student_kd.h5")
-    with pytest.raises(DataError, match=r"12 input features per jet, but .*student_kd\.h5 expects 16"):
+    with pytest.raises(DataError, match=r"12 input features per sample, but .*student_kd\.h5 expects 16"):
         synthesize(model, firmware=firmware(), project_dir=tmp_path / "prj", test_x=normal_jets(10, 12),
                    progress=False)
     np.save(tmp_path / "wide.npy", normal_jets(10, 20))
-    with pytest.raises(DataError, match=r"wide\.npy: 20 input features per jet, but .* expects 16"):
+    with pytest.raises(DataError, match=r"wide\.npy: 20 input features per sample, but .* expects 16"):
         synthesize_run(tmp_path / "run", firmware=firmware(), hls_root=tmp_path / "hls",
                        inputs=tmp_path / "wide.npy", progress=False)
     with pytest.raises(DataError, match=r"nowhere: no such run directory or model file"):
@@ -160,7 +160,7 @@ def test_a_failing_hls_tool_is_reported_with_its_output(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tools}:{__import__('os').environ['PATH']}")
 
     run = tmp_path / "run"
-    save_student(build_student(load_model_config("distillnet"), 16, 1), run / "student_kd.h5")
+    save_student(build_student(load_model_config("hlf_top_regressor"), 16, 1), run / "student_kd.h5")
     np.save(run / "test_inputs.npy", normal_jets(N_JETS))
     with pytest.raises(ToolError) as info:
         synthesize_run(run, firmware=firmware(backend="Vivado"), hls_root=tmp_path / "hls", progress=False)

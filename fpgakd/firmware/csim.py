@@ -34,7 +34,7 @@ import numpy as np
 
 from fpgakd.errors import DataError, FpgakdError, MismatchError, ToolError
 
-__all__ = ["run_csim", "write_testbench_data", "build_exact_testbench", "compare_outputs",
+__all__ = ["run_csim", "trace_layer_output", "write_testbench_data", "build_exact_testbench", "compare_outputs",
            "format_csim_summary", "TB_INPUTS", "TB_PREDICTIONS", "TB_RESULTS", "EXACT_TESTBENCH"]
 
 log = logging.getLogger(__name__)
@@ -157,13 +157,16 @@ def _run_bridge(hls_model: Any, x: np.ndarray, progress: bool) -> np.ndarray:
     return np.concatenate(out).astype(np.float64)
 
 
-def _classes(logits: np.ndarray) -> np.ndarray:
-    # one output: a binary logit (or a regressor's pre-sigmoid output), class = logit > 0
-    return logits[:, 0] > 0 if logits.shape[1] == 1 else np.argmax(logits, axis=1)
+def _classes(logits: np.ndarray, threshold: float) -> np.ndarray:
+    # one output: a binary decision, logit > 0 (or sigmoid output > 0.5)
+    return logits[:, 0] > threshold if logits.shape[1] == 1 else np.argmax(logits, axis=1)
 
 
-def compare_outputs(firmware_out: np.ndarray, keras_logits: np.ndarray, *, tolerance: float = 0.0) -> dict:
+def compare_outputs(firmware_out: np.ndarray, keras_logits: np.ndarray, *, tolerance: float = 0.0,
+                    threshold: float = 0.0) -> dict:
     """Compare one firmware output with Keras: mismatches, max |difference|, class agreement.
+
+    A single output's class is ``output > threshold``: 0 for a logit, 0.5 for a sigmoid.
 
     >>> compare_outputs(np.array([[0.5, 1.0]]), np.array([[0.5, 1.25]]))["n_different"]
     1
@@ -175,7 +178,7 @@ def compare_outputs(firmware_out: np.ndarray, keras_logits: np.ndarray, *, toler
         "n_different": int(np.count_nonzero(diff)),
         "n_beyond_tolerance": int(np.count_nonzero(diff > tolerance)),
         "max_abs_diff": float(diff.max()) if diff.size else 0.0,
-        "class_agreement": float(np.mean(_classes(fw) == _classes(ref))) if len(fw) else 1.0,
+        "class_agreement": float(np.mean(_classes(fw, threshold) == _classes(ref, threshold))) if len(fw) else 1.0,
     }
 
 
@@ -183,7 +186,7 @@ def format_csim_summary(summary: dict) -> str:
     """One paragraph a user reads: jets compared, bit-exact or not, mismatches, class agreement.
 
     >>> format_csim_summary(summary)                                          # doctest: +SKIP
-    'C-simulation on 10000 jets x 5 outputs: bit-exact ...'
+    'C-simulation on 10000 samples x 5 outputs: bit-exact ...'
     """
     parts = []
     for name in ("testbench", "bridge"):
@@ -193,13 +196,19 @@ def format_csim_summary(summary: dict) -> str:
     verdict = ("bit-exact" if summary["bit_exact"] else
                f"within tolerance {summary['tolerance']:g}" if summary["passed"] else
                f"MISMATCH beyond tolerance {summary['tolerance']:g}")
-    return (f"C-simulation on {summary['n_jets']} jets x {summary['n_outputs']} outputs: {verdict}; "
+    return (f"C-simulation on {summary['n_jets']} samples x {summary['n_outputs']} outputs: {verdict}; "
             + "; ".join(parts))
 
 
 def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, keras_logits: np.ndarray,
-             *, tolerance: float = 0.0, raise_on_mismatch: bool = True, progress: bool = False) -> dict:
+             *, tolerance: float = 0.0, raise_on_mismatch: bool = True, progress: bool = False,
+             threshold: float = 0.0, bridge_output: np.ndarray | None = None) -> dict:
     """Run the testbench and the hls4ml bridge on ``x`` and compare both with ``keras_logits``.
+
+    ``keras_logits`` is the expected firmware output: Keras's logits, or for a sigmoid
+    output their emulated table values (:func:`fpgakd.firmware.sigmoid.emulate_sigmoid`,
+    with ``threshold=0.5`` for the one-output decision). ``bridge_output``: the bridge's
+    outputs on ``x`` already computed (:func:`trace_layer_output`), so it is not compiled again.
 
     Writes the testbench data, compiles the bridge (``hls_model.compile()``) and the exact
     testbench, runs both, and returns a summary: ``n_jets``, ``n_outputs``, ``n_values``,
@@ -222,7 +231,8 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
     project_name = hls_model.config.get_project_name()
 
     # the bridge first: hls4ml's compile() rewrites the project's sources
-    bridge = _run_bridge(hls_model, x, progress)
+    bridge = _run_bridge(hls_model, x, progress) if bridge_output is None else \
+        np.asarray(bridge_output, dtype=np.float64).reshape(len(x), -1)
     write_testbench_data(project_dir, x, keras_logits)
     build_exact_testbench(project_dir, project_name)
     log.info("running the C-simulation testbench on %d jets", len(x))
@@ -232,8 +242,8 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
             raise ToolError(f"{project_dir}: {name} gave outputs of shape {out.shape}, "
                             f"Keras {keras_logits.shape}")
 
-    per = {"testbench": compare_outputs(testbench, keras_logits, tolerance=tolerance),
-           "bridge": compare_outputs(bridge, keras_logits, tolerance=tolerance)}
+    per = {"testbench": compare_outputs(testbench, keras_logits, tolerance=tolerance, threshold=threshold),
+           "bridge": compare_outputs(bridge, keras_logits, tolerance=tolerance, threshold=threshold)}
     summary = {
         "n_jets": int(len(x)),
         "n_outputs": int(keras_logits.shape[1]),
@@ -252,3 +262,29 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
     if not summary["passed"] and raise_on_mismatch:
         raise MismatchError(f"{project_dir}: {summary['text']}")
     return summary
+
+
+def trace_layer_output(hls_model: Any, x: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bridge's output and one layer's output in it (the layer needs ``Trace: True``).
+
+    Compiles hls4ml's bridge with tracing and runs ``x`` in double precision, so every
+    fixed-point value comes back exactly; the project is written again without tracing
+    afterwards (the bridge output can go to :func:`run_csim` as ``bridge_output``).
+
+    >>> out, logits = trace_layer_output(hls_model, x, "output")       # doctest: +SKIP
+    >>> logits[:2]                                                      # doctest: +SKIP
+    array([[ 0.25 ], [-1.125]])
+    """
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):   # hls4ml prints that it recompiles
+            out, traced = hls_model.trace(np.ascontiguousarray(np.asarray(x, dtype=np.float64)))
+            hls_model.config.trace_output = False
+            hls_model.write()
+    except Exception as err:  # hls4ml raises a bare Exception and prints g++'s output
+        raise ToolError(f"hls4ml could not trace {hls_model.config.get_output_dir()} "
+                        f"({err}):\n{_tail(buf.getvalue())}") from None
+    if layer not in traced:
+        raise ToolError(f"hls4ml traced no output for layer '{layer}' (traced: {', '.join(traced) or 'none'})")
+    return (np.asarray(out, dtype=np.float64).reshape(len(x), -1),
+            np.asarray(traced[layer], dtype=np.float64).reshape(len(x), -1))

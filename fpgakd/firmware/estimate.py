@@ -39,7 +39,8 @@ hls4ml's ``ap_fixed<16,6>``) and written as integers ``m = w * 2**frac``.
    cycles per Dense layer. BRAM and URAM are 0: at reuse factor 1 the weights are logic.
 
 BatchNormalization is taken as folded into the Dense layer before it (hls4ml does this);
-softmax/sigmoid tables are not modelled (fpgakd students end on a linear layer).
+a softmax is not modelled (fpgakd students end on a linear layer); the sigmoid table of
+``output: sigmoid`` counts as block RAM (``BRAM_18K_BITS``), its lookup as free.
 
 Calibration points
 ------------------
@@ -142,6 +143,10 @@ IO_REGISTER_CYCLES = 0
 HLS4ML_DEFAULT_PRECISION = {"bits": 16, "integer": 5}
 #: In-sample error of the estimate on an 8-bit QDistillNet-like student (lecun-uniform
 #: weights pruned to 75%): what tests allow between estimate and QDistillNet's figures.
+#: bits of one UltraScale+ RAMB18 (18 Kbit with parity; UG573): a sigmoid table of 1,024
+#: 18-bit entries fills one, the 1 BRAM of the published QDistillNet (Bal et al. 2024, Table 3)
+BRAM_18K_BITS = 18 * 1024
+
 #: Relative for latency/LUT/FF, absolute for DSP and BRAM_18K.
 DOCUMENTED_ERROR = {"latency_ns": 0.10, "LUT": 0.25, "FF": 0.25, "DSP": 6, "BRAM_18K": 1}
 
@@ -367,17 +372,19 @@ def _quantizer_bits(quantizer: Any) -> tuple[int, int] | None:
 
 
 def estimate_resources(model: "tf.keras.Model", firmware: FirmwareConfig, *,  # noqa: F821
-                       precisions: dict | None = None) -> dict[str, Any]:
+                       precisions: dict | None = None, output: str = "linear") -> dict[str, Any]:
     """Estimate latency and resources of ``model`` converted by hls4ml for ``firmware``.
 
     Bit widths come from the model's QKeras quantizers; ``precisions`` (keys
     ``input_bits``, ``input_integer``, ``weight_bits``, ``weight_integer``,
     ``activation_bits``; QKeras convention, integer bits exclude the sign) override them,
-    and hls4ml's default ``ap_fixed<16,6>`` fills in what neither gives.
+    and hls4ml's default ``ap_fixed<16,6>`` fills in what neither gives. ``output="sigmoid"``
+    adds hls4ml's sigmoid table after the logit: block RAM for its bits (one BRAM_18K for
+    the default 1,024 entries, as in the published QDistillNet), no latency.
 
     >>> from fpgakd.config import load_firmware_config, load_model_config
     >>> from fpgakd.learn.students import build_student
-    >>> model = build_student(load_model_config("distillnet"), 16, 1)       # doctest: +SKIP
+    >>> model = build_student(load_model_config("hlf_top_regressor"), 16, 1)  # doctest: +SKIP
     >>> estimate_resources(model, load_firmware_config())["latency_ns"]    # doctest: +SKIP
     {'min': 25.002, 'max': 25.002}
     """
@@ -457,7 +464,21 @@ def estimate_resources(model: "tf.keras.Model", firmware: FirmwareConfig, *,  # 
         close(pending, None)
     if not specs:
         raise ConfigError(f"model '{model.name}': no Dense layers to estimate")
-    return estimate_from_layers(specs, firmware, input_bits=input_bits)
+    report = estimate_from_layers(specs, firmware, input_bits=input_bits)
+    if output == "sigmoid":
+        _add_sigmoid_table(report, firmware)
+    return report
+
+
+def _add_sigmoid_table(report: dict[str, Any], firmware: FirmwareConfig) -> None:
+    from fpgakd.firmware.report_schema import utilization
+    from fpgakd.firmware.sigmoid import TABLE_BITS
+
+    bram = math.ceil(firmware.sigmoid_table_size * TABLE_BITS / BRAM_18K_BITS)
+    report["resources"]["BRAM_18K"] += bram
+    report["utilization_pct"] = utilization(report["resources"], firmware.resources_of(report["part"]))
+    report["notes"].append(f"sigmoid table: {firmware.sigmoid_table_size} x {TABLE_BITS} bits = {bram} "
+                           "BRAM_18K (Bal et al. 2024 Table 3: 1 BRAM for QDistillNet's 1,024-entry table)")
 
 
 # ----------------------------------------------------------------- calibration

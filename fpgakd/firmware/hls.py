@@ -21,7 +21,7 @@ from fpgakd.config import FirmwareConfig
 from fpgakd.errors import FpgakdError, ToolError
 
 __all__ = ["hls4ml_config", "convert_model", "convert_keras_model", "is_quantized", "check_supported", "find_hls_tool",
-           "load_keras", "n_features", "run_hls", "SUPPORTED_LAYERS", "HLS_TOOLS"]
+           "load_keras", "n_features", "run_hls", "SUPPORTED_LAYERS", "HLS_TOOLS", "OUTPUTS"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ DENSE_ONLY_STRATEGIES = frozenset({"distributed_arithmetic"})
 #: executables that run hls4ml's build, per hls4ml backend (hls4ml 1.3.0 runs
 #: ``vitis-run`` for Vitis and ``vivado_hls`` for Vivado)
 HLS_TOOLS = {"Vitis": ("vitis-run", "vitis_hls"), "Vivado": ("vivado_hls",)}
+
+#: what may follow the student's logit in firmware (ModelConfig.output)
+OUTPUTS = ("linear", "sigmoid")
 
 #: lines of a failing HLS tool's log quoted in the error
 _TAIL_LINES = 30
@@ -134,10 +137,19 @@ def hls4ml_config(model: Any, firmware: FirmwareConfig, part: str) -> dict:
 
 
 def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part: str, output_dir: Path,
-             project_name: str) -> Any:
+                        project_name: str, output: str = "linear") -> Any:
+    """Convert a Keras student with hls4ml; ``output="sigmoid"`` appends hls4ml's sigmoid table
+    (:mod:`fpgakd.firmware.sigmoid`) after the logit, whose layer is then traced."""
     import hls4ml
 
     check_supported(model, source)
+    if output not in OUTPUTS:
+        raise FpgakdError(f"{source}: output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    logit_layer = model.layers[-1].name
+    if output == "sigmoid":
+        from fpgakd.firmware.sigmoid import append_sigmoid
+
+        model = append_sigmoid(model)
     if not is_quantized(model):
         log.warning("%s has no QKeras layers: a float model cannot be converted bit-exactly; "
                     "hls4ml's default fixed-point types are used", source)
@@ -145,6 +157,9 @@ def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part:
         log.warning("%s: firmware config has bit_exact: false; the firmware may differ from QKeras",
                     source)
     kwargs = hls4ml_config(model, firmware, part)
+    if output == "sigmoid":
+        # hls_model.trace() then returns the firmware's logit beside its sigmoid output
+        kwargs["hls_config"]["LayerName"][logit_layer]["Trace"] = True
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):
@@ -153,23 +168,29 @@ def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part:
     except Exception as err:  # hls4ml raises bare Exception/ValueError/NotImplementedError
         raise FpgakdError(f"{source}: hls4ml could not convert the model ({type(err).__name__}: {err})") from None
     log.debug("hls4ml conversion output:\n%s", buf.getvalue())
+    if output == "sigmoid":
+        from fpgakd.firmware.sigmoid import set_sigmoid_table
+
+        set_sigmoid_table(hls_model, firmware.sigmoid_table_size)
     return hls_model
 
 
 def convert_model(model_path: str | os.PathLike | Any, firmware: FirmwareConfig, *, part: str | None = None,
-                  output_dir: str | os.PathLike, project_name: str = "myproject") -> Any:
+                  output_dir: str | os.PathLike, project_name: str = "myproject", output: str = "linear") -> Any:
     """Convert a student (``.h5`` path or Keras model) into an hls4ml model (not yet written).
 
     Raises :class:`~fpgakd.errors.FpgakdError` naming the layer and its type if a layer is
     not supported. For a float (non-QKeras) model it logs a warning; check with
-    :func:`is_quantized` whether bit-exactness can be expected.
+    :func:`is_quantized` whether bit-exactness can be expected. ``output="sigmoid"`` puts
+    hls4ml's sigmoid table (``firmware.sigmoid_table_size`` entries) after the logit.
 
     >>> hls_model = convert_model("runs/hlf_mlp/student_kd.h5", load_firmware_config(),
     ...                           output_dir="/tmp/prj")                  # doctest: +SKIP
     >>> hls_model.compile()                                                 # doctest: +SKIP
     """
     model, source = load_keras(model_path)
-    return convert_keras_model(model, source, firmware, firmware.resolve_part(part), Path(output_dir), project_name)
+    return convert_keras_model(model, source, firmware, firmware.resolve_part(part), Path(output_dir), project_name,
+                               output)
 
 
 # ---------------------------------------------------------------- HLS tool

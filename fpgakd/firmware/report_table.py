@@ -121,6 +121,14 @@ _CSIM_ROWS: tuple[tuple[str, Any], ...] = (
 )
 
 
+#: rows of a sigmoid output (csim["sigmoid"]): the table, the firmware's logit, the table's own error
+_SIGMOID_ROWS: tuple[tuple[str, Any], ...] = (
+    ("sigmoid table entries", lambda s: _fmt(s.get("table_size"))),
+    ("csim logit values differing", lambda s: _fmt((s.get("logit") or {}).get("n_different"))),
+    ("sigmoid table max |err|", lambda s: _fmt(s.get("table_max_abs_error"), 4)),
+)
+
+
 def format_report_table(reports: list[dict[str, Any]]) -> str:
     """One plain-text table, one column per project, for any number of normalised reports.
 
@@ -169,6 +177,10 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
     if any(r.get("csim") for r in reports):
         for title, cell in _CSIM_ROWS:
             add(title, [cell(r["csim"]) if r.get("csim") else "-" for r in reports])
+    if any((r.get("csim") or {}).get("sigmoid") for r in reports):
+        for title, cell in _SIGMOID_ROWS:
+            add(title, [cell(r["csim"]["sigmoid"]) if (r.get("csim") or {}).get("sigmoid") else "-"
+                        for r in reports])
     acc_keys: list[str] = []
     for r in reports:
         acc = r.get("accuracy")

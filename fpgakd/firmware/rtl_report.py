@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 RTL_DIR = "rtl"
 #: the simulation figures the report keeps (the rest stays in rtl/rtl_report.json)
 _SIM_KEYS = ("n_jets", "n_values", "n_differing", "max_abs_diff", "class_agreement",
-             "class_agreement_kind", "bit_exact", "relu_ties_exercised")
+             "class_agreement_kind", "bit_exact", "relu_ties_exercised", "output")
 
 
 def rtl_source_label(tools: dict[str, str], family: str) -> str:
@@ -41,8 +41,10 @@ def rtl_source_label(tools: dict[str, str], family: str) -> str:
 
 
 def rtl_numbers(model: Any, x: np.ndarray, firmware: FirmwareConfig, part: str,
-                project_dir: Path) -> tuple[dict[str, Any] | None, list[str]]:
+                project_dir: Path, output: str = "linear") -> tuple[dict[str, Any] | None, list[str]]:
     """Run the RTL flow into ``project_dir/rtl``; return (its report or None, notes).
+
+    ``output="sigmoid"`` puts hls4ml's sigmoid table (``firmware.sigmoid_table_size``) after the logit.
 
     >>> block, notes = rtl_numbers(model, x, load_firmware_config(), "xcvu13p-flga2577-2-e",
     ...                            Path("hls_projects/hlf_mlp"))           # doctest: +SKIP
@@ -69,7 +71,8 @@ def rtl_numbers(model: Any, x: np.ndarray, firmware: FirmwareConfig, part: str,
     try:
         flow = run_rtl_flow(model, project_dir / RTL_DIR, x, part=part,
                             clock_ns=round(firmware.clock_period_ns, 3), latency_cutoff=cfg.latency_cutoff,
-                            hard_dc=cfg.hard_dc, family=cfg.family, raise_on_mismatch=False)
+                            hard_dc=cfg.hard_dc, family=cfg.family, raise_on_mismatch=False,
+                            sigmoid_table_size=firmware.sigmoid_table_size if output == "sigmoid" else None)
     except RtlUnsupported as err:
         return None, [f"RTL skipped: {err}"]
     return _normalise(flow, tools, firmware, part), []

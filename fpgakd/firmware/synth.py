@@ -41,7 +41,7 @@ from fpgakd.firmware.hls import (HLS_TOOLS, check_supported, convert_keras_model
 from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME as REPORT_NAME
 from fpgakd.firmware.report_schema import ESTIMATE_KEYS, write_reports_json
 
-__all__ = ["synthesize", "synthesize_run", "REPORT_NAME"]
+__all__ = ["synthesize", "synthesize_run", "run_output", "REPORT_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ RUN_INPUTS_NAMES = ("heldout_inputs.npy", "test_inputs.npy")
 RUN_INPUTS_NAME = RUN_INPUTS_NAMES[0]
 #: the input scaling of a distill run (mean and scale per input feature)
 STANDARDIZATION_NAME = "standardization.json"
+#: the distill run's resolved student config (its ``output`` says whether a sigmoid follows the logit)
+RUN_CONFIG_NAME = "config.yaml"
 #: the distill run's metrics, for the accuracy shown next to the resources
 RUN_METRICS_NAME = "metrics.json"
 #: seed of the random stand-in inputs used when no held-out jets are available
@@ -61,12 +63,12 @@ _RANDOM_INPUTS_SEED = 0
 def _check_inputs(x: Any, n_inputs: int, source: str, model_source: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2:
-        raise DataError(f"{source}: expected held-out inputs of shape (n_jets, {n_inputs}), got shape {x.shape}")
+        raise DataError(f"{source}: expected held-out inputs of shape (n_samples, {n_inputs}), got shape {x.shape}")
     if x.shape[1] != n_inputs:
-        raise DataError(f"{source}: {x.shape[1]} input features per jet, but {model_source} "
+        raise DataError(f"{source}: {x.shape[1]} input features per sample, but {model_source} "
                         f"expects {n_inputs}")
     if len(x) == 0:
-        raise DataError(f"{source}: no jets")
+        raise DataError(f"{source}: no samples")
     if not np.all(np.isfinite(x)):
         raise DataError(f"{source}: inputs contain NaN or infinite values")
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -91,14 +93,14 @@ def _keras_reference(model: Any, firmware: FirmwareConfig, test_x: np.ndarray, k
     if n_jets < 1:
         raise DataError(f"n_jets: got {n_jets}, expected an integer >= 1")
     if len(x) < n_jets:
-        log.warning("only %d held-out jets available for the C-simulation check (asked for %d)", len(x), n_jets)
+        log.warning("only %d held-out samples available for the C-simulation check (asked for %d)", len(x), n_jets)
     x = x[:n_jets]
     if keras_logits is None:
         keras_logits = model(x, training=False).numpy()
     keras_logits = np.asarray(keras_logits, dtype=np.float32)
     keras_logits = keras_logits.reshape(len(keras_logits), -1)[:len(x)]
     if len(keras_logits) != len(x):
-        raise DataError(f"keras_logits: {len(keras_logits)} rows for {len(x)} jets")
+        raise DataError(f"keras_logits: {len(keras_logits)} rows for {len(x)} samples")
     return x, keras_logits
 
 
@@ -118,13 +120,13 @@ def _csim_tolerance(quantized: bool, firmware: FirmwareConfig, allow_tolerance: 
 
 
 def _hls_numbers(model: Any, hls_model: Any, firmware: FirmwareConfig, part: str, tmp: Path,
-                 csim_passed: bool) -> tuple[dict, list[str]]:
+                 csim_passed: bool, output: str) -> tuple[dict, list[str]]:
     """C synthesis where the HLS tool exists, else the labelled estimate; with notes."""
     tool = find_hls_tool(firmware.backend)
     if not csim_passed:
         note = "C-simulation check failed: HLS synthesis skipped, RTL skipped; resources are an estimate"
         log.error("%s", note)
-        return _estimate(model, firmware, part), [note]
+        return _estimate(model, firmware, part, output), [note]
     if tool is not None:
         return run_hls(hls_model, firmware, tool, tmp), []
     others = [t for b, ts in HLS_TOOLS.items() if b != firmware.backend for t in ts if shutil.which(t)]
@@ -133,7 +135,7 @@ def _hls_numbers(model: Any, hls_model: Any, firmware: FirmwareConfig, part: str
     if others:
         note += f" ({', '.join(others)} found on PATH: it needs another backend in the firmware config)"
     log.warning("%s", note)
-    return _estimate(model, firmware, part), [note]
+    return _estimate(model, firmware, part, output), [note]
 
 
 def _headline(hls: dict, rtl: dict | None) -> dict:
@@ -167,7 +169,7 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
                n_jets: int | None = None, allow_tolerance: float | None = None,
                project_name: str = "myproject", inputs_source: str | None = None,
                accuracy: dict | float | None = None, rtl: bool | None = None,
-               progress: bool = True) -> dict:
+               output: str = "linear", progress: bool = True) -> dict:
     """Write, check and synthesise the firmware of a student: HLS project and RTL.
 
     Steps: convert with hls4ml (:func:`~fpgakd.firmware.hls.convert_keras_model`) and write
@@ -183,7 +185,10 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     written to ``<project_dir>/fpgakd_report.json`` next to a copy of the model file.
 
     The tolerance is ``allow_tolerance`` if given, else ``firmware.csim.tolerance``, or
-    ``firmware.csim.float_tolerance`` for a float model. If the C-simulation or the RTL
+    ``firmware.csim.float_tolerance`` for a float model. With ``output="sigmoid"`` hls4ml's
+    sigmoid table follows the logit (:mod:`fpgakd.firmware.sigmoid`): the firmware output is
+    checked against the emulated table of Keras's logits, and the firmware's own logit
+    (traced in hls4ml's bridge) against Keras's logit. If the C-simulation or the RTL
     simulation differs from Keras, the project and report are still written (so the user
     can inspect them) and then :class:`~fpgakd.errors.MismatchError` is raised. A failing
     tool raises :class:`~fpgakd.errors.ToolError` and leaves no project.
@@ -196,7 +201,6 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     from tqdm.auto import tqdm
 
     from fpgakd.atomic import atomic_dir
-    from fpgakd.firmware.csim import run_csim
     from fpgakd.firmware.rtl_report import rtl_numbers
 
     model_path, project_dir = Path(model_path), Path(project_dir)
@@ -211,29 +215,28 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
 
     with atomic_dir(project_dir) as tmp, tqdm(total=4, desc="firmware", disable=not progress) as steps:
         steps.set_postfix_str("convert")
-        hls_model = convert_keras_model(model, source, firmware, part, tmp, project_name)
+        hls_model = convert_keras_model(model, source, firmware, part, tmp, project_name, output)
         with contextlib.redirect_stdout(io.StringIO()):
             hls_model.write()
         steps.update()
         steps.set_postfix_str("C-simulation")
-        csim = run_csim(tmp, hls_model, x, keras_logits, tolerance=tolerance,
-                        raise_on_mismatch=False, progress=False)
+        csim = _check_csim(tmp, hls_model, model, x, keras_logits, tolerance, firmware, output)
         # the bridge library is built against the temporary path; hls_model.compile() rebuilds it
         for lib in (tmp / "firmware").glob(f"{project_name}-*.so"):
             lib.unlink()
         steps.update()
         steps.set_postfix_str("HLS synthesis")
-        hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"])
+        hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"], output)
         steps.update()
         steps.set_postfix_str("RTL: da4ml, Verilator, Yosys")
-        rtl_block, rtl_notes = rtl_numbers(model, x, firmware, part, tmp) if csim["passed"] else (None, [])
+        rtl_block, rtl_notes = rtl_numbers(model, x, firmware, part, tmp, output) if csim["passed"] else (None, [])
         steps.update()
 
         report = _headline(hls, rtl_block)
         report.setdefault("part", part)
         report.setdefault("clock_ns", round(firmware.clock_period_ns, 3))
         report["csim"] = {**csim, **({"inputs": inputs_source} if inputs_source else {})}
-        report["model"] = _model_info(model, model_path.name, quantized)
+        report["model"] = {**_model_info(model, model_path.name, quantized), "output": output}
         report["firmware"] = {"name": firmware.name, "backend": firmware.backend,
                               "io_type": firmware.io_type, "strategy": firmware.strategy,
                               "reuse_factor": firmware.reuse_factor,
@@ -254,13 +257,41 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     return report
 
 
-def _estimate(model: Any, firmware: FirmwareConfig, part: str) -> dict:
+def _check_csim(tmp: Path, hls_model: Any, model: Any, x: np.ndarray, keras_logits: np.ndarray,
+                tolerance: float, firmware: FirmwareConfig, output: str) -> dict:
+    """:func:`run_csim` against Keras; for a sigmoid output against the emulated table, plus
+    the firmware's logit against Keras's (both must pass)."""
+    from fpgakd.firmware.csim import compare_outputs, run_csim, trace_layer_output
+
+    if output != "sigmoid":
+        return run_csim(tmp, hls_model, x, keras_logits, tolerance=tolerance, raise_on_mismatch=False)
+    from fpgakd.firmware.sigmoid import SIGMOID_DECISION, emulate_sigmoid, sigmoid_table_error
+
+    size = firmware.sigmoid_table_size
+    # one traced build of the bridge gives both its output and its logit
+    bridge, fw_logits = trace_layer_output(hls_model, x, model.layers[-1].name)
+    logit = compare_outputs(fw_logits, keras_logits, tolerance=tolerance)
+    csim = run_csim(tmp, hls_model, x, emulate_sigmoid(keras_logits, size), tolerance=tolerance,
+                    raise_on_mismatch=False, threshold=SIGMOID_DECISION, bridge_output=bridge)
+    csim["sigmoid"] = {"table_size": size, "logit": logit,
+                       "table_max_abs_error": sigmoid_table_error(keras_logits, size)}
+    csim["text"] += (f"; sigmoid table of {size} entries after the logit (checked against its numpy "
+                     f"emulation); firmware logit (bridge): {logit['n_different']} of {keras_logits.size} "
+                     f"differ from Keras; table vs float sigmoid: max |diff| "
+                     f"{csim['sigmoid']['table_max_abs_error']:.3g}")
+    if logit["n_beyond_tolerance"]:
+        csim["passed"] = False
+    csim["bit_exact"] = csim["bit_exact"] and logit["n_different"] == 0
+    return csim
+
+
+def _estimate(model: Any, firmware: FirmwareConfig, part: str, output: str) -> dict:
     from fpgakd.firmware.estimate import estimate_resources
     from fpgakd.firmware.report_schema import new_report
 
     firmware = dataclasses.replace(firmware, part=part)   # utilization against the chosen part
     try:
-        return dict(estimate_resources(model, firmware))
+        return dict(estimate_resources(model, firmware, output=output))
     except ConfigError as err:
         # the estimate covers one flow only; the project is still worth writing without numbers
         log.warning("no resource estimate: %s", err)
@@ -306,7 +337,7 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
                    hls_root: str | os.PathLike = "hls_projects", name: str | None = None,
                    inputs: str | os.PathLike | None = None, n_jets: int | None = None,
                    allow_tolerance: float | None = None, rtl: bool | None = None,
-                   progress: bool = True) -> dict:
+                   output: str | None = None, progress: bool = True) -> dict:
     """:func:`synthesize` the student of a distillation run (or a bare model file).
 
     A run directory holds ``student_kd.h5`` (synthesised; ``student_scratch.h5`` if there
@@ -315,7 +346,8 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
     used if present. ``inputs`` (a ``.npy`` of standardized inputs) overrides both; with
     none of them, random standard-normal inputs stand in, with a warning. The project goes
     to ``<hls_root>/<name>``; ``name`` defaults to the run directory's name, or the model
-    file's stem.
+    file's stem. ``output`` (``linear`` | ``sigmoid``: what follows the logit in firmware)
+    defaults to the ``output`` of the run's ``config.yaml`` (next to the model), else linear.
 
     >>> synthesize_run("runs/hlf_mlp", firmware=load_firmware_config(), part="xcvu13p")  # doctest: +SKIP
     """
@@ -335,15 +367,30 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
         from fpgakd.learn.students import load_student
 
         n_in, _ = n_features(load_student(model_path))
-        log.warning("%s: no held-out jets (%s) next to the model and no inputs file given: the "
-                    "C-simulation check uses %d random standard-normal inputs instead of real jets",
+        log.warning("%s: no held-out inputs (%s) next to the model and no inputs file given: the "
+                    "C-simulation check uses %d random standard-normal inputs instead of real held-out samples",
                     model_path, RUN_INPUTS_NAME, n_jets)
         x = np.random.default_rng(_RANDOM_INPUTS_SEED).standard_normal((n_jets, n_in)).astype(np.float32)
         source = None
     return synthesize(model_path, firmware=firmware, part=part, project_dir=Path(hls_root) / name,
                       test_x=x, n_jets=n_jets, allow_tolerance=allow_tolerance,
                       inputs_source=str(source) if source is not None else "random standard-normal",
-                      accuracy=_run_accuracy(model_path), rtl=rtl, progress=progress)
+                      accuracy=_run_accuracy(model_path), rtl=rtl,
+                      output=output or run_output(model_path), progress=progress)
+
+
+def run_output(model_path: Path) -> str:
+    """``output`` of the run's config.yaml next to the model: what follows the logit in firmware.
+
+    >>> run_output(Path("runs/hlf_top_regressor/student_kd.h5"))    # doctest: +SKIP
+    'sigmoid'
+    """
+    config = model_path.parent / RUN_CONFIG_NAME
+    if not config.is_file():
+        return "linear"
+    from fpgakd.config import load_model_config
+
+    return load_model_config(config).output
 
 
 def _run_accuracy(model_path: Path) -> dict | None:

@@ -17,6 +17,10 @@ The flow is, for a student made of ``QActivation(quantized_bits)`` (input quanti
    RTL with ``model.predict`` bit for bit; :func:`~fpgakd.firmware.rtl.yosys.synthesize_rtl` runs Yosys
    ``synth_xilinx -family xcup`` and counts cells.
 
+With ``output: sigmoid`` the trace ends in hls4ml's sigmoid table (its index in adders,
+then a da4ml lookup table; ``trace._traced_sigmoid``), checked against
+:func:`fpgakd.firmware.sigmoid.emulate_sigmoid` like the C-simulation.
+
 One module per step (tools, student, trace, verilog, simulate, yosys; flow runs them all).
 Importing this package imports none of them: the entry points are re-exported lazily, and
 da4ml, TensorFlow and QKeras are imported inside the functions that need them.

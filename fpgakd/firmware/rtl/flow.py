@@ -26,13 +26,14 @@ def run_rtl_flow(model: Any, out_dir: str | os.PathLike, inputs: np.ndarray, *,
                  part: str = "xcvu13p-flga2577-2-e", clock_ns: float = 4.167,
                  latency_cutoff: float | None = DEFAULT_LATENCY_CUTOFF, hard_dc: int = 2,
                  family: str = "xcup", synthesize: bool = True,
-                 raise_on_mismatch: bool = True) -> dict[str, Any]:
+                 raise_on_mismatch: bool = True, sigmoid_table_size: int | None = None) -> dict[str, Any]:
     """Trace -> write -> Verilator simulate -> Yosys synthesize; MismatchError on any differing logit.
 
     Returns {"write": ..., "simulation": ..., "synthesis": ..., "timings_s": ...}; the
     summary is also saved as ``out_dir/rtl_report.json``. With ``raise_on_mismatch=False``
     a differing RTL is returned without synthesis (``"synthesis"`` absent) for the caller
-    to report.
+    to report. ``sigmoid_table_size`` puts hls4ml's sigmoid table after the logit, checked
+    against its emulation (:func:`fpgakd.firmware.sigmoid.emulate_sigmoid`).
 
     >>> report = run_rtl_flow(model, "runs/hlf_mlp/rtl", x_test[:10000])   # doctest: +SKIP
     >>> report["simulation"]["bit_exact"]
@@ -41,7 +42,8 @@ def run_rtl_flow(model: Any, out_dir: str | os.PathLike, inputs: np.ndarray, *,
     check_rtl_tools(need=("da4ml", "verilator") + (("yosys",) if synthesize else ()))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    tr = trace_student(model, clock_ns=clock_ns, latency_cutoff=latency_cutoff, hard_dc=hard_dc)
+    tr = trace_student(model, clock_ns=clock_ns, latency_cutoff=latency_cutoff, hard_dc=hard_dc,
+                       sigmoid_table_size=sigmoid_table_size)
     timings["trace"] = tr.trace_s
     timings["pipeline"] = tr.pipeline_s
     meta = write_rtl(model, out_dir, part=part, clock_ns=clock_ns, latency_cutoff=latency_cutoff, trace=tr)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from fpgakd.firmware.rtl.verilog import read_meta
 # --------------------------------------------------------------------------------------
 
 #: Compile the verilated model unoptimised: the C++ build is nearly all of the simulation's
-#: time (distillnet: 49 s at da4ml's -O, 12 s at -O0), while simulating 10,000 jets takes
+#: time (hlf_top_regressor: 49 s at da4ml's -O, 12 s at -O0), while simulating 10,000 jets takes
 #: well under a second either way.
 _UNOPTIMISED_VERILATED = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 #: da4ml's binder flags (build_binder.mk) without its optimisation level
@@ -65,8 +66,9 @@ def _run_binder(lib_path: Path, rtl_dir: Path, codes: np.ndarray, in_f: int, n_o
                 threads: int) -> np.ndarray:
     """Drive the Verilated design via da4ml's binder; returns exact float64 outputs.
 
-    Same conversions as da4ml's RTLModel.predict, minus its os.chdir (there are no table
-    memory files to find). Inputs go in as integers at the port's (max) fractional bits.
+    Same conversions as da4ml's RTLModel.predict, its os.chdir included: a lookup table's
+    $readmemh opens its memory file by bare name. Inputs go in as integers at the port's
+    (max) fractional bits.
     """
     from da4ml.cmvm.types import CombLogic, Pipeline
 
@@ -83,17 +85,33 @@ def _run_binder(lib_path: Path, rtl_dir: Path, codes: np.ndarray, in_f: int, n_o
     lib = ctypes.CDLL(str(lib_path))
     lib.inference.argtypes = [ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32),
                               ctypes.c_size_t, ctypes.c_size_t]
-    lib.inference(inp.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
-                  out.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), n, threads)
+    with _in_memfiles_dir(rtl_dir):
+        lib.inference(inp.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                      out.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), n, threads)
     a, b = 2 ** (k_out + i_out + f_out), k_out * 2 ** (i_out + f_out)
     signed = (out.astype(np.int64).reshape(n, n_out) + b) % a - b
     return signed.astype(np.float64) * 2.0 ** -f_out
 
 
-def _agreement(a: np.ndarray, b: np.ndarray) -> float:
-    """Class agreement: argmax for multi-class logits, sign (logit > 0, i.e. sigmoid > 0.5) for one output."""
+@contextlib.contextmanager
+def _in_memfiles_dir(rtl_dir: Path) -> Iterator[None]:
+    memfiles = rtl_dir / "src" / "memfiles"
+    if not any(memfiles.glob("*.mem")):
+        yield
+        return
+    cwd = os.getcwd()
+    os.chdir(memfiles)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+
+
+def _agreement(a: np.ndarray, b: np.ndarray, threshold: float = 0.0) -> float:
+    """Class agreement: argmax for multi-class logits, output > threshold for one output
+    (logit > 0, or sigmoid table output > 0.5)."""
     if a.shape[1] == 1:
-        return float(np.mean((a[:, 0] > 0) == (b[:, 0] > 0)))
+        return float(np.mean((a[:, 0] > threshold) == (b[:, 0] > threshold)))
     return float(np.mean(np.argmax(a, axis=1) == np.argmax(b, axis=1)))
 
 
@@ -129,6 +147,13 @@ def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, 
     keras = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64).reshape(len(x), -1)
     ref_codes, ties = reference_forward(spec, codes, return_ties=True)
     ref = ref_codes.astype(np.float64) * 2.0 ** -spec.out_f
+    table_size, threshold, kind = meta.get("sigmoid_table_size"), 0.0, "sign (logit > 0)"
+    if table_size:
+        from fpgakd.firmware.sigmoid import SIGMOID_DECISION, emulate_sigmoid
+
+        # the RTL ends in the sigmoid table: compare with the emulated table of the logits
+        keras, ref = emulate_sigmoid(keras, table_size), emulate_sigmoid(ref, table_size)
+        threshold, kind = SIGMOID_DECISION, f"sigmoid table > {SIGMOID_DECISION}"
 
     diff = np.abs(rtl - keras)
     n_diff = int(np.count_nonzero(rtl != keras))
@@ -138,8 +163,9 @@ def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, 
         "n_values": int(rtl.size),
         "n_differing": n_diff,
         "max_abs_diff": float(diff.max(initial=0.0)),
-        "class_agreement": _agreement(rtl, keras),
-        "class_agreement_kind": "sign (logit > 0)" if spec.n_out == 1 else "argmax",
+        "class_agreement": _agreement(rtl, keras, threshold),
+        "class_agreement_kind": kind if spec.n_out == 1 else "argmax",
+        "output": meta.get("output", "linear"),
         "bit_exact": n_diff == 0,
         "n_differing_reference_vs_keras": int(np.count_nonzero(ref != keras)),
         "n_differing_rtl_vs_reference": int(np.count_nonzero(rtl != ref)),

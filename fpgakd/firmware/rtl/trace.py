@@ -34,6 +34,8 @@ class RtlTrace:
     rounding: str
     trace_s: float
     pipeline_s: float
+    #: entries of hls4ml's sigmoid table after the logit, None for a linear output
+    sigmoid_table_size: int | None = None
 
     @property
     def stages(self) -> int:
@@ -120,8 +122,34 @@ def _traced_relu(h: Any, bits: int, f: int, rounding: str) -> Any:
     return arr.quantize(k=0, i=integer, f=f, overflow_mode="SAT")
 
 
+def _traced_sigmoid(logit: Any, table_size: int) -> Any:
+    """hls4ml's sigmoid of one traced logit: its table index in adders, then a da4ml lookup table.
+
+    The index is ``trunc(logit * table_size / 16)`` toward zero (C's int conversion), clipped
+    to [-table_size/2, table_size/2 - 1]; the table holds
+    :func:`fpgakd.firmware.sigmoid.sigmoid_table` over the index range the logit can reach,
+    so the output is the emulated firmware output bit for bit.
+    """
+    from fpgakd.firmware.sigmoid import TABLE_RANGE, sigmoid_table
+
+    half = table_size // 2
+    y = logit * float(table_size // TABLE_RANGE)          # a power of two: wiring only
+    k, i, f = y.kif
+    if f > 0:
+        floor = _trunc(y, 0)
+        # ceil(y) = floor(y + 1 - 2^-f) on the 2^-f grid; a negative y takes it (toward zero)
+        y = y.msb_mux(_trunc(y + (1.0 - 2.0 ** -f), 0), floor) if k else floor
+    index = y.quantize(k=1, i=int(math.log2(half)), f=0, overflow_mode="SAT")
+    table = sigmoid_table(table_size)
+    if index.low == index.high:
+        return index.from_const(float(table[int(index.low) + half]), hwconf=index.hwconf)
+    reachable = np.arange(int(index.low), int(index.high) + 1, int(index.step)) + half
+    return index.lookup(np.asarray(table[reachable], dtype=np.float64))
+
+
 def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float | None = DEFAULT_LATENCY_CUTOFF,
-                  hard_dc: int = 2, rounding: str = "half_even") -> RtlTrace:
+                  hard_dc: int = 2, rounding: str = "half_even",
+                  sigmoid_table_size: int | None = None) -> RtlTrace:
     """Trace a QKeras student into da4ml combinational logic and (optionally) pipeline it.
 
     ``latency_cutoff`` is da4ml's pipelining knob: at most that many adder levels (its delay
@@ -129,6 +157,7 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
     into the timing constraints. ``hard_dc`` bounds each matrix-vector block's adder depth
     beyond the minimum (da4ml CLI default 2). ``rounding`` other than "half_even" exists only
     to demonstrate that da4ml's own RND/TRN modes are *not* bit-exact with QKeras.
+    ``sigmoid_table_size`` appends hls4ml's sigmoid table of that size after the logit.
 
     Unsupported layers raise ConfigError naming the layer; a float model raises RtlUnsupported.
 
@@ -157,6 +186,9 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
         if layer.relu is not None:
             bits, rf = layer.relu
             h = _traced_relu(h, bits, rf, rounding)
+    if sigmoid_table_size is not None:
+        flat = [_traced_sigmoid(v, sigmoid_table_size) for v in h._vars.ravel()]
+        h = FixedVariableArray(np.array(flat, dtype=object).reshape(h.shape), h.solver_options)
     comb = comb_trace(inp, h)
     t1 = time.perf_counter()
     pipe = None
@@ -165,6 +197,7 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
             raise ConfigError(f"latency_cutoff must be > 0 or None, got {latency_cutoff}")
         pipe = to_pipeline(comb, latency_cutoff, verbose=False)
     t2 = time.perf_counter()
-    return RtlTrace(spec, comb, pipe, float(clock_ns), latency_cutoff, rounding, t1 - t0, t2 - t1)
+    return RtlTrace(spec, comb, pipe, float(clock_ns), latency_cutoff, rounding, t1 - t0, t2 - t1,
+                    sigmoid_table_size)
 
 

@@ -47,7 +47,8 @@ def _replace_dir(tmp: Path, out_dir: Path) -> None:
 
 def write_rtl(model: Any, out_dir: str | os.PathLike, *, part: str = "xcvu13p-flga2577-2-e",
               clock_ns: float = 4.167, latency_cutoff: float | None = DEFAULT_LATENCY_CUTOFF,
-              hard_dc: int = 2, trace: RtlTrace | None = None) -> dict[str, Any]:
+              hard_dc: int = 2, trace: RtlTrace | None = None,
+              sigmoid_table_size: int | None = None) -> dict[str, Any]:
     """Write Verilog, da4ml's Vivado build script for ``part`` and the Verilator binder to out_dir.
 
     Atomic: everything is built in a temp dir beside out_dir and renamed at the end, so a
@@ -63,7 +64,8 @@ def write_rtl(model: Any, out_dir: str | os.PathLike, *, part: str = "xcvu13p-fl
 
     out_dir = Path(out_dir).resolve()
     if trace is None:
-        trace = trace_student(model, clock_ns=clock_ns, latency_cutoff=latency_cutoff, hard_dc=hard_dc)
+        trace = trace_student(model, clock_ns=clock_ns, latency_cutoff=latency_cutoff, hard_dc=hard_dc,
+                              sigmoid_table_size=sigmoid_table_size)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
@@ -98,6 +100,8 @@ def write_rtl(model: Any, out_dir: str | os.PathLike, *, part: str = "xcvu13p-fl
             "n_outputs": spec.n_out,
             "input_kif": list(spec.input_kif),
             "output_frac_bits": spec.out_f,
+            "output": "linear" if trace.sigmoid_table_size is None else "sigmoid",
+            "sigmoid_table_size": trace.sigmoid_table_size,
             "nonzero_weights": spec.nonzero_weights(),
             "layers": [{"name": l.name, "shape": list(l.kernel.shape), "relu": list(l.relu) if l.relu else None,
                         "nonzero": int(np.count_nonzero(l.kernel))} for l in spec.layers],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,21 @@ def _parse_stat_text(log: str) -> dict[str, int]:
     return cells
 
 
+def _table_steps(rtl_dir: Path, top: str) -> list[str]:
+    """Yosys steps before synthesis for a design with da4ml lookup tables (e.g. the sigmoid).
+
+    The memory files are copied beside the script: $readmemh opens them by bare name and
+    Yosys sees only its working directory. da4ml's ``lookup_table.v`` marks every ROM
+    ``rom_style = "distributed"`` (its condition ``BW_IN <= 999`` always holds), which Yosys
+    cannot map for a 1,024-entry table on xcup ("no valid mapping found"): the hint is
+    removed so that Yosys picks, and it puts such a table into a RAMB18E2, absorbing the
+    pipeline register that follows the lookup.
+    """
+    for mem in (rtl_dir / "src" / "memfiles").glob("*.mem"):
+        shutil.copy2(mem, rtl_dir / mem.name)
+    return [f"hierarchy -top {top}", "setattr -unset rom_style a:rom_style"]
+
+
 def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, sources: list[str] | None = None,
                    family: str = "xcup", timeout: float = 3 * 3600) -> dict[str, Any]:
     """Run Yosys ``synth_xilinx -family xcup`` on the RTL and count cells.
@@ -104,8 +120,11 @@ def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, source
             raise DataError(f"{rtl_dir}: Verilog source '{s}' must be an existing path relative to the dir "
                             "(Yosys runs sandboxed in that dir)")
     version = yosys_version()
+    tables = _table_steps(rtl_dir, top) if meta is not None and meta["has_tables"] else []
     script = "\n".join([
-        *(f"read_verilog -sv {s}" for s in sources),
+        # a lookup table's module is only valid with its memory file: elaborate it per instance
+        *(f"read_verilog {'-defer ' if s.endswith('lookup_table.v') and tables else ''}-sv {s}" for s in sources),
+        *tables,
         # -flatten: count leaf cells of the whole design; -noiopad/-noclkbuf: the network is a
         # block inside a trigger design (out of context), so no I/O or clock buffers.
         f"synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf",
