@@ -13,6 +13,6 @@ package imports neither Pythia, FastJet nor h5py.
 from fpgakd._lazy import lazy_exports
 
 _EXPORTS = {"EventSet": "eventfile", "load_events": "eventfile", "write_events": "eventfile",
-            "concat_events": "eventfile"}
+            "concat_events": "eventfile", "particle_inputs": "particle_inputs"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)
