@@ -81,6 +81,9 @@ class _Trained:
 def _load_checked_jets(cfg: ModelConfig, jets_path: Path) -> Any:
     from fpgakd.jets.data import load_jets
 
+    if cfg.task == "particle_weight":
+        raise ConfigError(f"model {cfg.name}: task particle_weight trains on events with pileup, "
+                          "not jets: fpgakd distill --events EVENTS.h5")
     dataset = load_jets(jets_path)
     class_names = list(dataset.class_names)
     if cfg.task == "regressor":

@@ -16,6 +16,7 @@ file) and ``training_curves.png``. The directory appears only when complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -98,6 +99,8 @@ def _train(cfg: ModelConfig, xs: np.ndarray, soft: np.ndarray, rows: dict[str, n
     model, history, steps = train_student(cfg, _MODE, xs, soft[:, None], rows["train"], rows["val"], 1,
                                           checkpoint, progress=progress)
     shutil.rmtree(checkpoint, ignore_errors=True)
+    with contextlib.suppress(OSError):   # the run's checkpoint folder, once empty
+        checkpoint.parent.rmdir()
     return model, {"history": history, "pruning_steps": steps,
                    "summary": {**student_summary(model, cfg), "train_seconds": time.time() - started}}
 
