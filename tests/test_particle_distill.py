@@ -11,10 +11,15 @@ import pytest
 from fpgakd.config import ModelConfig, config_from_dict, config_to_dict, load_model_config
 from fpgakd.errors import ConfigError
 from fpgakd.jets.events.eventfile import load_events, write_events
-from test_pileup_teacher import fake_puppi, teacher  # noqa: F401 - the fixture is shared
+from test_pileup_teacher import fake_puppi, tiny_teacher
 
 #: both students, shrunk to a couple of quick epochs
 _TRAINING = {"epochs": 2, "batch_size": 64, "patience": 2}
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    return tiny_teacher(tmp_path_factory.mktemp("pileup_teacher"))
 
 
 @pytest.fixture(autouse=True)

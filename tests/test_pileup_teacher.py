@@ -50,17 +50,21 @@ def fake_puppi(events: EventSet) -> np.ndarray:
     return (1.0 / (1.0 + np.abs(p["dz"]) + 1.0 / p["pt"])).astype(np.float32)
 
 
-@pytest.fixture(scope="module")
-def teacher(tmp_path_factory) -> tuple[Path, object]:
+def tiny_teacher(root: Path) -> tuple[Path, object]:
+    """A tiny teacher trained on 40 synthetic events into ``root``, and the data it read."""
     from fpgakd.learn.pileup_data import pileup_data
     from fpgakd.learn.pileup_teacher import fit_pileup_teacher
 
-    root = tmp_path_factory.mktemp("pileup_teacher")
     events = pileup_events(40)
     data = pileup_data(events, fake_puppi(events))
     out = fit_pileup_teacher(data, root / "teacher", config=TINY_TEACHER, cache_dir=root / "cache",
                              progress=False)
     return out, data
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory) -> tuple[Path, object]:
+    return tiny_teacher(tmp_path_factory.mktemp("pileup_teacher"))
 
 
 def test_neighbours_wrap_in_phi_skip_self_and_flag_missing_ones():
