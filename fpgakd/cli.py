@@ -108,14 +108,40 @@ def _jets_or_default(path: str | None, quiet: bool) -> Path:
 
 
 def _cmd_teacher(args: argparse.Namespace) -> int:
+    if args.events:
+        return _cmd_pileup_teacher(args)
     from fpgakd.config import load_teacher_config
     from fpgakd.learn.teacher import train_teacher
 
     config = load_teacher_config(args.config) if args.config else None
     jets = _jets_or_default(args.jets, args.quiet)
-    out = train_teacher(jets, args.output, config=config, arch=args.arch, epochs=args.epochs,
-                        seed=args.seed, n_folds=args.folds, progress=not args.quiet)
+    out = train_teacher(jets, args.output or DEFAULT_RUNS_DIR / "teacher", config=config, arch=args.arch,
+                        epochs=args.epochs, seed=args.seed, n_folds=args.folds, progress=not args.quiet)
     print(f"teacher written to {out}")
+    return 0
+
+
+def _refuse_jet_options(args: argparse.Namespace, options: dict[str, object]) -> None:
+    given = [name for name, value in options.items() if value]
+    if given:
+        raise FpgakdError(f"{', '.join(given)}: not for --events (jet data only)")
+
+
+def _cmd_pileup_teacher(args: argparse.Namespace) -> int:
+    import json
+
+    from fpgakd.config import load_pileup_teacher_config
+    from fpgakd.learn.pileup_teacher import TEACHER_JSON, train_pileup_teacher
+
+    _refuse_jet_options(args, {"--jets": args.jets, "--arch": args.arch, "--folds": args.folds})
+    config = load_pileup_teacher_config(args.config or "pileup_edgeconv")
+    out = train_pileup_teacher(args.events, args.output or DEFAULT_RUNS_DIR / "pileup_teacher",
+                               config=config, epochs=args.epochs, seed=args.seed, progress=not args.quiet)
+    test = json.loads((out / TEACHER_JSON).read_text())["test"]
+    for name in ("teacher", "puppi"):
+        if name in test:
+            print(f"{name:8s} test particles: accuracy {test[name]['accuracy']:.3f}, AUC {test[name]['auc']:.3f}")
+    print(f"pileup teacher written to {out}")
     return 0
 
 
@@ -124,12 +150,33 @@ def _cmd_distill(args: argparse.Namespace) -> int:
     from fpgakd.learn.distillation import distill
     from fpgakd.learn.metrics import format_summary_table
 
+    if args.events:
+        return _cmd_distill_particles(args)
     model_cfg = load_model_config(args.model)
     jets = _jets_or_default(args.jets, args.quiet)
     run_dir = Path(args.run_dir) if args.run_dir else DEFAULT_RUNS_DIR / model_cfg.name
     metrics = distill(model_cfg, jets, run_dir, teacher_path=args.teacher,
                       compare_scratch=not args.no_scratch, progress=not args.quiet)
     print(format_summary_table(metrics))
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def _cmd_distill_particles(args: argparse.Namespace) -> int:
+    from fpgakd.config import load_model_config
+    from fpgakd.learn.particle_distillation import distill_particles
+    from fpgakd.learn.particle_metrics import format_particle_table, run_verdict_table
+
+    _refuse_jet_options(args, {"--jets": args.jets, "--no-scratch": args.no_scratch})
+    if args.teacher and len(args.teacher) > 1:
+        raise FpgakdError("--teacher: one pileup teacher directory with --events (no ensembles)")
+    model_cfg = load_model_config(args.model)
+    run_dir = Path(args.run_dir) if args.run_dir else DEFAULT_RUNS_DIR / model_cfg.name
+    metrics = distill_particles(model_cfg, args.events, run_dir,
+                                teacher_path=args.teacher[0] if args.teacher else None,
+                                progress=not args.quiet)
+    print(format_particle_table(metrics))
+    print(run_verdict_table(run_dir))
     print(f"run directory: {run_dir}")
     return 0
 
@@ -309,11 +356,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the overview plot written next to the output (<name>_overview.png)")
     p.set_defaults(func=_cmd_events)
 
-    p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents")
+    p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents "
+                                       "(or, with --events, the pileup teacher on whole events)")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
-    p.add_argument("-o", "--output", default=str(DEFAULT_RUNS_DIR / "teacher"), help="teacher directory")
+    p.add_argument("--events", help="event file with pileup (fpgakd events): train DistillNet's "
+                                    "event-level pileup teacher on its truth flags instead")
+    p.add_argument("-o", "--output", default=None,
+                   help=f"teacher directory (default {DEFAULT_RUNS_DIR / 'teacher'}, "
+                        f"with --events {DEFAULT_RUNS_DIR / 'pileup_teacher'})")
     p.add_argument("--config", help="teacher definition: a name under teachers/ or a YAML path "
-                                    "(keys of fpgakd.config.TeacherConfig; options below override it)")
+                                    "(keys of fpgakd.config.TeacherConfig, with --events of "
+                                    "PileupTeacherConfig, default pileup_edgeconv; options below override it)")
     p.add_argument("--arch", choices=("deepsets", "attention", "edgeconv"), default=None,
                    help="teacher architecture (default deepsets)")
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 100, early stopping on validation)")
@@ -325,11 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("distill", help="train a QKeras student with knowledge distillation (and its scratch twin)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"student: a name under models/ or a YAML path (default {DEFAULT_MODEL})")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
+    p.add_argument("--events", help="event file with pileup: train a per-particle student (--model "
+                                    "distillnet or qdistillnet) on the pileup teacher's soft weights")
     p.add_argument("--teacher", action="append",
                    help="teacher: a directory from `fpgakd teacher`, a Keras model file, or a distill run "
                         "directory (a teacher assistant); repeat for an ensemble (mean of the members' "
                         "logits, distillation.ensemble_mean); default: the model's distillation.teachers, "
-                        "else one is trained")
+                        "else one is trained; with --events: one pileup teacher directory")
     p.add_argument("--run-dir", help="output directory (default runs/<model name>)")
     p.add_argument("--no-scratch", action="store_true", help="skip the comparison student trained without the teacher")
     p.set_defaults(func=_cmd_distill)

@@ -24,7 +24,7 @@ from fpgakd.errors import ConfigError
 
 __all__ = [
     "QuantizationConfig", "PruningConfig", "TrainingConfig", "DistillationConfig",
-    "TeacherConfig",
+    "TeacherConfig", "PileupTeacherConfig", "load_pileup_teacher_config",
     "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig", "RtlConfig",
     "load_model_config", "load_teacher_config", "load_firmware_config", "config_from_dict",
     "config_to_dict", "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping",
@@ -37,6 +37,7 @@ PAIR_FEATURE_NAMES = ("ln_m2", "ln_delta")
 PairFeature = Literal[PAIR_FEATURE_NAMES]  # type: ignore[valid-type]
 HYBRID_INPUT = "hybrid"
 CONSTITUENT_INPUT = "constituents"
+PARTICLE_INPUT = "particles"
 
 
 # ---------------------------------------------------------------- student models
@@ -250,6 +251,43 @@ class TeacherConfig:
             _check(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
         _check(self.arch != "attention" or self.width % self.attention_heads == 0, "attention_heads", self.attention_heads,
                f"a divisor of width ({self.width})")
+        _check_optimiser(self)
+
+
+@dataclass(frozen=True)
+class PileupTeacherConfig:
+    """The event-level pileup teacher of DistillNet (``fpgakd teacher --events``).
+
+    A graph network over all particles of an event: ``edge_blocks`` EdgeConv blocks over the
+    ``edge_k`` nearest neighbours in (eta, phi) (phi periodic; each edge reads the two
+    particles' features and their separation), then, with ``event_context``, every particle
+    also reads the mean of its event's particle representations; a sigmoid of the last
+    logit is the soft weight (1 = hard scatter). Trained with binary cross-entropy on the
+    truth flags of the training events; permutation equivariant over particles.
+    """
+
+    #: marks a pileup-teacher file (a jet teacher file has no such key)
+    task: Literal["particle_weight"] = "particle_weight"
+    width: int = 32
+    edge_k: int = 16
+    edge_blocks: int = 2
+    #: Dense layers of each edge MLP
+    edge_layers: int = 2
+    event_context: bool = True
+    epochs: int = 30
+    #: particles per training step, in whole events (one step holds at least one event)
+    batch_size: int = 8192
+    learning_rate: float = 1e-3
+    #: epochs without validation-loss improvement before stopping; the learning rate is
+    #: halved after patience // 2 such epochs
+    patience: int = 6
+    seed: int = 0
+    #: must equal the students' ``training.split_seed``: the split is over events
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("width", "edge_k", "edge_blocks", "edge_layers"):
+            _check(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
         _check_optimiser(self)
 
 
@@ -522,7 +560,21 @@ def load_teacher_config(name_or_path: str | os.PathLike) -> TeacherConfig:
     'edgeconv'
     """
     path = resolve_config_path(name_or_path, "teachers")
-    return config_from_dict(TeacherConfig, load_yaml_mapping(path), str(path))
+    data = load_yaml_mapping(path)
+    if data.get("task") == "particle_weight":
+        raise ConfigError(f"{path}: key 'task': a pileup teacher (particle_weight) config; "
+                          "it trains on events: fpgakd teacher --events EVENTS.h5 --config ...")
+    return config_from_dict(TeacherConfig, data, str(path))
+
+
+def load_pileup_teacher_config(name_or_path: str | os.PathLike) -> PileupTeacherConfig:
+    """Load and validate a pileup-teacher definition from ``teachers/`` (or a YAML path).
+
+    >>> load_pileup_teacher_config("pileup_edgeconv").edge_blocks
+    2
+    """
+    path = resolve_config_path(name_or_path, "teachers")
+    return config_from_dict(PileupTeacherConfig, load_yaml_mapping(path), str(path))
 
 
 def load_firmware_config(name_or_path: str | os.PathLike = "vu13p_240mhz") -> FirmwareConfig:

@@ -85,9 +85,14 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted((repo_dir() / "teachers").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_teacher_config_loads(path: Path) -> None:
-    from fpgakd.config import load_teacher_config
+    from fpgakd.config import load_pileup_teacher_config, load_teacher_config
 
-    assert load_teacher_config(path).arch in ("deepsets", "attention", "edgeconv")
+    if yaml.safe_load(path.read_text()).get("task") == "particle_weight":
+        assert load_pileup_teacher_config(path).edge_k >= 1
+        with pytest.raises(ConfigError, match=f"{path.name}: key 'task'.*--events"):
+            load_teacher_config(path)
+    else:
+        assert load_teacher_config(path).arch in ("deepsets", "attention", "edgeconv")
 
 
 @pytest.mark.parametrize("data, fragment", [

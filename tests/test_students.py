@@ -7,31 +7,42 @@ import pytest
 
 from fpgakd.config import config_from_dict, ModelConfig, load_model_config, repo_dir
 from fpgakd.errors import DataError
-from fpgakd.learn.students import (OUTPUT_LAYER, build_student, count_parameters, load_student,
+from fpgakd.jets.preprocessing import student_input_width
+from fpgakd.learn.students import (BATCH_NORM_LAYER, OUTPUT_LAYER, build_student, count_parameters, load_student,
                              save_student, weight_sparsity)
 
 MODEL_NAMES = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml"))
 
 
-def _input_width(cfg: ModelConfig) -> int:
-    if cfg.inputs.type == "hlf":
-        return 16
-    return cfg.inputs.n_constituents * len(cfg.inputs.constituent_features)
-
-
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_student_layers_follow_the_yaml(name: str) -> None:
+    import tensorflow as tf
+
     cfg = load_model_config(name)
     n_out = 5 if cfg.task == "classifier" else 1
-    model = build_student(cfg, _input_width(cfg), n_out)
+    model = build_student(cfg, student_input_width(cfg.inputs), n_out)
     dense = [layer for layer in model.layers if hasattr(layer, "kernel")]
     assert [layer.units for layer in dense] == [*cfg.hidden, n_out]
     assert dense[-1].name == OUTPUT_LAYER
+    # the logit stays linear: firmware appends the sigmoid table (output: sigmoid)
+    assert dense[-1].activation is tf.keras.activations.linear
+    assert (model.layers[-2].name == BATCH_NORM_LAYER) == cfg.batch_norm
     q = cfg.quantization
+    if not q.enabled:
+        assert not any(hasattr(layer, "kernel_quantizer_internal") for layer in model.layers)
+        return
     assert model.layers[1].quantizer.bits == q.input_bits
     for layer in dense:
         assert layer.kernel_quantizer_internal.bits == q.weight_bits
         assert layer.kernel_quantizer_internal.integer == q.weight_integer
+
+
+def test_distillnet_and_qdistillnet_are_the_published_shapes() -> None:
+    float_net, q_net = load_model_config("distillnet"), load_model_config("qdistillnet")
+    assert student_input_width(float_net.inputs) == 16
+    assert (float_net.hidden, float_net.batch_norm, float_net.quantization.enabled) == ((128, 64), True, False)
+    assert (q_net.hidden, q_net.pruning.target_sparsity, q_net.quantization.weight_bits) == ((64, 32), 0.75, 8)
+    assert float_net.output == q_net.output == "sigmoid"
 
 
 def test_quantized_weights_lie_on_the_grid() -> None:

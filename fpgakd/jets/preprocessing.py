@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import HLF_INPUT, HYBRID_INPUT, InputConfig
+from fpgakd.config import HLF_INPUT, HYBRID_INPUT, PARTICLE_INPUT, InputConfig
+from fpgakd.jets.events.particle_inputs import N_PARTICLE_INPUTS
 from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.jets.dataset import JetDataset, _check_finite, _safe_log, _shape_text
 from fpgakd.errors import ConfigError, DataError
@@ -61,6 +62,8 @@ def student_input_width(inputs: InputConfig) -> int:
     >>> student_input_width(InputConfig(type="hybrid", n_constituents=4))
     28
     """
+    if inputs.type == PARTICLE_INPUT:
+        return N_PARTICLE_INPUTS
     per_particle = inputs.n_constituents * len(inputs.constituent_features)
     return {HLF_INPUT: len(HLF_NAMES), HYBRID_INPUT: len(HLF_NAMES) + per_particle}.get(inputs.type, per_particle)
 

@@ -24,7 +24,6 @@ the cache (:func:`fpgakd.cache.cache_dir`), keyed by config, data and teacher.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ import numpy as np
 from fpgakd.config import ModelConfig, TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError
 from fpgakd.learn.runtime import configure_tensorflow
+from fpgakd.learn.training import checkpoint_dirs, run_digest
 
 __all__ = ["distill", "default_teacher_dir", "MODES"]
 
@@ -77,15 +77,13 @@ class _Trained:
     pruning_steps: dict[str, int]
 
 
-def _digest(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 # ---------------------------------------------------------------- step 1: jets
 def _load_checked_jets(cfg: ModelConfig, jets_path: Path) -> Any:
     from fpgakd.jets.data import load_jets
 
+    if cfg.task == "particle_weight":
+        raise ConfigError(f"model {cfg.name}: task particle_weight trains on events with pileup, "
+                          "not jets: fpgakd distill --events EVENTS.h5")
     dataset = load_jets(jets_path)
     class_names = list(dataset.class_names)
     if cfg.task == "regressor":
@@ -112,7 +110,7 @@ def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_see
     from fpgakd.learn.teacher import TEACHER_JSON, train_teacher
 
     config = TeacherConfig(split_seed=split_seed)
-    cached = cache_dir() / "teachers" / _digest(dataset.fingerprint(), config_to_dict(config))
+    cached = cache_dir() / "teachers" / run_digest(dataset.fingerprint(), config_to_dict(config))
     if not (cached / TEACHER_JSON).is_file():
         log.info("no teacher given: training one (kept in %s)", cached)
         train_teacher(jets_path, cached, config=config, progress=progress)
@@ -204,23 +202,11 @@ def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str,
 
 
 # ---------------------------------------------------------------- step 4: the KD/scratch pair
-def _checkpoint_dirs(run_dir: Path, key: str, modes: list[str]) -> dict[str, Path]:
-    """Checkpoint directory per mode, in the cache; other configs' checkpoints of this run go."""
-    from fpgakd.cache import cache_dir
-
-    root = cache_dir() / "checkpoints" / _digest(str(run_dir.resolve()))
-    dirs = {mode: root / f"{mode}_{key}" for mode in modes}
-    for stale in root.iterdir() if root.is_dir() else []:
-        if stale not in dirs.values():
-            log.info("removing checkpoints of another config: %s", stale)
-            shutil.rmtree(stale, ignore_errors=True)
-    return dirs
-
-
 def _train_pair(cfg: ModelConfig, prep: _Prepared, checkpoints: dict[str, Path],
                 progress: bool) -> _Trained:
     import tensorflow as tf
 
+    from fpgakd.learn.students import student_summary
     from fpgakd.learn.training import train_student
 
     trained = _Trained({}, {}, {}, {}, {})
@@ -235,20 +221,9 @@ def _train_pair(cfg: ModelConfig, prep: _Prepared, checkpoints: dict[str, Path],
         trained.outputs[mode] = np.asarray(model.predict(prep.xs, batch_size=4096, verbose=0),
                                            dtype=np.float64)
         trained.histories[_LABELS[mode]] = hist
-        trained.summaries[mode] = {**_student_summary(model, cfg), "train_seconds": time.time() - started}
+        trained.summaries[mode] = {**student_summary(model, cfg), "train_seconds": time.time() - started}
         tf.keras.backend.clear_session()
     return trained
-
-
-def _student_summary(model: Any, cfg: ModelConfig) -> dict[str, Any]:
-    from fpgakd.learn.students import count_parameters, weight_sparsity
-
-    q = cfg.quantization
-    return {"sparsity": weight_sparsity(model),
-            "bits": {"weight": q.weight_bits, "weight_integer": q.weight_integer,
-                     "input": q.input_bits, "input_integer": q.input_integer,
-                     "activation": q.activation_bits, "activation_integer": q.activation_integer},
-            **count_parameters(model)}
 
 
 # ---------------------------------------------------------------- step 5: evaluation
@@ -383,8 +358,8 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     identity = ensemble_identity(specs, mean)
     prep = _prepare(cfg, dataset, soft, modes)
 
-    key = _digest(config_to_dict(cfg), dataset.fingerprint(), identity, out_of_fold)
-    checkpoints = _checkpoint_dirs(run_dir, key, list(prep.targets))
+    key = run_digest(config_to_dict(cfg), dataset.fingerprint(), identity, out_of_fold)
+    checkpoints = checkpoint_dirs(run_dir, key, list(prep.targets))
     trained = _train_pair(cfg, prep, checkpoints, progress)
 
     if cfg.task == "classifier":

@@ -5,6 +5,8 @@ each hidden layer is a ``QDense`` with ``quantized_bits(bits, integer, alpha=1)`
 and biases followed by ``quantized_relu``, and the last ``QDense`` outputs logits (one per
 class, or one for a regressor, whose sigmoid is applied in the loss). Ending on a linear
 layer keeps the firmware output bit-exact: hls4ml's softmax/sigmoid are table lookups.
+A float student (``quantization.enabled: false``, e.g. DistillNet) has the same layers in
+plain Keras, optionally with a batch normalization before the output.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from fpgakd.errors import DataError
 from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["build_student", "student_custom_objects", "load_student", "save_student",
-           "weight_sparsity", "count_parameters", "OUTPUT_LAYER"]
+           "weight_sparsity", "count_parameters", "student_summary", "OUTPUT_LAYER", "BATCH_NORM_LAYER"]
 
 #: Name of the final (logit) layer of every student.
 OUTPUT_LAYER = "output"
+#: Name of the batch normalization before it (``batch_norm: true``, float students)
+BATCH_NORM_LAYER = "batch_norm"
 
 
 def _quantizers(cfg: ModelConfig) -> dict[str, Any]:
@@ -35,8 +39,36 @@ def _quantizers(cfg: ModelConfig) -> dict[str, Any]:
     }
 
 
+def _layer_makers(cfg: ModelConfig) -> tuple[Any, Any, Any]:
+    """(input layer or None, dense(width, name), relu(name)): QKeras, or float Keras when
+    ``quantization.enabled`` is false."""
+    import tensorflow as tf
+
+    if not cfg.quantization.enabled:
+        def dense(width: int, name: str) -> Any:
+            return tf.keras.layers.Dense(width, kernel_initializer="lecun_uniform", name=name)
+
+        def relu(name: str) -> Any:
+            return tf.keras.layers.Activation("relu", name=name)
+        return None, dense, relu
+
+    from qkeras import QActivation, QDense
+
+    quant = _quantizers(cfg)
+
+    def qdense(width: int, name: str) -> Any:
+        return QDense(width, kernel_quantizer=quant["weight"], bias_quantizer=quant["weight"],
+                      kernel_initializer="lecun_uniform", name=name)
+
+    def qrelu(name: str) -> Any:
+        return QActivation(quant["relu"], name=name)
+    return QActivation(quant["input"], name="input_quant"), qdense, qrelu
+
+
 def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.Model":  # noqa: F821
-    """Build the (unpruned, untrained) QKeras student for ``cfg``.
+    """Build the (unpruned, untrained) student for ``cfg``: QKeras, or float Keras when
+    ``quantization.enabled`` is false; with ``batch_norm``, a BatchNormalization before the
+    ``output`` layer (DistillNet). The last layer is always a linear ``output`` logit.
 
     >>> from fpgakd.config import load_model_config
     >>> build_student(load_model_config("hlf_mlp"), 16, 5).output_shape   # doctest: +SKIP
@@ -44,20 +76,19 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
     """
     configure_tensorflow()
     import tensorflow as tf
-    from qkeras import QActivation, QDense
 
     if n_inputs < 1 or n_outputs < 1:
         raise ValueError(f"n_inputs and n_outputs must be >= 1, got {n_inputs} and {n_outputs}")
     tf.keras.utils.set_random_seed(cfg.training.seed)
-    quant = _quantizers(cfg)
+    input_layer, dense, relu = _layer_makers(cfg)
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
-    h = QActivation(quant["input"], name="input_quant")(x_in)
+    h = x_in if input_layer is None else input_layer(x_in)
     for i, width in enumerate(cfg.hidden, start=1):
-        h = QDense(width, kernel_quantizer=quant["weight"], bias_quantizer=quant["weight"],
-                   kernel_initializer="lecun_uniform", name=f"fc{i}")(h)
-        h = QActivation(quant["relu"], name=f"relu{i}")(h)
-    out = QDense(n_outputs, kernel_quantizer=quant["weight"], bias_quantizer=quant["weight"],
-                 kernel_initializer="lecun_uniform", name=OUTPUT_LAYER)(h)
+        h = dense(width, f"fc{i}")(h)
+        h = relu(f"relu{i}")(h)
+    if cfg.batch_norm:
+        h = tf.keras.layers.BatchNormalization(name=BATCH_NORM_LAYER)(h)
+    out = dense(n_outputs, OUTPUT_LAYER)(h)
     return tf.keras.Model(x_in, out, name=cfg.name)
 
 
@@ -146,3 +177,17 @@ def count_parameters(model: "tf.keras.Model") -> dict[str, int]:  # noqa: F821
             total += w.size
             nonzero += int(np.count_nonzero(w))
     return {"parameters": int(total), "nonzero": int(nonzero)}
+
+
+def student_summary(model: Any, cfg: ModelConfig) -> dict[str, Any]:
+    """Sparsity per layer, bit widths (None for a float student) and parameter counts.
+
+    >>> student_summary(model, cfg)["bits"]["weight"]                # doctest: +SKIP
+    8
+    """
+    q = cfg.quantization
+    bits = {"weight": q.weight_bits, "weight_integer": q.weight_integer,
+            "input": q.input_bits, "input_integer": q.input_integer,
+            "activation": q.activation_bits, "activation_integer": q.activation_integer}
+    return {"sparsity": weight_sparsity(model), "bits": bits if q.enabled else None,
+            **count_parameters(model)}

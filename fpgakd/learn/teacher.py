@@ -365,6 +365,26 @@ def _spec_inputs(spec: TeacherSpec, first: Any, dataset: Any) -> dict[str, np.nd
 
 
 # ---------------------------------------------------------------- training
+def teacher_callbacks(patience: int, progress: bool, label: str) -> list[Any]:
+    """Early stopping on validation loss (best weights restored), the learning rate halved
+    after ``patience // 2`` epochs without improvement, and a progress bar.
+
+    >>> model.fit(..., callbacks=teacher_callbacks(10, True, "teacher"))   # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    callbacks = [
+        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                         restore_best_weights=True),
+        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                             patience=max(1, patience // 2)),
+    ]
+    if progress:
+        from tqdm.keras import TqdmCallback
+        callbacks.append(TqdmCallback(verbose=0, desc=label))
+    return callbacks
+
+
 def _fit_one(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
              val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str
              ) -> tuple[Any, dict[str, list[float]]]:
@@ -376,15 +396,7 @@ def _fit_one(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, t
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    callbacks = [
-        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
-                                         restore_best_weights=True),
-        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                             patience=max(1, cfg.patience // 2)),
-    ]
-    if progress:
-        from tqdm.keras import TqdmCallback
-        callbacks.append(TqdmCallback(verbose=0, desc=label))
+    callbacks = teacher_callbacks(cfg.patience, progress, label)
     names = list(teacher_input_names(cfg))
     history = model.fit([inputs[k][train] for k in names], y[train],
                         validation_data=([inputs[k][val] for k in names], y[val]),

@@ -3,8 +3,11 @@ is complete, resumable checkpoints, and the pruning wrappers stripped at the end
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from fpgakd.config import ModelConfig
 from fpgakd.learn.losses import keras_accuracy, keras_loss
 from fpgakd.learn.runtime import configure_tensorflow
 
-__all__ = ["pruning_schedule_steps", "train_student"]
+__all__ = ["pruning_schedule_steps", "train_student", "run_digest", "checkpoint_dirs"]
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +49,46 @@ def pruning_schedule_steps(cfg: ModelConfig, steps_per_epoch: int) -> dict[str, 
 def _prune(model: Any, cfg: ModelConfig, steps: dict[str, int]) -> Any:
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
-    from qkeras import QDense
 
     schedule = tfmot.sparsity.keras.PolynomialDecay(
         initial_sparsity=cfg.pruning.initial_sparsity, final_sparsity=cfg.pruning.target_sparsity,
         begin_step=steps["begin_step"], end_step=steps["end_step"], frequency=steps["frequency"])
 
     def wrap(layer):
-        # the wrapper reuses the built layer, so the seeded initial weights are kept
-        if isinstance(layer, QDense):
+        # the wrapper reuses the built layer, so the seeded initial weights are kept;
+        # QKeras's QDense is a Dense, so quantized and float students are pruned alike
+        if isinstance(layer, tf.keras.layers.Dense):
             return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
         return layer
 
     return tf.keras.models.clone_model(model, clone_function=wrap)
+
+
+def run_digest(*parts: Any) -> str:
+    """A short sha256 of JSON-able ``parts``: the key of cached teachers and checkpoints.
+
+    >>> len(run_digest({"a": 1}, "data"))
+    16
+    """
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def checkpoint_dirs(run_dir: Path, key: str, modes: list[str]) -> dict[str, Path]:
+    """Checkpoint directory per mode, in the cache; other configs' checkpoints of this run go.
+
+    >>> checkpoint_dirs(Path("runs/x"), "k", ["kd"])["kd"].name    # doctest: +SKIP
+    'kd_k'
+    """
+    from fpgakd.cache import cache_dir
+
+    root = cache_dir() / "checkpoints" / run_digest(str(run_dir.resolve()))
+    dirs = {mode: root / f"{mode}_{key}" for mode in modes}
+    for stale in root.iterdir() if root.is_dir() else []:
+        if stale not in dirs.values():
+            log.info("removing checkpoints of another config: %s", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+    return dirs
 
 
 # ---------------------------------------------------------------- one student

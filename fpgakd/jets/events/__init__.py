@@ -24,6 +24,7 @@ _EXPORTS = {"EventSet": "eventfile", "load_events": "eventfile", "write_events":
             "concat_events": "eventfile", "PileupOptions": "options", "generate_events": "generate",
             "default_events_path": "generate", "cached_events_path": "generate",
             "events_cache_path": "generate", "PuppiConfig": "puppi", "puppi_weights": "puppi",
-            "VerdictConfig": "verdict", "pileup_verdict": "verdict", "format_verdict_table": "verdict"}
+            "VerdictConfig": "verdict", "pileup_verdict": "verdict", "format_verdict_table": "verdict",
+            "particle_inputs": "particle_inputs"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

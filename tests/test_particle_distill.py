@@ -1,0 +1,91 @@
+"""Per-particle distillation (DistillNet): the run directory's contract, soft labels alone."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from fpgakd.config import ModelConfig, config_from_dict, config_to_dict, load_model_config
+from fpgakd.errors import ConfigError
+from fpgakd.jets.events.eventfile import load_events, write_events
+from test_pileup_teacher import fake_puppi, tiny_teacher
+
+#: both students, shrunk to a couple of quick epochs
+_TRAINING = {"epochs": 2, "batch_size": 64, "patience": 2}
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    return tiny_teacher(tmp_path_factory.mktemp("pileup_teacher"))
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Training checkpoints go to a cache of the test's own, not the user's."""
+    monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "fpgakd_cache"))
+
+
+def tiny(name: str) -> ModelConfig:
+    data = config_to_dict(load_model_config(name))
+    data["training"].update(_TRAINING)
+    data["pruning"]["frequency_steps"] = 2
+    return config_from_dict(ModelConfig, data, f"tiny {name}")
+
+
+def distill(cfg, events, teacher_dir, root, name):
+    from fpgakd.learn.particle_distillation import distill_particles
+
+    path = write_events(root / f"{name}.h5", events)
+    return distill_particles(cfg, path, root / name, teacher_path=teacher_dir, puppi=fake_puppi(events),
+                             cache_dir=root / "cache", progress=False)
+
+
+def test_a_particle_run_writes_the_contract_aligned_with_its_test_events(teacher, tmp_path):
+    from fpgakd.learn.pileup_teacher import pileup_soft_labels
+    from fpgakd.learn.students import load_student
+
+    directory, data = teacher
+    metrics = distill(tiny("qdistillnet"), data.events, directory, tmp_path, "run")
+    run = tmp_path / "run"
+    assert json.loads((run / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    assert metrics["events"] == str(tmp_path / "run.h5") and metrics["task"] == "particle_weight"
+    with np.load(run / "weights_test.npz") as saved:
+        saved = {k: saved[k] for k in saved.files}
+    assert saved["event_indices"].dtype == np.int64 and {"teacher", "puppi", "student"} <= set(saved)
+    test_events = load_events(metrics["events"]).subset(saved["event_indices"])
+    # each array follows the particles of events.subset(event_indices), in that order
+    np.testing.assert_array_equal(saved["puppi"], fake_puppi(test_events))
+    soft = pileup_soft_labels(directory, data, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(saved["teacher"], soft[data.rows(saved["event_indices"])])
+    x_test = np.load(run / "test_inputs.npy")
+    assert x_test.shape == (test_events.n_particles, 16)
+    logits = load_student(run / "student_kd.h5").predict(x_test, verbose=0)[:, 0]
+    np.testing.assert_allclose(saved["student"], 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    assert metrics["kd"]["mae_to_teacher"] == pytest.approx(np.mean(np.abs(saved["student"] - saved["teacher"])))
+    assert (run / "config.yaml").is_file() and load_model_config(run / "config.yaml").name == "qdistillnet"
+
+
+def test_the_student_never_sees_the_truth_flags(teacher, tmp_path):
+    from fpgakd.learn.students import load_student
+
+    directory, data = teacher
+    events = data.events
+    flipped = dataclasses.replace(events, particles={**events.particles,
+                                                     "is_pileup": ~events.particles["is_pileup"]})
+    cfg = tiny("distillnet")
+    runs = [distill(cfg, e, directory, tmp_path, name) for e, name in ((events, "true"), (flipped, "flipped"))]
+    # the truth flags did reach the metrics ...
+    assert runs[0]["kd"]["accuracy"] == pytest.approx(1 - runs[1]["kd"]["accuracy"])
+    # ... but not the training: the same soft labels gave the same student, weight for weight
+    weights = [load_student(tmp_path / name / "student_kd.h5").get_weights() for name in ("true", "flipped")]
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_jet_student_on_events_is_refused_by_name(teacher, tmp_path):
+    directory, data = teacher
+    with pytest.raises(ConfigError, match="model hlf_mlp: key 'task'.*particle_weight"):
+        distill(load_model_config("hlf_mlp"), data.events, directory, tmp_path, "jet")
