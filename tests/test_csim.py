@@ -13,16 +13,19 @@ from fpgakd.config import ModelConfig, load_firmware_config, load_model_config, 
 from fpgakd.firmware.csim import TB_RESULTS, compare_outputs, run_csim
 from fpgakd.errors import MismatchError
 from fpgakd.firmware.hls import convert_model
+from fpgakd.jets.preprocessing import student_input_width
 from fpgakd.learn.students import build_student
 
-MODEL_NAMES = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml"))
+#: the firmware students: every quantized config under models/ (float ones, like DistillNet's
+#: reference model, are not meant for the FPGA and cannot be bit-exact)
+MODEL_NAMES = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml")
+                if load_model_config(p).quantization.enabled)
 N_JETS = 1000
 SPARSITY = 0.75
 
 
 def _widths(cfg: ModelConfig) -> tuple[int, int]:
-    n_in = 16 if cfg.inputs.type == "hlf" else cfg.inputs.n_constituents * len(cfg.inputs.constituent_features)
-    return n_in, (5 if cfg.task == "classifier" else 1)
+    return student_input_width(cfg.inputs), (5 if cfg.task == "classifier" else 1)
 
 
 def pruned_student(cfg: ModelConfig, seed: int = 1):
