@@ -7,6 +7,9 @@ writes ``results.json`` and a plot into its directory atomically:
   jets (:mod:`~fpgakd.studies.lorentz` does the boosting and rebuilds the features);
 * :mod:`~fpgakd.studies.degraded` -- KD against scratch for students on degraded jets
   (:mod:`~fpgakd.studies.degrade`), the teacher on full-resolution ones;
+* :mod:`~fpgakd.studies.transfer` -- a teacher pre-trained on another jet pT window,
+  fine-tuned against trained from scratch on fractions of the data, and a student distilled
+  from it (:mod:`~fpgakd.studies.transfer_plot` tabulates and plots it);
 
 :mod:`~fpgakd.studies.models` loads and scores the models of a distill run. Uses the jets and
 learn stages; no earlier stage imports it. Entry points are re-exported lazily, so importing
@@ -19,6 +22,7 @@ from fpgakd._lazy import lazy_exports
 
 _EXPORTS = {"run_boost_study": "boost", "load_study_config": "spec", "boost_dataset": "lorentz",
             "boost_x": "lorentz", "format_boost_table": "boost",
-            "run_degraded_study": "degraded", "degrade_dataset": "degrade"}
+            "run_degraded_study": "degraded", "degrade_dataset": "degrade",
+            "run_transfer_study": "transfer", "format_transfer_table": "transfer_plot"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)
