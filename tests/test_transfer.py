@@ -190,3 +190,13 @@ def test_transfer_study_refuses_overlapping_windows(pretrained, tmp_path, monkey
     with pytest.raises(ConfigError, match="source.pt_min/pt_max"):
         run_transfer_study(cfg, target, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
+
+
+def test_cli_names_a_bad_fraction_and_exits_1(tmp_path, capsys):
+    from fpgakd.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\nkind: transfer\nfractions: [0.01, 0.1, 2]\n")
+    assert main(["-q", "study", "transfer", "--config", str(bad), "--jets", str(tmp_path / "none.h5")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "'fractions[2]'" in err and "(0, 1]" in err

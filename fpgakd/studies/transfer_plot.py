@@ -68,6 +68,9 @@ def _plot_metric(ax: Any, results: dict[str, Any], metric: str) -> None:
         ax.axhline(student[mode][metric], color="black", ls=style, lw=1,
                    label=f"student {student['model']} {mode}")
     ax.set_xscale("log")
+    fractions = sorted({p["fraction"] for p in results["points"]})
+    ax.set_xticks(fractions, [f"{100 * f:g}%" for f in fractions])
+    ax.minorticks_off()
     ax.set_xlabel("fraction of the target training split")
     ax.set_ylabel(_METRICS[metric])
 
