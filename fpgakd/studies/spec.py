@@ -102,8 +102,10 @@ class TransferStudyConfig:
     fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
     #: subsample and training seeds: every fraction below 1 runs once per seed, 1 with the first
     seeds: tuple[int, ...] = (0, 1, 2)
-    #: fine-tuning learning rate; epochs and patience are the teacher's
-    finetune_learning_rate: float = 3e-4
+    #: fine-tuning learning rate; epochs and patience are the teacher's. Chosen on the target
+    #: validation split (default data, Deep Sets, seed 0): 1e-3 against 3e-4 gave 64.3% vs
+    #: 64.5% at 1% (3 seeds), 66.4% vs 66.1% at 10%, 70.3% vs 69.3% at 100%
+    finetune_learning_rate: float = 1e-3
     #: the student (a name under models/) distilled from the fine-tuned teacher, with its scratch twin
     student: str = "constituent_mlp"
 

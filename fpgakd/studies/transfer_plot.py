@@ -45,7 +45,7 @@ def format_transfer_table(results: dict[str, Any]) -> str:
     lines.append(f"student {st['model']} from the fine-tuned teacher ({Path(st['teacher']).name}): "
                  f"KD {st['kd']['accuracy']:.3f} / {st['kd']['mean_auc']:.3f}, "
                  f"scratch {st['scratch']['accuracy']:.3f} / {st['scratch']['mean_auc']:.3f} (accuracy / mean AUC)")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _window(pt_range: list[float] | None) -> str:
