@@ -269,6 +269,17 @@ def _cmd_study_pileup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study_transfer(args: argparse.Namespace) -> int:
+    from fpgakd.studies.transfer import run_transfer_study
+    from fpgakd.studies.transfer_plot import format_transfer_table
+
+    cfg, jets, out = _study_setup(args, "transfer")
+    results = run_transfer_study(cfg, jets, out, source_jets=args.source_jets, progress=not args.quiet)
+    print(format_transfer_table(results))
+    print(f"study directory: {out} (results.json, transfer.png, student/) in {results['seconds']:.0f} s")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from fpgakd.config import load_firmware_config
     from fpgakd.firmware.report_schema import write_reports_json
@@ -439,6 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="study YAML: a name under studies/ or a path (default pileup)")
     p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
     p.set_defaults(func=_cmd_study_pileup)
+    p = studies.add_parser("transfer", help="teacher pre-trained on another pT window, fine-tuned vs from scratch on fractions of the data")
+    p.add_argument("--config", help="study YAML: a name under studies/ or a path (default transfer)")
+    p.add_argument("--jets", help="target jet file (default: the embedded default dataset)")
+    p.add_argument("--source-jets", help="source-window jet file (default: generated from the study's "
+                   "source keys, cached)")
+    p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
+    p.set_defaults(func=_cmd_study_transfer)
 
     p = sub.add_parser("report", help="read, compare and plot HLS project reports")
     p.add_argument("projects", nargs="+", help="project directories (fpgakd's or any hls4ml / Vivado HLS project)")

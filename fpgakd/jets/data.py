@@ -3,7 +3,8 @@
 :func:`load_jets` checks the path, detects its format and dispatches to the reader of
 :mod:`fpgakd.jets.formats`; a directory is loaded as the concatenation of its files (sorted by
 name), all of one format. :func:`default_jets_path` generates (once, into
-:func:`cache_dir`) the embedded default dataset. The rest of the stage lives in:
+:func:`cache_dir`) the embedded default dataset, :func:`generated_jets_path` any other
+generated set, cached the same way. The rest of the stage lives in:
 
 - :mod:`fpgakd.jets.dataset`: :class:`~fpgakd.jets.dataset.JetDataset`, the in-memory contract
   every reader returns, and :func:`~fpgakd.jets.dataset.concat_datasets`.
@@ -33,7 +34,8 @@ from fpgakd.errors import DataError
 from fpgakd.jets.formats import READERS, SUPPORTED_FORMATS, _check_readable, detect_format
 from fpgakd.jets.jetfile import FORMAT_VERSION
 
-__all__ = ["load_jets", "DEFAULT_JETS_PER_CLASS", "DEFAULT_SEED", "cache_dir", "default_jets_path"]
+__all__ = ["load_jets", "DEFAULT_JETS_PER_CLASS", "DEFAULT_SEED", "cache_dir", "default_jets_path",
+           "generated_jets_path"]
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +91,35 @@ def default_jets_path(*, progress: bool = True) -> Path:
     >>> default_jets_path(progress=False).suffix                # doctest: +SKIP
     '.h5'
     """
-    from fpgakd.jets.generate import generate_jets
     from fpgakd.jets.options import GenerationOptions
 
     options = GenerationOptions(jets_per_class=DEFAULT_JETS_PER_CLASS, seed=DEFAULT_SEED)
-    target = cache_dir() / f"default_jets_{_options_hash(options)}.h5"
+    return generated_jets_path(options, "default_jets", progress=progress)
+
+
+def generated_jets_path(options: Any, stem: str, *, progress: bool = True) -> Path:
+    """``cache_dir()/<stem>_<options hash>.h5``, generated with ``options`` unless cached.
+
+    An existing file is reused if it loads; a broken one is regenerated. The file is
+    staged in a temporary folder next to its final name and renamed when it loads, so an
+    interrupted generation leaves nothing under that name.
+
+    >>> generated_jets_path(GenerationOptions(jets_per_class=2000, seed=1, pt_min=500,
+    ...                                       pt_max=700), "transfer_source")  # doctest: +SKIP
+    PosixPath('/home/me/.cache/fpgakd/transfer_source_1c2d3e4f5a6b.h5')
+    """
+    from fpgakd.jets.generate import generate_jets
+
+    target = cache_dir() / f"{stem}_{_options_hash(options)}.h5"
     if target.exists():
         try:
             load_jets(target, format="fpgakd")
             return target
         except DataError as err:
-            log.warning("regenerating the default dataset: cached file is unusable (%s)", err)
+            log.warning("regenerating %s: cached file is unusable (%s)", target, err)
     target.parent.mkdir(parents=True, exist_ok=True)
-    log.info("generating the default dataset (%d jets per class) into %s", DEFAULT_JETS_PER_CLASS, target)
-    workdir = Path(tempfile.mkdtemp(prefix=".default_jets.", dir=target.parent))
+    log.info("generating %d jets per class into %s", options.jets_per_class, target)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=target.parent))
     try:
         staged = workdir / target.name
         generate_jets(staged, options, progress=progress)

@@ -24,7 +24,7 @@ from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.jets.dataset import JetDataset, _check_finite, _safe_log, _shape_text
 from fpgakd.errors import ConfigError, DataError
 
-__all__ = ["student_inputs", "DERIVED_FEATURES", "split_indices", "Standardizer"]
+__all__ = ["student_inputs", "DERIVED_FEATURES", "split_indices", "subsample_stratified", "Standardizer"]
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,37 @@ def split_indices(n: int, fractions: Sequence[float] = (0.6, 0.2, 0.2), seed: in
             parts[k].append(chunk)
     train, val, test = (np.sort(np.concatenate(p)).astype(np.int64) for p in parts)
     return train, val, test
+
+
+def subsample_stratified(indices: np.ndarray, labels: np.ndarray, fraction: float,
+                         seed: int = 0) -> np.ndarray:
+    """``round(fraction * len(indices))`` of ``indices``, drawn per class, sorted.
+
+    Each class keeps its share of the subsample: the per-class quotas are rounded down and
+    the jets left over go to the classes with the largest remainders (ties: lower class
+    first), so the total is exact. ``labels`` is indexed by the values of ``indices``.
+
+    >>> labels = np.repeat([0, 1], 50)
+    >>> sub = subsample_stratified(np.arange(100), labels, 0.1, seed=3)
+    >>> len(sub), int((labels[sub] == 0).sum())
+    (10, 5)
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    if not (0.0 < fraction <= 1.0):
+        raise ConfigError(f"subsample fraction: got {fraction!r}, expected a number in (0, 1]")
+    total = int(round(fraction * len(indices)))
+    if total < 1:
+        raise DataError(f"a fraction {fraction} of {len(indices)} jets keeps none of them")
+    own = np.asarray(labels)[indices]
+    classes, counts = np.unique(own, return_counts=True)
+    quota = fraction * counts
+    take = np.floor(quota).astype(np.int64)
+    # largest remainder; a stable sort keeps ties in class order
+    order = np.argsort(-(quota - take), kind="stable")
+    take[order[:total - int(take.sum())]] += 1
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(indices[own == c], size=k, replace=False) for c, k in zip(classes, take)]
+    return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
 # ===================================================================== standardization

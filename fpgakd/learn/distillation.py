@@ -23,6 +23,7 @@ the cache (:func:`fpgakd.cache.cache_dir`), keyed by config, data and teacher.
 
 from __future__ import annotations
 
+import dataclasses
 import contextlib
 import json
 import logging
@@ -97,19 +98,22 @@ def _load_checked_jets(cfg: ModelConfig, jets_path: Path) -> Any:
 
 # ---------------------------------------------------------------- step 2: teacher
 def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_seed: int = 0,
-                        progress: bool = True) -> Path:
+                        config: TeacherConfig | None = None, progress: bool = True) -> Path:
     """The default teacher of ``dataset``: trained once into the cache, reused afterwards.
 
-    Keyed by the data fingerprint and the teacher config, so a scan and single runs on the
-    same data share one teacher.
+    Keyed by the data fingerprint and the teacher config (``config``, default
+    :class:`TeacherConfig`, with ``split_seed``), so a scan and single runs on the same data
+    share one teacher.
 
     >>> default_teacher_dir("jets.h5", load_jets("jets.h5"))            # doctest: +SKIP
     PosixPath('/home/me/.cache/fpgakd/teachers/3f2a...')
     """
+    import dataclasses
+
     from fpgakd.cache import cache_dir
     from fpgakd.learn.teacher import TEACHER_JSON, train_teacher
 
-    config = TeacherConfig(split_seed=split_seed)
+    config = dataclasses.replace(config or TeacherConfig(), split_seed=split_seed)
     cached = cache_dir() / "teachers" / run_digest(dataset.fingerprint(), config_to_dict(config))
     if not (cached / TEACHER_JSON).is_file():
         log.info("no teacher given: training one (kept in %s)", cached)

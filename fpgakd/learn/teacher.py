@@ -312,7 +312,7 @@ def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
                         f"{dataset.source} classes {list(dataset.class_names)}")
     use_oof = bool(out_of_fold and spec.folds is not None and len(spec.models) > 1
                    and spec.meta.get("data_fingerprint") == dataset.fingerprint())
-    if out_of_fold and spec.folds is not None and not use_oof:
+    if out_of_fold and spec.folds is not None and len(spec.models) > 1 and not use_oof:
         log.info("teacher %s was trained on other data: soft targets are fold means, not out of fold",
                  spec.source)
     key = soft_target_key(spec, dataset, use_oof)
@@ -386,13 +386,14 @@ def teacher_callbacks(patience: int, progress: bool, label: str) -> list[Any]:
 
 
 def _fit_one(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
-             val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str
-             ) -> tuple[Any, dict[str, list[float]]]:
+             val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str,
+             initial: Path | None = None) -> tuple[Any, dict[str, list[float]]]:
+    """One model trained on ``train``: a fresh one, or the Keras file ``initial`` fine-tuned."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
     x = inputs[CONSTITUENTS]
-    model = build_teacher(cfg, x.shape[1], x.shape[2], n_classes)
+    model = build_teacher(cfg, x.shape[1], x.shape[2], n_classes) if initial is None else _load_keras(initial)
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -414,22 +415,25 @@ def _resolved_config(config: TeacherConfig | None, overrides: dict[str, Any]) ->
     return cfg
 
 
-def _training_inputs(cfg: TeacherConfig, dataset: Any, train: np.ndarray
+def _training_inputs(cfg: TeacherConfig, dataset: Any, train: np.ndarray,
+                     scaling: dict[str, Any] | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The teacher's inputs, standardized on the train split, and the standardizations."""
+    """The teacher's inputs, standardized on the train split (or with a given ``scaling``,
+    that of a pre-trained teacher), and the standardizations."""
     n_particles = min(cfg.n_constituents, dataset.constituents.shape[1])
     if n_particles < cfg.n_constituents:
         log.warning("%s holds %d constituents per jet; the teacher reads %d instead of %d",
                     dataset.source, n_particles, n_particles, cfg.n_constituents)
-    x_raw, mask = teacher_inputs(dataset, cfg.constituent_features, n_particles)
-    scaling: dict[str, Any] = {"standardization": _fit_standardization(x_raw[train], mask[train])}
-    del x_raw
-    x, _ = teacher_inputs(dataset, cfg.constituent_features, n_particles, scaling["standardization"])
     names = teacher_input_names(cfg)
-    raw = teacher_extra_inputs(dataset, names, n_particles)
-    if HLF in raw:
-        # the HLF scaling travels in teacher.json, like the constituents'
-        scaling["hlf_standardization"] = _fit_standardization(raw[HLF][train], np.ones(len(train)))
+    if scaling is None:
+        x_raw, mask = teacher_inputs(dataset, cfg.constituent_features, n_particles)
+        scaling = {"standardization": _fit_standardization(x_raw[train], mask[train])}
+        del x_raw
+        raw = teacher_extra_inputs(dataset, names, n_particles)
+        if HLF in raw:
+            # the HLF scaling travels in teacher.json, like the constituents'
+            scaling["hlf_standardization"] = _fit_standardization(raw[HLF][train], np.ones(len(train)))
+    x, mask = teacher_inputs(dataset, cfg.constituent_features, n_particles, scaling["standardization"])
     extras = teacher_extra_inputs(dataset, names, n_particles, scaling.get("hlf_standardization"))
     return {CONSTITUENTS: x, MASK: mask, **extras}, scaling
 
@@ -448,8 +452,10 @@ def _assign_folds(cfg: TeacherConfig, n: int, train: np.ndarray) -> np.ndarray:
 
 def _fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
                split: tuple[np.ndarray, np.ndarray], folds: np.ndarray, n_classes: int, out: Path,
-               progress: bool) -> tuple[list[str], list[dict[str, list[float]]], np.ndarray]:
-    """Train one model per fold into ``out``; their files, histories and (N,) predicted classes."""
+               progress: bool, initial: Path | None = None
+               ) -> tuple[list[str], list[dict[str, list[float]]], np.ndarray]:
+    """Train one model per fold into ``out`` (each from ``initial`` if given); their files,
+    histories and (N,) predicted classes."""
     train, val = split
     n = len(y)
     names = list(teacher_input_names(cfg))
@@ -459,7 +465,7 @@ def _fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
     for k in range(cfg.n_folds):
         fit_idx = train if cfg.n_folds == 1 else train[folds[train] != k]
         model, hist = _fit_one(cfg, inputs, y, fit_idx, val, n_classes, cfg.seed + k, progress,
-                               f"teacher {k + 1}/{cfg.n_folds}")
+                               f"teacher {k + 1}/{cfg.n_folds}", initial)
         histories.append(hist)
         files.append(f"teacher_fold{k}.h5" if cfg.n_folds > 1 else "teacher.h5")
         model.save(out / files[-1], include_optimizer=False, save_format="h5")
@@ -473,10 +479,77 @@ def _fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
     return files, histories, (logits / counts[:, None]).argmax(axis=1)
 
 
+def _pretrained_start(initial_teacher: str | os.PathLike, cfg: TeacherConfig
+                      ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The model file a fine-tuning starts from, its input scaling, and its record.
+
+    The scaling is the pre-trained teacher's own: its first layer learned on inputs scaled
+    that way, so new data standardized afresh would reach it shifted.
+    """
+    spec = load_teacher(initial_teacher)
+    if len(spec.models) != 1:
+        raise DataError(f"{spec.source}: fine-tuning starts from one model, this teacher has "
+                        f"{len(spec.models)} (train it with n_folds: 1)")
+    expected = {"arch": cfg.arch, "constituent_features": list(cfg.constituent_features),
+                "inputs": list(teacher_input_names(cfg))}
+    for key, value in expected.items():
+        if spec.meta.get(key) != value:
+            raise ConfigError(f"{spec.source}: the pre-trained teacher has {key} {spec.meta.get(key)!r}, "
+                              f"the fine-tuning config {value!r}")
+    if spec.standardization is None:
+        raise DataError(f"{spec.source}: key 'standardization' is missing: its input scaling is unknown")
+    scaling = {k: spec.meta[k] for k in ("standardization", "hlf_standardization") if k in spec.meta}
+    return spec.models[0], scaling, {"path": str(spec.source.parent), "identity": spec.identity,
+                                     "n_constituents": spec.n_constituents}
+
+
+def _initial_val_accuracy(cfg: TeacherConfig, start: Path, inputs: dict[str, np.ndarray],
+                          y: np.ndarray, val: np.ndarray) -> float:
+    """Validation accuracy of the pre-trained model before its first step (zero-shot)."""
+    model = _load_keras(start)
+    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    if shapes[0][1] != inputs[CONSTITUENTS].shape[1]:
+        raise DataError(f"{start}: the pre-trained teacher reads {shapes[0][1]} constituents, "
+                        f"the fine-tuning {inputs[CONSTITUENTS].shape[1]}")
+    z = model.predict([inputs[k][val] for k in teacher_input_names(cfg)], batch_size=1024, verbose=0)
+    return float(np.mean(z.argmax(1) == y[val]))
+
+
+def _teacher_meta(cfg: TeacherConfig, dataset: Any, jets_path: str | os.PathLike,
+                  n_particles: int, scaling: dict[str, Any], files: list[str],
+                  split: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                  pred: np.ndarray) -> dict[str, Any]:
+    """``teacher.json`` but the identity, training time and histories; ``split`` is
+    (train, val, test, the training jets actually used)."""
+    y = np.asarray(dataset.labels)
+    train, val, test, used = split
+    return {
+        "format": TEACHER_FORMAT, "format_version": 1,
+        "arch": cfg.arch, "config": config_to_dict(cfg),
+        "class_names": list(dataset.class_names),
+        "constituent_features": list(cfg.constituent_features),
+        "n_constituents": int(n_particles),
+        **scaling, "inputs": list(teacher_input_names(cfg)),
+        "output": "logits",
+        "models": files,
+        "jets_path": str(Path(jets_path).resolve()),
+        "data_fingerprint": dataset.fingerprint(),
+        "split_seed": cfg.split_seed,
+        "n_train": int(len(train)), "n_val": int(len(val)), "n_test": int(len(test)),
+        "n_train_used": int(len(used)),
+        "val_accuracy": float(np.mean(pred[val] == y[val])),
+        "test_accuracy": float(np.mean(pred[test] == y[test])),
+        "train_accuracy_out_of_fold" if cfg.n_folds > 1 else "train_accuracy":
+            float(np.mean(pred[used] == y[used])),
+    }
+
+
 def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                   config: TeacherConfig | None = None, arch: str | None = None,
                   epochs: int | None = None, seed: int | None = None,
-                  n_folds: int | None = None, progress: bool = True) -> Path:
+                  n_folds: int | None = None, train_fraction: float = 1.0,
+                  fraction_seed: int = 0, initial_teacher: str | os.PathLike | None = None,
+                  progress: bool = True) -> Path:
     """Train a teacher on a jet file and write the teacher directory ``out_dir`` atomically.
 
     Keyword arguments other than ``config`` override its fields. The data are split with
@@ -485,13 +558,21 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     records its validation and test accuracy (of the fold-model mean), the out-of-fold
     accuracy on the training jets and the training wall time.
 
+    ``train_fraction`` < 1 trains on ``round(train_fraction * n_train)`` jets of the train
+    split, drawn per class with ``fraction_seed``
+    (:func:`~fpgakd.jets.preprocessing.subsample_stratified`); validation and test splits stay
+    whole. ``initial_teacher`` (a one-model teacher directory) fine-tunes that teacher
+    instead of training a new one: every fold model starts from its weights and inputs are
+    scaled with its standardization; ``teacher.json`` then names it under ``pretrained``,
+    with its validation accuracy before the first step.
+
     >>> train_teacher("jets.h5", "runs/teacher", epochs=5)         # doctest: +SKIP
     PosixPath('runs/teacher')
     """
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
     from fpgakd.jets.data import load_jets
-    from fpgakd.jets.preprocessing import split_indices
+    from fpgakd.jets.preprocessing import split_indices, subsample_stratified
 
     started = time.time()
     cfg = _resolved_config(config, {"arch": arch, "epochs": epochs, "seed": seed, "n_folds": n_folds})
@@ -499,32 +580,23 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     y = np.asarray(dataset.labels, dtype=np.int64)
     n, n_classes = len(y), len(dataset.class_names)
     train, val, test = split_indices(n, seed=cfg.split_seed, labels=y)
-    folds = _assign_folds(cfg, n, train)
-    inputs, scaling = _training_inputs(cfg, dataset, train)
+    used = subsample_stratified(train, y, train_fraction, seed=fraction_seed)
+    folds = _assign_folds(cfg, n, used)
+    start, scaling, pretrained = (_pretrained_start(initial_teacher, cfg) if initial_teacher is not None
+                                  else (None, None, None))
+    inputs, scaling = _training_inputs(cfg, dataset, used, scaling)
+    if start is not None:
+        pretrained["initial_val_accuracy"] = _initial_val_accuracy(cfg, start, inputs, y, val)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
-        files, histories, pred = _fit_folds(cfg, inputs, y, (train, val), folds, n_classes, tmp, progress)
+        files, histories, pred = _fit_folds(cfg, inputs, y, (used, val), folds, n_classes, tmp, progress,
+                                            start)
         np.save(tmp / FOLDS_FILE, folds)
-        meta: dict[str, Any] = {
-            "format": TEACHER_FORMAT, "format_version": 1,
-            "arch": cfg.arch, "config": config_to_dict(cfg),
-            "class_names": list(dataset.class_names),
-            "constituent_features": list(cfg.constituent_features),
-            "n_constituents": int(inputs[CONSTITUENTS].shape[1]),
-            **scaling, "inputs": list(teacher_input_names(cfg)),
-            "output": "logits",
-            "models": files,
-            "jets_path": str(Path(jets_path).resolve()),
-            "data_fingerprint": dataset.fingerprint(),
-            "split_seed": cfg.split_seed,
-            "n_train": int(len(train)), "n_val": int(len(val)), "n_test": int(len(test)),
-            "val_accuracy": float(np.mean(pred[val] == y[val])),
-            "test_accuracy": float(np.mean(pred[test] == y[test])),
-            "train_accuracy_out_of_fold" if cfg.n_folds > 1 else "train_accuracy":
-                float(np.mean(pred[train] == y[train])),
-            "train_seconds": time.time() - started,
-            "histories": histories,
-        }
+        meta = _teacher_meta(cfg, dataset, jets_path, inputs[CONSTITUENTS].shape[1], scaling, files,
+                             (train, val, test, used), pred)
+        meta.update({"train_fraction": float(train_fraction), "fraction_seed": int(fraction_seed),
+                     **({"pretrained": pretrained} if pretrained else {}),
+                     "train_seconds": time.time() - started, "histories": histories})
         meta["identity"] = sha256_files([tmp / m for m in files], identity_extra(meta))
         (tmp / TEACHER_JSON).write_text(json.dumps(meta, indent=1))
     log.info("teacher written to %s (val %.4f, test %.4f, %.0f s)", out_dir, meta["val_accuracy"],
