@@ -23,7 +23,6 @@ the cache (:func:`fpgakd.cache.cache_dir`), keyed by config, data and teacher.
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
 import json
 import logging
