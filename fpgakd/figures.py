@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["pyplot", "save_figure"]
+__all__ = ["pyplot", "save_figure", "step_histograms"]
 
 
 def pyplot() -> Any:
@@ -37,3 +37,21 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 100) -> Path:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi)
     pyplot().close(fig)
     return path
+
+
+def step_histograms(ax: Any, samples: dict[str, Any], *, bins: int, value_range: Any, xlabel: str,
+                    ylabel: str) -> None:
+    """One normalised step histogram per named sample on ``ax`` (empty samples skipped), labelled
+    with their counts, plus axis labels, grid and legend.
+
+    >>> step_histograms(ax, {"W": mass_w, "Z": mass_z}, bins=50, value_range=(0, 200),
+    ...                 xlabel="mass", ylabel="fraction of jets per unit")      # doctest: +SKIP
+    """
+    for label, values in samples.items():
+        if len(values):
+            ax.hist(values, bins=bins, range=value_range, density=True, histtype="step",
+                    linewidth=1.5, label=f"{label} ({len(values)})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)

@@ -16,7 +16,7 @@ import numpy as np
 
 from fpgakd.jets.dataset import JetDataset
 from fpgakd.errors import ConfigError, DataError
-from fpgakd.figures import pyplot, save_figure
+from fpgakd.figures import pyplot, save_figure, step_histograms
 
 __all__ = ["SUMMARY_FEATURES", "plot_feature_distributions"]
 
@@ -55,15 +55,10 @@ def plot_feature_distributions(dataset: JetDataset, path: str | os.PathLike,
         title, value_range = SUMMARY_FEATURES.get(name, (name, None))
         if value_range is None:
             value_range = tuple(np.percentile(values, [0.5, 99.5]))
-        for label, class_name in enumerate(dataset.class_names):
-            selected = values[dataset.labels == label]
-            if len(selected):
-                ax.hist(selected, bins=_BINS, range=value_range, density=True, histtype="step",
-                        linewidth=1.5, label=f"{class_name} ({len(selected)})")
-        ax.set_xlabel(title)
-        ax.set_ylabel("fraction of jets per unit")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        samples = {class_name: values[dataset.labels == label]
+                   for label, class_name in enumerate(dataset.class_names)}
+        step_histograms(ax, samples, bins=_BINS, value_range=value_range, xlabel=title,
+                        ylabel="fraction of jets per unit")
     for ax in list(axes.flat)[len(features):]:
         ax.set_visible(False)
     fig.suptitle(Path(dataset.source).name)

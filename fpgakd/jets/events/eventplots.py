@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fpgakd.errors import DataError
-from fpgakd.figures import pyplot, save_figure
+from fpgakd.figures import pyplot, save_figure, step_histograms
 from fpgakd.jets.events.eventfile import TRUTH_FIELD, EventSet
 
 __all__ = ["plot_event_overview"]
@@ -44,14 +44,9 @@ def plot_event_overview(events: EventSet, path: str | os.PathLike) -> Path:
                    _LOG_DZ_RANGE),
                   (axes[1, 1], p["eta"], np.ones_like(flags), "eta", None))
     for ax, values, selected, label, value_range in panels:
-        for name, mask in (("hard scatter", ~flags), ("pileup", flags)):
-            chosen = values[selected & mask]
-            ax.hist(chosen, bins=_BINS, range=value_range, density=True, histtype="step",
-                    linewidth=1.5, label=f"{name} ({len(chosen)})")
-        ax.set_xlabel(label)
-        ax.set_ylabel("fraction of particles per unit")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        samples = {name: values[selected & mask] for name, mask in (("hard scatter", ~flags), ("pileup", flags))}
+        step_histograms(ax, samples, bins=_BINS, value_range=value_range, xlabel=label,
+                        ylabel="fraction of particles per unit")
     fig.suptitle(f"{Path(events.source).name or 'events'}: {events.n_events} events, "
                  f"{events.n_particles / max(events.n_events, 1):.0f} particles per event")
     return save_figure(fig, path)
