@@ -68,9 +68,10 @@ def run_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Path) ->
     from fpgakd.scan.run import run_scan
 
     dirs = []
-    for family in args.families:
-        groups = [(args.seeds[:1], not args.no_rtl), (args.seeds[1:], False)]
-        for seeds, rtl in groups:
+    # every family's first seed before any further seed: an interrupted run has a whole frontier
+    groups = [(args.seeds[:1], not args.no_rtl), (args.seeds[1:], False)]
+    for seeds, rtl in groups:
+        for family in args.families:
             if not seeds:
                 continue
             name = f"frontier_{family}_{'rtl' if rtl else 'seeds'}"
