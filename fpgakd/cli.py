@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("events", help="generate events with pileup (a hard process + Poisson(mu) minimum-bias "
                                       "interactions, 14 TeV) into one HDF5 event file")
     p.add_argument("-o", "--output", help="output event file (default: the cache, "
-                                          "$FPGAKD_CACHE/events_<process>_mu<mu>_<hash>.h5, reused by later runs)")
+                                          "$FPGAKD_CACHE/events_<process>_mu<mu>_<hash>.h5, printed at the end)")
     p.add_argument("--process", default=d.process,
                    help=f"hard process: {', '.join(PROCESSES)} (default {d.process})")
     p.add_argument("--mu", type=float, default=d.mu, help=f"mean pileup interactions per event (default {d.mu:g})")
