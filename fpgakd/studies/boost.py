@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 FILE_POINT = "file"
 #: what follows a run's name in a student's label
 _STUDENT_MODES = ("kd", "scratch", ALPHA0_FROM_TEACHER, ALPHA0_FROM_AUGMENTED)
+_LEGEND_COLUMNS = 3
 
 
 def _test_jets(cfg: BoostStudyConfig, dataset: Any, run_dirs: list[Path]) -> tuple[Any, int]:
@@ -189,7 +190,8 @@ def plot_boost_results(results: dict[str, Any], path: str | os.PathLike) -> Path
 
     points = [p for p in results["points"] if p["beta_max"] != FILE_POINT]
     x = [p["beta_max"] for p in points]
-    fig, axes = pyplot().subplots(1, 2, figsize=(10, 4))
+    n_rows = -(-len(results["models"]) // _LEGEND_COLUMNS)
+    fig, axes = pyplot().subplots(1, 2, figsize=(10, 4 + 0.2 * n_rows), layout="constrained")
     runs = sorted({_run_and_mode(m)[0] for m in results["models"]
                    if m not in (TEACHER, AUGMENTED_TEACHER) and _run_and_mode(m)[1] in ("kd", "scratch")})
     for ax, key, label in ((axes[0], "accuracy", "accuracy"), (axes[1], "mean_auc", "mean AUC (one vs rest)")):
@@ -198,7 +200,8 @@ def plot_boost_results(results: dict[str, Any], path: str | os.PathLike) -> Path
         ax.set_xlabel(r"$\beta_{max}$ (boost along x, $\beta \sim U[0, \beta_{max}]$)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    # below the panels: inside, the legend would hide the curves of some model or other
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=_LEGEND_COLUMNS, fontsize=8)
     fig.suptitle(f"Lorentz-boost robustness ({results['data']['n_test_jets']} test jets)")
     return save_figure(fig, path)
 
