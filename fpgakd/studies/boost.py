@@ -96,6 +96,24 @@ def _augmented_models(cfg: BoostStudyConfig, jets_path: Path, dataset: Any, teac
     return {AUGMENTED_TEACHER: aug_dir}, list(students.values()), record
 
 
+def _score_points(cfg: BoostStudyConfig, jets: Any, teachers: dict[str, Path], runs: list[Any], with_hlf: bool,
+                  progress: bool) -> list[dict[str, Any]]:
+    """The scores on the file's test jets, then on them boosted for each ``cfg.beta_max``."""
+    from tqdm.auto import tqdm
+
+    from fpgakd.studies.lorentz import boost_dataset
+
+    u = np.random.default_rng(cfg.seed).uniform(0.0, 1.0, jets.n_jets)
+    points = [{"beta_max": FILE_POINT, "scores": _score_all(jets, teachers, runs)}]
+    for beta_max in tqdm(cfg.beta_max, desc="boost points", disable=not progress):
+        betas = u * beta_max
+        boosted = boost_dataset(jets, betas=betas, with_hlf=with_hlf, progress=progress)
+        points.append({"beta_max": beta_max, "mean_beta": float(betas.mean()),
+                       "scores": _score_all(boosted, teachers, runs)})
+        log.info("beta_max %.2f: teacher accuracy %.4f", beta_max, points[-1]["scores"][TEACHER]["accuracy"])
+    return points
+
+
 def run_boost_study(cfg: BoostStudyConfig, jets_path: str | os.PathLike,
                     run_dirs: list[str | os.PathLike], out_dir: str | os.PathLike, *,
                     teacher_path: str | os.PathLike | None = None, augmented_teacher: bool | None = None,
@@ -111,14 +129,11 @@ def run_boost_study(cfg: BoostStudyConfig, jets_path: str | os.PathLike,
     >>> r["points"][-1]["scores"]["teacher"]["accuracy"]                                                        # doctest: +SKIP
     0.55
     """
-    from tqdm.auto import tqdm
-
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.config import dump_config
     from fpgakd.jets.data import load_jets
     from fpgakd.learn.runtime import configure_tensorflow
     from fpgakd.studies.augmented_teacher import robustness_transfer
-    from fpgakd.studies.lorentz import boost_dataset
     from fpgakd.studies.models import load_run_students
 
     configure_tensorflow()
@@ -140,14 +155,7 @@ def run_boost_study(cfg: BoostStudyConfig, jets_path: str | os.PathLike,
         teachers.update(aug_teachers)
         runs += aug_students
     with_hlf = _reads_hlf(teacher_dir) or any(r.config.inputs.type != "constituents" for r in runs)
-    u = np.random.default_rng(cfg.seed).uniform(0.0, 1.0, jets.n_jets)
-    points = [{"beta_max": FILE_POINT, "scores": _score_all(jets, teachers, runs)}]
-    for beta_max in tqdm(cfg.beta_max, desc="boost points", disable=not progress):
-        betas = u * beta_max
-        boosted = boost_dataset(jets, betas=betas, with_hlf=with_hlf, progress=progress)
-        points.append({"beta_max": beta_max, "mean_beta": float(betas.mean()),
-                       "scores": _score_all(boosted, teachers, runs)})
-        log.info("beta_max %.2f: teacher accuracy %.4f", beta_max, points[-1]["scores"][TEACHER]["accuracy"])
+    points = _score_points(cfg, jets, teachers, runs, with_hlf, progress)
     results = {"study": config_to_dict(cfg), "data": {"path": str(jets_path), "n_test_jets": jets.n_jets,
                                                      "fingerprint": dataset.fingerprint()},
                "teacher": str(teacher_dir), "runs": [str(r) for r in run_dirs],
