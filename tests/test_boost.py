@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +47,41 @@ def test_boost_study_writes_results_and_beta_zero_matches_the_file(trained, tmp_
     assert file_point["scores"]["tiny kd"]["accuracy"] == pytest.approx(run_metrics["kd"]["accuracy"])
     assert 0.0 < strong["mean_beta"] < 0.8
     assert "tiny scratch" in format_boost_table(results)
+
+
+def test_augmented_teacher_joins_every_point(trained, tmp_path, monkeypatch):
+    import numpy as np
+
+    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.preprocessing import split_indices
+    from fpgakd.studies.boost import format_boost_table, run_boost_study
+
+    jets, run, teacher = trained
+    monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
+    cfg = config_from_dict(BoostStudyConfig, {"name": "b", "beta_max": [0.0, 0.8],
+                                              "augmented_teacher": {"beta_max": 0.7}})
+    out = tmp_path / "study"
+    results = run_boost_study(cfg, jets, [run], out, teacher_path=teacher, augmented_teacher=True, progress=False)
+    new = ["teacher (boost-augmented)", "tiny alpha0 (teacher)", "tiny alpha0 (boost-augmented teacher)"]
+    assert results["models"] == ["teacher", new[0], "tiny kd", "tiny scratch", *new[1:]]
+    assert all(set(p["scores"]) == set(results["models"]) for p in results["points"])
+    assert results["study"]["augmented_teacher"]["enabled"] is True
+    aug = results["augmented_teacher"]
+    assert aug["student"] == "tiny" and aug["transfer"]["to_beta_max"] == 0.8
+    # the augmented teacher: the baseline's config, the runs' split, never a test jet in training
+    aug_teacher = Path(aug["teacher"])
+    assert aug_teacher.parent == tmp_path / "cache" / "teachers"
+    meta = json.loads((aug_teacher / "teacher.json").read_text())
+    base = json.loads((teacher / "teacher.json").read_text())
+    assert meta["config"] == base["config"] and meta["split_seed"] == base["split_seed"]
+    assert meta["data_fingerprint"] != base["data_fingerprint"] == load_jets(jets).fingerprint()
+    folds = np.load(aug_teacher / "folds.npy")
+    ds = load_jets(jets)
+    train, _, test = split_indices(ds.n_jets, seed=base["split_seed"], labels=ds.labels)
+    assert np.all(folds[test] == -1) and np.all(folds[train] >= 0)
+    table = format_boost_table(results)
+    assert "share of the teacher's robustness gain" in table and "tiny alpha=0" in table
+    assert (out / "boost.png").stat().st_size > 0
 
 
 def test_boost_study_refuses_other_data(trained, tmp_path):

@@ -25,12 +25,18 @@ Constituent coordinates: ``deta``/``dphi`` relative to the jet axis (pseudorapid
 azimuth, dphi wrapped to [-pi, pi)), ``log_pt``/``log_e`` natural log of GeV,
 ``pt_frac``/``e_frac`` = pT/pT_jet and E/E_jet, ``delta_r`` = hypot(deta, dphi), then the
 absolute ``pt`` [GeV], ``eta``, ``phi``, ``e`` [GeV].
+
+:func:`write_jet_file` writes jets held in memory (derived jets) in the same layout.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "HLF_NAMES", "CLASS_NAMES",
-           "CONSTITUENT_NAMES", "JET_NAMES"]
+           "CONSTITUENT_NAMES", "JET_NAMES", "write_jet_file"]
 
 FORMAT_NAME = "fpgakd-jets"
 FORMAT_VERSION = 1
@@ -56,3 +62,37 @@ CONSTITUENT_NAMES: tuple[str, ...] = (
 )
 
 JET_NAMES: tuple[str, ...] = ("pt", "eta", "phi", "mass")
+
+
+#: gzip level of written jet files: as ``fpgakd generate`` (fpgakd.jets.generate._GZIP_LEVEL)
+_WRITE_GZIP_LEVEL = 4
+
+
+def write_jet_file(path: str | os.PathLike, dataset: Any, attrs: dict[str, Any] | None = None) -> Path:
+    """Write a :class:`~fpgakd.jets.dataset.JetDataset` in this layout, atomically; return the path.
+
+    For derived jets a step reads from a file (a boost-augmented training set, ...):
+    ``load_jets`` gives back the same arrays, so the same fingerprint. ``attrs`` join the
+    root attributes (strings, numbers).
+
+    >>> write_jet_file("boosted.h5", boosted, {"derived_from": "jets.h5"})   # doctest: +SKIP
+    PosixPath('boosted.h5')
+    """
+    import h5py
+
+    from fpgakd.atomic import atomic_path
+
+    gz = {"compression": "gzip", "compression_opts": _WRITE_GZIP_LEVEL, "shuffle": True}
+    names = {"hlf": ("hlf_names", dataset.hlf_names),
+             "constituents": ("constituent_names", dataset.constituent_names), "jets": ("jet_names", JET_NAMES)}
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("labels", data=dataset.labels, **gz)
+        f.create_dataset("class_names", data=list(dataset.class_names), dtype=h5py.string_dtype())
+        for field, (names_key, column_names) in names.items():
+            if getattr(dataset, field) is not None:
+                f.create_dataset(field, data=getattr(dataset, field), **gz)
+                f.create_dataset(names_key, data=list(column_names), dtype=h5py.string_dtype())
+        if dataset.mask is not None:
+            f.create_dataset("mask", data=dataset.mask, **gz)
+        f.attrs.update({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **(attrs or {})})
+    return Path(path)

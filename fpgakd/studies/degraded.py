@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,23 +33,12 @@ log = logging.getLogger(__name__)
 def _train_on_degraded(run_cfg: Any, degraded: Any, soft: np.ndarray, split_seed: int,
                        progress: bool) -> dict[str, np.ndarray]:
     """KD and scratch students on the degraded jets; their logits on the test split."""
-    from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
-    from fpgakd.learn.training import train_student
+    from fpgakd.jets.preprocessing import split_indices
+    from fpgakd.studies.models import student_logits, train_students_on
 
-    labels = degraded.labels
-    x, names = student_inputs(degraded, run_cfg.inputs)
-    train, val, test = split_indices(len(labels), seed=split_seed, labels=labels)
-    xs = Standardizer().fit(x[train], names).transform(x, names)
-    n_classes = len(degraded.class_names)
-    # packed [one-hot | teacher logits], as in fpgakd.learn.distillation (scratch ignores the logits)
-    y = np.concatenate([np.eye(n_classes, dtype=np.float32)[labels], soft], axis=1)
-    out = {}
-    for mode in ("kd", "scratch"):
-        with tempfile.TemporaryDirectory(prefix=f"fpgakd-degraded-{mode}-") as ckpt:
-            model, _, _ = train_student(run_cfg, mode, xs, y, train, val, n_classes, Path(ckpt),
-                                        progress=progress)
-        out[mode] = np.asarray(model.predict(xs[test], batch_size=4096, verbose=0), dtype=np.float64)
-    return out
+    train, val, test = split_indices(degraded.n_jets, seed=split_seed, labels=degraded.labels)
+    students = train_students_on(run_cfg, degraded, soft, (train, val), progress=progress)
+    return student_logits(students, degraded.subset(test))
 
 
 def recovery_summary(full: dict[str, float], degraded: dict[str, float]) -> dict[str, float | None]:

@@ -4,6 +4,8 @@ A distill run directory (``fpgakd distill``) holds ``student_kd.h5`` / ``student
 ``config.yaml`` (what the students read) and ``standardization.json`` (their input
 scaling); :func:`load_run_students` reads them once and :func:`student_logits` applies the
 run's own preprocessing to new jets. :func:`teacher_logits_on` scores a teacher directory.
+:func:`train_students_on` trains a run's student config afresh on other jets or targets
+(in memory, the same :class:`RunStudents`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fpgakd.config import ModelConfig, load_model_config
 from fpgakd.errors import DataError
 
 __all__ = ["RunStudents", "load_run_students", "student_logits", "teacher_logits_on",
-           "score_logits", "check_run_data"]
+           "score_logits", "check_run_data", "train_students_on"]
 
 #: the student files of a run, by mode (see fpgakd.learn.distillation.MODES)
 _STUDENT_FILES = {"kd": "student_kd.h5", "scratch": "student_scratch.h5"}
@@ -29,9 +31,9 @@ _STUDENT_FILES = {"kd": "student_kd.h5", "scratch": "student_scratch.h5"}
 
 @dataclass(frozen=True)
 class RunStudents:
-    """The students of one distill run, loaded, with what they read."""
+    """The students of one distill run, loaded (or trained in memory: no ``run_dir``), with what they read."""
 
-    run_dir: Path
+    run_dir: Path | None
     config: ModelConfig
     standardizer: Any
     models: dict[str, Any]
@@ -61,6 +63,36 @@ def load_run_students(run_dir: str | os.PathLike) -> RunStudents:
         raise DataError(f"{run_dir}: no student file ({', '.join(_STUDENT_FILES.values())})")
     return RunStudents(run_dir, load_model_config(run_dir / "config.yaml"),
                        Standardizer.load(run_dir / "standardization.json"), models)
+
+
+def train_students_on(cfg: ModelConfig, dataset: Any, soft: np.ndarray, split: tuple[np.ndarray, np.ndarray],
+                      *, modes: tuple[str, ...] = ("kd", "scratch"), progress: bool = False) -> RunStudents:
+    """Students of classifier config ``cfg`` trained on ``dataset`` with teacher logits ``soft`` (N, C).
+
+    ``split`` is (train, val) indices, the caller's (a run's split, from the true labels);
+    the inputs are standardized on the train jets. ``kd`` trains with ``cfg.distillation``
+    (alpha 0: the teacher alone, the labels unused), ``scratch`` with the labels alone.
+
+    >>> run = train_students_on(cfg, ds, soft, (train, val), modes=("kd",))     # doctest: +SKIP
+    >>> student_logits(run, test_jets)["kd"].shape                            # doctest: +SKIP
+    (6000, 5)
+    """
+    from fpgakd.jets.preprocessing import Standardizer, student_inputs
+    from fpgakd.learn.training import train_student
+
+    train, val = split
+    x, names = student_inputs(dataset, cfg.inputs)
+    standardizer = Standardizer().fit(x[train], names)
+    xs = standardizer.transform(x, names)
+    n_classes = len(dataset.class_names)
+    # packed [one-hot | teacher logits], as in fpgakd.learn.distillation (scratch ignores the logits)
+    y = np.concatenate([np.eye(n_classes, dtype=np.float32)[dataset.labels], soft], axis=1)
+    models = {}
+    for mode in modes:
+        with tempfile.TemporaryDirectory(prefix=f"fpgakd-study-{mode}-") as ckpt:
+            models[mode], _, _ = train_student(cfg, mode, xs, y, train, val, n_classes, Path(ckpt),
+                                               progress=progress)
+    return RunStudents(None, cfg, standardizer, models)
 
 
 def student_logits(run: RunStudents, dataset: Any) -> dict[str, np.ndarray]:

@@ -16,10 +16,31 @@ from fpgakd.config import check_field, config_from_dict, load_yaml_mapping, reso
 from fpgakd.errors import ConfigError
 from fpgakd.jets.events.verdict import VerdictConfig
 
-__all__ = ["BoostStudyConfig", "DegradedStudyConfig", "PileupStudyConfig", "SourceWindowConfig",
+__all__ = ["AugmentedTeacherConfig", "BoostStudyConfig", "DegradedStudyConfig", "PileupStudyConfig", "SourceWindowConfig",
            "TransferStudyConfig", "STUDY_KINDS", "load_study_config"]
 
 STUDY_FOLDER = "studies"
+
+
+@dataclass(frozen=True)
+class AugmentedTeacherConfig:
+    """The boost study's second experiment (Liu et al. 2023): is a teacher's robustness transferred?
+
+    A teacher of the baseline's config is trained on jets whose training and validation
+    splits are boosted along x by beta ~ U[0, beta_max] (one seeded draw per jet); the
+    first run's student config is then distilled from it with alpha = 0 (the teacher alone,
+    no hard labels) on the unboosted jets, and likewise from the baseline teacher.
+    """
+
+    enabled: bool = False
+    #: largest training boost, in units of c, in [0, 1); 0 trains on the file's jets unchanged
+    beta_max: float = 0.5
+    #: the draw of each training jet's boost (another stream than the test jets' ``seed``)
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        check_field(0.0 <= self.beta_max < 1.0, "beta_max", self.beta_max, "a number in [0, 1)")
+        check_field(self.seed >= 0, "seed", self.seed, "an integer >= 0")
 
 
 @dataclass(frozen=True)
@@ -37,6 +58,8 @@ class BoostStudyConfig:
     seed: int = 0
     #: test jets used (the first ones of the test split); null: all of them
     n_jets: int | None = None
+    #: the second experiment, off by default (it trains a teacher and two students)
+    augmented_teacher: AugmentedTeacherConfig = field(default_factory=AugmentedTeacherConfig)
 
     def __post_init__(self) -> None:
         check_field(len(self.beta_max) >= 1, "beta_max", self.beta_max, "a non-empty list")
