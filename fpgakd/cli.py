@@ -310,16 +310,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``fpgakd`` (exposed for tests and documentation)."""
-    parser = argparse.ArgumentParser(
-        prog="fpgakd",
-        description="Distil a jet-tagging teacher into a quantized, pruned student and hls4ml firmware.")
-    parser.add_argument("--version", action="version", version=f"fpgakd {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_data_commands(sub: "argparse._SubParsersAction") -> None:
+    """Add the data stage's subcommands to ``sub``: generate (jets, the benchmark set), events (pileup)."""
     p = sub.add_parser("generate", help="generate jets with Pythia 8 + FastJet into one HDF5 file")
     p.add_argument("-o", "--output", help="output HDF5 file")
     p.add_argument("--benchmark", action="store_true",
@@ -368,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the overview plot written next to the output (<name>_overview.png)")
     p.set_defaults(func=_cmd_events)
 
+
+def _add_learning_commands(sub: "argparse._SubParsersAction") -> None:
+    """Add the learning stage's subcommands to ``sub``: teacher, distill (jets or events)."""
     p = sub.add_parser("teacher", help="train a permutation-invariant teacher on jet constituents "
                                        "(or, with --events, the pileup teacher on whole events)")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
@@ -401,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-scratch", action="store_true", help="skip the comparison student trained without the teacher")
     p.set_defaults(func=_cmd_distill)
 
+
+def _add_synth_command(sub: "argparse._SubParsersAction") -> None:
+    """Add ``synth`` (HLS project, C-simulation, RTL, report) to ``sub``."""
     p = sub.add_parser("synth", help="convert a student with hls4ml, check C-simulation against Keras, report resources")
     p.add_argument("source", nargs="?", help="distill run directory or student .h5 (default: the latest run under runs/)")
     p.add_argument("--part", default=None, help="FPGA part or alias, e.g. xcvu13p (default from the firmware config)")
@@ -417,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what follows the student's logit in firmware (default: the run's config.yaml, else linear)")
     p.set_defaults(func=_cmd_synth)
 
+
+def _add_scan_command(sub: "argparse._SubParsersAction") -> None:
+    """Add ``scan`` (many students on Dask) to ``sub``."""
     p = sub.add_parser("scan", help="accuracy vs firmware cost of many students, KD and scratch, on Dask")
     p.add_argument("config", nargs="?", help="scan YAML (see scans/example.yaml)")
     p.add_argument("-o", "--output", help="scan directory (default scans/<name>); a rerun resumes it")
@@ -427,6 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", metavar="DIR", help="print the Pareto fronts of a scan directory and exit")
     p.set_defaults(func=_cmd_scan)
 
+
+def _add_study_commands(sub: "argparse._SubParsersAction") -> None:
+    """Add ``study`` and one subcommand per study kind to ``sub``."""
     p = sub.add_parser("study", help="studies of trained teachers and students (see studies/*.yaml)")
     studies = p.add_subparsers(dest="study", required=True, metavar="STUDY")
     p = studies.add_parser("boost", help="accuracy of teacher and students on Lorentz-boosted test jets")
@@ -462,12 +466,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
     p.set_defaults(func=_cmd_study_transfer)
 
+
+def _add_report_command(sub: "argparse._SubParsersAction") -> None:
+    """Add ``report`` (read and compare HLS projects) to ``sub``."""
     p = sub.add_parser("report", help="read, compare and plot HLS project reports")
     p.add_argument("projects", nargs="+", help="project directories (fpgakd's or any hls4ml / Vivado HLS project)")
     p.add_argument("--firmware-config", default="vu13p_240mhz", help="for part resource totals")
     p.add_argument("--json", help="also write the reports as JSON here")
     p.add_argument("--plot", help="also plot resources and latency against accuracy (PNG)")
     p.set_defaults(func=_cmd_report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``fpgakd`` (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(
+        prog="fpgakd",
+        description="Distil a jet-tagging teacher into a quantized, pruned student and hls4ml firmware.")
+    parser.add_argument("--version", action="version", version=f"fpgakd {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_data_commands(sub)
+    _add_learning_commands(sub)
+    _add_synth_command(sub)
+    _add_scan_command(sub)
+    _add_study_commands(sub)
+    _add_report_command(sub)
     return parser
 
 
