@@ -277,3 +277,18 @@ def test_dask_generation_matches_the_process_pool(tmp_path):
             np.testing.assert_array_equal(a[name][...], b[name][...], err_msg=name)
     with pytest.raises(ConfigError, match="engine"):
         generate_jets(tmp_path / "x.h5", options, progress=False, engine="threads")
+
+
+def test_hand_picked_points_follow_the_grid_and_name_their_mode():
+    from fpgakd.config import config_from_dict
+    from fpgakd.scan.sampling import sample_choices
+    from fpgakd.scan.spec import ScanConfig
+
+    tuned = {"hidden": [16], "mode": "kd", "distillation.alpha": 0.8}
+    scan = config_from_dict(ScanConfig, {"name": "s", "points": [tuned, {"hidden": [4]}]})
+    assert sample_choices(scan) == [tuned, {"hidden": [4], "mode": "kd"},
+                                    {"hidden": [4], "mode": "scratch"}]
+    scan = config_from_dict(ScanConfig, {"name": "s", "grid": {"hidden": [[8]]}, "points": [tuned]})
+    assert [c["hidden"] for c in sample_choices(scan)] == [[8], [8], [16]]
+    with pytest.raises(ConfigError, match=r"s\.yaml: key 'points\[1\]\.alpha'"):
+        config_from_dict(ScanConfig, {"name": "s", "points": [tuned, {"alpha": 0.5}]}, "s.yaml")

@@ -98,8 +98,17 @@ def _random_choices(scan: ScanConfig, source: str) -> list[dict[str, Any]]:
     return [{key: dim.draw(rng) for key, dim in dims.items()} for _ in range(scan.random.count)]
 
 
+def _with_modes(choices: list[dict[str, Any]], modes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each choice that does not name its mode, once per mode (KD and scratch twins)."""
+    out: list[dict[str, Any]] = []
+    for choice in choices:
+        out += [choice] if "mode" in choice else [{**choice, "mode": mode} for mode in modes]
+    return out
+
+
 def sample_choices(scan: ScanConfig, source: str = "<scan>") -> list[dict[str, Any]]:
-    """Every point of ``scan``: grid combinations x random draws x modes (unless sampled).
+    """Every point of ``scan``: grid combinations x random draws, then the hand-picked
+    ``points``, each x modes (unless it names its mode).
 
     Raises :class:`~fpgakd.errors.ConfigError` if that is no point at all (an empty grid
     list, or a random space with ``count: 0``).
@@ -108,9 +117,10 @@ def sample_choices(scan: ScanConfig, source: str = "<scan>") -> list[dict[str, A
     >>> [c["mode"] for c in sample_choices(scan)]
     ['kd', 'scratch', 'kd', 'scratch']
     """
-    combined = [{**g, **r} for g in _grid_choices(scan.grid) for r in _random_choices(scan, source)]
-    if combined and "mode" not in combined[0]:
-        combined = [{**c, "mode": mode} for c in combined for mode in scan.modes]
+    sampled = scan.grid or scan.random.space or not scan.points
+    combined = ([{**g, **r} for g in _grid_choices(scan.grid) for r in _random_choices(scan, source)]
+                if sampled else [])
+    combined = _with_modes(combined + [dict(p) for p in scan.points], scan.modes)
     if not combined:
         empty = [f"grid.{k}" for k, v in scan.grid.items() if not v]
         why = (f"key '{empty[0]}' is an empty list" if empty

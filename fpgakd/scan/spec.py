@@ -2,7 +2,8 @@
 
 A scan varies students around a base model (a name under ``models/``) and a firmware target
 (a name under ``firmware_configs/``). Its points come from a ``grid`` (every combination)
-crossed with ``random`` draws (``count`` of them, seeded), over *sampled keys*:
+crossed with ``random`` draws (``count`` of them, seeded), plus any hand-picked ``points``
+(a list of choices, e.g. the KD recipe tuned for each size), over *sampled keys*:
 
 * ``model``: the base student, a name under ``models/`` (or a YAML path);
 * ``firmware``: the firmware target, a name under ``firmware_configs/``;
@@ -89,6 +90,9 @@ class ScanConfig:
     #: sampled key -> list of values; every combination is a point
     grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     random: RandomSampling = field(default_factory=RandomSampling)
+    #: hand-picked points, each a mapping of sampled keys to values, run after the grid's
+    #: (when grid and random.space are empty, only these)
+    points: tuple[dict[str, Any], ...] = ()
     #: held-out jets of each point's C-simulation check (firmware csim.n_jets is for single runs)
     csim_jets: int = 1000
     #: Dask retries of a point whose task raised an unexpected error (a lost worker is
@@ -110,6 +114,11 @@ class ScanConfig:
         for section, keys in (("grid", self.grid), ("random.space", self.random.space)):
             for key in keys:
                 check_field(check_sampled_key(key), f"{section}.{key}", key, _ALLOWED_KEYS)
+        for i, point in enumerate(self.points):
+            check_field(isinstance(point, dict) and bool(point), f"points[{i}]", point,
+                        "a mapping of sampled keys to values")
+            for key in point:
+                check_field(check_sampled_key(key), f"points[{i}].{key}", key, _ALLOWED_KEYS)
         for key in set(self.grid) & set(self.random.space):
             check_field(False, f"random.space.{key}", key, "a key not also in grid")
         for key in self.fixed:
@@ -162,6 +171,10 @@ def _check_named_values(scan: ScanConfig, source: str) -> None:
     """Base models and firmware targets exist, wherever the scan names them."""
     resolve_model_path(scan.model, "model", source)
     resolve_firmware_path(scan.firmware, "firmware", source)
+    for i, point in enumerate(scan.points):
+        for key, check in (("model", resolve_model_path), ("firmware", resolve_firmware_path)):
+            if key in point:
+                check(point[key], f"points[{i}].{key}", source)
     for section, values in (("grid", scan.grid), ("random.space", scan.random.space)):
         for key, check in (("model", resolve_model_path), ("firmware", resolve_firmware_path)):
             items = values.get(key, ())
