@@ -9,14 +9,17 @@ For each student family (``hlf_mlp``, ``constituent_mlp``, ``hybrid_mlp``) and s
 layers), KD and scratch twins are trained over several seeds with ``fpgakd scan`` (Dask, one
 scan per family and seed group, resumable: a rerun skips finished points). The first seed's
 points run the RTL flow (Yosys LUT, Verilator-checked) where its tools are installed; the
-other seeds only train (their LUT would differ by a few percent). Data: the 150,000-jet
+other seeds only train (their LUT would differ by a few percent). Then each family and size
+gets its own KD recipe: every RECIPE_GRID (alpha, T) pair is trained on the first seed, the
+best on the validation split is kept and trained over all seeds as "kd tuned" (``--no-tuning``
+skips it). Data: the 150,000-jet
 benchmark set (``fpgakd generate --benchmark``) unless ``--jets``; teacher: ``--teacher``, or
 one trained here once from ``teachers/<--teacher-config>.yaml``.
 
 Printed: a table of accuracy (mean +- std over seeds) and W/Z/t rejections at 30% and 50%
-signal efficiency beside the LUT (its source named); the goal check of issue #9 (a KD student
+signal efficiency beside the LUT (its source named); the chosen recipes; the goal check of issue #9 (a KD student
 with LUT <= the best scratch student's beats it by >= 1.5 points; at <= 500 LUT, KD >=
-scratch); ``frontier.png`` (accuracy against LUT, log x).
+scratch; KD is "kd tuned" where it ran); ``frontier.png`` (accuracy against LUT, log x).
 """
 
 from __future__ import annotations
@@ -35,22 +38,37 @@ GOAL_GAIN = 0.015
 #: ... and among students up to this LUT, KD is at least as good as scratch
 SMALL_LUT = 500
 REJECTION_COLUMNS = [f"rej{e}_{c}" for c in ("W", "Z", "t") for e in (30, 50)]
+#: KD recipes tried for every family and size on the first seed (no RTL); the one with the best
+#: validation accuracy is the "kd tuned" student (the models' own T and alpha stay "kd")
+RECIPE_GRID = {"distillation.alpha": [0.2, 0.5, 0.8], "distillation.temperature": [2.0, 4.0]}
+RECIPE_KEYS = list(RECIPE_GRID)
+TUNED = "kd tuned"
 
 
 def _hidden(size: str) -> list[int]:
     return [int(w) for w in size.split("-")]
 
 
-def _scan_yaml(path: Path, name: str, model: str, sizes: list[str], seeds: list[int], jets: Path,
-               teacher: Path, rtl: bool) -> Path:
+def _write_scan(out: Path, name: str, model: str, jets: Path, teacher: Path, rtl: bool,
+                **sampling: Any) -> Path:
+    """scans/<name>.yaml for one scan of ``model``; ``sampling``: modes, fixed, grid, points."""
     import yaml
 
     spec = {"name": name, "model": model, "jets": str(jets), "teacher": str(teacher),
-            "modes": ["kd", "scratch"], "rtl": rtl, "csim_jets": 2000,
-            "grid": {"hidden": [_hidden(s) for s in sizes], "training.seed": seeds}}
+            "rtl": rtl, "csim_jets": 2000, **sampling}
+    path = out / "scans" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
+
+
+def _run(args: argparse.Namespace, out: Path, yaml_path: Path) -> Path:
+    from fpgakd.scan.run import run_scan
+
+    scan_dir = out / "scans" / yaml_path.stem
+    summary = run_scan(yaml_path, scan_dir, workers=args.workers, progress=not args.quiet)
+    print(f"{yaml_path.stem}: {summary.n_points} points, {summary.n_failed} failed, {summary.seconds:.0f} s")
+    return scan_dir
 
 
 def _teacher(out: Path, jets: Path, config: str, progress: bool) -> Path:
@@ -63,25 +81,74 @@ def _teacher(out: Path, jets: Path, config: str, progress: bool) -> Path:
     return target
 
 
-def run_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Path) -> list[Path]:
-    """One scan per family and seed group (first seed with RTL); their directories."""
-    from fpgakd.scan.run import run_scan
+def _seed_groups(args: argparse.Namespace) -> list[tuple[list[int], bool, str]]:
+    """(seeds, rtl, suffix): the first seed through the RTL flow, the others trained only."""
+    groups = [(args.seeds[:1], not args.no_rtl, "rtl"), (args.seeds[1:], False, "seeds")]
+    return [g for g in groups if g[0]]
 
+
+def run_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Path) -> list[Path]:
+    """One scan per family and seed group, KD (the model's recipe) and scratch; their directories."""
     dirs = []
     # every family's first seed before any further seed: an interrupted run has a whole frontier
-    groups = [(args.seeds[:1], not args.no_rtl), (args.seeds[1:], False)]
-    for seeds, rtl in groups:
+    for seeds, rtl, suffix in _seed_groups(args):
         for family in args.families:
-            if not seeds:
-                continue
-            name = f"frontier_{family}_{'rtl' if rtl else 'seeds'}"
-            yaml_path = _scan_yaml(out / "scans" / f"{name}.yaml", name, FAMILIES[family], args.sizes,
-                                   seeds, jets, teacher, rtl)
-            summary = run_scan(yaml_path, out / "scans" / name, workers=args.workers,
-                               progress=not args.quiet)
-            print(f"{name}: {summary.n_points} points, {summary.n_failed} failed, {summary.seconds:.0f} s")
-            dirs.append(out / "scans" / name)
+            grid = {"hidden": [_hidden(s) for s in args.sizes], "training.seed": seeds}
+            path = _write_scan(out, f"frontier_{family}_{suffix}", FAMILIES[family], jets, teacher, rtl,
+                               modes=["kd", "scratch"], grid=grid)
+            dirs.append(_run(args, out, path))
     return dirs
+
+
+def tune_recipes(args: argparse.Namespace, out: Path, jets: Path, teacher: Path) -> Any:
+    """Every RECIPE_GRID recipe for each family and size on the first seed, without RTL; one row
+    per (model, hidden) with the recipe of the best validation accuracy."""
+    import pandas as pd
+
+    from fpgakd.scan.table import read_results
+
+    chosen = []
+    for family in args.families:
+        grid = {"hidden": [_hidden(s) for s in args.sizes], **RECIPE_GRID}
+        path = _write_scan(out, f"recipe_{family}", FAMILIES[family], jets, teacher, False,
+                           modes=["kd"], fixed={"training.seed": args.seeds[0]}, grid=grid)
+        rows = read_results(_run(args, out, path))
+        rows = rows[rows["status"] == "ok"]
+        rows = rows[rows["student.hidden"].map(tuple).isin([tuple(_hidden(s)) for s in args.sizes])]
+        best = rows.loc[rows.groupby(rows["student.hidden"].map(tuple))["val_accuracy"].idxmax()]
+        chosen.append(best[["model", "student.hidden", "val_accuracy"]
+                           + [f"student.{k}" for k in RECIPE_KEYS]])
+    return pd.concat(chosen, ignore_index=True)
+
+
+def run_tuned_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Path, recipes: Any) -> list[Path]:
+    """The tuned KD student of each family and size over all seeds (first seed with RTL)."""
+    dirs = []
+    for seeds, rtl, suffix in _seed_groups(args):
+        for family in args.families:
+            mine = recipes[recipes["model"] == FAMILIES[family]]
+            points = [{"hidden": list(r["student.hidden"]), "training.seed": seed, "mode": "kd",
+                       **{k: float(r[f"student.{k}"]) for k in RECIPE_KEYS}}
+                      for _, r in mine.iterrows() for seed in seeds]
+            path = _write_scan(out, f"tuned_{family}_{suffix}", FAMILIES[family], jets, teacher, rtl,
+                               points=points)
+            dirs.append(_run(args, out, path))
+    return dirs
+
+
+def _frames(dirs: list[Path]) -> list:
+    """The scans' rows; a tuned scan's KD rows are labelled TUNED."""
+    from fpgakd.scan.table import read_results
+
+    frames = []
+    for d in dirs:
+        rows = read_results(d)
+        if rows.empty:
+            continue
+        if d.name.startswith("tuned_"):
+            rows = rows.assign(mode=TUNED)
+        frames.append(rows)
+    return frames
 
 
 def frontier_table(frames: list) -> Any:
@@ -99,8 +166,9 @@ def frontier_table(frames: list) -> Any:
 
 
 def goal_check(table: Any) -> list[str]:
-    """Issue #9's two goals, read off the frontier table."""
-    scratch, kd = table[table["mode"] == "scratch"], table[table["mode"] == "kd"]
+    """Issue #9's two goals, read off the frontier table (KD: the tuned recipe where it ran)."""
+    kd_mode = TUNED if (table["mode"] == TUNED).any() else "kd"
+    scratch, kd = table[table["mode"] == "scratch"], table[table["mode"] == kd_mode]
     if scratch.empty or kd.empty or scratch["LUT"].isna().all():
         return ["goal: not enough finished points to judge"]
     best = scratch.loc[scratch["accuracy"].idxmax()]
@@ -110,17 +178,17 @@ def goal_check(table: Any) -> list[str]:
     if not cheaper.empty:
         top = cheaper.loc[cheaper["accuracy"].idxmax()]
         gain = top["accuracy"] - best["accuracy"]
-        lines.append(f"best KD student at <= its LUT: {top['model']} {top['student.hidden']} "
+        lines.append(f"best {kd_mode} student at <= its LUT: {top['model']} {top['student.hidden']} "
                      f"{100 * top['accuracy']:.1f} +- {100 * (top['accuracy_std'] or 0):.1f}% at "
                      f"{top['LUT']:.0f} LUT: {100 * gain:+.1f} points (goal +{100 * GOAL_GAIN:.1f}: "
                      f"{'met' if gain >= GOAL_GAIN else 'not met'})")
-    small = table[table["LUT"] <= SMALL_LUT].pivot_table(index=["model", "student.hidden"], columns="mode",
-                                                         values="accuracy")
-    if {"kd", "scratch"} <= set(small.columns) and len(small):
-        ok = (small["kd"] >= small["scratch"]).sum()
-        lines.append(f"students of <= {SMALL_LUT} LUT: KD >= scratch for {ok} of {len(small)} sizes")
-    else:
-        lines.append(f"no KD/scratch pair at <= {SMALL_LUT} LUT")
+    # the budget is the scratch student's: its KD twin at the same size must be as accurate
+    pairs = table.pivot_table(index=["model", "student.hidden"], columns="mode", values=["accuracy", "LUT"])
+    if ("LUT", "scratch") in pairs and ("accuracy", kd_mode) in pairs:
+        small = pairs[pairs[("LUT", "scratch")] <= SMALL_LUT].dropna(subset=[("accuracy", kd_mode)])
+        ok = (small[("accuracy", kd_mode)] >= small[("accuracy", "scratch")]).sum()
+        lines.append(f"sizes whose scratch student has <= {SMALL_LUT} LUT: {kd_mode} >= scratch "
+                     f"for {ok} of {len(small)}")
     return lines
 
 
@@ -130,11 +198,12 @@ def plot_frontier(table: Any, path: Path) -> Path:
 
     fig, ax = pyplot().subplots(figsize=(7, 4.5))
     markers = dict(zip(sorted(table["model"].unique()), "osD^v"))
+    colours = {**MODE_COLOURS, TUNED: "tab:green"}
     for (model, mode), group in table.dropna(subset=["LUT"]).groupby(["model", "mode"]):
         group = group.sort_values("LUT")
         ax.errorbar(group["LUT"], 100 * group["accuracy"], yerr=100 * group["accuracy_std"].fillna(0),
-                    marker=markers[model], color=MODE_COLOURS[mode], capsize=2,
-                    linestyle="-" if mode == "kd" else "--", label=f"{model} {mode}")
+                    marker=markers[model], color=colours[mode], capsize=2,
+                    linestyle="--" if mode == "scratch" else "-", label=f"{model} {mode}")
     sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
     ax.set_xscale("log")
     ax.set_xlabel(f"LUT ({sources})")
@@ -154,23 +223,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--workers", type=int, default=None, help="Dask workers (default: the cores)")
     parser.add_argument("--no-rtl", action="store_true", help="the estimate only, also for the first seed")
+    parser.add_argument("--no-tuning", action="store_true",
+                        help="KD with each model's own T and alpha only, no recipe tuning")
     parser.add_argument("--report-only", action="store_true", help="no training: table and plot of what is done")
     parser.add_argument("--out", default="bench_runs/frontier")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
+    import pandas as pd
+
     from fpgakd.jets.benchmark import benchmark_jets_dir
-    from fpgakd.scan.table import read_results
 
     out = Path(args.out)
+    recipes_csv = out / "recipes.csv"
     if args.report_only:
-        dirs = sorted(p for p in (out / "scans").glob("frontier_*") if p.is_dir())
+        dirs = sorted(p for p in (out / "scans").iterdir() if p.is_dir() and p.name.startswith(("frontier_", "tuned_")))
     else:
         jets = Path(args.jets) if args.jets else benchmark_jets_dir(progress=not args.quiet)
         teacher = Path(args.teacher) if args.teacher else _teacher(out, jets, args.teacher_config, not args.quiet)
         dirs = run_scans(args, out, jets, teacher)
-    frames = [f for f in (read_results(d) for d in dirs) if not f.empty]
+        if not args.no_tuning:
+            recipes = tune_recipes(args, out, jets, teacher)
+            recipes.to_csv(recipes_csv, index=False)
+            dirs += run_tuned_scans(args, out, jets, teacher, recipes)
+    if recipes_csv.is_file():
+        print(f"KD recipes chosen on the validation split (first seed), from {RECIPE_GRID}:")
+        print(pd.read_csv(recipes_csv).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    frames = _frames(dirs)
     if not frames:
         print("no finished points yet")
         return 1
