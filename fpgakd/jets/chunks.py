@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -41,7 +41,6 @@ _MIN_EVENTS_BEFORE_GIVING_UP = 2000
 # enough not to overshoot a chunk by much.
 _MIN_BATCH_EVENTS = 8
 _MAX_BATCH_EVENTS = 256
-# HDF5 storage: gzip level 4 is most of level 9's gain at a fraction of its time; chunks of
 
 
 # ------------------------------------------------------------------- one chunk
@@ -151,6 +150,138 @@ def _swallow_fastjet_banner(ak, fastjet, jet_def) -> None:
         os.close(devnull)
 
 
+class _ChunkTables:
+    """The output arrays of one chunk, filled jet by jet."""
+
+    def __init__(self, n_jets: int, n_constituents: int) -> None:
+        self.hlf = np.zeros((n_jets, len(HLF_NAMES)), dtype=np.float32)
+        self.constituents = np.zeros((n_jets, n_constituents, len(CONSTITUENT_NAMES)),
+                                     dtype=np.float32)
+        self.mask = np.zeros((n_jets, n_constituents), dtype=bool)
+        self.jets = np.zeros((n_jets, len(JET_NAMES)), dtype=np.float32)
+        self.n_done = 0
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"hlf": self.hlf, "constituents": self.constituents, "mask": self.mask,
+                "jets": self.jets}
+
+
+class _Clustered(NamedTuple):
+    """One batch's anti-kT jets and those matched to the class's hard objects."""
+
+    jet_p4: np.ndarray       # (jets in the batch, 4)
+    jet_start: np.ndarray    # first row in jet_p4 of each event
+    part_start: np.ndarray   # first visible particle of each event
+    constituent_index: Any   # FastJet's constituent indices, per event and jet
+    selected: list[tuple[int, int]]  # (event, jet index within event)
+
+
+def _give_up_if_nothing_passes(class_name: str, options: GenerationOptions, n_events: int,
+                               n_jets: int, n_done: int) -> None:
+    if n_events >= max(_MIN_EVENTS_BEFORE_GIVING_UP, _MAX_EVENTS_PER_JET * n_jets) \
+            and n_done == 0:
+        raise DataError(f"class {class_name!r}: no jet passed the selection in {n_events} "
+                        f"events; check the options pt_min={options.pt_min}, "
+                        f"pt_max={options.pt_max}, jet_r={options.jet_r}")
+
+
+def _batch_events(need: int, jets_per_event: float) -> int:
+    """Events for the next batch: enough for the jets still needed, at the running rate."""
+    return int(min(_MAX_BATCH_EVENTS, max(_MIN_BATCH_EVENTS,
+                                          math.ceil(1.1 * need / jets_per_event))))
+
+
+def _visible_batch(gen: _Generator, batch: int, options: GenerationOptions,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list]:
+    """Generate ``batch`` events: visible (smeared) particles' p4, their count per event,
+    and each event's hard objects."""
+    ids, p4s, objects = [], [], []
+    for _ in range(batch):
+        i, p, o = gen.next_event()
+        ids.append(i)
+        p4s.append(p)
+        objects.append(o)
+    counts = np.array([len(i) for i in ids])
+    ids_flat = np.concatenate(ids)
+    p4_flat = np.concatenate(p4s)
+    visible = ~np.isin(np.abs(ids_flat), NEUTRINOS)
+    if options.smearing:
+        charge = gen.charge_of(ids_flat)
+        p4_flat, kept = smear_particles(p4_flat, charge, ids_flat, rng)
+        visible &= kept
+    event_of = np.repeat(np.arange(batch), counts)[visible]
+    return p4_flat[visible], np.bincount(event_of, minlength=batch), objects
+
+
+def _matched_jets(objects: list, jet_y: np.ndarray, jet_phi: np.ndarray, jet_pt: np.ndarray,
+                  options: GenerationOptions) -> list[int]:
+    """Indices of one event's jets matched to its hard objects, in the pT window and, for
+    W, Z and t, holding every decay quark."""
+    matched: list[int] = []
+    used = set()
+    for y, phi, quarks in objects:
+        dr = _delta_r(jet_y, jet_phi, y, phi)
+        j = int(np.argmin(dr))
+        if dr[j] >= options.jet_r or j in used:
+            continue
+        used.add(j)
+        if not options.pt_min <= jet_pt[j] < options.pt_max:
+            continue
+        if quarks and any(_delta_r(jet_y[j], jet_phi[j], qy, qphi) >= options.jet_r
+                          for qy, qphi in quarks):
+            continue
+        matched.append(j)
+    return matched
+
+
+def _cluster_and_match(ak: Any, fastjet: Any, jet_def: Any, p4_flat: np.ndarray,
+                       counts: np.ndarray, objects: list, options: GenerationOptions
+                       ) -> _Clustered:
+    """Cluster a batch's events with FastJet and select the jets matched to hard objects."""
+    arr = ak.unflatten(ak.zip({"px": p4_flat[:, 0], "py": p4_flat[:, 1],
+                               "pz": p4_flat[:, 2], "E": p4_flat[:, 3]}), counts)
+    cs = fastjet.ClusterSequence(arr, jet_def)
+    # jets below the window can never be kept; asking FastJet for them only costs time
+    cjets = cs.inclusive_jets(options.pt_min)
+    cidx = cs.constituent_index(options.pt_min)
+    jet_p4 = np.stack([ak.to_numpy(ak.flatten(cjets[f])) for f in ("px", "py", "pz", "E")],
+                      axis=1)
+    jet_start = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(cjets)))])
+    jet_pt, _, jet_phi, jet_y = p4_kinematics(jet_p4)
+    part_start = np.concatenate([[0], np.cumsum(counts)])
+    selected: list[tuple[int, int]] = []
+    for ev in range(len(objects)):
+        lo, hi = jet_start[ev], jet_start[ev + 1]
+        if lo == hi:
+            continue
+        selected += [(ev, j) for j in _matched_jets(objects[ev], jet_y[lo:hi], jet_phi[lo:hi],
+                                                    jet_pt[lo:hi], options)]
+    return _Clustered(jet_p4, jet_start, part_start, cidx, selected)
+
+
+def _fill_selected(tables: _ChunkTables, clustered: _Clustered, p4_flat: np.ndarray,
+                   options: GenerationOptions, timing: dict[str, float]) -> None:
+    """Constituent tables and high-level features of the selected jets, until the chunk is full."""
+    from fpgakd.jets.observables import high_level_features
+
+    for ev, j in clustered.selected:
+        if tables.n_done >= len(tables.hlf):
+            break
+        t = time.process_time()
+        idx = np.asarray(clustered.constituent_index[ev][j], dtype=np.int64)
+        part = p4_flat[clustered.part_start[ev] + idx]
+        table, m, jrow, (pt, eta, phi, e) = _jet_arrays(
+            part, clustered.jet_p4[clustered.jet_start[ev] + j], options.n_constituents)
+        n = tables.n_done
+        tables.constituents[n], tables.mask[n], tables.jets[n] = table, m, jrow
+        timing["cluster"] += time.process_time() - t
+        t = time.process_time()
+        tables.hlf[n] = high_level_features(pt, eta, phi, e, z_cut=options.z_cut,
+                                            jet_r=options.jet_r)
+        timing["features"] += time.process_time() - t
+        tables.n_done += 1
+
+
 def generate_chunk(class_name: str, chunk_index: int, n_jets: int,
                    options: GenerationOptions) -> dict[str, Any]:
     """Generate ``n_jets`` jets of one class for one chunk (the unit of parallel work).
@@ -167,102 +298,26 @@ def generate_chunk(class_name: str, chunk_index: int, n_jets: int,
     import awkward as ak
     import fastjet
 
-    from fpgakd.jets.observables import high_level_features
-
     pythia_seed, rng = _chunk_seeds(options.seed, class_name, chunk_index)
     t0 = time.process_time()
     gen = _Generator(class_name, options, pythia_seed)
     timing = {"init": time.process_time() - t0, "pythia": 0.0, "cluster": 0.0, "features": 0.0}
     jet_def = fastjet.JetDefinition(fastjet.antikt_algorithm, options.jet_r)
     _swallow_fastjet_banner(ak, fastjet, jet_def)
-    P = options.n_constituents
-    hlf = np.zeros((n_jets, len(HLF_NAMES)), dtype=np.float32)
-    constituents = np.zeros((n_jets, P, len(CONSTITUENT_NAMES)), dtype=np.float32)
-    mask = np.zeros((n_jets, P), dtype=bool)
-    jets = np.zeros((n_jets, len(JET_NAMES)), dtype=np.float32)
-    n_done = 0
+    tables = _ChunkTables(n_jets, options.n_constituents)
     n_events = 0
     jets_per_event = 1.0  # running estimate, sizes the next batch
-    while n_done < n_jets:
-        if n_events >= max(_MIN_EVENTS_BEFORE_GIVING_UP, _MAX_EVENTS_PER_JET * n_jets) \
-                and n_done == 0:
-            raise DataError(f"class {class_name!r}: no jet passed the selection in {n_events} "
-                            f"events; check the options pt_min={options.pt_min}, "
-                            f"pt_max={options.pt_max}, jet_r={options.jet_r}")
-        need = n_jets - n_done
-        batch = int(min(_MAX_BATCH_EVENTS, max(_MIN_BATCH_EVENTS,
-                                               math.ceil(1.1 * need / jets_per_event))))
+    while tables.n_done < n_jets:
+        _give_up_if_nothing_passes(class_name, options, n_events, n_jets, tables.n_done)
+        batch = _batch_events(n_jets - tables.n_done, jets_per_event)
         t = time.process_time()
-        ids, p4s, objects = [], [], []
-        for _ in range(batch):
-            i, p, o = gen.next_event()
-            ids.append(i)
-            p4s.append(p)
-            objects.append(o)
+        p4_flat, counts, objects = _visible_batch(gen, batch, options, rng)
         n_events += batch
-        counts = np.array([len(i) for i in ids])
-        ids_flat = np.concatenate(ids)
-        p4_flat = np.concatenate(p4s)
-        visible = ~np.isin(np.abs(ids_flat), NEUTRINOS)
-        if options.smearing:
-            charge = gen.charge_of(ids_flat)
-            p4_flat, kept = smear_particles(p4_flat, charge, ids_flat, rng)
-            visible &= kept
-        event_of = np.repeat(np.arange(batch), counts)[visible]
-        p4_flat = p4_flat[visible]
-        counts = np.bincount(event_of, minlength=batch)
         timing["pythia"] += time.process_time() - t
-
         t = time.process_time()
-        arr = ak.unflatten(ak.zip({"px": p4_flat[:, 0], "py": p4_flat[:, 1],
-                                   "pz": p4_flat[:, 2], "E": p4_flat[:, 3]}), counts)
-        cs = fastjet.ClusterSequence(arr, jet_def)
-        # jets below the window can never be kept; asking FastJet for them only costs time
-        cjets = cs.inclusive_jets(options.pt_min)
-        cidx = cs.constituent_index(options.pt_min)
-        jet_p4 = np.stack([ak.to_numpy(ak.flatten(cjets[f])) for f in ("px", "py", "pz", "E")],
-                          axis=1)
-        jet_counts = ak.to_numpy(ak.num(cjets))
-        jet_start = np.concatenate([[0], np.cumsum(jet_counts)])
-        jet_ptall, _, jet_phiall, jet_yall = p4_kinematics(jet_p4)
-        part_start = np.concatenate([[0], np.cumsum(counts)])
-        selected: list[tuple[int, int]] = []  # (event, jet index within event)
-        for ev in range(batch):
-            lo, hi = jet_start[ev], jet_start[ev + 1]
-            if lo == hi:
-                continue
-            used = set()
-            for y, phi, quarks in objects[ev]:
-                dr = _delta_r(jet_yall[lo:hi], jet_phiall[lo:hi], y, phi)
-                j = int(np.argmin(dr))
-                if dr[j] >= options.jet_r or j in used:
-                    continue
-                used.add(j)
-                if not options.pt_min <= jet_ptall[lo + j] < options.pt_max:
-                    continue
-                if quarks and any(_delta_r(jet_yall[lo + j], jet_phiall[lo + j], qy, qphi)
-                                  >= options.jet_r for qy, qphi in quarks):
-                    continue
-                selected.append((ev, j))
+        clustered = _cluster_and_match(ak, fastjet, jet_def, p4_flat, counts, objects, options)
         timing["cluster"] += time.process_time() - t
-
-        jets_per_event = max(0.05, 0.5 * jets_per_event + 0.5 * len(selected) / batch)
-        for ev, j in selected:
-            if n_done >= n_jets:
-                break
-            t = time.process_time()
-            idx = np.asarray(cidx[ev][j], dtype=np.int64)
-            part = p4_flat[part_start[ev] + idx]
-            table, m, jrow, (pt, eta, phi, e) = _jet_arrays(part, jet_p4[jet_start[ev] + j], P)
-            constituents[n_done], mask[n_done], jets[n_done] = table, m, jrow
-            timing["cluster"] += time.process_time() - t
-            t = time.process_time()
-            hlf[n_done] = high_level_features(pt, eta, phi, e, z_cut=options.z_cut,
-                                              jet_r=options.jet_r)
-            timing["features"] += time.process_time() - t
-            n_done += 1
-    return {"class_name": class_name, "chunk_index": chunk_index, "hlf": hlf,
-            "constituents": constituents, "mask": mask, "jets": jets, "events": n_events,
-            "timing": timing}
-
-
+        jets_per_event = max(0.05, 0.5 * jets_per_event + 0.5 * len(clustered.selected) / batch)
+        _fill_selected(tables, clustered, p4_flat, options, timing)
+    return {"class_name": class_name, "chunk_index": chunk_index, **tables.arrays(),
+            "events": n_events, "timing": timing}

@@ -326,26 +326,38 @@ def _to_float(column: Any, path: Path, name: str) -> np.ndarray:
         raise DataError(f"{path}: column '{name}' is not numeric ({err})") from None
 
 
-def _load_hls4ml_150p(path: Path) -> JetDataset:
+def _checked_150p_particle_names(path: Path, cl_shape: tuple[int, ...], jets_shape: tuple[int, ...],
+                                 jet_names: tuple[str, ...], particle_names: tuple[str, ...]
+                                 ) -> tuple[str, ...]:
+    """The particle feature names, one per column, once the datasets' shapes agree."""
+    n, n_slots, n_feat = cl_shape
+    if n == 0 or n_slots == 0:
+        raise DataError(f"{path}: dataset 'jetConstituentList' is empty (shape {_shape_text(cl_shape)})")
+    if jets_shape[0] != n:
+        raise DataError(f"{path}: dataset 'jets' has {jets_shape[0]} rows but "
+                        f"'jetConstituentList' has {n} jets")
+    if len(jet_names) != jets_shape[1]:
+        raise DataError(f"{path}: dataset 'jetFeatureNames' has {len(jet_names)} names for "
+                        f"{jets_shape[1]} columns of 'jets'")
+    if len(particle_names) != n_feat:
+        particle_names = tuple(p for p in particle_names if p not in _HLS4ML_DATALESS_PARTICLE_NAMES)
+    if len(particle_names) != n_feat:
+        raise DataError(f"{path}: dataset 'particleFeatureNames' has {len(particle_names)} names for "
+                        f"{n_feat} features of 'jetConstituentList' (shape {_shape_text(cl_shape)})")
+    return particle_names
+
+
+def _read_150p(path: Path) -> tuple[np.ndarray, dict[str, int], np.ndarray, tuple[str, ...],
+                                    tuple[str, ...]]:
+    """(the particle features used (N, 150, k), their column by short name, the jets table,
+    jet feature names, particle feature names) of a 150p file."""
     with _open_h5(path) as f:
         cl_ds = _h5_dataset(f, "jetConstituentList", path, ndim=3)
         jets_ds = _h5_dataset(f, "jets", path, ndim=2)
         jet_names = _decode_names(_h5_dataset(f, "jetFeatureNames", path, ndim=1)[()])
-        particle_names = _decode_names(_h5_dataset(f, "particleFeatureNames", path, ndim=1)[()])
-        n, n_slots, n_feat = cl_ds.shape
-        if n == 0 or n_slots == 0:
-            raise DataError(f"{path}: dataset 'jetConstituentList' is empty (shape {_shape_text(cl_ds.shape)})")
-        if jets_ds.shape[0] != n:
-            raise DataError(f"{path}: dataset 'jets' has {jets_ds.shape[0]} rows but "
-                            f"'jetConstituentList' has {n} jets")
-        if len(jet_names) != jets_ds.shape[1]:
-            raise DataError(f"{path}: dataset 'jetFeatureNames' has {len(jet_names)} names for "
-                            f"{jets_ds.shape[1]} columns of 'jets'")
-        if len(particle_names) != n_feat:
-            particle_names = tuple(p for p in particle_names if p not in _HLS4ML_DATALESS_PARTICLE_NAMES)
-        if len(particle_names) != n_feat:
-            raise DataError(f"{path}: dataset 'particleFeatureNames' has {len(particle_names)} names for "
-                            f"{n_feat} features of 'jetConstituentList' (shape {_shape_text(cl_ds.shape)})")
+        particle_names = _checked_150p_particle_names(
+            path, cl_ds.shape, jets_ds.shape, jet_names,
+            _decode_names(_h5_dataset(f, "particleFeatureNames", path, ndim=1)[()]))
         short = tuple(p[len(_HLS4ML_PARTICLE_PREFIX):] if p.startswith(_HLS4ML_PARTICLE_PREFIX) else p
                       for p in particle_names)
         wanted = sorted(set(_HLS4ML_PARTICLE_MAP.values()) | {"px", "py"})
@@ -353,21 +365,21 @@ def _load_hls4ml_150p(path: Path) -> JetDataset:
         # Keep only the columns used, as float32: the public values are float32-representable.
         particles = cl_ds[()][:, :, [found[w] for w in wanted]].astype(np.float32)
         pcol = {w: i for i, w in enumerate(wanted)}
-        table = jets_ds[()]
+        return particles, pcol, jets_ds[()], jet_names, particle_names
 
-    _check_finite(particles, path, "jetConstituentList")
-    jcol = _require(jet_names, HLF_NAMES + _HLS4ML_CLASS_COLUMNS, path, "jetFeatureNames")
-    used = [jcol[c] for c in HLF_NAMES + _HLS4ML_CLASS_COLUMNS]
-    _check_finite(table[:, used], path, "jets")
 
+def _labels_from_class_flags(table: np.ndarray, jcol: dict[str, int], path: Path) -> np.ndarray:
     flags = table[:, [jcol[c] for c in _HLS4ML_CLASS_COLUMNS]]
     one_hot = np.all((flags == 0) | (flags == 1), axis=1) & (flags.sum(axis=1) == 1)
     if not one_hot.all():
         bad = np.flatnonzero(~one_hot)
         raise DataError(f"{path}: dataset 'jets': {bad.size} jet(s) without exactly one class flag among "
                         f"{', '.join(_HLS4ML_CLASS_COLUMNS)} (first: row {bad[0]})")
-    labels = np.argmax(flags, axis=1)
+    return np.argmax(flags, axis=1)
 
+
+def _constituents_from_150p(particles: np.ndarray, pcol: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical constituent table and the mask of real particles (pt > 0)."""
     pt = particles[:, :, pcol["pt"]]
     mask = pt > 0
     values = {canon: particles[:, :, pcol[raw]] for canon, raw in _HLS4ML_PARTICLE_MAP.items()}
@@ -375,18 +387,35 @@ def _load_hls4ml_150p(path: Path) -> JetDataset:
     values["log_e"] = _safe_log(values["e"], mask)
     constituents = np.stack([values[name] for name in CONSTITUENT_NAMES], axis=-1).astype(np.float32)
     constituents[~mask] = 0
+    return constituents, mask
 
-    jets = None
-    if all(c in jet_names for c in _HLS4ML_JET_COLUMNS.values()):
-        # The table has no jet phi: take the azimuth of the summed constituent momenta.
-        px = np.where(mask, particles[:, :, pcol["px"]], 0.0).sum(axis=1, dtype=np.float64)
-        py = np.where(mask, particles[:, :, pcol["py"]], 0.0).sum(axis=1, dtype=np.float64)
-        col = {k: table[:, jet_names.index(v)] for k, v in _HLS4ML_JET_COLUMNS.items()}
-        jets = np.stack([col["pt"], col["eta"], np.arctan2(py, px), col["mass"]], axis=1)
-        _check_finite(jets, path, "jets")
+
+def _jets_from_150p(particles: np.ndarray, pcol: dict[str, int], mask: np.ndarray, table: np.ndarray,
+               jet_names: tuple[str, ...], path: Path) -> np.ndarray | None:
+    """Jet (pt, eta, phi, mass) rows, or None when the table lacks pt, eta or mass."""
+    if not all(c in jet_names for c in _HLS4ML_JET_COLUMNS.values()):
+        return None
+    # The table has no jet phi: take the azimuth of the summed constituent momenta.
+    px = np.where(mask, particles[:, :, pcol["px"]], 0.0).sum(axis=1, dtype=np.float64)
+    py = np.where(mask, particles[:, :, pcol["py"]], 0.0).sum(axis=1, dtype=np.float64)
+    col = {k: table[:, jet_names.index(v)] for k, v in _HLS4ML_JET_COLUMNS.items()}
+    jets = np.stack([col["pt"], col["eta"], np.arctan2(py, px), col["mass"]], axis=1)
+    _check_finite(jets, path, "jets")
+    return jets
+
+
+def _load_hls4ml_150p(path: Path) -> JetDataset:
+    particles, pcol, table, jet_names, particle_names = _read_150p(path)
+    _check_finite(particles, path, "jetConstituentList")
+    jcol = _require(jet_names, HLF_NAMES + _HLS4ML_CLASS_COLUMNS, path, "jetFeatureNames")
+    used = [jcol[c] for c in HLF_NAMES + _HLS4ML_CLASS_COLUMNS]
+    _check_finite(table[:, used], path, "jets")
+    labels = _labels_from_class_flags(table, jcol, path)
+    constituents, mask = _constituents_from_150p(particles, pcol)
     return JetDataset(
         labels=labels, hlf=table[:, [jcol[c] for c in HLF_NAMES]], constituents=constituents,
-        mask=mask, jets=jets, source=str(path), format="hls4ml-150p",
+        mask=mask, jets=_jets_from_150p(particles, pcol, mask, table, jet_names, path),
+        source=str(path), format="hls4ml-150p",
         attrs={"source_format": "hls4ml-150p", "particle_feature_names": list(particle_names)})
 
 

@@ -57,6 +57,7 @@ __all__ = ["GenerationSummary", "ClassSummary", "generate_jets", "ENGINES"]
 
 log = logging.getLogger(__name__)
 
+# HDF5 storage: gzip level 4 is most of level 9's gain at a fraction of its time; chunks of
 # a few hundred jets suit the readers, which load contiguous slices.
 _GZIP_LEVEL = 4
 _HDF5_CHUNK_JETS = 256
@@ -181,6 +182,75 @@ def _chunk_results(tasks: list, workers: int, engine: str, scheduler: str | None
         yield results, workers
 
 
+def _checked_engine(options: GenerationOptions, engine: str, scheduler: str | None) -> str:
+    """Validate ``options`` and the engine; the engine to use (a scheduler implies Dask)."""
+    if not isinstance(options, GenerationOptions):
+        raise ConfigError(f"generate_jets: options must be GenerationOptions, got {type(options).__name__}")
+    options.validate()
+    if scheduler is not None:
+        engine = "dask"
+    if engine not in ENGINES:
+        raise ConfigError(f"engine: got {engine!r}, allowed: {', '.join(ENGINES)}")
+    return engine
+
+
+def _create_datasets(f: Any, n_total: int, n_constituents: int) -> dict[str, Any]:
+    """The file's empty per-jet datasets (by name) and its column/class name lists."""
+    import h5py
+
+    P = n_constituents
+    gz = {"compression": "gzip", "compression_opts": _GZIP_LEVEL, "shuffle": True}
+    str_dt = h5py.string_dtype()
+    datasets = {
+        "hlf": f.create_dataset("hlf", (n_total, len(HLF_NAMES)), dtype="f4", **gz),
+        "constituents": f.create_dataset(
+            "constituents", (n_total, P, len(CONSTITUENT_NAMES)), dtype="f4",
+            chunks=(min(n_total, _HDF5_CHUNK_JETS), P, len(CONSTITUENT_NAMES)), **gz),
+        "mask": f.create_dataset("mask", (n_total, P), dtype=bool, **gz),
+        "labels": f.create_dataset("labels", (n_total,), dtype="i8", **gz),
+        "jets": f.create_dataset("jets", (n_total, len(JET_NAMES)), dtype="f4", **gz),
+    }
+    f.create_dataset("hlf_names", data=list(HLF_NAMES), dtype=str_dt)
+    f.create_dataset("constituent_names", data=list(CONSTITUENT_NAMES), dtype=str_dt)
+    f.create_dataset("class_names", data=list(CLASS_NAMES), dtype=str_dt)
+    f.create_dataset("jet_names", data=list(JET_NAMES), dtype=str_dt)
+    return datasets
+
+
+def _write_chunks(datasets: dict[str, Any], results: Iterator[dict[str, Any]],
+                  events: dict[str, int], timing: dict[str, dict[str, float]], bar: Any) -> int:
+    """Write the chunk results one after another; add up events and stage times per class.
+
+    Returns the number of jets written.
+    """
+    row = 0
+    for res in results:
+        name = res["class_name"]
+        n = len(res["hlf"])
+        sl = slice(row, row + n)
+        for key in ("hlf", "constituents", "mask", "jets"):
+            datasets[key][sl] = res[key]
+        datasets["labels"][sl] = CLASS_NAMES.index(name)
+        events[name] += res["events"]
+        for k, v in res["timing"].items():
+            timing[name][k] = timing[name].get(k, 0.0) + v
+        row += n
+        bar.update(n)
+    return row
+
+
+def _file_attrs(options: GenerationOptions, counts: dict[str, int],
+                events: dict[str, int]) -> dict[str, Any]:
+    """The file's attributes: format, versions, options, counts and Pythia settings."""
+    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **_versions(),
+            "seed": int(options.seed), "options": json.dumps(options.to_dict()),
+            "counts": json.dumps(counts),
+            "events": json.dumps(events),
+            "pythia_settings": json.dumps({c: pythia_settings(c, options, 0)[:-1]
+                                           for c in options.classes}),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
 def generate_jets(output: str | os.PathLike, options: GenerationOptions, *,
                   progress: bool = True, engine: str = "processes",
                   scheduler: str | None = None) -> GenerationSummary:
@@ -198,68 +268,27 @@ def generate_jets(output: str | os.PathLike, options: GenerationOptions, *,
     import h5py
     from tqdm.auto import tqdm
 
-    if not isinstance(options, GenerationOptions):
-        raise ConfigError(f"generate_jets: options must be GenerationOptions, got {type(options).__name__}")
-    options.validate()
-    if scheduler is not None:
-        engine = "dask"
-    if engine not in ENGINES:
-        raise ConfigError(f"engine: got {engine!r}, allowed: {', '.join(ENGINES)}")
+    engine = _checked_engine(options, engine, scheduler)
     output = Path(output)
     tasks = _plan(options)
     workers = min(options.workers or os.cpu_count() or 1, len(tasks))
     n_total = options.jets_per_class * len(options.classes)
-    P = options.n_constituents
     log.info("generating %d jets per class (%s) into %s on %s, pTHat %s GeV",
              options.jets_per_class, ",".join(options.classes), output,
              scheduler or f"{workers} {engine} worker(s)", options.pthat_range)
-    label_of = {name: CLASS_NAMES.index(name) for name in options.classes}
     events = {name: 0 for name in options.classes}
     timing: dict[str, dict[str, float]] = {name: {} for name in options.classes}
     start = time.perf_counter()
-    gz = {"compression": "gzip", "compression_opts": _GZIP_LEVEL, "shuffle": True}
-    str_dt = h5py.string_dtype()
     with atomic_path(output) as tmp, h5py.File(tmp, "w") as f, \
             tqdm(total=n_total, unit="jet", desc="generate", disable=not progress) as bar:
-        d_hlf = f.create_dataset("hlf", (n_total, len(HLF_NAMES)), dtype="f4", **gz)
-        d_con = f.create_dataset("constituents", (n_total, P, len(CONSTITUENT_NAMES)),
-                                 dtype="f4",
-                                 chunks=(min(n_total, _HDF5_CHUNK_JETS), P, len(CONSTITUENT_NAMES)),
-                                 **gz)
-        d_mask = f.create_dataset("mask", (n_total, P), dtype=bool, **gz)
-        d_lab = f.create_dataset("labels", (n_total,), dtype="i8", **gz)
-        d_jets = f.create_dataset("jets", (n_total, len(JET_NAMES)), dtype="f4", **gz)
-        f.create_dataset("hlf_names", data=list(HLF_NAMES), dtype=str_dt)
-        f.create_dataset("constituent_names", data=list(CONSTITUENT_NAMES), dtype=str_dt)
-        f.create_dataset("class_names", data=list(CLASS_NAMES), dtype=str_dt)
-        f.create_dataset("jet_names", data=list(JET_NAMES), dtype=str_dt)
-        row = 0
+        datasets = _create_datasets(f, n_total, options.n_constituents)
         with _chunk_results(tasks, workers, engine, scheduler) as (results, workers):
-            for res in results:
-                n = len(res["hlf"])
-                sl = slice(row, row + n)
-                d_hlf[sl] = res["hlf"]
-                d_con[sl] = res["constituents"]
-                d_mask[sl] = res["mask"]
-                d_jets[sl] = res["jets"]
-                d_lab[sl] = label_of[res["class_name"]]
-                events[res["class_name"]] += res["events"]
-                for k, v in res["timing"].items():
-                    timing[res["class_name"]][k] = timing[res["class_name"]].get(k, 0.0) + v
-                row += n
-                bar.update(n)
+            row = _write_chunks(datasets, results, events, timing, bar)
         if row != n_total:  # would be a bug in the chunk plan, never silently write it
             raise DataError(f"{output}: wrote {row} jets, expected {n_total}")
         elapsed = time.perf_counter() - start
         counts = {name: options.jets_per_class for name in options.classes}
-        attrs = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **_versions(),
-                 "seed": int(options.seed), "options": json.dumps(options.to_dict()),
-                 "counts": json.dumps(counts),
-                 "events": json.dumps(events),
-                 "pythia_settings": json.dumps({c: pythia_settings(c, options, 0)[:-1]
-                                                for c in options.classes}),
-                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-        f.attrs.update(attrs)
+        f.attrs.update(_file_attrs(options, counts, events))
         summaries = _class_summaries(f, options, events)
     log.info("wrote %s: %d jets in %.1f s; cpu seconds per class and stage: %s", output,
              n_total, elapsed, json.dumps({c: {k: round(v, 1) for k, v in t.items()}
