@@ -178,6 +178,20 @@ def _teacher_summary(specs: list[Any], paths: list[Path], own: bool, run_dir: Pa
                                and s.meta.get("data_fingerprint") == dataset.fingerprint() for s in specs)}
 
 
+def _teacher_logits(cfg: ModelConfig, teacher_dirs: list[Path], dataset: Any,
+                    cache_dir: str | os.PathLike | None, out_of_fold: bool, progress: bool
+                    ) -> tuple[np.ndarray, list[Any], str]:
+    """(the teachers' soft targets on every jet, the teacher sources, the ensemble's identity)."""
+    from fpgakd.cache import cache_dir as default_cache
+    from fpgakd.learn.soft_targets import ensemble_identity, ensemble_logits, load_teacher_source
+
+    mean = cfg.distillation.ensemble_mean
+    soft = ensemble_logits(teacher_dirs, dataset, cache_dir=cache_dir or default_cache() / "soft_targets",
+                           mean=mean, out_of_fold=out_of_fold, progress=progress)
+    specs = [load_teacher_source(p) for p in teacher_dirs]
+    return soft, specs, ensemble_identity(specs, mean)
+
+
 # ---------------------------------------------------------------- step 3: inputs and targets
 def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str, ...]) -> _Prepared:
     from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
@@ -278,6 +292,40 @@ def _evaluate_regressor(labels: np.ndarray, class_names: list[str], signal_class
     return teacher, students, curves
 
 
+def _evaluate(cfg: ModelConfig, dataset: Any, soft: np.ndarray, prep: _Prepared,
+              outputs: dict[str, np.ndarray]
+              ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+    """(teacher metrics, metrics per student mode, ROC curves) on the test jets."""
+    labels = np.asarray(dataset.labels, dtype=np.int64)
+    class_names = list(dataset.class_names)
+    if cfg.task == "classifier":
+        return _evaluate_classifier(labels, class_names, soft, prep, outputs)
+    return _evaluate_regressor(labels, class_names, cfg.signal_class, soft, prep, outputs)
+
+
+def _run_metrics(cfg: ModelConfig, jets_path: Path, dataset: Any, prep: _Prepared,
+                 trained: _Trained, teacher_m: dict[str, Any], students: dict[str, dict[str, Any]],
+                 started: float, students_started: float) -> dict[str, Any]:
+    """The run's metrics.json: data, distillation settings, teacher and students, KD gain."""
+    results = {mode: {**trained.summaries[mode], **students[mode]} for mode in trained.models}
+    metrics: dict[str, Any] = {
+        "model": cfg.name, "task": cfg.task,
+        "signal_class": cfg.signal_class if cfg.task == "regressor" else None,
+        "data": {"path": str(jets_path), "fingerprint": dataset.fingerprint(),
+                 "class_names": list(dataset.class_names), "n_train": int(len(prep.train)),
+                 "n_val": int(len(prep.val)), "n_test": int(len(prep.test)),
+                 "split_seed": cfg.training.split_seed},
+        "distillation": config_to_dict(cfg.distillation),
+        "pruning_steps": trained.pruning_steps,
+        "teacher": teacher_m, **results,
+        "seconds": {"total": time.time() - started, "students": time.time() - students_started},
+    }
+    if {"kd", "scratch"} <= set(results):
+        main = "accuracy" if cfg.task == "classifier" else "auc"
+        metrics["kd_gain"] = {main: results["kd"][main] - results["scratch"][main]}
+    return metrics
+
+
 # ---------------------------------------------------------------- step 6: the run directory
 def _write_run(tmp: Path, cfg: ModelConfig, prep: _Prepared, labels: np.ndarray,
                trained: _Trained, curves: dict[str, Any], metrics: dict[str, Any],
@@ -304,6 +352,14 @@ def _write_run(tmp: Path, cfg: ModelConfig, prep: _Prepared, labels: np.ndarray,
     if teacher_dir is not None:
         shutil.copytree(teacher_dir, tmp / _TEACHER_DIR)
     write_text_atomic(tmp / "metrics.json", json.dumps(metrics, indent=1))
+
+
+def _remove_checkpoints(checkpoints: dict[str, Path]) -> None:
+    """Drop the training checkpoints of a completed run, and their folder once empty."""
+    for ckpt in checkpoints.values():
+        shutil.rmtree(ckpt, ignore_errors=True)
+    with contextlib.suppress(OSError):   # the run's checkpoint folder, once empty
+        next(iter(checkpoints.values())).parent.rmdir()
 
 
 # ---------------------------------------------------------------- the run
@@ -340,60 +396,30 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     """
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
-    from fpgakd.cache import cache_dir as default_cache
-    from fpgakd.learn.soft_targets import ensemble_identity, ensemble_logits, load_teacher_source
 
     cfg = model_cfg
     modes = _check_modes(modes, compare_scratch)
     started = time.time()
     jets_path, run_dir = Path(jets_path), Path(run_dir)
     dataset = _load_checked_jets(cfg, jets_path)
-    labels = np.asarray(dataset.labels, dtype=np.int64)
-    class_names = list(dataset.class_names)
-
     teacher_dirs, own_teacher = _resolve_teachers(cfg, jets_path, run_dir, _teacher_paths(cfg, teacher_path),
                                                   dataset, progress)
     students_started = time.time()
-    mean = cfg.distillation.ensemble_mean
-    soft = ensemble_logits(teacher_dirs, dataset, cache_dir=cache_dir or default_cache() / "soft_targets",
-                           mean=mean, out_of_fold=out_of_fold, progress=progress)
-    specs = [load_teacher_source(p) for p in teacher_dirs]
-    identity = ensemble_identity(specs, mean)
+    soft, specs, identity = _teacher_logits(cfg, teacher_dirs, dataset, cache_dir, out_of_fold, progress)
     prep = _prepare(cfg, dataset, soft, modes)
 
     key = run_digest(config_to_dict(cfg), dataset.fingerprint(), identity, out_of_fold)
     checkpoints = checkpoint_dirs(run_dir, key, list(prep.targets))
     trained = _train_pair(cfg, prep, checkpoints, progress)
 
-    if cfg.task == "classifier":
-        teacher_m, students, curves = _evaluate_classifier(labels, class_names, soft, prep, trained.outputs)
-    else:
-        teacher_m, students, curves = _evaluate_regressor(labels, class_names, cfg.signal_class, soft,
-                                                          prep, trained.outputs)
+    teacher_m, students, curves = _evaluate(cfg, dataset, soft, prep, trained.outputs)
     teacher_m.update(_teacher_summary(specs, teacher_dirs, own_teacher, run_dir, identity, dataset,
                                       out_of_fold))
-    results = {mode: {**trained.summaries[mode], **students[mode]} for mode in trained.models}
-    metrics: dict[str, Any] = {
-        "model": cfg.name, "task": cfg.task,
-        "signal_class": cfg.signal_class if cfg.task == "regressor" else None,
-        "data": {"path": str(jets_path), "fingerprint": dataset.fingerprint(),
-                 "class_names": class_names, "n_train": int(len(prep.train)), "n_val": int(len(prep.val)),
-                 "n_test": int(len(prep.test)), "split_seed": cfg.training.split_seed},
-        "distillation": config_to_dict(cfg.distillation),
-        "pruning_steps": trained.pruning_steps,
-        "teacher": teacher_m, **results,
-        "seconds": {"total": time.time() - started, "students": time.time() - students_started},
-    }
-    if {"kd", "scratch"} <= set(results):
-        main = "accuracy" if cfg.task == "classifier" else "auc"
-        metrics["kd_gain"] = {main: results["kd"][main] - results["scratch"][main]}
-
+    metrics = _run_metrics(cfg, jets_path, dataset, prep, trained, teacher_m, students,
+                           started, students_started)
     with atomic_dir(run_dir) as tmp:
-        _write_run(tmp, cfg, prep, labels, trained, curves, metrics,
-                   teacher_dirs[0] if own_teacher else None)
-    for ckpt in checkpoints.values():
-        shutil.rmtree(ckpt, ignore_errors=True)
-    with contextlib.suppress(OSError):   # the run's checkpoint folder, once empty
-        next(iter(checkpoints.values())).parent.rmdir()
+        _write_run(tmp, cfg, prep, np.asarray(dataset.labels, dtype=np.int64), trained, curves,
+                   metrics, teacher_dirs[0] if own_teacher else None)
+    _remove_checkpoints(checkpoints)
     log.info("distillation of %s done in %.0f s", cfg.name, metrics["seconds"]["total"])
     return metrics

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,33 +160,14 @@ def _rej(value: float | None) -> float:
     return math.inf if value is None else value
 
 
-def format_summary_table(metrics: Mapping[str, Any]) -> str:
-    """Teacher | KD student | scratch student side by side, as plain text for a terminal.
+#: the columns of the summary table, in order, and their titles
+_COLUMN_TITLES = {"teacher": "teacher", "kd": "KD student", "scratch": "scratch student"}
 
-    ``metrics`` is the dict :func:`fpgakd.learn.distillation.distill` writes to ``metrics.json``:
-    ``{"teacher": {...}, "kd": {...}, "scratch": {...}}``; absent columns are skipped.
-    Each column may hold ``accuracy``, ``auc`` (per class or one number), ``rejection``,
-    ``sparsity`` (per layer), ``bits`` and ``parameters``/``nonzero``.
 
-    >>> print(format_summary_table({"kd": {"accuracy": 0.5}}))   # doctest: +NORMALIZE_WHITESPACE
-    metric      KD student
-    accuracy    0.500
-    """
-    titles = {"teacher": "teacher", "kd": "KD student", "scratch": "scratch student"}
-    cols = [k for k in titles if isinstance(metrics.get(k), Mapping)]
-    rows: list[tuple[str, list[str]]] = []
-
-    def add(label: str, getter, spec: str = ".3f") -> None:
-        values = []
-        for c in cols:
-            try:
-                values.append(_fmt(getter(metrics[c]), spec))
-            except (KeyError, TypeError):
-                values.append("-")
-        if any(v != "-" for v in values):
-            rows.append((label, values))
-
-    add("accuracy", lambda m: m["accuracy"])
+def _keys_in_columns(metrics: Mapping[str, Any], cols: list[str]
+                     ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """(per-class AUC names, (signal, efficiency) rejection keys, sparsity layers) that any
+    column holds, in first-seen order; a rejection without signals has signal ``""``."""
     aucs: list[str] = []
     rej: list[tuple[str, str]] = []
     layers: list[str] = []
@@ -200,28 +181,69 @@ def format_summary_table(metrics: Mapping[str, Any]) -> str:
             elif ("", sig) not in rej:
                 rej.append(("", sig))
         layers += [k for k in (metrics[c].get("sparsity") or {}) if k not in layers]
+    return aucs, rej, layers
+
+
+def _row_specs(metrics: Mapping[str, Any], cols: list[str]
+               ) -> list[tuple[str, Callable[[Mapping[str, Any]], Any], str]]:
+    """(label, how to read the value from a column, format) of every candidate row, in order."""
+    aucs, rej, layers = _keys_in_columns(metrics, cols)
+    specs: list[tuple[str, Callable[[Mapping[str, Any]], Any], str]] = [
+        ("accuracy", lambda m: m["accuracy"], ".3f")]
     if any(not isinstance(metrics[c].get("auc"), Mapping) and metrics[c].get("auc") is not None
            for c in cols):
-        add("AUC", lambda m: m["auc"] if not isinstance(m["auc"], Mapping) else None)
-    for name in aucs:
-        add(f"AUC {name}", lambda m, n=name: m["auc"][n])
+        specs.append(("AUC", lambda m: m["auc"] if not isinstance(m["auc"], Mapping) else None, ".3f"))
+    specs += [(f"AUC {name}", lambda m, n=name: m["auc"][n], ".3f") for name in aucs]
     for sig, eff in rej:
         if sig:
-            add(f"rej. {sig} vs q+g @{eff[3:]}%", lambda m, s=sig, e=eff: _rej(m["rejection"][s][e]), ".1f")
+            specs.append((f"rej. {sig} vs q+g @{eff[3:]}%",
+                          lambda m, s=sig, e=eff: _rej(m["rejection"][s][e]), ".1f"))
         else:
-            add(f"rejection @{eff[3:]}%", lambda m, e=eff: _rej(m["rejection"][e]), ".1f")
-    for layer in layers:
-        add(f"sparsity {layer}", lambda m, n=layer: m["sparsity"][n], ".1%")
-    add("weight bits", lambda m: m["bits"]["weight"], "d")
-    add("activation bits", lambda m: m["bits"]["activation"], "d")
-    add("parameters", lambda m: m["parameters"], "d")
-    add("non-zero params", lambda m: m["nonzero"], "d")
+            specs.append((f"rejection @{eff[3:]}%", lambda m, e=eff: _rej(m["rejection"][e]), ".1f"))
+    specs += [(f"sparsity {layer}", lambda m, n=layer: m["sparsity"][n], ".1%") for layer in layers]
+    return specs + [("weight bits", lambda m: m["bits"]["weight"], "d"),
+                    ("activation bits", lambda m: m["bits"]["activation"], "d"),
+                    ("parameters", lambda m: m["parameters"], "d"),
+                    ("non-zero params", lambda m: m["nonzero"], "d")]
 
-    header = ["metric"] + [titles[c] for c in cols]
-    table = [header] + [[label] + values for label, values in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
-                       enumerate(zip(r, widths))).rstrip() for r in table]
+
+def _summary_rows(metrics: Mapping[str, Any], cols: list[str]) -> list[list[str]]:
+    """[label, value per column] of each row that some column has a value for."""
+    rows = []
+    for label, getter, spec in _row_specs(metrics, cols):
+        values = []
+        for c in cols:
+            try:
+                values.append(_fmt(getter(metrics[c]), spec))
+            except (KeyError, TypeError):
+                values.append("-")
+        if any(v != "-" for v in values):
+            rows.append([label] + values)
+    return rows
+
+
+def _aligned_lines(table: list[list[str]]) -> list[str]:
+    """The table as text lines: first column left-aligned, the others right-aligned."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                      enumerate(zip(r, widths))).rstrip() for r in table]
+
+
+def format_summary_table(metrics: Mapping[str, Any]) -> str:
+    """Teacher | KD student | scratch student side by side, as plain text for a terminal.
+
+    ``metrics`` is the dict :func:`fpgakd.learn.distillation.distill` writes to ``metrics.json``:
+    ``{"teacher": {...}, "kd": {...}, "scratch": {...}}``; absent columns are skipped.
+    Each column may hold ``accuracy``, ``auc`` (per class or one number), ``rejection``,
+    ``sparsity`` (per layer), ``bits`` and ``parameters``/``nonzero``.
+
+    >>> print(format_summary_table({"kd": {"accuracy": 0.5}}))   # doctest: +NORMALIZE_WHITESPACE
+    metric      KD student
+    accuracy    0.500
+    """
+    cols = [k for k in _COLUMN_TITLES if isinstance(metrics.get(k), Mapping)]
+    header = ["metric"] + [_COLUMN_TITLES[c] for c in cols]
+    lines = _aligned_lines([header] + _summary_rows(metrics, cols))
     gain = _kd_gain_line(metrics)
     return "\n".join(lines + ([gain] if gain else []))
 
