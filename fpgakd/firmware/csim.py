@@ -28,11 +28,12 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from fpgakd.errors import DataError, FpgakdError, MismatchError, ToolError
+from fpgakd.firmware.tool_output import output_tail
 
 __all__ = ["run_csim", "trace_layer_output", "write_testbench_data", "build_exact_testbench", "compare_outputs",
            "format_csim_summary", "TB_INPUTS", "TB_PREDICTIONS", "TB_RESULTS", "EXACT_TESTBENCH"]
@@ -63,9 +64,17 @@ _DAT_FORMAT = "%.17g"
 _BRIDGE_CHUNK = 1000
 
 
-def _tail(text: str, n: int = _TAIL_LINES) -> str:
-    lines = text.strip().splitlines()
-    return "\n".join(lines[-n:])
+def _tail(text: str) -> str:
+    return output_tail(text, _TAIL_LINES)
+
+
+def _run_checked(cmd: list[str], project_dir: Path, failure: Callable[[int], str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in the project directory; a non-zero exit raises ToolError with
+    ``failure(exit status)`` and the last lines of the output."""
+    proc = subprocess.run(cmd, cwd=project_dir, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolError(f"{failure(proc.returncode)}:\n{_tail(proc.stdout + proc.stderr)}")
+    return proc
 
 
 def write_testbench_data(project_dir: str | os.PathLike, x: np.ndarray, keras_logits: np.ndarray) -> None:
@@ -114,20 +123,16 @@ def build_exact_testbench(project_dir: str | os.PathLike, project_name: str = "m
            '-DWEIGHTS_DIR="firmware/weights"',
            f"{EXACT_TESTBENCH}.cpp", f"firmware/{project_name}.cpp", "-o", EXACT_TESTBENCH]
     log.info("compiling %s/%s.cpp with g++", project_dir, EXACT_TESTBENCH)
-    proc = subprocess.run(cmd, cwd=project_dir, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ToolError(f"g++ failed (exit {proc.returncode}) compiling {project_dir}/{EXACT_TESTBENCH}.cpp:\n"
-                        f"{_tail(proc.stdout + proc.stderr)}")
+    _run_checked(cmd, project_dir,
+                 lambda code: f"g++ failed (exit {code}) compiling {project_dir}/{EXACT_TESTBENCH}.cpp")
     return project_dir / EXACT_TESTBENCH
 
 
 def _run_testbench(project_dir: Path, n_jets: int) -> np.ndarray:
     results = project_dir / TB_RESULTS
     results.unlink(missing_ok=True)
-    proc = subprocess.run([f"./{EXACT_TESTBENCH}"], cwd=project_dir, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ToolError(f"C-simulation testbench {project_dir}/{EXACT_TESTBENCH} failed "
-                        f"(exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+    proc = _run_checked([f"./{EXACT_TESTBENCH}"], project_dir,
+                        lambda code: f"C-simulation testbench {project_dir}/{EXACT_TESTBENCH} failed (exit {code})")
     if not results.is_file():
         raise ToolError(f"{results}: the testbench wrote no results:\n{_tail(proc.stdout + proc.stderr)}")
     rows = [line.split() for line in results.read_text().splitlines() if line.strip()]
@@ -200,6 +205,56 @@ def format_csim_summary(summary: dict) -> str:
             + "; ".join(parts))
 
 
+def _csim_arrays(project_dir: Path, x: np.ndarray, keras_logits: np.ndarray,
+                 tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs as contiguous float32 rows and Keras's logits as float32 rows, checked."""
+    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
+    keras_logits = np.asarray(keras_logits, dtype=np.float32).reshape(len(keras_logits), -1)
+    if len(x) == 0:
+        raise DataError(f"{project_dir}: no jets given for the C-simulation check")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    return x, keras_logits
+
+
+def _run_exact_testbench(project_dir: Path, project_name: str, x: np.ndarray,
+                         keras_logits: np.ndarray) -> np.ndarray:
+    """Write the testbench data, compile the exact testbench and run it on ``x``."""
+    write_testbench_data(project_dir, x, keras_logits)
+    build_exact_testbench(project_dir, project_name)
+    log.info("running the C-simulation testbench on %d jets", len(x))
+    return _run_testbench(project_dir, len(x))
+
+
+def _check_output_shapes(project_dir: Path, keras_logits: np.ndarray, **outputs: np.ndarray) -> None:
+    for name, out in outputs.items():
+        if out.shape != keras_logits.shape:
+            raise ToolError(f"{project_dir}: {name} gave outputs of shape {out.shape}, "
+                            f"Keras {keras_logits.shape}")
+
+
+def _summarize_csim(testbench: np.ndarray, bridge: np.ndarray, keras_logits: np.ndarray, tolerance: float,
+                    threshold: float) -> dict:
+    """Both builds compared with Keras, the worst of the two, the verdicts and the text."""
+    per = {"testbench": compare_outputs(testbench, keras_logits, tolerance=tolerance, threshold=threshold),
+           "bridge": compare_outputs(bridge, keras_logits, tolerance=tolerance, threshold=threshold)}
+    summary = {
+        "n_jets": int(len(keras_logits)),
+        "n_outputs": int(keras_logits.shape[1]),
+        "n_values": int(keras_logits.size),
+        "tolerance": float(tolerance),
+        **per,
+        "n_different": max(r["n_different"] for r in per.values()),
+        "mismatches": max(r["n_beyond_tolerance"] for r in per.values()),
+        "max_abs_diff": max(r["max_abs_diff"] for r in per.values()),
+        "class_agreement": min(r["class_agreement"] for r in per.values()),
+    }
+    summary["bit_exact"] = summary["n_different"] == 0
+    summary["passed"] = summary["mismatches"] == 0
+    summary["text"] = format_csim_summary(summary)
+    return summary
+
+
 def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, keras_logits: np.ndarray,
              *, tolerance: float = 0.0, raise_on_mismatch: bool = True, progress: bool = False,
              threshold: float = 0.0, bridge_output: np.ndarray | None = None) -> dict:
@@ -222,42 +277,15 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
     True
     """
     project_dir = Path(project_dir)
-    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
-    keras_logits = np.asarray(keras_logits, dtype=np.float32).reshape(len(keras_logits), -1)
-    if len(x) == 0:
-        raise DataError(f"{project_dir}: no jets given for the C-simulation check")
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    x, keras_logits = _csim_arrays(project_dir, x, keras_logits, tolerance)
     project_name = hls_model.config.get_project_name()
 
     # the bridge first: hls4ml's compile() rewrites the project's sources
     bridge = _run_bridge(hls_model, x, progress) if bridge_output is None else \
         np.asarray(bridge_output, dtype=np.float64).reshape(len(x), -1)
-    write_testbench_data(project_dir, x, keras_logits)
-    build_exact_testbench(project_dir, project_name)
-    log.info("running the C-simulation testbench on %d jets", len(x))
-    testbench = _run_testbench(project_dir, len(x))
-    for name, out in (("testbench", testbench), ("bridge", bridge)):
-        if out.shape != keras_logits.shape:
-            raise ToolError(f"{project_dir}: {name} gave outputs of shape {out.shape}, "
-                            f"Keras {keras_logits.shape}")
-
-    per = {"testbench": compare_outputs(testbench, keras_logits, tolerance=tolerance, threshold=threshold),
-           "bridge": compare_outputs(bridge, keras_logits, tolerance=tolerance, threshold=threshold)}
-    summary = {
-        "n_jets": int(len(x)),
-        "n_outputs": int(keras_logits.shape[1]),
-        "n_values": int(keras_logits.size),
-        "tolerance": float(tolerance),
-        **per,
-        "n_different": max(r["n_different"] for r in per.values()),
-        "mismatches": max(r["n_beyond_tolerance"] for r in per.values()),
-        "max_abs_diff": max(r["max_abs_diff"] for r in per.values()),
-        "class_agreement": min(r["class_agreement"] for r in per.values()),
-    }
-    summary["bit_exact"] = summary["n_different"] == 0
-    summary["passed"] = summary["mismatches"] == 0
-    summary["text"] = format_csim_summary(summary)
+    testbench = _run_exact_testbench(project_dir, project_name, x, keras_logits)
+    _check_output_shapes(project_dir, keras_logits, testbench=testbench, bridge=bridge)
+    summary = _summarize_csim(testbench, bridge, keras_logits, tolerance, threshold)
     (log.info if summary["passed"] else log.error)("%s", summary["text"])
     if not summary["passed"] and raise_on_mismatch:
         raise MismatchError(f"{project_dir}: {summary['text']}")

@@ -103,7 +103,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -371,6 +371,119 @@ def _quantizer_bits(quantizer: Any) -> tuple[int, int] | None:
     return int(bits), int(getattr(quantizer, "integer", 0))
 
 
+def _accumulator_bits(weights: np.ndarray, input_bits: int, weight_bits: int) -> int:
+    """Width of the bit-exact accumulator of a Dense layer: the widest neuron's sum."""
+    k_max = max(int((weights != 0).sum(axis=0).max()), 1)
+    return input_bits + weight_bits + math.ceil(math.log2(k_max))
+
+
+@dataclass
+class _DenseChain:
+    """The Dense layers read so far while walking a model's layers, in firmware bit widths."""
+
+    prec: dict[str, int]
+    current_bits: int | None                # width of the signal entering the next layer
+    input_bits: int | None                  # width of the input register
+    specs: list[DenseSpec] = field(default_factory=list)
+    pending: dict[str, Any] | None = None   # a Dense layer waiting to see if an activation follows
+
+    def close(self, activation_bits: int | None) -> None:
+        """Finish the pending Dense layer: its output is as wide as the activation, or
+        (without one) as its accumulator."""
+        pending = self.pending
+        assert pending is not None
+        out_bits = activation_bits if activation_bits is not None else pending["acc_bits"]
+        self.specs.append(DenseSpec(pending["name"], pending["weights"], pending["bias"], pending["input_bits"],
+                                    pending["weight_bits"], out_bits, activation_bits is not None))
+        self.current_bits = out_bits
+        self.pending = None
+
+
+def _dense_mantissas(inner: Any, kernel: Any, prec: dict[str, int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """A Dense layer's weight and bias mantissas as the firmware stores them, and the weight width."""
+    default_bits, default_int = HLS4ML_DEFAULT_PRECISION["bits"], HLS4ML_DEFAULT_PRECISION["integer"]
+    quant = getattr(inner, "kernel_quantizer_internal", None)
+    wq = _quantizer_bits(quant) if quant is not None else None
+    w_bits = prec.get("weight_bits", wq[0] if wq else default_bits)
+    w_int = prec.get("weight_integer", wq[1] if wq else default_int)
+    w = kernel.numpy()
+    if quant is not None and "weight_bits" not in prec:
+        w = np.asarray(quant(w))
+    bias_var = getattr(inner, "bias", None)
+    b = np.zeros(w.shape[1]) if bias_var is None else bias_var.numpy()
+    bquant = getattr(inner, "bias_quantizer_internal", None)
+    if bquant is not None and "weight_bits" not in prec:
+        b = np.asarray(bquant(b))
+    return _to_mantissa(w, w_bits, w_int), _to_mantissa(b, w_bits, w_int), w_bits
+
+
+def _read_dense(chain: _DenseChain, model_name: str, layer: Any, inner: Any, kernel: Any, kind: str) -> None:
+    if len(kernel.shape) != 2:
+        raise ConfigError(f"model '{model_name}': layer '{layer.name}' ({kind}) is not a Dense "
+                          "layer; the estimate covers MLPs only")
+    if chain.pending is not None:
+        chain.close(None)
+    if chain.current_bits is None:
+        chain.current_bits = HLS4ML_DEFAULT_PRECISION["bits"]
+        chain.input_bits = chain.input_bits or chain.current_bits
+    weights, bias, w_bits = _dense_mantissas(inner, kernel, chain.prec)
+    chain.pending = {"name": layer.name, "weights": weights, "bias": bias,
+                     "input_bits": chain.current_bits, "weight_bits": w_bits,
+                     "acc_bits": _accumulator_bits(weights, chain.current_bits, w_bits)}
+
+
+def _read_quantized_activation(chain: _DenseChain, quantizer: Any) -> None:
+    qb = _quantizer_bits(quantizer)
+    bits = qb[0] if qb else HLS4ML_DEFAULT_PRECISION["bits"]
+    if chain.pending is None:  # the input quantizer
+        chain.current_bits = chain.prec.get("input_bits", bits)
+        chain.input_bits = chain.current_bits
+    else:
+        chain.close(chain.prec.get("activation_bits", bits))
+
+
+def _read_activation(chain: _DenseChain, model_name: str, layer: Any, inner: Any, kind: str) -> None:
+    """A Keras ReLU closes the pending Dense layer, a linear activation changes nothing."""
+    name = getattr(getattr(inner, "activation", None), "__name__", "relu")
+    if kind == "ReLU" or name == "relu":
+        chain.close(chain.prec.get("activation_bits", HLS4ML_DEFAULT_PRECISION["bits"]))
+    elif name != "linear":
+        raise ConfigError(f"model '{model_name}': activation '{name}' of layer '{layer.name}' is "
+                          "not modelled by the estimate (ReLU and linear only)")
+
+
+def _read_layer(chain: _DenseChain, model_name: str, layer: Any) -> None:
+    """Add one layer of the model to the chain, or refuse a layer the estimate does not model."""
+    inner = getattr(layer, "layer", layer)  # tfmot PruneLowMagnitude wraps the real layer
+    kernel = getattr(inner, "kernel", None)
+    kind = type(inner).__name__
+    if kind == "InputLayer":
+        return
+    if kernel is not None:
+        _read_dense(chain, model_name, layer, inner, kernel, kind)
+    elif kind == "QActivation" and getattr(inner, "quantizer", None) is not None:
+        _read_quantized_activation(chain, inner.quantizer)
+    elif kind in ("Activation", "ReLU") and chain.pending is not None:
+        _read_activation(chain, model_name, layer, inner, kind)
+    elif kind in ("BatchNormalization", "Dropout", "Flatten"):
+        log.debug("estimate: layer '%s' (%s) taken as free (folded or removed by hls4ml)", layer.name, kind)
+    else:
+        raise ConfigError(f"model '{model_name}': layer '{layer.name}' ({kind}) is not modelled by the "
+                          "estimate (Dense, QDense, QActivation, ReLU, BatchNormalization only)")
+
+
+def _read_dense_chain(model: Any, prec: dict[str, int]) -> tuple[list[DenseSpec], int | None]:
+    """The model's Dense layers in firmware bit widths, and the width of its input register."""
+    chain = _DenseChain(prec, current_bits=prec.get("input_bits"), input_bits=prec.get("input_bits"))
+    for layer in model.layers:
+        _read_layer(chain, model.name, layer)
+    if chain.pending is not None:
+        chain.close(None)
+    if not chain.specs:
+        raise ConfigError(f"model '{model.name}': no Dense layers to estimate")
+    return chain.specs, chain.input_bits
+
+
 def estimate_resources(model: "tf.keras.Model", firmware: FirmwareConfig, *,  # noqa: F821
                        precisions: dict | None = None, output: str = "linear") -> dict[str, Any]:
     """Estimate latency and resources of ``model`` converted by hls4ml for ``firmware``.
@@ -388,82 +501,7 @@ def estimate_resources(model: "tf.keras.Model", firmware: FirmwareConfig, *,  # 
     >>> estimate_resources(model, load_firmware_config())["latency_ns"]    # doctest: +SKIP
     {'min': 25.002, 'max': 25.002}
     """
-    prec = _check_precisions(precisions)
-    default_bits, default_int = HLS4ML_DEFAULT_PRECISION["bits"], HLS4ML_DEFAULT_PRECISION["integer"]
-    current_bits: int | None = prec.get("input_bits")
-    input_bits: int | None = current_bits
-    specs: list[DenseSpec] = []
-    pending: dict[str, Any] | None = None  # a Dense layer waiting to see if an activation follows
-
-    def close(pending: dict[str, Any], activation_bits: int | None) -> int:
-        out_bits = activation_bits if activation_bits is not None else pending["acc_bits"]
-        specs.append(DenseSpec(pending["name"], pending["weights"], pending["bias"], pending["input_bits"],
-                               pending["weight_bits"], out_bits, activation_bits is not None))
-        return out_bits
-
-    for layer in model.layers:
-        inner = getattr(layer, "layer", layer)  # tfmot PruneLowMagnitude wraps the real layer
-        kernel = getattr(inner, "kernel", None)
-        kind = type(inner).__name__
-        if kind == "InputLayer":
-            continue
-        if kernel is not None:
-            if len(kernel.shape) != 2:
-                raise ConfigError(f"model '{model.name}': layer '{layer.name}' ({kind}) is not a Dense "
-                                  "layer; the estimate covers MLPs only")
-            if pending is not None:
-                current_bits = close(pending, None)
-            if current_bits is None:
-                current_bits = default_bits
-                input_bits = input_bits or current_bits
-            quant = getattr(inner, "kernel_quantizer_internal", None)
-            wq = _quantizer_bits(quant) if quant is not None else None
-            w_bits = prec.get("weight_bits", wq[0] if wq else default_bits)
-            w_int = prec.get("weight_integer", wq[1] if wq else default_int)
-            w = kernel.numpy()
-            if quant is not None and "weight_bits" not in prec:
-                w = np.asarray(quant(w))
-            bias_var = getattr(inner, "bias", None)
-            b = np.zeros(w.shape[1]) if bias_var is None else bias_var.numpy()
-            bquant = getattr(inner, "bias_quantizer_internal", None)
-            if bquant is not None and "weight_bits" not in prec:
-                b = np.asarray(bquant(b))
-            weights = _to_mantissa(w, w_bits, w_int)
-            k_max = max(int((weights != 0).sum(axis=0).max()), 1)
-            pending = {"name": layer.name, "weights": weights, "bias": _to_mantissa(b, w_bits, w_int),
-                       "input_bits": current_bits, "weight_bits": w_bits,
-                       "acc_bits": current_bits + w_bits + math.ceil(math.log2(k_max))}
-            continue
-        quantizer = getattr(inner, "quantizer", None)
-        if kind == "QActivation" and quantizer is not None:
-            qb = _quantizer_bits(quantizer)
-            if pending is None:  # the input quantizer
-                current_bits = prec.get("input_bits", qb[0] if qb else default_bits)
-                input_bits = current_bits
-            else:
-                current_bits = close(pending, prec.get("activation_bits", qb[0] if qb else default_bits))
-                pending = None
-            continue
-        if kind in ("Activation", "ReLU") and pending is not None:
-            name = getattr(getattr(inner, "activation", None), "__name__", "relu")
-            if kind == "ReLU" or name == "relu":
-                current_bits = close(pending, prec.get("activation_bits", default_bits))
-                pending = None
-                continue
-            if name == "linear":
-                continue
-            raise ConfigError(f"model '{model.name}': activation '{name}' of layer '{layer.name}' is "
-                              "not modelled by the estimate (ReLU and linear only)")
-        if kind in ("BatchNormalization", "Dropout", "Flatten"):
-            log.debug("estimate: layer '%s' (%s) taken as free (folded or removed by hls4ml)",
-                      layer.name, kind)
-            continue
-        raise ConfigError(f"model '{model.name}': layer '{layer.name}' ({kind}) is not modelled by the "
-                          "estimate (Dense, QDense, QActivation, ReLU, BatchNormalization only)")
-    if pending is not None:
-        close(pending, None)
-    if not specs:
-        raise ConfigError(f"model '{model.name}': no Dense layers to estimate")
+    specs, input_bits = _read_dense_chain(model, _check_precisions(precisions))
     report = estimate_from_layers(specs, firmware, input_bits=input_bits)
     if output == "sigmoid":
         _add_sigmoid_table(report, firmware)
@@ -506,8 +544,7 @@ def synthetic_mlp(layers: tuple[int, ...], sparsity: float, precisions: dict[str
         b = rng.uniform(-0.1, 0.1, size=n_out)
         weights = _to_mantissa(w, w_bits, w_int)
         last = i == len(layers) - 2
-        k_max = max(int((weights != 0).sum(axis=0).max()), 1)
-        out_bits = bits + w_bits + math.ceil(math.log2(k_max)) if last else prec.get("activation_bits", default_bits)
+        out_bits = _accumulator_bits(weights, bits, w_bits) if last else prec.get("activation_bits", default_bits)
         specs.append(DenseSpec(f"fc{i + 1}" if not last else "output", weights, _to_mantissa(b, w_bits, w_int),
                                bits, w_bits, out_bits, not last))
         bits = out_bits

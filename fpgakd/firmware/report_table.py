@@ -129,40 +129,44 @@ _SIGMOID_ROWS: tuple[tuple[str, Any], ...] = (
 )
 
 
-def format_report_table(reports: list[dict[str, Any]]) -> str:
-    """One plain-text table, one column per project, for any number of normalised reports.
+_Rows = list[tuple[str, list[str]]]
 
-    >>> print(format_report_table([read_project_report("hls_projects/a"),
-    ...                            read_project_report("hls_projects/b")]))   # doctest: +SKIP
-    """
-    if not reports:
-        raise ValueError("format_report_table needs at least one report")
-    reports = source_columns(reports)
-    rows: list[tuple[str, list[str]]] = []
 
-    def add(title: str, cells: list[str]) -> None:
-        rows.append((title, cells))
-
-    add("project", [_label(r, i) for i, r in enumerate(reports)])
-    add("part", [_fmt(r.get("part")) for r in reports])
-    add("clock target (ns)", [_clock(r.get("clock_ns")) for r in reports])
-    add("clock estimated (ns)", [_fmt(r.get("estimated_clock_ns"), 4) for r in reports])
-    add("HLS tool", [" ".join(x for x in (r.get("hls_tool"), r.get("hls_tool_version")) if x) or "-"
-                     for r in reports])
-    add("source", [_source_title(r) for r in reports])
-    add("latency (cycles)", [_range(r.get("latency_cycles")) for r in reports])
-    add("latency (ns)", [_range(r.get("latency_ns")) for r in reports])
-    add("II (cycles)", [_range(r.get("ii")) for r in reports])
+def _headline_rows(reports: list[dict[str, Any]]) -> _Rows:
+    """Project, part, clock, tool, source, latency, II and the resources."""
+    rows: _Rows = [
+        ("project", [_label(r, i) for i, r in enumerate(reports)]),
+        ("part", [_fmt(r.get("part")) for r in reports]),
+        ("clock target (ns)", [_clock(r.get("clock_ns")) for r in reports]),
+        ("clock estimated (ns)", [_fmt(r.get("estimated_clock_ns"), 4) for r in reports]),
+        ("HLS tool", [" ".join(x for x in (r.get("hls_tool"), r.get("hls_tool_version")) if x) or "-"
+                      for r in reports]),
+        ("source", [_source_title(r) for r in reports]),
+        ("latency (cycles)", [_range(r.get("latency_cycles")) for r in reports]),
+        ("latency (ns)", [_range(r.get("latency_ns")) for r in reports]),
+        ("II (cycles)", [_range(r.get("ii")) for r in reports]),
+    ]
     for key in RESOURCE_KEYS:
-        add(key, [_with_pct((r.get("resources") or {}).get(key), (r.get("utilization_pct") or {}).get(key))
-                  for r in reports])
+        rows.append((key, [_with_pct((r.get("resources") or {}).get(key), (r.get("utilization_pct") or {}).get(key))
+                           for r in reports]))
+    return rows
+
+
+def _check_rows(reports: list[dict[str, Any]]) -> _Rows:
+    """The RTL's carry cells and its Verilator simulation, where any report has them."""
+    rows: _Rows = []
     if any(r.get("carry") for r in reports):
         kinds = sorted({k for r in reports for k in (r.get("carry") or {})})
         for kind in kinds:
-            add(kind, [_fmt((r.get("carry") or {}).get(kind)) for r in reports])
+            rows.append((kind, [_fmt((r.get("carry") or {}).get(kind)) for r in reports]))
     if any(r.get("rtl_sim") for r in reports):
         for title, cell in _RTL_SIM_ROWS:
-            add(title, [cell(r["rtl_sim"]) if r.get("rtl_sim") else "-" for r in reports])
+            rows.append((title, [cell(r["rtl_sim"]) if r.get("rtl_sim") else "-" for r in reports]))
+    return rows
+
+
+def _logic_synthesis_rows(reports: list[dict[str, Any]]) -> _Rows:
+    rows: _Rows = []
     if any(r.get("logic_synthesis") for r in reports):
         for key in RESOURCE_KEYS:
             cells = []
@@ -170,33 +174,53 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
                 logic = r.get("logic_synthesis") or {}
                 cells.append(_with_pct((logic.get("resources") or {}).get(key),
                                        (logic.get("utilization_pct") or {}).get(key)))
-            add(f"logic synth {key}", cells)
-    if any(r.get("cosim") for r in reports):
-        for key in ("Status", "LatencyMin", "LatencyMax", "IntervalMin", "IntervalMax"):
-            add(f"cosim {key}", [_fmt((r.get("cosim") or {}).get(key)) for r in reports])
+            rows.append((f"logic synth {key}", cells))
+    return rows
+
+
+def _cosim_rows(reports: list[dict[str, Any]]) -> _Rows:
+    if not any(r.get("cosim") for r in reports):
+        return []
+    return [(f"cosim {key}", [_fmt((r.get("cosim") or {}).get(key)) for r in reports])
+            for key in ("Status", "LatencyMin", "LatencyMax", "IntervalMin", "IntervalMax")]
+
+
+def _csim_rows(reports: list[dict[str, Any]]) -> _Rows:
+    """The C-simulation check and, for a sigmoid output, its table and logit."""
+    rows: _Rows = []
     if any(r.get("csim") for r in reports):
         for title, cell in _CSIM_ROWS:
-            add(title, [cell(r["csim"]) if r.get("csim") else "-" for r in reports])
+            rows.append((title, [cell(r["csim"]) if r.get("csim") else "-" for r in reports]))
     if any((r.get("csim") or {}).get("sigmoid") for r in reports):
         for title, cell in _SIGMOID_ROWS:
-            add(title, [cell(r["csim"]["sigmoid"]) if (r.get("csim") or {}).get("sigmoid") else "-"
-                        for r in reports])
+            rows.append((title, [cell(r["csim"]["sigmoid"]) if (r.get("csim") or {}).get("sigmoid") else "-"
+                                 for r in reports]))
+    return rows
+
+
+def _accuracy_rows(reports: list[dict[str, Any]]) -> _Rows:
+    """One row per accuracy figure any report has (a bare number counts as ``accuracy``)."""
     acc_keys: list[str] = []
     for r in reports:
         acc = r.get("accuracy")
         for key in (acc if isinstance(acc, dict) else ({"accuracy": acc} if acc is not None else {})):
             if key not in acc_keys:
                 acc_keys.append(key)
+    rows: _Rows = []
     for key in acc_keys:
         cells = []
         for r in reports:
             acc = r.get("accuracy")
             value = acc.get(key) if isinstance(acc, dict) else (acc if key == "accuracy" else None)
             cells.append(_fmt(value, 4))
-        add(key, cells)
+        rows.append((key, cells))
+    return rows
 
+
+def _render_table(rows: _Rows, n_columns: int) -> str:
+    """The rows as a boxed plain-text table, the first row (the projects) as its header."""
     width0 = max(len(t) for t, _ in rows)
-    widths = [max(len(cells[i]) for _, cells in rows) for i in range(len(reports))]
+    widths = [max(len(cells[i]) for _, cells in rows) for i in range(n_columns)]
     sep = "+-" + "-" * width0 + "-+" + "+".join("-" * (w + 2) for w in widths) + "+"
     lines = [sep]
     for n, (title, cells) in enumerate(rows):
@@ -207,6 +231,19 @@ def format_report_table(reports: list[dict[str, Any]]) -> str:
     lines.append(sep)
     return "\n".join(lines)
 
+
+def format_report_table(reports: list[dict[str, Any]]) -> str:
+    """One plain-text table, one column per project, for any number of normalised reports.
+
+    >>> print(format_report_table([read_project_report("hls_projects/a"),
+    ...                            read_project_report("hls_projects/b")]))   # doctest: +SKIP
+    """
+    if not reports:
+        raise ValueError("format_report_table needs at least one report")
+    reports = source_columns(reports)
+    rows = (_headline_rows(reports) + _check_rows(reports) + _logic_synthesis_rows(reports)
+            + _cosim_rows(reports) + _csim_rows(reports) + _accuracy_rows(reports))
+    return _render_table(rows, len(reports))
 
 
 def plot_resources_vs_accuracy(reports: list[dict[str, Any]], path: str | os.PathLike) -> Path:

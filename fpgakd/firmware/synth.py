@@ -20,8 +20,6 @@ held-out jets and Keras's logits, ``csim_exact.cpp`` and its binary, ``firmware.
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 import contextlib
 import dataclasses
 import io
@@ -164,6 +162,80 @@ def _write_project_files(tmp: Path, project_dir: Path, model_path: Path, firmwar
     write_reports_json(report, tmp / REPORT_NAME)
 
 
+def _convert_to_hls(model: Any, source: str, firmware: FirmwareConfig, part: str, tmp: Path,
+                    project_name: str, output: str) -> Any:
+    """Convert the student with hls4ml and write its project into ``tmp``."""
+    hls_model = convert_keras_model(model, source, firmware, part, tmp, project_name, output)
+    with contextlib.redirect_stdout(io.StringIO()):
+        hls_model.write()
+    return hls_model
+
+
+def _remove_bridge_libraries(tmp: Path, project_name: str) -> None:
+    # the bridge library is built against the temporary path; hls_model.compile() rebuilds it
+    for lib in (tmp / "firmware").glob(f"{project_name}-*.so"):
+        lib.unlink()
+
+
+def _build_and_check(tmp: Path, model: Any, source: str, x: np.ndarray, keras_logits: np.ndarray,
+                     tolerance: float, firmware: FirmwareConfig, part: str, project_name: str,
+                     output: str, progress: bool) -> tuple[dict, dict, dict | None, list[str]]:
+    """Convert, C-simulate, synthesise (or estimate) and build the RTL in ``tmp``, one
+    progress step each; returns the C-simulation summary, the HLS numbers, the RTL block
+    (None where skipped) and the notes of both."""
+    from tqdm.auto import tqdm
+
+    from fpgakd.firmware.rtl_report import rtl_numbers
+
+    with tqdm(total=4, desc="firmware", disable=not progress) as steps:
+        steps.set_postfix_str("convert")
+        hls_model = _convert_to_hls(model, source, firmware, part, tmp, project_name, output)
+        steps.update()
+        steps.set_postfix_str("C-simulation")
+        csim = _check_csim(tmp, hls_model, model, x, keras_logits, tolerance, firmware, output)
+        _remove_bridge_libraries(tmp, project_name)
+        steps.update()
+        steps.set_postfix_str("HLS synthesis")
+        hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"], output)
+        steps.update()
+        steps.set_postfix_str("RTL: da4ml, Verilator, Yosys")
+        rtl_block, rtl_notes = rtl_numbers(model, x, firmware, part, tmp, output) if csim["passed"] else (None, [])
+        steps.update()
+    return csim, hls, rtl_block, notes + rtl_notes
+
+
+def _assemble_report(hls: dict, rtl_block: dict | None, csim: dict, notes: list[str], *, model: Any,
+                     model_path: Path, quantized: bool, firmware: FirmwareConfig, part: str,
+                     project_dir: Path, project_name: str, inputs_source: str | None,
+                     accuracy: dict | float | None, output: str) -> dict:
+    """The headline numbers with the checks, the model, the firmware settings and the notes."""
+    report = _headline(hls, rtl_block)
+    report.setdefault("part", part)
+    report.setdefault("clock_ns", round(firmware.clock_period_ns, 3))
+    report["csim"] = {**csim, **({"inputs": inputs_source} if inputs_source else {})}
+    report["model"] = {**_model_info(model, model_path.name, quantized), "output": output}
+    report["firmware"] = {"name": firmware.name, "backend": firmware.backend,
+                          "io_type": firmware.io_type, "strategy": firmware.strategy,
+                          "reuse_factor": firmware.reuse_factor,
+                          "bit_exact": bool(firmware.bit_exact and quantized)}
+    report["project"], report["project_name"] = str(project_dir), project_name
+    if accuracy is not None:
+        report["accuracy"] = accuracy
+    report["notes"] = list(report.get("notes") or []) + notes
+    return report
+
+
+def _raise_on_mismatch(project_dir: Path, csim: dict, rtl_block: dict | None) -> None:
+    """MismatchError if the C-simulation or the RTL simulation differs from Keras."""
+    if not csim["passed"]:
+        raise MismatchError(f"{project_dir}: {csim['text']} (project and {REPORT_NAME} written for inspection)")
+    if rtl_block is not None and not rtl_block["rtl_sim"]["bit_exact"]:
+        sim = rtl_block["rtl_sim"]
+        raise MismatchError(f"{project_dir}: RTL simulation differs from Keras on {sim['n_differing']} of "
+                            f"{sim['n_values']} values (max |diff| {sim['max_abs_diff']:g}, class agreement "
+                            f"{sim['class_agreement']:.6f}); project and {REPORT_NAME} written for inspection")
+
+
 def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part: str | None = None,
                project_dir: str | os.PathLike, test_x: np.ndarray, keras_logits: np.ndarray | None = None,
                n_jets: int | None = None, allow_tolerance: float | None = None,
@@ -198,10 +270,7 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     >>> report["csim"]["bit_exact"], report["source"]                        # doctest: +SKIP
     (True, 'rtl')
     """
-    from tqdm.auto import tqdm
-
     from fpgakd.atomic import atomic_dir
-    from fpgakd.firmware.rtl_report import rtl_numbers
 
     model_path, project_dir = Path(model_path), Path(project_dir)
     part = firmware.resolve_part(part)
@@ -212,48 +281,16 @@ def synthesize(model_path: str | os.PathLike, *, firmware: FirmwareConfig, part:
     x, keras_logits = _keras_reference(model, firmware, test_x, keras_logits, n_jets, source, inputs_source)
     quantized = is_quantized(model)
     tolerance = _csim_tolerance(quantized, firmware, allow_tolerance, source)
-
-    with atomic_dir(project_dir) as tmp, tqdm(total=4, desc="firmware", disable=not progress) as steps:
-        steps.set_postfix_str("convert")
-        hls_model = convert_keras_model(model, source, firmware, part, tmp, project_name, output)
-        with contextlib.redirect_stdout(io.StringIO()):
-            hls_model.write()
-        steps.update()
-        steps.set_postfix_str("C-simulation")
-        csim = _check_csim(tmp, hls_model, model, x, keras_logits, tolerance, firmware, output)
-        # the bridge library is built against the temporary path; hls_model.compile() rebuilds it
-        for lib in (tmp / "firmware").glob(f"{project_name}-*.so"):
-            lib.unlink()
-        steps.update()
-        steps.set_postfix_str("HLS synthesis")
-        hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"], output)
-        steps.update()
-        steps.set_postfix_str("RTL: da4ml, Verilator, Yosys")
-        rtl_block, rtl_notes = rtl_numbers(model, x, firmware, part, tmp, output) if csim["passed"] else (None, [])
-        steps.update()
-
-        report = _headline(hls, rtl_block)
-        report.setdefault("part", part)
-        report.setdefault("clock_ns", round(firmware.clock_period_ns, 3))
-        report["csim"] = {**csim, **({"inputs": inputs_source} if inputs_source else {})}
-        report["model"] = {**_model_info(model, model_path.name, quantized), "output": output}
-        report["firmware"] = {"name": firmware.name, "backend": firmware.backend,
-                              "io_type": firmware.io_type, "strategy": firmware.strategy,
-                              "reuse_factor": firmware.reuse_factor,
-                              "bit_exact": bool(firmware.bit_exact and quantized)}
-        report["project"], report["project_name"] = str(project_dir), project_name
-        if accuracy is not None:
-            report["accuracy"] = accuracy
-        report["notes"] = list(report.get("notes") or []) + notes + rtl_notes
+    with atomic_dir(project_dir) as tmp:
+        csim, hls, rtl_block, notes = _build_and_check(tmp, model, source, x, keras_logits, tolerance, firmware,
+                                                       part, project_name, output, progress)
+        report = _assemble_report(hls, rtl_block, csim, notes, model=model, model_path=model_path,
+                                  quantized=quantized, firmware=firmware, part=part, project_dir=project_dir,
+                                  project_name=project_name, inputs_source=inputs_source,
+                                  accuracy=accuracy, output=output)
         _write_project_files(tmp, project_dir, model_path, firmware, part, report)
     log.info("HLS project written to %s", project_dir)
-    if not csim["passed"]:
-        raise MismatchError(f"{project_dir}: {csim['text']} (project and {REPORT_NAME} written for inspection)")
-    if rtl_block is not None and not rtl_block["rtl_sim"]["bit_exact"]:
-        sim = rtl_block["rtl_sim"]
-        raise MismatchError(f"{project_dir}: RTL simulation differs from Keras on {sim['n_differing']} of "
-                            f"{sim['n_values']} values (max |diff| {sim['max_abs_diff']:g}, class agreement "
-                            f"{sim['class_agreement']:.6f}); project and {REPORT_NAME} written for inspection")
+    _raise_on_mismatch(project_dir, csim, rtl_block)
     return report
 
 

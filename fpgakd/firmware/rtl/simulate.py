@@ -115,6 +115,48 @@ def _agreement(a: np.ndarray, b: np.ndarray, threshold: float = 0.0) -> float:
     return float(np.mean(np.argmax(a, axis=1) == np.argmax(b, axis=1)))
 
 
+def _check_design_matches(rtl_dir: Path, meta: dict[str, Any], spec: Any) -> None:
+    if spec.n_in != meta["n_inputs"] or spec.n_out != meta["n_outputs"]:
+        raise DataError(f"{rtl_dir} was written for {meta['n_inputs']}->{meta['n_outputs']}, "
+                        f"the model is {spec.n_in}->{spec.n_out}")
+
+
+def _expected_outputs(meta: dict[str, Any], keras: np.ndarray,
+                      ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, str]:
+    """What the RTL must output (Keras's and the reference's logits, or for a design ending
+    in the sigmoid table their emulated table values), the one-output decision threshold
+    and its description."""
+    table_size, threshold, kind = meta.get("sigmoid_table_size"), 0.0, "sign (logit > 0)"
+    if table_size:
+        from fpgakd.firmware.sigmoid import SIGMOID_DECISION, emulate_sigmoid
+
+        # the RTL ends in the sigmoid table: compare with the emulated table of the logits
+        keras, ref = emulate_sigmoid(keras, table_size), emulate_sigmoid(ref, table_size)
+        threshold, kind = SIGMOID_DECISION, f"sigmoid table > {SIGMOID_DECISION}"
+    return keras, ref, threshold, kind
+
+
+def _compare_with_keras(rtl: np.ndarray, keras: np.ndarray, ref: np.ndarray, n_out: int, threshold: float,
+                        kind: str, output: str) -> dict[str, Any]:
+    """The RTL's outputs (``output``: linear logits or sigmoid table values) against Keras
+    bit for bit, and each against the integer reference."""
+    diff = np.abs(rtl - keras)
+    n_diff = int(np.count_nonzero(rtl != keras))
+    return {
+        "n_jets": int(len(rtl)),
+        "n_outputs": int(n_out),
+        "n_values": int(rtl.size),
+        "n_differing": n_diff,
+        "max_abs_diff": float(diff.max(initial=0.0)),
+        "class_agreement": _agreement(rtl, keras, threshold),
+        "class_agreement_kind": kind if n_out == 1 else "argmax",
+        "output": output,
+        "bit_exact": n_diff == 0,
+        "n_differing_reference_vs_keras": int(np.count_nonzero(ref != keras)),
+        "n_differing_rtl_vs_reference": int(np.count_nonzero(rtl != ref)),
+    }
+
+
 def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, rebuild: bool = False,
                  threads: int | None = None, batch_size: int = 4096) -> dict[str, Any]:
     """Verilator-simulate the RTL on float (standardized) inputs and compare with ``model.predict``.
@@ -133,9 +175,7 @@ def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, 
     meta = read_meta(rtl_dir)
     tools = check_rtl_tools(need=("da4ml", "verilator"))
     spec = extract_student(model)
-    if spec.n_in != meta["n_inputs"] or spec.n_out != meta["n_outputs"]:
-        raise DataError(f"{rtl_dir} was written for {meta['n_inputs']}->{meta['n_outputs']}, "
-                        f"the model is {spec.n_in}->{spec.n_out}")
+    _check_design_matches(rtl_dir, meta, spec)
     x = np.asarray(inputs, dtype=np.float32)
     codes = quantize_inputs(model, spec, x)
     jobs = max(1, min(2, os.cpu_count() or 1))
@@ -147,35 +187,14 @@ def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, 
     keras = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64).reshape(len(x), -1)
     ref_codes, ties = reference_forward(spec, codes, return_ties=True)
     ref = ref_codes.astype(np.float64) * 2.0 ** -spec.out_f
-    table_size, threshold, kind = meta.get("sigmoid_table_size"), 0.0, "sign (logit > 0)"
-    if table_size:
-        from fpgakd.firmware.sigmoid import SIGMOID_DECISION, emulate_sigmoid
-
-        # the RTL ends in the sigmoid table: compare with the emulated table of the logits
-        keras, ref = emulate_sigmoid(keras, table_size), emulate_sigmoid(ref, table_size)
-        threshold, kind = SIGMOID_DECISION, f"sigmoid table > {SIGMOID_DECISION}"
-
-    diff = np.abs(rtl - keras)
-    n_diff = int(np.count_nonzero(rtl != keras))
-    summary = {
-        "n_jets": int(len(x)),
-        "n_outputs": int(spec.n_out),
-        "n_values": int(rtl.size),
-        "n_differing": n_diff,
-        "max_abs_diff": float(diff.max(initial=0.0)),
-        "class_agreement": _agreement(rtl, keras, threshold),
-        "class_agreement_kind": kind if spec.n_out == 1 else "argmax",
-        "output": meta.get("output", "linear"),
-        "bit_exact": n_diff == 0,
-        "n_differing_reference_vs_keras": int(np.count_nonzero(ref != keras)),
-        "n_differing_rtl_vs_reference": int(np.count_nonzero(rtl != ref)),
+    keras, ref, threshold, kind = _expected_outputs(meta, keras, ref)
+    summary = _compare_with_keras(rtl, keras, ref, spec.n_out, threshold, kind, meta.get("output", "linear"))
+    summary.update({
         "relu_ties_exercised": ties,
         "latency_cycles": meta["latency_cycles"],
         "source": f"rtl (verilator {tools['verilator']}, da4ml {tools['da4ml']})",
         "tools": tools,
         "verilator_build_s": round(build_s, 2),
         "sim_s": round(sim_s, 3),
-    }
+    })
     return summary
-
-

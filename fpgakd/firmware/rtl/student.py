@@ -112,6 +112,113 @@ def _to_codes(values: np.ndarray, f: int, what: str) -> np.ndarray:
 _IGNORED_LAYERS = {"InputLayer"}
 
 
+def _check_quantized_single_io(model: Any, layers: list[Any]) -> None:
+    """RtlUnsupported for a model without QKeras layers, ConfigError unless one input and one output."""
+    types = {type(layer).__name__ for layer in layers}
+    if not any(t.startswith("Q") for t in types):
+        raise RtlUnsupported(f"model '{model.name}' has no QKeras layers ({', '.join(sorted(types))}): "
+                             "RTL skipped, there are no exact integer weights to implement")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ConfigError(f"model '{model.name}': RTL needs one input and one output")
+
+
+def _check_relu_settings(q: Any, where: str) -> None:
+    """ConfigError for a quantized_relu setting the RTL does not implement."""
+    checks = {
+        "negative_slope": (getattr(q, "negative_slope", 0.0), 0.0),
+        "use_sigmoid": (getattr(q, "use_sigmoid", 0), 0),
+        "use_stochastic_rounding": (bool(getattr(q, "use_stochastic_rounding", False)), False),
+        "relu_upper_bound": (getattr(q, "relu_upper_bound", None), None),
+        "qnoise_factor": (float(getattr(q, "qnoise_factor", 1.0)), 1.0),
+    }
+    for attr, (val, want) in checks.items():
+        if val != want:
+            raise ConfigError(f"{where}: quantized_relu({attr}={val!r}) is not supported "
+                              f"by the RTL flow (needs {want!r})")
+
+
+def _read_quantized_activation(model: Any, layer: Any, idx: int, where: str,
+                               spec: StudentSpec | None) -> StudentSpec:
+    """The first layer's quantized_bits starts the spec; a quantized_relu after a QDense
+    becomes that layer's relu. Returns the spec."""
+    q = layer.quantizer
+    qn = _qname(q)
+    if idx == 0 and qn == "quantized_bits":
+        return StudentSpec(model.name, layer.name, _bits_kif(q, where))
+    if qn == "quantized_relu" and spec is not None and spec.layers and spec.layers[-1].relu is None:
+        _check_relu_settings(q, where)
+        bits, integer = int(q.bits), int(q.integer)
+        spec.layers[-1].relu = (bits, bits - integer)
+        spec.layers[-1].relu_name = layer.name
+        return spec
+    raise ConfigError(f"{where}: activation quantizer {qn} at this position is not supported by "
+                      "the RTL flow (supported: input quantized_bits first, quantized_relu after QDense)")
+
+
+def _quantized_bias(layer: Any, where: str, n_out: int) -> tuple[int, np.ndarray]:
+    """Fractional bits and integer codes of a QDense's bias (zeros without a bias)."""
+    if not (getattr(layer, "use_bias", True) and layer.bias is not None):
+        return 0, np.zeros(n_out, dtype=np.int64)
+    bq = getattr(layer, "bias_quantizer_internal", None)
+    if bq is None:
+        raise RtlUnsupported(f"{where} has no bias quantizer: RTL skipped, there are no exact "
+                             "integer weights to implement")
+    _, _, bf = _bits_kif(bq, f"{where} bias")
+    return bf, _to_codes(np.asarray(bq(layer.bias)), bf, f"{where} bias")
+
+
+def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
+    """Append a linear QDense, in integer codes, to the spec."""
+    if spec is None:
+        raise ConfigError(f"{where}: the RTL flow needs an input QActivation(quantized_bits) "
+                          "before the first QDense (the RTL input is that quantizer's integer code)")
+    act = getattr(layer, "activation", None)
+    act_name = getattr(act, "__name__", type(act).__name__)
+    if act_name != "linear":
+        raise ConfigError(f"{where}: activation '{act_name}' inside the QDense is not supported "
+                          "(use a linear QDense followed by QActivation(quantized_relu))")
+    kq = getattr(layer, "kernel_quantizer_internal", None)
+    if kq is None:
+        raise RtlUnsupported(f"{where} has no kernel quantizer: RTL skipped, there are no exact "
+                             "integer weights to implement")
+    _, _, kf = _bits_kif(kq, f"{where} kernel")
+    w = np.asarray(kq(layer.kernel))
+    kernel = _to_codes(w, kf, f"{where} kernel")
+    bf, bias = _quantized_bias(layer, where, kernel.shape[1])
+    if spec.layers and spec.layers[-1].relu is None:
+        raise ConfigError(f"{where}: two QDense layers without a quantized_relu between them "
+                          "are not supported by the RTL flow")
+    # the layer's input: the relu before it, or the input quantizer for the first QDense
+    in_f = spec.layers[-1].relu[1] if spec.layers else spec.input_kif[2]
+    spec.layers.append(DenseSpec(layer.name, kernel, bias, kf, bf, in_f))
+
+
+def _refuse_layer(layer: Any, kind: str, where: str) -> None:
+    """ConfigError for a layer the RTL flow does not implement, saying what to do instead."""
+    if kind in ("Dense", "BatchNormalization", "Activation", "Softmax", "Dropout", "QBatchNormalization"):
+        extra = ""
+        if kind == "Activation":
+            extra = f" with activation '{getattr(layer.activation, '__name__', layer.activation)}'"
+        raise ConfigError(f"{where}{extra} is not supported by the RTL flow: students must be "
+                          "QActivation(quantized_bits) -> [QDense -> QActivation(quantized_relu)]* -> QDense")
+    if kind == "PruneLowMagnitude":
+        raise ConfigError(f"{where}: strip the pruning wrappers (tfmot strip_pruning) before writing RTL")
+    raise ConfigError(f"{where} is not supported by the RTL flow")
+
+
+def _check_chain(model: Any, spec: StudentSpec | None) -> StudentSpec:
+    """The spec, once it has QDense layers, ends on a linear one and its shapes chain."""
+    if spec is None or not spec.layers:
+        raise ConfigError(f"model '{model.name}': no QDense layers found")
+    if spec.layers[-1].relu is not None:
+        raise ConfigError(f"model '{model.name}': the last layer '{spec.layers[-1].relu_name}' is a relu; "
+                          "the RTL flow expects a linear QDense output (logits)")
+    for prev, nxt in zip(spec.layers, spec.layers[1:]):
+        if prev.kernel.shape[1] != nxt.kernel.shape[0]:
+            raise ConfigError(f"layers '{prev.name}' -> '{nxt.name}': shapes do not chain")
+    return spec
+
+
 def extract_student(model: Any) -> StudentSpec:
     """Read a QKeras student into integers, refusing anything the RTL cannot reproduce exactly.
 
@@ -123,96 +230,18 @@ def extract_student(model: Any) -> StudentSpec:
     ((1, 3, 4), ['fc1', 'fc2', 'fc3', 'output'])
     """
     layers = [layer for layer in model.layers if type(layer).__name__ not in _IGNORED_LAYERS]
-    types = {type(layer).__name__ for layer in layers}
-    if not any(t.startswith("Q") for t in types):
-        raise RtlUnsupported(f"model '{model.name}' has no QKeras layers ({', '.join(sorted(types))}): "
-                             "RTL skipped, there are no exact integer weights to implement")
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ConfigError(f"model '{model.name}': RTL needs one input and one output")
-
+    _check_quantized_single_io(model, layers)
     spec: StudentSpec | None = None
-    cur_f: int | None = None
     for idx, layer in enumerate(layers):
         kind = type(layer).__name__
         where = f"layer '{layer.name}' ({kind})"
         if kind == "QActivation":
-            q = layer.quantizer
-            qn = _qname(q)
-            if idx == 0 and qn == "quantized_bits":
-                kif = _bits_kif(q, where)
-                spec = StudentSpec(model.name, layer.name, kif)
-                cur_f = kif[2]
-                continue
-            if qn == "quantized_relu" and spec is not None and spec.layers and spec.layers[-1].relu is None:
-                checks = {
-                    "negative_slope": (getattr(q, "negative_slope", 0.0), 0.0),
-                    "use_sigmoid": (getattr(q, "use_sigmoid", 0), 0),
-                    "use_stochastic_rounding": (bool(getattr(q, "use_stochastic_rounding", False)), False),
-                    "relu_upper_bound": (getattr(q, "relu_upper_bound", None), None),
-                    "qnoise_factor": (float(getattr(q, "qnoise_factor", 1.0)), 1.0),
-                }
-                for attr, (val, want) in checks.items():
-                    if val != want:
-                        raise ConfigError(f"{where}: quantized_relu({attr}={val!r}) is not supported "
-                                          f"by the RTL flow (needs {want!r})")
-                bits, integer = int(q.bits), int(q.integer)
-                spec.layers[-1].relu = (bits, bits - integer)
-                spec.layers[-1].relu_name = layer.name
-                cur_f = bits - integer
-                continue
-            raise ConfigError(f"{where}: activation quantizer {qn} at this position is not supported by "
-                              "the RTL flow (supported: input quantized_bits first, quantized_relu after QDense)")
-        if kind == "QDense":
-            if spec is None:
-                raise ConfigError(f"{where}: the RTL flow needs an input QActivation(quantized_bits) "
-                                  "before the first QDense (the RTL input is that quantizer's integer code)")
-            act = getattr(layer, "activation", None)
-            act_name = getattr(act, "__name__", type(act).__name__)
-            if act_name != "linear":
-                raise ConfigError(f"{where}: activation '{act_name}' inside the QDense is not supported "
-                                  "(use a linear QDense followed by QActivation(quantized_relu))")
-            kq = getattr(layer, "kernel_quantizer_internal", None)
-            if kq is None:
-                raise RtlUnsupported(f"{where} has no kernel quantizer: RTL skipped, there are no exact "
-                                     "integer weights to implement")
-            _, _, kf = _bits_kif(kq, f"{where} kernel")
-            w = np.asarray(kq(layer.kernel))
-            kernel = _to_codes(w, kf, f"{where} kernel")
-            n_out = kernel.shape[1]
-            if getattr(layer, "use_bias", True) and layer.bias is not None:
-                bq = getattr(layer, "bias_quantizer_internal", None)
-                if bq is None:
-                    raise RtlUnsupported(f"{where} has no bias quantizer: RTL skipped, there are no exact "
-                                         "integer weights to implement")
-                _, _, bf = _bits_kif(bq, f"{where} bias")
-                bias = _to_codes(np.asarray(bq(layer.bias)), bf, f"{where} bias")
-            else:
-                bf, bias = 0, np.zeros(n_out, dtype=np.int64)
-            if spec.layers and spec.layers[-1].relu is None:
-                raise ConfigError(f"{where}: two QDense layers without a quantized_relu between them "
-                                  "are not supported by the RTL flow")
-            assert cur_f is not None
-            spec.layers.append(DenseSpec(layer.name, kernel, bias, kf, bf, cur_f))
-            continue
-        if kind in ("Dense", "BatchNormalization", "Activation", "Softmax", "Dropout", "QBatchNormalization"):
-            extra = ""
-            if kind == "Activation":
-                extra = f" with activation '{getattr(layer.activation, '__name__', layer.activation)}'"
-            raise ConfigError(f"{where}{extra} is not supported by the RTL flow: students must be "
-                              "QActivation(quantized_bits) -> [QDense -> QActivation(quantized_relu)]* -> QDense")
-        if kind == "PruneLowMagnitude":
-            raise ConfigError(f"{where}: strip the pruning wrappers (tfmot strip_pruning) before writing RTL")
-        raise ConfigError(f"{where} is not supported by the RTL flow")
-
-    if spec is None or not spec.layers:
-        raise ConfigError(f"model '{model.name}': no QDense layers found")
-    if spec.layers[-1].relu is not None:
-        raise ConfigError(f"model '{model.name}': the last layer '{spec.layers[-1].relu_name}' is a relu; "
-                          "the RTL flow expects a linear QDense output (logits)")
-    for prev, nxt in zip(spec.layers, spec.layers[1:]):
-        if prev.kernel.shape[1] != nxt.kernel.shape[0]:
-            raise ConfigError(f"layers '{prev.name}' -> '{nxt.name}': shapes do not chain")
-    return spec
+            spec = _read_quantized_activation(model, layer, idx, where, spec)
+        elif kind == "QDense":
+            _read_qdense(layer, where, spec)
+        else:
+            _refuse_layer(layer, kind, where)
+    return _check_chain(model, spec)
 
 
 def quantize_inputs(model: Any, spec: StudentSpec, inputs: np.ndarray) -> np.ndarray:

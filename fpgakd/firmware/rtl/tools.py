@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 from fpgakd.errors import ToolError
+from fpgakd.firmware.tool_output import output_tail
 
 
 #: What to tell a user whose environment lacks the RTL tools.
@@ -67,12 +68,12 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def _tail(text: str | bytes | None, n: int = 20) -> str:
-    if text is None:
-        return ""
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    return "\n".join(text.strip().splitlines()[-n:])
+#: lines of a failing tool's output quoted in the error
+_TAIL_LINES = 20
+
+
+def _tail(text: str | bytes | None) -> str:
+    return output_tail(text, _TAIL_LINES)
 
 
 def run_tool(cmd: list[str], *, cwd: Path, env: dict[str, str] | None, what: str,
@@ -88,7 +89,7 @@ def run_tool(cmd: list[str], *, cwd: Path, env: dict[str, str] | None, what: str
         log.write_text(proc.stdout + ("\n--- stderr ---\n" + proc.stderr if proc.stderr else ""))
     if proc.returncode != 0:
         raise ToolError(f"{what} failed (exit {proc.returncode}, cwd {cwd}):\n"
-                        f"{_tail(proc.stdout + chr(10) + proc.stderr, 20)}")
+                        f"{_tail(proc.stdout + chr(10) + proc.stderr)}")
     return proc
 
 

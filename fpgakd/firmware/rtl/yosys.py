@@ -89,6 +89,95 @@ def _table_steps(rtl_dir: Path, top: str) -> list[str]:
     return [f"hierarchy -top {top}", "setattr -unset rom_style a:rom_style"]
 
 
+def _design_sources(rtl_dir: Path, top: str | None,
+                    sources: list[str] | None) -> tuple[dict[str, Any] | None, str, list[str]]:
+    """The project's metadata (None for plain Verilog), the top module and the Verilog files
+    to read, checked to lie inside rtl_dir."""
+    meta = read_meta(rtl_dir) if (rtl_dir / META_FILE).is_file() else None
+    if meta is None and (top is None or sources is None):
+        raise DataError(f"{rtl_dir}: no {META_FILE}; pass top= and sources= to synthesize plain Verilog")
+    top = top or meta["prj_name"]  # type: ignore[index]
+    if sources is None:
+        assert meta is not None
+        sources = [s for s in meta["files"]["verilog"]
+                   if not s.endswith("_wrapper.v") and (meta["has_tables"] or not s.endswith("lookup_table.v"))]
+    for s in sources:
+        if Path(s).is_absolute() or ".." in Path(s).parts or not (rtl_dir / s).is_file():
+            raise DataError(f"{rtl_dir}: Verilog source '{s}' must be an existing path relative to the dir "
+                            "(Yosys runs sandboxed in that dir)")
+    return meta, top, sources
+
+
+def _write_yosys_script(rtl_dir: Path, sources: list[str], tables: list[str], family: str, top: str) -> None:
+    """Write ``yosys_synth.ys`` and remove the statistics of an earlier run."""
+    script = "\n".join([
+        # a lookup table's module is only valid with its memory file: elaborate it per instance
+        *(f"read_verilog {'-defer ' if s.endswith('lookup_table.v') and tables else ''}-sv {s}" for s in sources),
+        *tables,
+        # -flatten: count leaf cells of the whole design; -noiopad/-noclkbuf: the network is a
+        # block inside a trigger design (out of context), so no I/O or clock buffers.
+        f"synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf",
+        "tee -o yosys_stat.txt stat",
+        "tee -q -o yosys_stat.json stat -json",
+        "",
+    ])
+    (rtl_dir / "yosys_synth.ys").write_text(script)
+    for old in ("yosys_stat.json", "yosys_stat.txt"):
+        (rtl_dir / old).unlink(missing_ok=True)
+
+
+def _read_cell_counts(rtl_dir: Path, top: str, stdout: str) -> dict[str, int]:
+    """Cell counts from ``yosys_stat.json``, else from the text log (or Yosys's stdout)."""
+    cells: dict[str, int] = {}
+    stat_json = rtl_dir / "yosys_stat.json"
+    if stat_json.is_file():
+        try:
+            cells = _parse_stat_json(stat_json.read_text(), top)
+        except (ValueError, KeyError):
+            cells = {}
+    if not cells:
+        log = (rtl_dir / "yosys.log").read_text() if (rtl_dir / "yosys.log").is_file() else stdout
+        cells = _parse_stat_text(log)
+    if not cells:
+        raise ToolError(f"Yosys finished but no cell statistics were found in {rtl_dir / 'yosys.log'}")
+    return cells
+
+
+def _resource_figures(rtl_dir: Path, top: str, cells: dict[str, int], meta: dict[str, Any] | None,
+                      version: str, family: str, wall: float) -> dict[str, Any]:
+    """The resources counted from the cells, labelled with the tools that made them."""
+    tools = {"yosys": version}
+    label = f"rtl (yosys {version} synth_xilinx -family {family} -flatten"
+    if meta is not None:
+        tools["da4ml"] = meta.get("da4ml", "")
+        label += f", da4ml {tools['da4ml']}"
+    label += ")"
+    return {
+        "top": top,
+        "resources": _count_cells(cells),
+        "resources_source": label,
+        "cells": dict(sorted(cells.items())),
+        "tools": tools,
+        "yosys_s": round(wall, 2),
+        "yosys_log": str(rtl_dir / "yosys.log"),
+    }
+
+
+def _da4ml_figures(meta: dict[str, Any]) -> dict[str, Any]:
+    """Part, clock, latency and delay model of a da4ml project, from its metadata."""
+    return {
+        "part": meta["part"],
+        "clock_ns": meta["clock_ns"],
+        "latency_cycles": meta["latency_cycles"],
+        "latency_ns": round(meta["latency_cycles"] * meta["clock_ns"], 3),
+        "II": 1,
+        "latency_source": (f"da4ml {meta.get('da4ml', '')} pipeline: {meta['latency_cycles']} register "
+                           f"stages at latency_cutoff={meta['latency_cutoff']} adder levels "
+                           "(plus the input register); timing not closed by any tool"),
+        "delay_model": meta["delay_model"],
+    }
+
+
 def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, sources: list[str] | None = None,
                    family: str = "xcup", timeout: float = 3 * 3600) -> dict[str, Any]:
     """Run Yosys ``synth_xilinx -family xcup`` on the RTL and count cells.
@@ -107,79 +196,16 @@ def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, source
     (21856, 8)
     """
     rtl_dir = Path(rtl_dir).resolve()
-    meta = read_meta(rtl_dir) if (rtl_dir / META_FILE).is_file() else None
-    if meta is None and (top is None or sources is None):
-        raise DataError(f"{rtl_dir}: no {META_FILE}; pass top= and sources= to synthesize plain Verilog")
-    top = top or meta["prj_name"]  # type: ignore[index]
-    if sources is None:
-        assert meta is not None
-        sources = [s for s in meta["files"]["verilog"]
-                   if not s.endswith("_wrapper.v") and (meta["has_tables"] or not s.endswith("lookup_table.v"))]
-    for s in sources:
-        if Path(s).is_absolute() or ".." in Path(s).parts or not (rtl_dir / s).is_file():
-            raise DataError(f"{rtl_dir}: Verilog source '{s}' must be an existing path relative to the dir "
-                            "(Yosys runs sandboxed in that dir)")
+    meta, top, sources = _design_sources(rtl_dir, top, sources)
     version = yosys_version()
     tables = _table_steps(rtl_dir, top) if meta is not None and meta["has_tables"] else []
-    script = "\n".join([
-        # a lookup table's module is only valid with its memory file: elaborate it per instance
-        *(f"read_verilog {'-defer ' if s.endswith('lookup_table.v') and tables else ''}-sv {s}" for s in sources),
-        *tables,
-        # -flatten: count leaf cells of the whole design; -noiopad/-noclkbuf: the network is a
-        # block inside a trigger design (out of context), so no I/O or clock buffers.
-        f"synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf",
-        "tee -o yosys_stat.txt stat",
-        "tee -q -o yosys_stat.json stat -json",
-        "",
-    ])
-    (rtl_dir / "yosys_synth.ys").write_text(script)
-    for old in ("yosys_stat.json", "yosys_stat.txt"):
-        (rtl_dir / old).unlink(missing_ok=True)
+    _write_yosys_script(rtl_dir, sources, tables, family, top)
     t0 = time.perf_counter()
     proc = run_tool(yosys_command() + ["-q", "-l", "yosys.log", "-s", "yosys_synth.ys"], cwd=rtl_dir, env=None,
                 what=f"Yosys synth_xilinx -family {family} (log: {rtl_dir / 'yosys.log'})", timeout=timeout)
     wall = time.perf_counter() - t0
-    cells: dict[str, int] = {}
-    stat_json = rtl_dir / "yosys_stat.json"
-    if stat_json.is_file():
-        try:
-            cells = _parse_stat_json(stat_json.read_text(), top)
-        except (ValueError, KeyError):
-            cells = {}
-    if not cells:
-        log = (rtl_dir / "yosys.log").read_text() if (rtl_dir / "yosys.log").is_file() else proc.stdout
-        cells = _parse_stat_text(log)
-    if not cells:
-        raise ToolError(f"Yosys finished but no cell statistics were found in {rtl_dir / 'yosys.log'}")
-    res = _count_cells(cells)
-    tools = {"yosys": version}
-    label = f"rtl (yosys {version} synth_xilinx -family {family} -flatten"
+    cells = _read_cell_counts(rtl_dir, top, proc.stdout)
+    result = _resource_figures(rtl_dir, top, cells, meta, version, family, wall)
     if meta is not None:
-        tools["da4ml"] = meta.get("da4ml", "")
-        label += f", da4ml {tools['da4ml']}"
-    label += ")"
-    result: dict[str, Any] = {
-        "top": top,
-        "resources": res,
-        "resources_source": label,
-        "cells": dict(sorted(cells.items())),
-        "tools": tools,
-        "yosys_s": round(wall, 2),
-        "yosys_log": str(rtl_dir / "yosys.log"),
-    }
-    if meta is not None:
-        part = meta["part"]
-        result.update({
-            "part": part,
-            "clock_ns": meta["clock_ns"],
-            "latency_cycles": meta["latency_cycles"],
-            "latency_ns": round(meta["latency_cycles"] * meta["clock_ns"], 3),
-            "II": 1,
-            "latency_source": (f"da4ml {meta.get('da4ml', '')} pipeline: {meta['latency_cycles']} register "
-                               f"stages at latency_cutoff={meta['latency_cutoff']} adder levels "
-                               "(plus the input register); timing not closed by any tool"),
-            "delay_model": meta["delay_model"],
-        })
+        result.update(_da4ml_figures(meta))
     return result
-
-
