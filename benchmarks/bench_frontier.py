@@ -25,6 +25,7 @@ scratch; KD is "kd tuned" where it ran); ``frontier.png`` (accuracy against LUT,
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -114,8 +115,11 @@ def tune_recipes(args: argparse.Namespace, out: Path, jets: Path, teacher: Path)
                            modes=["kd"], fixed={"training.seed": args.seeds[0]}, grid=grid)
         rows = read_results(_run(args, out, path))
         rows = rows[rows["status"] == "ok"]
-        rows = rows[rows["student.hidden"].map(tuple).isin([tuple(_hidden(s)) for s in args.sizes])]
-        best = rows.loc[rows.groupby(rows["student.hidden"].map(tuple))["val_accuracy"].idxmax()]
+        # the table holds hidden as text, "[32, 16]"
+        rows = rows[rows["student.hidden"].isin([str(_hidden(s)) for s in args.sizes])]
+        if rows.empty:
+            raise SystemExit(f"recipe_{family}: no finished KD point to choose a recipe from")
+        best = rows.loc[rows.groupby("student.hidden")["val_accuracy"].idxmax()]
         chosen.append(best[["model", "student.hidden", "val_accuracy"]
                            + [f"student.{k}" for k in RECIPE_KEYS]])
     return pd.concat(chosen, ignore_index=True)
@@ -127,7 +131,7 @@ def run_tuned_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Pa
     for seeds, rtl, suffix in _seed_groups(args):
         for family in args.families:
             mine = recipes[recipes["model"] == FAMILIES[family]]
-            points = [{"hidden": list(r["student.hidden"]), "training.seed": seed, "mode": "kd",
+            points = [{"hidden": json.loads(r["student.hidden"]), "training.seed": seed, "mode": "kd",
                        **{k: float(r[f"student.{k}"]) for k in RECIPE_KEYS}}
                       for _, r in mine.iterrows() for seed in seeds]
             path = _write_scan(out, f"tuned_{family}_{suffix}", FAMILIES[family], jets, teacher, rtl,
