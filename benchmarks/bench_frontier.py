@@ -169,6 +169,11 @@ def frontier_table(frames: list) -> Any:
     return stats.join(lut).reset_index().sort_values(["model", "LUT"])
 
 
+def _mean_std(row: Any) -> str:
+    spread = "1 seed" if row["seeds"] < 2 else f"+- {100 * row['accuracy_std']:.1f}, {row['seeds']} seeds"
+    return f"{100 * row['accuracy']:.1f}% ({spread})"
+
+
 def goal_check(table: Any) -> list[str]:
     """Issue #9's two goals, read off the frontier table (KD: the tuned recipe where it ran)."""
     kd_mode = TUNED if (table["mode"] == TUNED).any() else "kd"
@@ -178,12 +183,12 @@ def goal_check(table: Any) -> list[str]:
     best = scratch.loc[scratch["accuracy"].idxmax()]
     cheaper = kd[kd["LUT"] <= best["LUT"]]
     lines = [f"best scratch student: {best['model']} {best['student.hidden']} "
-             f"{100 * best['accuracy']:.1f}% at {best['LUT']:.0f} LUT ({best['resource_source']})"]
+             f"{_mean_std(best)} at {best['LUT']:.0f} LUT ({best['resource_source']})"]
     if not cheaper.empty:
         top = cheaper.loc[cheaper["accuracy"].idxmax()]
         gain = top["accuracy"] - best["accuracy"]
         lines.append(f"best {kd_mode} student at <= its LUT: {top['model']} {top['student.hidden']} "
-                     f"{100 * top['accuracy']:.1f} +- {100 * (top['accuracy_std'] or 0):.1f}% at "
+                     f"{_mean_std(top)} at "
                      f"{top['LUT']:.0f} LUT: {100 * gain:+.1f} points (goal +{100 * GOAL_GAIN:.1f}: "
                      f"{'met' if gain >= GOAL_GAIN else 'not met'})")
     # the budget is the scratch student's: its KD twin at the same size must be as accurate
