@@ -292,3 +292,24 @@ def test_hand_picked_points_follow_the_grid_and_name_their_mode():
     assert [c["hidden"] for c in sample_choices(scan)] == [[8], [8], [16]]
     with pytest.raises(ConfigError, match=r"s\.yaml: key 'points\[1\]\.alpha'"):
         config_from_dict(ScanConfig, {"name": "s", "points": [tuned, {"alpha": 0.5}]}, "s.yaml")
+
+
+@pytest.mark.slow
+def test_a_finished_point_is_a_teacher_assistant_for_the_next_scan(finished, shared):
+    from fpgakd.config import config_from_dict
+    from fpgakd.jets.data import load_jets
+    from fpgakd.learn.soft_targets import load_teacher_source, member_logits
+    from fpgakd.scan.run import _share_data_and_teacher
+    from fpgakd.scan.spec import ScanConfig
+    from fpgakd.scan.table import read_results
+
+    _, summary = finished
+    table = read_results(summary.scan_dir)
+    kd_key = table[(table["status"] == "ok") & (table["mode"] == "kd")]["key"].iloc[0]
+    assistant = summary.scan_dir / "runs" / kd_key
+    scan = config_from_dict(ScanConfig, {"name": "ta", "jets": str(shared["jets"]),
+                                         "teacher": str(assistant)})
+    shared_inputs = _share_data_and_teacher(scan, 0, shared["cache"], progress=False)
+    assert shared_inputs.teacher_identity == load_teacher_source(assistant).identity
+    logits = member_logits(assistant, load_jets(shared["jets"]), cache_dir=shared["cache"], progress=False)
+    assert logits.shape == (200, 5) and np.isfinite(logits).all()

@@ -77,7 +77,7 @@ def _share_data_and_teacher(scan: ScanConfig, split_seed: int, cache_dir: Path |
     from fpgakd.cache import cache_dir as default_cache
     from fpgakd.jets.data import default_jets_path, load_jets
     from fpgakd.learn.distillation import default_teacher_dir
-    from fpgakd.learn.teacher import load_teacher, teacher_logits
+    from fpgakd.learn.soft_targets import load_teacher_source, member_logits
 
     jets = Path(scan.jets) if scan.jets else default_jets_path(progress=progress)
     dataset = load_jets(jets)
@@ -86,8 +86,9 @@ def _share_data_and_teacher(scan: ScanConfig, split_seed: int, cache_dir: Path |
     else:
         teacher = default_teacher_dir(jets, dataset, split_seed=split_seed, progress=progress)
     soft = Path(cache_dir) if cache_dir else default_cache() / "soft_targets"
-    teacher_logits(teacher, dataset, cache_dir=soft, progress=progress)
-    return _Shared(jets, teacher, soft, dataset.fingerprint(), load_teacher(teacher).identity)
+    # a teacher directory, a Keras file or a distill run (a teacher assistant), as for distill
+    member_logits(teacher, dataset, cache_dir=soft, progress=progress)
+    return _Shared(jets, teacher, soft, dataset.fingerprint(), load_teacher_source(teacher).identity)
 
 
 def _tasks(points: list[ResolvedPoint], scan: ScanConfig, shared: _Shared,

@@ -83,7 +83,8 @@ class ScanConfig:
     modes: tuple[Literal["kd", "scratch"], ...] = ("kd", "scratch")
     #: jet file shared by all points; null: the embedded default dataset
     jets: str | None = None
-    #: teacher directory (or Keras file) shared by all points; null: the default teacher
+    #: teacher shared by all points: a directory from `fpgakd teacher`, a Keras file or a distill
+    #: run directory (a teacher assistant); null: the default teacher
     teacher: str | None = None
     #: student keys set on every point (dotted paths)
     fixed: dict[str, Any] = field(default_factory=dict)
