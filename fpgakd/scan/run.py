@@ -79,10 +79,10 @@ def _share_data_and_teacher(scan: ScanConfig, split_seed: int, cache_dir: Path |
     from fpgakd.learn.distillation import default_teacher_dir
     from fpgakd.learn.soft_targets import load_teacher_source, member_logits
 
-    jets = Path(scan.jets) if scan.jets else default_jets_path(progress=progress)
+    jets = Path(scan.jets).expanduser() if scan.jets else default_jets_path(progress=progress)
     dataset = load_jets(jets)
     if scan.teacher:
-        teacher = Path(scan.teacher)
+        teacher = Path(scan.teacher).expanduser()
     else:
         teacher = default_teacher_dir(jets, dataset, split_seed=split_seed, progress=progress)
     soft = Path(cache_dir) if cache_dir else default_cache() / "soft_targets"

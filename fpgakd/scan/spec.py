@@ -81,7 +81,8 @@ class ScanConfig:
     firmware: str = "vu13p_240mhz"
     #: students trained per point unless ``mode`` is sampled: KD and scratch twins
     modes: tuple[Literal["kd", "scratch"], ...] = ("kd", "scratch")
-    #: jet file shared by all points; null: the embedded default dataset
+    #: jet file (or directory of parts) shared by all points, ~ expanded; null: the embedded
+    #: default dataset
     jets: str | None = None
     #: teacher shared by all points: a directory from `fpgakd teacher`, a Keras file or a distill
     #: run directory (a teacher assistant); null: the default teacher
