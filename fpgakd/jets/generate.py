@@ -49,7 +49,7 @@ from fpgakd.atomic import atomic_path
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.jets.chunks import generate_chunk
 from fpgakd.jets.jetfile import (CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION,
-                                 HLF_NAMES, JET_NAMES)
+                                 HDF5_COMPRESSION, HLF_NAMES, JET_NAMES)
 from fpgakd.jets.options import GenerationOptions, pythia_settings
 from fpgakd.jets.workers import results_in_order
 
@@ -57,9 +57,7 @@ __all__ = ["GenerationSummary", "ClassSummary", "generate_jets", "ENGINES"]
 
 log = logging.getLogger(__name__)
 
-# HDF5 storage: gzip level 4 is most of level 9's gain at a fraction of its time; chunks of
-# a few hundred jets suit the readers, which load contiguous slices.
-_GZIP_LEVEL = 4
+# HDF5 chunks of a few hundred jets suit the readers, which load contiguous slices
 _HDF5_CHUNK_JETS = 256
 #: what runs the chunks: a multiprocessing pool, or Dask tasks (fpgakd.cluster)
 ENGINES = ("processes", "dask")
@@ -199,7 +197,7 @@ def _create_datasets(f: Any, n_total: int, n_constituents: int) -> dict[str, Any
     import h5py
 
     P = n_constituents
-    gz = {"compression": "gzip", "compression_opts": _GZIP_LEVEL, "shuffle": True}
+    gz = HDF5_COMPRESSION
     str_dt = h5py.string_dtype()
     datasets = {
         "hlf": f.create_dataset("hlf", (n_total, len(HLF_NAMES)), dtype="f4", **gz),
