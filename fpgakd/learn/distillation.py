@@ -195,6 +195,7 @@ def _teacher_logits(cfg: ModelConfig, teacher_dirs: list[Path], dataset: Any,
 # ---------------------------------------------------------------- step 3: inputs and targets
 def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str, ...]) -> _Prepared:
     from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
+    from fpgakd.learn.losses import pack_classifier_targets
 
     labels = np.asarray(dataset.labels, dtype=np.int64)
     class_names = list(dataset.class_names)
@@ -204,9 +205,7 @@ def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str,
     xs = np.asarray(standardizer.transform(x), dtype=np.float32)
     if cfg.task == "classifier":
         n_out = len(class_names)
-        # packed [one-hot | teacher logits]: the scratch twin's loss (alpha = 1) ignores the logits
-        y_kd = np.concatenate([np.eye(n_out, dtype=np.float32)[labels], soft], axis=1)
-        y_scratch = y_kd
+        y_kd = y_scratch = pack_classifier_targets(labels, soft, n_out)
     else:
         n_out = 1
         p = np.exp(soft - soft.max(axis=1, keepdims=True))

@@ -15,7 +15,7 @@ from typing import Any
 
 from fpgakd.errors import ConfigError
 
-__all__ = ["kd_loss", "regression_kd_loss", "keras_loss", "keras_accuracy"]
+__all__ = ["kd_loss", "regression_kd_loss", "keras_loss", "keras_accuracy", "pack_classifier_targets"]
 
 
 def kd_loss(y_true: Any, teacher_logits: Any, student_logits: Any, *, temperature: float,
@@ -59,6 +59,19 @@ def regression_kd_loss(target: Any, student_logits: Any, *, kind: str = "mae") -
     if kind == "mse":
         return tf.reduce_mean(tf.square(diff))
     raise ConfigError(f"distillation.regression_loss: got {kind!r}, allowed: 'mae', 'mse'")
+
+
+def pack_classifier_targets(labels: Any, teacher_logits: Any, n_classes: int) -> Any:
+    """The classifier targets :func:`keras_loss` reads: [one-hot labels | teacher logits] (N, 2C);
+    the scratch twin's loss (alpha = 1) ignores the logits.
+
+    >>> pack_classifier_targets(np.array([1]), np.zeros((1, 2), np.float32), 2).tolist()  # doctest: +SKIP
+    [[0.0, 1.0, 0.0, 0.0]]
+    """
+    import numpy as np
+
+    one_hot = np.eye(n_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+    return np.concatenate([one_hot, teacher_logits], axis=1)
 
 
 def keras_loss(task: str, mode: str, n_classes: int, temperature: float, alpha: float,

@@ -78,6 +78,7 @@ def train_students_on(cfg: ModelConfig, dataset: Any, soft: np.ndarray, split: t
     (6000, 5)
     """
     from fpgakd.jets.preprocessing import Standardizer, student_inputs
+    from fpgakd.learn.losses import pack_classifier_targets
     from fpgakd.learn.training import train_student
 
     train, val = split
@@ -85,8 +86,7 @@ def train_students_on(cfg: ModelConfig, dataset: Any, soft: np.ndarray, split: t
     standardizer = Standardizer().fit(x[train], names)
     xs = standardizer.transform(x, names)
     n_classes = len(dataset.class_names)
-    # packed [one-hot | teacher logits], as in fpgakd.learn.distillation (scratch ignores the logits)
-    y = np.concatenate([np.eye(n_classes, dtype=np.float32)[dataset.labels], soft], axis=1)
+    y = pack_classifier_targets(dataset.labels, soft, n_classes)
     models = {}
     for mode in modes:
         with tempfile.TemporaryDirectory(prefix=f"fpgakd-study-{mode}-") as ckpt:
