@@ -1,0 +1,49 @@
+"""The front page, CI and the docs agree: one test command, a short README, no stale result files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def _test_command_in_readme() -> str:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
+    commands = [b for b in blocks if ".[test]" in b]
+    assert len(commands) == 1, f"expected one test command in README.md, found {len(commands)}"
+    return commands[0].strip()
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                if line and not line.startswith("#")]
+    assert _test_command_in_readme() in ci_lines
+
+
+def test_ci_runs_slow_tests_and_the_strict_docs_build() -> None:
+    command = _test_command_in_readme()
+    assert "pytest -ra --runslow" in command
+    assert command.endswith("mkdocs build --strict")
+
+
+def test_readme_is_a_front_page() -> None:
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+def test_readme_links_point_at_files() -> None:
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(((?:docs|scans|studies)/[^)#]+)", text)
+    assert targets
+    missing = [t for t in targets if not (ROOT / t).is_file()]
+    assert not missing, f"README.md links to missing files: {missing}"
+
+
+def test_every_result_file_is_shown_on_a_page() -> None:
+    pages = "\n".join(p.read_text() for p in DOCS.rglob("*.md"))
+    used = set(re.findall(r"^\s*<!--\s*table:\s*(\S+)\s*-->", pages, flags=re.M))
+    files = {p.relative_to(DOCS).as_posix() for p in (DOCS / "results").glob("*.csv")}
+    assert files, "no result files under docs/results"
+    assert files == used, f"unused: {sorted(files - used)}; missing: {sorted(used - files)}"
