@@ -47,3 +47,18 @@ def test_every_result_file_is_shown_on_a_page() -> None:
     files = {p.relative_to(DOCS).as_posix() for p in (DOCS / "results").glob("*.csv")}
     assert files, "no result files under docs/results"
     assert files == used, f"unused: {sorted(files - used)}; missing: {sorted(used - files)}"
+
+
+#: top-level folders that are outputs, not part of the repository's layout
+_OUTPUT_DIRS = {"site", "runs", "bench_runs", "build", "dist", "venv", "__pycache__"}
+
+
+def test_developer_layout_names_every_top_level_folder() -> None:
+    text = (DOCS / "developer.md").read_text()
+    block = re.search(r"## Layout\n.*?```\n(.*?)\n```", text, flags=re.S)
+    assert block, "docs/developer.md has no layout block"
+    listed = {line.split()[0].rstrip("/") for line in block.group(1).splitlines() if line.strip()}
+    folders = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")
+               and p.name not in _OUTPUT_DIRS and not p.name.endswith(".egg-info")}
+    assert folders <= listed, f"not in the layout of docs/developer.md: {sorted(folders - listed)}"
+    assert {name for name in listed if "." not in name and "," not in name} <= folders

@@ -10,6 +10,8 @@ Directives are HTML comments on a line of their own in a page's Markdown, replac
 * ``<!-- cli: distill -->`` (or ``<!-- cli: study boost -->``) -- the options of one
   ``fpgakd`` subcommand, from :func:`fpgakd.cli.build_parser`;
 * ``<!-- files: models -->`` -- the YAML files of a folder, each with its leading comment;
+* ``<!-- modules: fpgakd -->`` -- a mkdocstrings ``::: fpgakd.NAME`` block for each public
+  module directly in the package (not its sub-packages), so a new shared module gets its page;
 * ``<!-- layout: fpgakd -->`` -- the package's modules with the first line of each docstring,
   read from the source tree (no import), so the listing follows the files.
 
@@ -44,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 #: repository folders whose PNGs the pages show, published under the same relative path
 FIGURE_DIRS = ("scans/figures", "studies/figures")
-_DIRECTIVE = re.compile(r"^([ \t]*)<!--\s*(table|keys|cli|layout|files):\s*(.+?)\s*-->[ \t]*$", re.MULTILINE)
+_DIRECTIVE = re.compile(r"^([ \t]*)<!--\s*(table|keys|cli|layout|files|modules):\s*(.+?)\s*-->[ \t]*$", re.MULTILINE)
 _documented_commands: set[str] = set()
 
 
@@ -92,6 +94,8 @@ def _expand(kind: str, arg: str, where: str) -> str:
             return options_table(arg)
         if kind == "files":
             return yaml_listing(ROOT / arg)
+        if kind == "modules":
+            return api_directives(arg)
         return module_listing(ROOT / arg.replace(".", "/"))
     except PluginError as err:
         raise PluginError(f"{where}: '{kind}: {arg}': {err}") from None
@@ -329,3 +333,13 @@ def yaml_listing(folder: Path) -> str:
         raise PluginError(f"no YAML files in {folder.relative_to(ROOT)}")
     rows = [[f"`{f.relative_to(ROOT).as_posix()}`", _leading_comment(f)] for f in files]
     return markdown_table(["file", "what it is (its leading comment)"], rows)
+
+
+# ------------------------------------------------------------------ API blocks for a package's own modules
+def api_directives(package: str) -> str:
+    """mkdocstrings blocks for the public modules directly in ``package`` (sub-packages have pages of their own)."""
+    folder = ROOT / package.replace(".", "/")
+    if not (folder / "__init__.py").is_file():
+        raise PluginError(f"{package} is not a package")
+    names = [m.stem for m in sorted(folder.glob("*.py")) if not m.stem.startswith("_")]
+    return "\n\n".join(f"::: {package}.{name}" for name in names)
