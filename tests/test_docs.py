@@ -62,3 +62,42 @@ def test_developer_layout_names_every_top_level_folder() -> None:
                and p.name not in _OUTPUT_DIRS and not p.name.endswith(".egg-info")}
     assert folders <= listed, f"not in the layout of docs/developer.md: {sorted(folders - listed)}"
     assert {name for name in listed if "." not in name and "," not in name} <= folders
+
+
+def _hook(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, DOCS / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_keys_table_lists_nested_keys_with_defaults_and_comments() -> None:
+    from fpgakd.config import ModelConfig
+
+    table = _hook("fpgakd_docs").keys_table(ModelConfig)
+    row = next(line for line in table.splitlines() if line.startswith("| `training.split_seed`"))
+    assert "| int | `0` |" in row and "students of" in row
+    assert "| `name` | string | required |" in table
+
+
+def test_options_table_is_the_parser(tmp_path: Path) -> None:
+    hook = _hook("fpgakd_docs")
+    table = hook.options_table("distill")
+    assert "| `--model` | `constituent_mlp` |" in table
+    import pytest
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError, match="no such subcommand"):
+        hook.options_table("distil")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1\n")
+    with pytest.raises(PluginError, match="do not have 2 cells"):
+        hook.csv_table(ragged)
+
+
+def test_doctests_become_code_blocks() -> None:
+    fence = _hook("griffe_docstrings").fence_doctests
+    assert fence("Text.\n\n>>> x['a']['b']\n1\n\nMore.").splitlines() == [
+        "Text.", "", "```pycon", ">>> x['a']['b']", "1", "```", "", "More."]

@@ -120,17 +120,21 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _shown(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def csv_table(path: Path) -> str:
     """The CSV file at ``path`` as a Markdown table (first row: the header)."""
     if not path.is_file():
-        raise PluginError(f"no such data file {path.relative_to(ROOT)}")
+        raise PluginError(f"no such data file {_shown(path)}")
     with path.open(newline="") as fh:
         rows = [row for row in csv.reader(fh) if row]
     if not rows:
-        raise PluginError(f"{path.relative_to(ROOT)} is empty")
+        raise PluginError(f"{_shown(path)} is empty")
     bad = [i + 1 for i, row in enumerate(rows) if len(row) != len(rows[0])]
     if bad:
-        raise PluginError(f"{path.relative_to(ROOT)}: rows {bad} do not have {len(rows[0])} cells")
+        raise PluginError(f"{_shown(path)}: rows {bad} do not have {len(rows[0])} cells")
     return markdown_table(rows[0], rows[1:])
 
 
