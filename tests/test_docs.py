@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -86,7 +89,6 @@ def test_options_table_is_the_parser(tmp_path: Path) -> None:
     hook = _hook("fpgakd_docs")
     table = hook.options_table("distill")
     assert "| `--model` | `constituent_mlp` |" in table
-    import pytest
     from mkdocs.exceptions import PluginError
 
     with pytest.raises(PluginError, match="no such subcommand"):
@@ -101,3 +103,20 @@ def test_doctests_become_code_blocks() -> None:
     fence = _hook("griffe_docstrings").fence_doctests
     assert fence("Text.\n\n>>> x['a']['b']\n1\n\nMore.").splitlines() == [
         "Text.", "", "```pycon", ">>> x['a']['b']", "1", "```", "", "More."]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Documented:
+    #: how many
+    count: int = 1
+    undocumented: float = 0.5
+
+
+def test_a_key_without_a_meaning_fails_the_build() -> None:
+    from mkdocs.exceptions import PluginError
+
+    hook = _hook("fpgakd_docs")
+    rows = hook.key_rows(_Documented, meanings={"_Documented": {"undocumented": "a fraction"}})
+    assert rows[0] == ["`count`", "int", "`1`", "how many"] and rows[1][3] == "a fraction"
+    with pytest.raises(PluginError, match="'undocumented'"):
+        hook.key_rows(_Documented, meanings={})

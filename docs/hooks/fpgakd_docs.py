@@ -44,6 +44,8 @@ from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+#: meanings of YAML keys whose field has no ``#:`` comment, by dataclass and field
+MEANINGS = DOCS / "config" / "meanings.yaml"
 #: repository folders whose PNGs the pages show, published under the same relative path
 FIGURE_DIRS = ("scans/figures", "studies/figures")
 _DIRECTIVE = re.compile(r"^([ \t]*)<!--\s*(table|keys|cli|layout|files|modules):\s*(.+?)\s*-->[ \t]*$", re.MULTILINE)
@@ -176,6 +178,16 @@ def rst_to_markdown(text: str) -> str:
     return _ROLE.sub(r"`\1`", text).replace("``", "`")
 
 
+def _escape_emphasis(text: str) -> str:
+    """``*`` outside inline code escaped, so that ``alpha*CE`` is not read as emphasis.
+
+    >>> _escape_emphasis("a*b `c*d`")
+    'a\\\\*b `c*d`'
+    """
+    parts = text.split("`")
+    return "`".join(p.replace("*", "\\*") if i % 2 == 0 else p for i, p in enumerate(parts))
+
+
 def _first_sentence(text: str | None) -> str:
     text = " ".join((text or "").split())
     # a full stop ends the sentence; "e.g." and "i.e." do not
@@ -222,19 +234,33 @@ def _default(f: dataclasses.Field) -> str:
     return "required"
 
 
-def key_rows(cls: type, prefix: str = "") -> list[list[str]]:
-    """One row per key of dataclass ``cls`` (nested sections expanded): key, type, default, meaning."""
+def _meanings() -> dict[str, dict[str, str]]:
+    import yaml
+
+    return yaml.safe_load(MEANINGS.read_text()) or {}
+
+
+def key_rows(cls: type, prefix: str = "", meanings: dict | None = None) -> list[list[str]]:
+    """One row per key of dataclass ``cls`` (nested sections expanded): key, type, default, meaning.
+
+    A key's meaning is the ``#:`` comment above its field, else its entry in
+    ``docs/config/meanings.yaml``; a key with neither fails the build.
+    """
+    meanings = _meanings() if meanings is None else meanings
     hints = typing.get_type_hints(cls)
-    comments = _field_comments(cls)
+    comments = {**meanings.get(cls.__name__, {}), **_field_comments(cls)}
     rows = []
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(hint):
             rows.append([f"`{key}`", "section", "", comments.get(f.name) or _first_sentence(hint.__doc__)])
-            rows += key_rows(hint, f"{key}.")
+            rows += key_rows(hint, f"{key}.", meanings)
+        elif f.name not in comments:
+            raise PluginError(f"key '{key}' ({cls.__name__}.{f.name}) has no meaning: add a '#:' comment "
+                              f"above the field, or an entry in {MEANINGS.relative_to(ROOT)}")
         else:
-            rows.append([f"`{key}`", _type_name(hint), _default(f), comments.get(f.name, "")])
+            rows.append([f"`{key}`", _type_name(hint), _default(f), comments[f.name]])
     return rows
 
 
@@ -242,7 +268,7 @@ def keys_table(cls: Any) -> str:
     """Every key of the YAML kind declared by dataclass ``cls``, as a Markdown table."""
     if not dataclasses.is_dataclass(cls):
         raise PluginError(f"{cls!r} is not a dataclass")
-    rows = [[k, t, d, rst_to_markdown(m).replace("|", "\\|")] for k, t, d, m in key_rows(cls)]
+    rows = [[k, t, d, _escape_emphasis(rst_to_markdown(m)).replace("|", "\\|")] for k, t, d, m in key_rows(cls)]
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
