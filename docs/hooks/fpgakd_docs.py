@@ -178,14 +178,17 @@ def rst_to_markdown(text: str) -> str:
     return _ROLE.sub(r"`\1`", text).replace("``", "`")
 
 
-def _escape_emphasis(text: str) -> str:
-    """``*`` outside inline code escaped, so that ``alpha*CE`` is not read as emphasis.
+def plain_text(text: str) -> str:
+    """Prose from code (comments, help texts) made safe for Markdown: outside inline code, ``*``
+    is escaped (``alpha*CE`` is no emphasis) and ``<``, ``>`` become entities (``runs/<name>``
+    is no HTML tag).
 
-    >>> _escape_emphasis("a*b `c*d`")
-    'a\\\\*b `c*d`'
+    >>> plain_text("a*b runs/<name> `c*d <e>`")
+    'a\\\\*b runs/&lt;name&gt; `c*d <e>`'
     """
     parts = text.split("`")
-    return "`".join(p.replace("*", "\\*") if i % 2 == 0 else p for i, p in enumerate(parts))
+    return "`".join(p.replace("*", "\\*").replace("<", "&lt;").replace(">", "&gt;") if i % 2 == 0 else p
+                    for i, p in enumerate(parts))
 
 
 def _first_sentence(text: str | None) -> str:
@@ -268,7 +271,7 @@ def keys_table(cls: Any) -> str:
     """Every key of the YAML kind declared by dataclass ``cls``, as a Markdown table."""
     if not dataclasses.is_dataclass(cls):
         raise PluginError(f"{cls!r} is not a dataclass")
-    rows = [[k, t, d, _escape_emphasis(rst_to_markdown(m)).replace("|", "\\|")] for k, t, d, m in key_rows(cls)]
+    rows = [[k, t, d, plain_text(rst_to_markdown(m)).replace("|", "\\|")] for k, t, d, m in key_rows(cls)]
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -314,7 +317,7 @@ def options_table(command: str) -> str:
         shown = "" if default in (None, False) or action.option_strings == [] else f"`{_yaml_value(default)}`"
         if action.choices and not isinstance(action.choices, dict):
             names += " {" + ", ".join(map(str, action.choices)) + "}"
-        rows.append([names, shown, " ".join((action.help or "").split())])
+        rows.append([names, shown, plain_text(" ".join((action.help or "").split()))])
     table = markdown_table(["option", "default", "meaning"], rows)
     if command == "global":
         return table
@@ -326,7 +329,7 @@ def options_table(command: str) -> str:
 # ------------------------------------------------------------------ the package's modules
 def _docstring_line(path: Path) -> str:
     doc = ast.get_docstring(ast.parse(path.read_text()))
-    return rst_to_markdown(_first_sentence(doc.split("\n\n")[0])) if doc else ""
+    return plain_text(rst_to_markdown(_first_sentence(doc.split("\n\n")[0]))) if doc else ""
 
 
 def module_listing(package: Path) -> str:
@@ -361,8 +364,8 @@ def yaml_listing(folder: Path) -> str:
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise PluginError(f"no YAML files in {folder.relative_to(ROOT)}")
-    rows = [[f"`{f.relative_to(ROOT).as_posix()}`", _leading_comment(f)] for f in files]
-    return markdown_table(["file", "what it is (its leading comment)"], rows)
+    rows = [[f"`{f.stem}`", plain_text(_leading_comment(f))] for f in files]
+    return markdown_table(["name", "what it is (the leading comment of its file)"], rows)
 
 
 # ------------------------------------------------------------------ API blocks for a package's own modules
