@@ -4,7 +4,8 @@ The docstrings are written for ``help()`` and doctest, not for a renderer: a doc
 as ``>>> m["accuracy"]["W"]`` reads to Markdown as a reference link, and ``:class:`X``` roles
 are Sphinx syntax. This extension, run by mkdocstrings while griffe reads the source
 statically (nothing is imported), fences each run of doctest lines as a ``pycon`` code block
-and turns a role into inline code. The source docstrings stay as they are.
+(without its ``# doctest:`` directives) and turns a role into inline code. The source
+docstrings stay as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import griffe
 
+_DOCTEST_DIRECTIVE = re.compile(r"\s*# doctest:.*$")
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):`(~?)([^`]+)`")
 
 
@@ -23,10 +25,13 @@ def _role_as_code(match: re.Match) -> str:
 
 
 def fence_doctests(text: str) -> str:
-    """Each run of doctest lines (``>>>`` to the next blank line) in a ``pycon`` fence.
+    """Each run of doctest lines (``>>>`` to the next blank line) in a ``pycon`` fence, without
+    their ``# doctest:`` directives (they are for the test runner, not the reader).
 
     >>> fence_doctests("Text.\\n\\n>>> 1 + 1\\n2").splitlines()
     ['Text.', '', '```pycon', '>>> 1 + 1', '2', '```']
+    >>> fence_doctests(">>> big()   # doctest: +SKIP").splitlines()[1]
+    '>>> big()'
     """
     out: list[str] = []
     in_block = False
@@ -40,7 +45,7 @@ def fence_doctests(text: str) -> str:
         elif in_block and not line.strip():
             out.append(f"{indent}```")
             in_block = False
-        out.append(line)
+        out.append(_DOCTEST_DIRECTIVE.sub("", line) if in_block else line)
     if in_block:
         out.append(f"{indent}```")
     return "\n".join(out)
