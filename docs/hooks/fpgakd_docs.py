@@ -5,8 +5,9 @@ Directives are HTML comments on a line of their own in a page's Markdown, replac
 * ``<!-- table: results/NAME.csv -->`` -- a Markdown table from a CSV file under ``docs/``
   (the header row is the table's header; cells are Markdown, kept as written);
 * ``<!-- keys: fpgakd.config.ModelConfig -->`` -- every key of a YAML kind, from its frozen
-  dataclass: dotted key, type, default and the ``#:`` comment above the field (nested
-  sections are expanded; a section's meaning is its class docstring's first sentence);
+  dataclass: dotted key, type, default and the ``#:`` comment above the field, else the
+  field's entry in ``docs/config/meanings.yaml`` (nested sections are expanded; a section's
+  meaning is its class docstring's first sentence);
 * ``<!-- cli: distill -->`` (or ``<!-- cli: study boost -->``) -- the options of one
   ``fpgakd`` subcommand, from :func:`fpgakd.cli.build_parser`;
 * ``<!-- files: models -->`` -- the YAML files of a folder, each with its leading comment;
@@ -17,11 +18,12 @@ Directives are HTML comments on a line of their own in a page's Markdown, replac
 
 Figures stay where the README always had them (``scans/figures``, ``studies/figures``): they
 are added to the site from there. The build fails (not a warning) when a directive names a
-file, class or command that does not exist, or when a subcommand has no ``cli`` directive on
-any page, so the docs cannot silently fall behind the code.
+file, class or command that does not exist, when a YAML key has no meaning, or when a
+subcommand has no ``cli`` directive on any page, so the docs cannot silently fall behind the
+code.
 
-Why these are imported, not parsed: the config and CLI modules are light (PyYAML and
-argparse only; importing them imports no TensorFlow), and the dataclasses themselves are
+Why these are imported, not parsed: the config and CLI modules are light (PyYAML, argparse
+and numpy; importing them imports no TensorFlow), and the dataclasses themselves are
 the declaration the docs describe.
 """
 
@@ -71,6 +73,7 @@ def on_files(files: Files, config: Any) -> Files:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     where = page.file.src_uri
+
     def replace(match: re.Match) -> str:
         indent = match.group(1)  # a table inside a list item keeps the item's indentation
         text = _expand(match.group(2), match.group(3), where)
