@@ -66,12 +66,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                             engine="dask" if args.dask else "processes", scheduler=args.scheduler)
     print(summary.format_table())
     print(f"wrote {args.output}")
+    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.jetfile import array_hashes
+
+    output = Path(args.output)
+    jets = load_jets(output)
+    print("content hashes (SHA-256 of each array's bytes, first 16 hex digits): "
+          + "  ".join(f"{name}={digest}" for name, digest in array_hashes(jets).items()))
     if not args.no_plot:
-        from fpgakd.jets.data import load_jets
         from fpgakd.jets.jetplots import plot_feature_distributions
 
-        output = Path(args.output)
-        plot = plot_feature_distributions(load_jets(output), output.with_name(f"{output.stem}_features.png"))
+        plot = plot_feature_distributions(jets, output.with_name(f"{output.stem}_features.png"))
         print(f"wrote {plot} (groomed mass, multiplicity, D2, C2 per class)")
     return 0
 

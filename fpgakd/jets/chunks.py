@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fpgakd.errors import DataError
+from fpgakd.jets import portable_math
 from fpgakd.jets.detector import smear_particles
 from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, HLF_NAMES, JET_NAMES
 from fpgakd.jets.options import GenerationOptions, pythia_settings
@@ -114,7 +115,7 @@ def _jet_arrays(p4: np.ndarray, jet_p4: np.ndarray, n_constituents: int
     deta = eta[:n] - jeta
     dphi = wrap_phi(phi[:n] - jphi)
     table = np.zeros((n_constituents, len(CONSTITUENT_NAMES)), dtype=np.float32)
-    table[:n] = np.stack([deta, dphi, np.log(pt[:n]), np.log(e[:n]), pt[:n] / jpt,
+    table[:n] = np.stack([deta, dphi, portable_math.log(pt[:n]), portable_math.log(e[:n]), pt[:n] / jpt,
                           e[:n] / je, np.hypot(deta, dphi), pt[:n], eta[:n], phi[:n], e[:n]],
                          axis=1)
     mask = np.zeros(n_constituents, dtype=bool)

@@ -31,12 +31,16 @@ absolute ``pt`` [GeV], ``eta``, ``phi``, ``e`` [GeV].
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "HLF_NAMES", "CLASS_NAMES",
-           "CONSTITUENT_NAMES", "JET_NAMES", "HDF5_COMPRESSION", "write_jet_file"]
+           "CONSTITUENT_NAMES", "JET_NAMES", "HDF5_COMPRESSION", "HASHED_ARRAYS", "HASH_DIGITS",
+           "write_jet_file", "content_hash", "array_hashes"]
 
 FORMAT_NAME = "fpgakd-jets"
 FORMAT_VERSION = 1
@@ -67,6 +71,35 @@ JET_NAMES: tuple[str, ...] = ("pt", "eta", "phi", "mass")
 #: HDF5 compression of every written jet file (``fpgakd generate`` and derived jets): gzip
 #: level 4 is most of level 9's gain at a fraction of its time
 HDF5_COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+#: the arrays whose content hashes identify a jet file's physics (names and attributes aside)
+HASHED_ARRAYS: tuple[str, ...] = ("hlf", "constituents", "mask", "labels", "jets")
+#: hex digits of SHA-256 kept in a printed content hash: 64 bits, ample to tell files apart
+HASH_DIGITS = 16
+
+
+def content_hash(array: np.ndarray) -> str:
+    """The first ``HASH_DIGITS`` hex digits of the SHA-256 of an array's bytes (C order).
+
+    Two machines that computed the same array bit for bit print the same hash.
+
+    >>> content_hash(np.arange(4, dtype=np.float32))
+    '4c9c4f354e74153d'
+    """
+    data = np.ascontiguousarray(array)
+    return hashlib.sha256(data.view(np.uint8).reshape(-1) if data.size else b"").hexdigest()[:HASH_DIGITS]
+
+
+def array_hashes(dataset: Any) -> dict[str, str]:
+    """``{array name: content_hash}`` of the ``HASHED_ARRAYS`` a jet dataset holds.
+
+    >>> from fpgakd.jets.dataset import JetDataset
+    >>> array_hashes(JetDataset(hlf=np.zeros((2, 16), np.float32), labels=np.array([0, 1])))
+    {'hlf': '...', 'labels': '...'}
+    """
+    arrays = {name: getattr(dataset, name, None) for name in HASHED_ARRAYS}
+    return {name: content_hash(arr) for name, arr in arrays.items() if arr is not None}
 
 
 def write_jet_file(path: str | os.PathLike, dataset: Any, attrs: dict[str, Any] | None = None) -> Path:

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fpgakd.errors import DataError
+from fpgakd.jets import portable_math
 from fpgakd.jets.jetfile import HLF_NAMES
 
 __all__ = [
@@ -112,11 +113,11 @@ class _Kin(NamedTuple):
 
 
 def _kinematics(pt: _Array, eta: _Array, phi: _Array, e: _Array) -> _Kin:
-    pz = pt * np.sinh(eta)
+    pz = pt * portable_math.sinh(eta)
     m2 = e * e - pt * pt - pz * pz
     mt = np.sqrt(pt * pt + np.maximum(m2, 0.0))
-    y = np.copysign(np.log((e + np.abs(pz)) / mt), pz)
-    return _Kin(pt * np.cos(phi), pt * np.sin(phi), pz, e, y)
+    y = np.copysign(portable_math.log((e + np.abs(pz)) / mt), pz)
+    return _Kin(pt * portable_math.cos(phi), pt * portable_math.sin(phi), pz, e, y)
 
 
 def rapidities(pt: ArrayLike, eta: ArrayLike, e: ArrayLike) -> _Array:
@@ -309,7 +310,7 @@ def _power(x: _Array, b: float) -> _Array:
         return x
     if b == 2.0:
         return x * x
-    return x ** b
+    return portable_math.power(x, b)
 
 
 def _triplet_blocks(n: int, d: _Array, zz: _Array, z: _Array):
@@ -506,7 +507,7 @@ def zlogz(e: ArrayLike) -> float:
     if len(e_a) == 0 or np.any(e_a <= 0.0):
         raise DataError("argument 'e': needs at least one constituent, all with E > 0 GeV")
     z = e_a / e_a.sum()
-    return float(z @ np.log(z))
+    return float(z @ portable_math.log(z))
 
 
 def multiplicity(pt: ArrayLike) -> int:
@@ -559,7 +560,7 @@ def high_level_features(pt: ArrayLike, eta: ArrayLike, phi: ArrayLike, e: ArrayL
     s0, s1, s2 = sums[0.0], sums[1.0], sums[2.0]
     e_frac = e_a / e_a.sum()
     values = {
-        "j_zlogz": float(e_frac @ np.log(e_frac)),
+        "j_zlogz": float(e_frac @ portable_math.log(e_frac)),
         "j_c1_b0_mmdt": s0.e2,
         "j_c1_b1_mmdt": s1.e2,
         "j_c1_b2_mmdt": s2.e2,

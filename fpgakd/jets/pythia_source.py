@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import ToolError
+from fpgakd.jets import portable_math
 
 __all__ = ["PythiaSource", "FinalState", "NEUTRINOS", "wrap_phi", "p4_kinematics",
            "pythia_seed_of", "PYTHIA_SEED_MAX", "MM_PER_CM"]
@@ -43,9 +44,9 @@ def p4_kinematics(p4: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     px, py, pz, e = p4[..., 0], p4[..., 1], p4[..., 2], p4[..., 3]
     pt = np.hypot(px, py)
     with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.arcsinh(np.where(pt > 0, pz / np.where(pt > 0, pt, 1.0), 0.0))
-        y = 0.5 * np.log(np.maximum(e + pz, 1e-300) / np.maximum(e - pz, 1e-300))
-    return pt, eta, wrap_phi(np.arctan2(py, px)), y
+        eta = portable_math.arcsinh(np.where(pt > 0, pz / np.where(pt > 0, pt, 1.0), 0.0))
+        y = 0.5 * portable_math.log(np.maximum(e + pz, 1e-300) / np.maximum(e - pz, 1e-300))
+    return pt, eta, wrap_phi(portable_math.arctan2(py, px)), y
 
 
 def pythia_seed_of(seed_sequence: np.random.SeedSequence) -> int:
