@@ -182,11 +182,13 @@ def _cmd_distill_particles(args: argparse.Namespace) -> int:
 
 
 def _latest_run(runs_dir: Path) -> Path:
-    candidates = [p.parent for p in runs_dir.glob("*/student_kd.h5")]
+    from fpgakd.learn.rundir import student_file
+
+    candidates = [p.parent for p in runs_dir.glob(f"*/{student_file('kd')}")]
     if not candidates:
         raise FpgakdError(f"{runs_dir}: no distill run found (run `fpgakd distill` first, "
                           "or pass a run directory or a model file)")
-    return max(candidates, key=lambda p: (p / "student_kd.h5").stat().st_mtime)
+    return max(candidates, key=lambda p: (p / student_file("kd")).stat().st_mtime)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -398,6 +400,8 @@ def _add_learning_commands(sub: "argparse._SubParsersAction") -> None:
 
 
 def _add_synth_command(sub: "argparse._SubParsersAction") -> None:
+    from fpgakd.learn.rundir import CONFIG_FILE
+
     """Add ``synth`` (HLS project, C-simulation, RTL, report) to ``sub``."""
     p = sub.add_parser("synth", help="convert a student with hls4ml, check C-simulation against Keras, report resources")
     p.add_argument("source", nargs="?", help="distill run directory or student .h5 (default: the latest run under runs/)")
@@ -412,7 +416,7 @@ def _add_synth_command(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--no-rtl", action="store_true",
                    help="skip the RTL flow (da4ml Verilog, Verilator check, Yosys counts)")
     p.add_argument("--output", choices=("linear", "sigmoid"), default=None,
-                   help="what follows the student's logit in firmware (default: the run's config.yaml, else linear)")
+                   help=f"what follows the student's logit in firmware (default: the run's {CONFIG_FILE}, else linear)")
     p.set_defaults(func=_cmd_synth)
 
 
@@ -430,6 +434,8 @@ def _add_scan_command(sub: "argparse._SubParsersAction") -> None:
 
 
 def _add_study_commands(sub: "argparse._SubParsersAction") -> None:
+    from fpgakd.learn.rundir import METRICS_FILE, WEIGHTS_FILE
+
     """Add ``study`` and one subcommand per study kind to ``sub``."""
     p = sub.add_parser("study", help="studies of trained teachers and students (see studies/*.yaml)")
     studies = p.add_subparsers(dest="study", required=True, metavar="STUDY")
@@ -454,7 +460,7 @@ def _add_study_commands(sub: "argparse._SubParsersAction") -> None:
     p = studies.add_parser("pileup", help="pT-miss and jet resolution of PUPPI, the teacher and particle "
                                           "students against the no-pileup truth (DistillNet)")
     p.add_argument("runs", nargs="+", metavar="RUN",
-                   help="particle distill run directory (metrics.json, weights_test.npz); runs share test events")
+                   help=f"particle distill run directory ({METRICS_FILE}, {WEIGHTS_FILE}); runs share test events")
     p.add_argument("--config", help="study YAML: a name under studies/ or a path (default pileup)")
     p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
     p.set_defaults(func=_cmd_study_pileup)

@@ -6,7 +6,7 @@ labels, the split over events shared with the teacher, the student trained per p
 on the soft labels alone with the MAE of sigmoid(logit) to them (no truth flag enters its
 training: Bal et al. 2024), and the run directory.
 
-Outputs in ``run_dir`` (the contract of issue #14): ``config.yaml``, ``student_kd.h5``,
+Outputs in ``run_dir`` (the contract: :mod:`fpgakd.learn.rundir`): ``config.yaml``, ``student_kd.h5``,
 ``standardization.json``, ``test_inputs.npy`` (the standardized particles of the test
 events, the firmware C-simulation's inputs), ``weights_test.npz`` (``event_indices`` of the
 test events and the ``teacher``, ``puppi`` and ``student`` weights of their particles, in
@@ -17,7 +17,6 @@ file) and ``training_curves.png``. The directory appears only when complete.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -30,6 +29,7 @@ import numpy as np
 from fpgakd.config import ModelConfig, config_to_dict
 from fpgakd.errors import ConfigError
 from fpgakd.learn.pileup_data import PileupData
+from fpgakd.learn.rundir import TEST_INPUTS_FILE
 from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["distill_particles", "default_pileup_teacher_dir", "DEFAULT_PILEUP_TEACHER",
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 #: the teacher trained when none is given: a name under teachers/
 DEFAULT_PILEUP_TEACHER = "pileup_edgeconv"
-#: held-out particles the firmware check wants (issue #14: bit-exact C-simulation on >= 10,000)
+#: held-out particles the firmware check wants: a bit-exact C-simulation on fewer would
+#: leave rare rounding differences unseen
 MIN_CSIM_PARTICLES = 10_000
 _MODE = "kd"
 
@@ -131,19 +132,14 @@ def _metrics(cfg: ModelConfig, data: PileupData, events_path: Path, teacher_dir:
 def _write_run(tmp: Path, cfg: ModelConfig, model: Any, standardizer: Any, xs_test: np.ndarray,
                test_events: np.ndarray, weights: dict[str, np.ndarray], metrics: dict[str, Any],
                history: dict[str, list[float]]) -> None:
-    from fpgakd.config import dump_config
+    from fpgakd.learn import rundir
     from fpgakd.learn.metrics import plot_training_curves
-    from fpgakd.learn.particle_metrics import WEIGHTS_FILE
-    from fpgakd.learn.students import save_student
 
-    save_student(model, tmp / f"student_{_MODE}.h5")
-    standardizer.save(tmp / "standardization.json")
-    dump_config(cfg, tmp / "config.yaml")
-    np.save(tmp / "test_inputs.npy", xs_test)
-    np.savez(tmp / WEIGHTS_FILE, event_indices=np.asarray(test_events, dtype=np.int64),
-             **{name: np.asarray(w, dtype=np.float32) for name, w in weights.items()})
-    plot_training_curves({"student": history}, tmp / "training_curves.png")
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    rundir.write_students(tmp, {_MODE: model})
+    rundir.write_run_inputs(tmp, cfg, standardizer, test_inputs=xs_test)
+    rundir.write_particle_weights(tmp, test_events, weights)
+    plot_training_curves({"student": history}, tmp / rundir.TRAINING_CURVES_FILE)
+    rundir.write_run_metrics(tmp, metrics)
 
 
 def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, run_dir: str | os.PathLike, *,
@@ -184,8 +180,8 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
     test = rows["test"]
     if len(test) < MIN_CSIM_PARTICLES:
         log.warning("%s: the %d test events hold %d particles, fewer than the %d the firmware check "
-                    "wants; test_inputs.npy holds them all", events_path, len(split["test"]), len(test),
-                    MIN_CSIM_PARTICLES)
+                    "wants; %s holds them all", events_path, len(split["test"]), len(test),
+                    MIN_CSIM_PARTICLES, TEST_INPUTS_FILE)
     weights = {"teacher": soft[test], "puppi": data.puppi[test],
                "student": _sigmoid(model.predict(xs[test], batch_size=4096, verbose=0)[:, 0])}
     metrics = _metrics(model_cfg, data, events_path, teacher_dir, split, weights, trained, started)

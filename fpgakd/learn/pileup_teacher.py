@@ -34,6 +34,9 @@ from fpgakd.errors import DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.particle_graph import event_batches
 from fpgakd.learn.pileup_data import PileupData
+from fpgakd.learn.rundir import PILEUP_TEACHER_JSON as TEACHER_JSON
+from fpgakd.learn.rundir import PILEUP_TEACHER_MODEL as MODEL_FILE
+from fpgakd.learn.rundir import TRAINING_CURVES_FILE, write_teacher_meta
 from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["PileupTeacher", "train_pileup_teacher", "fit_pileup_teacher", "load_pileup_teacher",
@@ -42,8 +45,6 @@ __all__ = ["PileupTeacher", "train_pileup_teacher", "fit_pileup_teacher", "load_
 log = logging.getLogger(__name__)
 
 TEACHER_FORMAT = "fpgakd-pileup-teacher"
-TEACHER_JSON = "pileup_teacher.json"
-MODEL_FILE = "teacher.h5"
 #: particles per inference step (whole events): bounds memory, does not change the outputs
 _PREDICT_PARTICLES = 32768
 
@@ -197,7 +198,7 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         model.save(tmp / MODEL_FILE, include_optimizer=False, save_format="h5")
-        plot_training_curves({"pileup teacher": history}, tmp / "training_curves.png")
+        plot_training_curves({"pileup teacher": history}, tmp / TRAINING_CURVES_FILE)
         meta: dict[str, Any] = {
             "format": TEACHER_FORMAT, "format_version": 1, "config": config_to_dict(cfg),
             "inputs": list(data.names), "standardization": standardizer.to_dict(),
@@ -208,7 +209,7 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
             "train_seconds": time.time() - started, "history": history,
         }
         meta["identity"] = sha256_files([tmp / MODEL_FILE], _identity_extra(meta))
-        (tmp / TEACHER_JSON).write_text(json.dumps(meta, indent=1))
+        write_teacher_meta(tmp, meta, pileup=True)
     _cache_soft_labels(meta["identity"], data, logits, out_dir, cache_dir)
     log.info("pileup teacher written to %s (test accuracy %s, %.0f s)", out_dir,
              meta["test"].get("teacher", {}).get("accuracy"), meta["train_seconds"])
@@ -248,7 +249,7 @@ def load_pileup_teacher(path: str | os.PathLike) -> PileupTeacher:
     16
     """
     from fpgakd.jets.preprocessing import Standardizer
-    from fpgakd.learn.teacher import TEACHER_JSON as JET_TEACHER_JSON
+    from fpgakd.learn.rundir import TEACHER_JSON as JET_TEACHER_JSON
     from fpgakd.learn.teacher import sha256_files
 
     path = Path(path)

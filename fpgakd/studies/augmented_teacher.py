@@ -118,12 +118,13 @@ def baseline_teacher_config(teacher_dir: str | os.PathLike) -> Any:
     'deepsets'
     """
     from fpgakd.config import TeacherConfig, config_from_dict
+    from fpgakd.learn.rundir import TEACHER_JSON
     from fpgakd.learn.teacher import load_teacher
 
     spec = load_teacher(teacher_dir)
     if not isinstance(spec.meta.get("config"), dict):
         raise ConfigError(f"{spec.source}: key 'augmented_teacher': the baseline teacher records no "
-                          "training config ('config' in teacher.json): train it with fpgakd, or pass --teacher")
+                          f"training config ('config' in {TEACHER_JSON}): train it with fpgakd, or pass --teacher")
     return config_from_dict(TeacherConfig, spec.meta["config"], str(spec.source))
 
 

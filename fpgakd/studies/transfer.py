@@ -34,6 +34,7 @@ import numpy as np
 
 from fpgakd.config import TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError, DataError
+from fpgakd.learn.rundir import CONFIG_FILE, read_teacher_meta
 from fpgakd.studies.spec import TransferStudyConfig
 
 __all__ = ["run_transfer_study", "check_windows_apart", "study_points", "summarize_points",
@@ -151,7 +152,7 @@ def _point_teacher(base: TeacherConfig, cfg: TransferStudyConfig, point: _Point,
 def _score_point(teacher_dir: Path, test_jets: Any, point: _Point) -> dict[str, Any]:
     from fpgakd.studies.models import score_logits, teacher_logits_on
 
-    meta = json.loads((teacher_dir / "teacher.json").read_text())
+    meta = read_teacher_meta(teacher_dir)
     scores = score_logits(test_jets.labels, teacher_logits_on(teacher_dir, test_jets), list(test_jets.class_names))
     return {"mode": point.mode, "fraction": point.fraction, "seed": point.seed,
             "n_train_used": meta["n_train_used"], **scores,
@@ -252,7 +253,7 @@ def run_transfer_study(cfg: TransferStudyConfig, jets_path: str | os.PathLike, o
     names = list(target.class_names)
     zero_shot = score_logits(test_jets.labels, teacher_logits_on(source_teacher, test_jets), names)
     points = _run_points(cfg, base, jets_path, target, test_jets, source_teacher, progress)
-    source_meta = json.loads((source_teacher / "teacher.json").read_text())
+    source_meta = read_teacher_meta(source_teacher)
     results: dict[str, Any] = {
         "study": config_to_dict(cfg),
         "target": {"path": str(jets_path), "pt_range": _pt_range(target), "n_train": int(len(train)),
@@ -265,6 +266,6 @@ def run_transfer_study(cfg: TransferStudyConfig, jets_path: str | os.PathLike, o
         results["student"] = _student_scores(cfg, jets_path, _student_teacher(points), tmp / "student", progress)
         results["seconds"] = time.time() - started
         write_text_atomic(tmp / "results.json", json.dumps(results, indent=1))
-        dump_config(cfg, tmp / "config.yaml")
+        dump_config(cfg, tmp / CONFIG_FILE)
         plot_transfer_results(results, tmp / "transfer.png")
     return results
