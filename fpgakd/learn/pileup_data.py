@@ -89,7 +89,7 @@ def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = 
 
     events = load_events(Path(events_path))
     if puppi is None:
-        # the PUPPI weights of the command-line path (fpgakd.jets.events.puppi, issue #14 item 2)
+        # the command line gives no weights: compute PUPPI's, the baseline every study compares to
         from fpgakd.jets.events.puppi import puppi_weights
 
         puppi = puppi_weights(events)
