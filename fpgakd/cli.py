@@ -249,7 +249,7 @@ def _cmd_study_boost(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_degraded(args: argparse.Namespace) -> int:
-    from fpgakd.studies.degraded import format_degraded_table, run_degraded_study
+    from fpgakd.studies.degraded_distillation import format_degraded_table, run_degraded_study
 
     cfg, jets, out = _study_setup(args, "degraded")
     run = Path(args.run) if args.run else DEFAULT_RUNS_DIR / DEFAULT_MODEL

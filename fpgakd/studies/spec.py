@@ -72,7 +72,7 @@ class BoostStudyConfig:
 @dataclass(frozen=True)
 class DegradedStudyConfig:
     """Distillation from degraded data: the teacher reads full-resolution constituents, the
-    students (KD and scratch) a coarser detector's (:mod:`fpgakd.studies.degrade`)."""
+    students (KD and scratch) a coarser detector's (:mod:`fpgakd.studies.jet_degradation`)."""
 
     name: str
     kind: Literal["degraded"] = "degraded"

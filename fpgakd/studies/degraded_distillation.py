@@ -3,7 +3,7 @@ a coarser detector loses does a full-resolution teacher give back?
 
 The teacher of a distill run scores the full-resolution jets (its cached, out-of-fold soft
 targets, as in ``fpgakd distill``); the run's student config is then trained twice on the
-degraded jets (:mod:`fpgakd.studies.degrade`) with the run's split, seed and epochs: with
+degraded jets (:mod:`fpgakd.studies.jet_degradation`) with the run's split, seed and epochs: with
 the teacher (KD) and without it (scratch). The run's own KD and scratch students are the
 full-resolution reference. The study directory holds ``results.json``, ``degraded.png`` and
 the resolved ``config.yaml``; the headline is the fraction of the scratch student's lost
@@ -69,7 +69,7 @@ def run_degraded_study(cfg: DegradedStudyConfig, jets_path: str | os.PathLike, r
     from fpgakd.jets.preprocessing import split_indices
     from fpgakd.learn.runtime import configure_tensorflow
     from fpgakd.learn.teacher import teacher_logits
-    from fpgakd.studies.degrade import degrade_dataset
+    from fpgakd.studies.jet_degradation import degrade_dataset
     from fpgakd.studies.models import check_run_data, score_logits, teacher_logits_on
 
     configure_tensorflow()
