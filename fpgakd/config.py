@@ -28,7 +28,7 @@ __all__ = [
     "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig", "RtlConfig",
     "load_model_config", "load_teacher_config", "load_firmware_config", "config_from_dict",
     "config_to_dict", "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping",
-    "check_field", "PAIR_FEATURE_NAMES",
+    "check_field", "validate_fields", "invalid_value_message", "PAIR_FEATURE_NAMES",
 ]
 
 HLF_INPUT = "hlf"
@@ -403,6 +403,37 @@ def check_field(ok: bool, key: str, got: Any, allowed: str) -> None:
         raise _Invalid(key, got, allowed)
 
 
+def invalid_value_message(source: str, key: str, got: Any, allowed: str, alias: str | None = None) -> str:
+    """The one wording of a bad value, for every config and options class: source, key, value, what is allowed.
+
+    ``alias`` is how the user spelled the key, when not in a file (a command-line flag).
+
+    >>> invalid_value_message("event options", "mu", -1, "a number >= 0", "--mu")
+    "event options: key 'mu' (--mu): got -1, allowed: a number >= 0"
+    """
+    label = f"'{key}'" + (f" ({alias})" if alias else "")
+    return f"{source}: key {label}: got {got!r}, allowed: {allowed}"
+
+
+def validate_fields(check: Any, source: str, aliases: dict[str, str] | None = None) -> None:
+    """Run ``check()`` (calls of :func:`check_field`); its first failure becomes a ConfigError
+    worded by :func:`invalid_value_message`, naming ``source`` and the key.
+
+    For options classes built in code or from command-line flags rather than loaded from a
+    file (their ``__post_init__`` calls this); ``aliases`` maps keys to their flags.
+
+    >>> validate_fields(lambda: check_field(False, "seed", -1, "an integer >= 0"), "generation options")
+    Traceback (most recent call last):
+    ...
+    fpgakd.errors.ConfigError: generation options: key 'seed': got -1, allowed: an integer >= 0
+    """
+    try:
+        check()
+    except _Invalid as err:
+        raise ConfigError(invalid_value_message(source, err.key, err.got, err.allowed,
+                                                (aliases or {}).get(err.key))) from None
+
+
 _check = check_field
 
 
@@ -477,7 +508,7 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
         return cls(**kwargs)
     except _Invalid as err:
         path = f"{prefix}.{err.key}" if prefix else err.key
-        raise ConfigError(f"{source}: key '{path}': got {err.got!r}, allowed: {err.allowed}") from None
+        raise ConfigError(invalid_value_message(source, path, err.got, err.allowed)) from None
 
 
 def config_from_dict(cls: type, data: dict, source: str = "<dict>") -> Any:
