@@ -48,7 +48,6 @@ from fpgakd.learn.rundir import FOLDS_FILE, TEACHER_JSON, teacher_model_name, wr
 from fpgakd.learn.runtime import configure_tensorflow
 from fpgakd.learn.teacher_archs import (CONSTITUENTS, HLF, KINEMATICS, MASK, build_teacher,
                                         teacher_input_names)
-from fpgakd.learn.teacher_layers import teacher_layers
 
 __all__ = ["TEACHER_FORMAT", "TeacherSpec", "build_teacher", "train_teacher", "load_teacher",
            "teacher_inputs", "teacher_extra_inputs", "teacher_logits", "teacher_custom_objects", "soft_target_key"]
@@ -68,6 +67,8 @@ def teacher_custom_objects() -> dict[str, Any]:
     >>> sorted(teacher_custom_objects())                       # doctest: +SKIP
     ['EdgeConv', 'MaskedPooling', 'MaskedSelfAttention', 'PairBiasSelfAttention']
     """
+    from fpgakd.learn.teacher_layers import teacher_layers   # imports TensorFlow
+
     return dict(teacher_layers())
 
 
