@@ -131,7 +131,7 @@ def _cmd_pileup_teacher(args: argparse.Namespace) -> int:
     import json
 
     from fpgakd.config import load_pileup_teacher_config
-    from fpgakd.learn.pileup_teacher import TEACHER_JSON, train_pileup_teacher
+    from fpgakd.learn.pileup.teacher import TEACHER_JSON, train_pileup_teacher
 
     _refuse_jet_options(args, {"--jets": args.jets, "--arch": args.arch, "--folds": args.folds})
     config = load_pileup_teacher_config(args.config or "pileup_edgeconv")
@@ -164,8 +164,8 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 
 def _cmd_distill_particles(args: argparse.Namespace) -> int:
     from fpgakd.config import load_model_config
-    from fpgakd.learn.particle_distillation import distill_particles
-    from fpgakd.learn.particle_metrics import format_particle_table, run_verdict_table
+    from fpgakd.learn.pileup.student import distill_particles
+    from fpgakd.learn.pileup.metrics import format_particle_table, run_verdict_table
 
     _refuse_jet_options(args, {"--jets": args.jets, "--no-scratch": args.no_scratch})
     if args.teacher and len(args.teacher) > 1:
@@ -260,7 +260,7 @@ def _cmd_study_degraded(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_pileup(args: argparse.Namespace) -> int:
-    from fpgakd.jets.events.verdict import format_verdict_table
+    from fpgakd.learn.pileup.verdict import format_verdict_table
     from fpgakd.studies.pileup import run_pileup_study
     from fpgakd.studies.spec import load_study_config
 

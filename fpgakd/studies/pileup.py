@@ -5,7 +5,7 @@ Each particle distill run directory holds ``metrics.json`` (its ``"events"`` key
 event file) and ``weights_test.npz``: ``event_indices`` (the held-out test events, indices
 into that file) and one weight per particle of those events, in order, for ``teacher``,
 ``puppi`` and ``student``. The runs must share the event file and the test events. The
-verdict (:func:`fpgakd.jets.events.verdict.pileup_verdict`) compares no mitigation, PUPPI,
+verdict (:func:`fpgakd.learn.pileup.verdict.pileup_verdict`) compares no mitigation, PUPPI,
 the teacher (the first run's) and each run's student, named after its directory. The study
 directory (written atomically) holds ``results.json``, ``responses.png``, ``weights.png`` and
 the resolved ``config.yaml``.
@@ -120,12 +120,12 @@ def run_pileup_study(cfg: PileupStudyConfig, run_dirs: list[str | os.PathLike], 
     """The verdict on PUPPI, the teacher and each run's student; write ``out_dir``.
 
     Returns the results also written to ``out_dir/results.json`` (``"verdict"``: per
-    algorithm, the summary of :func:`~fpgakd.jets.events.verdict.pileup_verdict`).
+    algorithm, the summary of :func:`~fpgakd.learn.pileup.verdict.pileup_verdict`).
 
     >>> r = run_pileup_study(load_study_config("pileup"), ["runs/distillnet"], "runs/studies/pileup")  # doctest: +SKIP
     >>> r["verdict"]["distillnet"]["met_resolution"]                                                    # doctest: +SKIP
     """
-    from fpgakd.jets.events.verdict import pileup_verdict, verdict_summary
+    from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
     started = time.time()
     if not run_dirs:
@@ -148,7 +148,7 @@ def _write_study(out_dir: str | os.PathLike, cfg: PileupStudyConfig, results: di
                  verdict: dict[str, Any], weights: dict[str, np.ndarray], is_pileup: np.ndarray) -> None:
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.config import dump_config
-    from fpgakd.jets.events.verdict_plots import plot_responses, plot_weight_distributions
+    from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
 
     with atomic_dir(out_dir) as tmp:
         write_text_atomic(tmp / "results.json", json.dumps(results, indent=1))

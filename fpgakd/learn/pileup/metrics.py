@@ -3,7 +3,7 @@
 Accuracy is the fraction of particles whose weight is on the right side of 0.5 (hard
 scatter above); the AUC ranks hard-scatter particles above pileup ones; the MAE to the
 teacher is what DistillNet's students minimise. The physics verdict (pT-miss and jet
-resolutions) is :mod:`fpgakd.jets.events.verdict`'s; :func:`run_verdict_table` calls it
+resolutions) is :mod:`fpgakd.learn.pileup.verdict`'s; :func:`run_verdict_table` calls it
 on a particle distill run.
 """
 
@@ -63,13 +63,13 @@ def format_particle_table(metrics: Mapping[str, Any]) -> str:
 
 
 def run_verdict_table(run_dir: str | os.PathLike) -> str:
-    """The pT-miss and jet resolution table (:mod:`fpgakd.jets.events.verdict`) of a particle
+    """The pT-miss and jet resolution table (:mod:`fpgakd.learn.pileup.verdict`) of a particle
     distill run's test events: no mitigation, PUPPI, the teacher and the run's student.
 
     >>> print(run_verdict_table("runs/qdistillnet"))               # doctest: +SKIP
     """
     from fpgakd.jets.events.eventfile import load_events
-    from fpgakd.jets.events.verdict import format_verdict_table, pileup_verdict
+    from fpgakd.learn.pileup.verdict import format_verdict_table, pileup_verdict
     from fpgakd.learn.rundir import read_particle_weights, read_run_metrics
 
     metrics = read_run_metrics(run_dir)

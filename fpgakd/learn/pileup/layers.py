@@ -1,6 +1,6 @@
 """The pileup teacher's network: EdgeConv on flat graph batches, an event mean, a logit.
 
-Inputs are those of :func:`fpgakd.learn.particle_graph.graph_feed` (``GRAPH_INPUTS``): the
+Inputs are those of :func:`fpgakd.learn.pileup.graph.graph_feed` (``GRAPH_INPUTS``): the
 batch axis is particles, not events. Each EdgeConv block averages, over a particle's
 existing neighbours j, an MLP of ``[h_i, h_j - h_i, deta, dphi, dR]`` (dphi wrapped into
 [-pi, pi)), adds a linear shortcut of ``h_i`` and applies a ReLU (ParticleNet's block on a
@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from fpgakd.config import PileupTeacherConfig
-from fpgakd.learn.particle_graph import GRAPH_INPUTS
+from fpgakd.learn.pileup.graph import GRAPH_INPUTS
 from fpgakd.learn.runtime import configure_tensorflow
 
 configure_tensorflow()   # before TensorFlow's first import: oneDNN off, fixed threads

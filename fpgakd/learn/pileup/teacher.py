@@ -8,10 +8,10 @@ A pileup teacher is a directory::
                               on the training events), the event file and its fingerprint, the
                               split seed, test metrics of the teacher and of PUPPI against the
                               truth flags, training time and the identity hash
-        teacher.h5            the Keras model (custom layers: fpgakd.learn.pileup_layers)
+        teacher.h5            the Keras model (custom layers: fpgakd.learn.pileup.layers)
         training_curves.png
 
-The split is over events (:meth:`fpgakd.learn.pileup_data.PileupData.split`), so no event
+The split is over events (:meth:`fpgakd.learn.pileup.events.PileupData.split`), so no event
 is partly trained on. Soft labels on every event of a file are cached in HDF5
 (:mod:`fpgakd.learn.logit_cache`, as the teacher's logits) under a hash of the teacher's
 identity and of the inputs: students never rerun the teacher.
@@ -32,8 +32,8 @@ import numpy as np
 from fpgakd.config import PileupTeacherConfig, config_from_dict, config_to_dict
 from fpgakd.errors import DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
-from fpgakd.learn.particle_graph import event_batches
-from fpgakd.learn.pileup_data import PileupData
+from fpgakd.learn.pileup.events import PileupData
+from fpgakd.learn.pileup.graph import data_batches, data_feed
 from fpgakd.learn.rundir import PILEUP_TEACHER_JSON as TEACHER_JSON
 from fpgakd.learn.rundir import PILEUP_TEACHER_MODEL as MODEL_FILE
 from fpgakd.learn.rundir import TRAINING_CURVES_FILE, write_teacher_meta
@@ -67,7 +67,7 @@ class PileupTeacher:
         """The Keras model, with the custom layers it needs."""
         import tensorflow as tf
 
-        from fpgakd.learn.pileup_layers import pileup_layers
+        from fpgakd.learn.pileup.layers import pileup_layers
 
         try:
             return tf.keras.models.load_model(self.model_path, custom_objects=pileup_layers(), compile=False)
@@ -81,11 +81,6 @@ def _graph_sequence(xs: np.ndarray, data: PileupData, batches: list[np.ndarray],
     """A Keras ``Sequence`` of graph batches; with ``seed`` the batch order is reshuffled each epoch."""
     import tensorflow as tf
 
-    from fpgakd.learn.particle_graph import graph_feed
-
-    eta, phi = data.events.particles["eta"], data.events.particles["phi"]
-    offsets = data.events.offsets
-
     class GraphSequence(tf.keras.utils.Sequence):
         def __init__(self) -> None:
             super().__init__()
@@ -97,7 +92,7 @@ def _graph_sequence(xs: np.ndarray, data: PileupData, batches: list[np.ndarray],
             return len(batches)
 
         def __getitem__(self, i: int):
-            feed, rows = graph_feed(xs, eta, phi, offsets, batches[self.order[i]], k)
+            feed, rows = data_feed(data, xs, batches[self.order[i]], k)
             return tuple(feed), y[rows]
 
         def on_epoch_end(self) -> None:
@@ -115,13 +110,10 @@ def pileup_teacher_logits(model: Any, cfg: PileupTeacherConfig, xs: np.ndarray, 
     """
     from tqdm.auto import tqdm
 
-    from fpgakd.learn.particle_graph import graph_feed
-
-    p = data.events.particles
-    out = np.zeros(data.events.n_particles, dtype=np.float32)
-    batches = event_batches(data.events.offsets, np.arange(data.events.n_events), _PREDICT_PARTICLES)
+    out = np.zeros(data.n_particles, dtype=np.float32)
+    batches = data_batches(data, np.arange(data.events.n_events), _PREDICT_PARTICLES)
     for events in tqdm(batches, desc="pileup teacher", unit="batch", disable=not progress):
-        feed, rows = graph_feed(xs, p["eta"], p["phi"], data.events.offsets, events, cfg.edge_k)
+        feed, rows = data_feed(data, xs, events, cfg.edge_k)
         out[rows] = np.asarray(model(list(feed), training=False))[:, 0]
     return out
 
@@ -131,7 +123,7 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, train: np.n
          val: np.ndarray, progress: bool) -> tuple[Any, dict[str, list[float]]]:
     import tensorflow as tf
 
-    from fpgakd.learn.pileup_layers import build_pileup_teacher
+    from fpgakd.learn.pileup.layers import build_pileup_teacher
     from fpgakd.learn.teacher import teacher_callbacks
 
     tf.keras.utils.set_random_seed(cfg.seed)
@@ -140,18 +132,17 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, train: np.n
                   loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")])
     y = data.is_hard.astype(np.float32)[:, None]
-    offsets = data.events.offsets
     # events are grouped once (a seeded order); the groups' order is reshuffled every epoch
-    grouped = event_batches(offsets, np.random.default_rng(cfg.seed).permutation(train), cfg.batch_size)
+    grouped = data_batches(data, np.random.default_rng(cfg.seed).permutation(train), cfg.batch_size)
     train_seq = _graph_sequence(xs, data, grouped, cfg.edge_k, y, seed=cfg.seed)
-    val_seq = _graph_sequence(xs, data, event_batches(offsets, val, cfg.batch_size), cfg.edge_k, y, None)
+    val_seq = _graph_sequence(xs, data, data_batches(data, val, cfg.batch_size), cfg.edge_k, y, None)
     history = model.fit(train_seq, validation_data=val_seq, epochs=cfg.epochs, shuffle=False,
                         verbose=0, callbacks=teacher_callbacks(cfg.patience, progress, "pileup teacher"))
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
 def _test_metrics(data: PileupData, soft: np.ndarray, test_rows: np.ndarray) -> dict[str, Any]:
-    from fpgakd.learn.particle_metrics import weight_metrics
+    from fpgakd.learn.pileup.metrics import weight_metrics
 
     truth = data.is_hard[test_rows]
     return {"teacher": weight_metrics(truth, soft[test_rows]),
@@ -223,12 +214,12 @@ def train_pileup_teacher(events_path: str | os.PathLike, out_dir: str | os.PathL
     """Train a pileup teacher on an event file (truth flags required); returns ``out_dir``.
 
     ``epochs`` and ``seed`` override the config; ``puppi`` gives the PUPPI weights (one per
-    particle), else they are computed (:func:`fpgakd.learn.pileup_data.load_pileup_data`).
+    particle), else they are computed (:func:`fpgakd.learn.pileup.events.load_pileup_data`).
 
     >>> train_pileup_teacher("events.h5", "runs/pileup_teacher", epochs=5)   # doctest: +SKIP
     PosixPath('runs/pileup_teacher')
     """
-    from fpgakd.learn.pileup_data import load_pileup_data
+    from fpgakd.learn.pileup.events import load_pileup_data
 
     cfg = _resolved(config, {"epochs": epochs, "seed": seed})
     data = load_pileup_data(events_path, puppi)
@@ -301,7 +292,7 @@ def pileup_soft_labels(teacher_path: str | os.PathLike, data: PileupData, *,
         raise DataError(f"{teacher.directory / TEACHER_JSON}: key 'inputs' {teacher.meta.get('inputs')} "
                         f"differs from the event inputs {list(data.names)}")
     cache, key = _soft_label_cache(teacher.identity, data, cache_dir)
-    logits = read_cached_logits(cache, key, (data.events.n_particles, 1))
+    logits = read_cached_logits(cache, key, (data.n_particles, 1))
     if logits is None:
         xs = teacher.standardizer.transform(data.x, data.names)
         logits = pileup_teacher_logits(teacher.load_model(), teacher.config, xs, data,

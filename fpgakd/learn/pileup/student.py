@@ -28,7 +28,7 @@ import numpy as np
 
 from fpgakd.config import ModelConfig, config_to_dict
 from fpgakd.errors import ConfigError
-from fpgakd.learn.pileup_data import PileupData
+from fpgakd.learn.pileup.events import PileupData
 from fpgakd.learn.rundir import TEST_INPUTS_FILE
 from fpgakd.learn.runtime import configure_tensorflow
 
@@ -61,7 +61,7 @@ def default_pileup_teacher_dir(data: PileupData, events_path: str | os.PathLike,
 
     from fpgakd.cache import cache_dir
     from fpgakd.config import load_pileup_teacher_config
-    from fpgakd.learn.pileup_teacher import TEACHER_JSON, fit_pileup_teacher
+    from fpgakd.learn.pileup.teacher import TEACHER_JSON, fit_pileup_teacher
     from fpgakd.learn.training import run_digest
 
     config = dataclasses.replace(load_pileup_teacher_config(DEFAULT_PILEUP_TEACHER), split_seed=split_seed)
@@ -75,7 +75,7 @@ def default_pileup_teacher_dir(data: PileupData, events_path: str | os.PathLike,
 def _checked_teacher(cfg: ModelConfig, teacher_path: str | os.PathLike | None, data: PileupData,
                      events_path: Path, progress: bool) -> Path:
     """The teacher directory, refused if it trained on these events with another split."""
-    from fpgakd.learn.pileup_teacher import load_pileup_teacher
+    from fpgakd.learn.pileup.teacher import load_pileup_teacher
 
     split_seed = cfg.training.split_seed
     if teacher_path is None:
@@ -109,8 +109,8 @@ def _train(cfg: ModelConfig, xs: np.ndarray, soft: np.ndarray, rows: dict[str, n
 def _metrics(cfg: ModelConfig, data: PileupData, events_path: Path, teacher_dir: Path,
              split: dict[str, np.ndarray], weights: dict[str, np.ndarray], trained: dict[str, Any],
              started: float) -> dict[str, Any]:
-    from fpgakd.learn.particle_metrics import weight_metrics
-    from fpgakd.learn.pileup_teacher import load_pileup_teacher
+    from fpgakd.learn.pileup.metrics import weight_metrics
+    from fpgakd.learn.pileup.teacher import load_pileup_teacher
 
     test_rows = data.rows(split["test"])
     truth, soft = data.is_hard[test_rows], weights["teacher"]
@@ -160,8 +160,8 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
     from fpgakd.jets.preprocessing import Standardizer
-    from fpgakd.learn.pileup_data import load_pileup_data
-    from fpgakd.learn.pileup_teacher import pileup_soft_labels
+    from fpgakd.learn.pileup.events import load_pileup_data
+    from fpgakd.learn.pileup.teacher import pileup_soft_labels
 
     if model_cfg.task != "particle_weight":
         raise ConfigError(f"model {model_cfg.name}: key 'task' is {model_cfg.task!r}; the events path "
