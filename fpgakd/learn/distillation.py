@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import ModelConfig, TeacherConfig, config_to_dict
+from fpgakd.config import ModelConfig, TeacherConfig, config_fields, config_to_dict
 from fpgakd.errors import ConfigError
 from fpgakd.learn.rundir import TEACHER_DIR, TEACHER_JSON
 from fpgakd.learn.runtime import configure_tensorflow
@@ -112,7 +112,7 @@ def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_see
     from fpgakd.learn.teacher import train_teacher
 
     config = dataclasses.replace(config or TeacherConfig(), split_seed=split_seed)
-    cached = cache_dir() / "teachers" / run_digest(dataset.fingerprint(), config_to_dict(config))
+    cached = cache_dir() / "teachers" / run_digest(dataset.fingerprint(), config_fields(config))
     if not (cached / TEACHER_JSON).is_file():
         log.info("no teacher given: training one (kept in %s)", cached)
         train_teacher(jets_path, cached, config=config, progress=progress)

@@ -410,8 +410,8 @@ def _resolved_config(config: TeacherConfig | None, overrides: dict[str, Any]) ->
     cfg = config or TeacherConfig()
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
-        from fpgakd.config import config_from_dict
-        cfg = config_from_dict(TeacherConfig, {**config_to_dict(cfg), **overrides}, "train_teacher()")
+        from fpgakd.config import replace_config
+        cfg = replace_config(cfg, overrides, "train_teacher()")
     return cfg
 
 

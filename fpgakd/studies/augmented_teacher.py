@@ -117,7 +117,7 @@ def baseline_teacher_config(teacher_dir: str | os.PathLike) -> Any:
     >>> baseline_teacher_config("runs/constituent_mlp/teacher").arch      # doctest: +SKIP
     'deepsets'
     """
-    from fpgakd.config import TeacherConfig, config_from_dict
+    from fpgakd.config import TeacherConfig, config_from_stored
     from fpgakd.learn.rundir import TEACHER_JSON
     from fpgakd.learn.teacher import load_teacher
 
@@ -125,7 +125,8 @@ def baseline_teacher_config(teacher_dir: str | os.PathLike) -> Any:
     if not isinstance(spec.meta.get("config"), dict):
         raise ConfigError(f"{spec.source}: key 'augmented_teacher': the baseline teacher records no "
                           f"training config ('config' in {TEACHER_JSON}): train it with fpgakd, or pass --teacher")
-    return config_from_dict(TeacherConfig, spec.meta["config"], str(spec.source))
+    # a teacher written before the training settings nested under training: stores them flat
+    return config_from_stored(TeacherConfig, spec.meta["config"], str(spec.source))
 
 
 def augmented_teacher_dir(jets_path: str | os.PathLike, dataset: Any, baseline_teacher: str | os.PathLike, *,

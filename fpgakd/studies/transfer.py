@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import TeacherConfig, config_to_dict
+from fpgakd.config import TeacherConfig, config_fields, config_to_dict
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.learn.rundir import CONFIG_FILE, read_teacher_meta
 from fpgakd.studies.spec import TransferStudyConfig
@@ -140,7 +140,7 @@ def _point_teacher(base: TeacherConfig, cfg: TransferStudyConfig, point: _Point,
 
     teacher_cfg = _point_config(base, cfg, point)
     initial = source_teacher if point.mode == FINETUNED else None
-    key = json.dumps([config_to_dict(teacher_cfg), target.fingerprint(), point.fraction, point.seed,
+    key = json.dumps([config_fields(teacher_cfg), target.fingerprint(), point.fraction, point.seed,
                       load_teacher(initial).identity if initial else None], sort_keys=True)
     out = cache_dir() / "teachers" / f"transfer_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if not (out / TEACHER_JSON).is_file():

@@ -60,12 +60,12 @@ def default_pileup_teacher_dir(data: PileupData, events_path: str | os.PathLike,
     import dataclasses
 
     from fpgakd.cache import cache_dir
-    from fpgakd.config import load_pileup_teacher_config
+    from fpgakd.config import config_fields, load_pileup_teacher_config
     from fpgakd.learn.pileup.teacher import TEACHER_JSON, fit_pileup_teacher
     from fpgakd.learn.training import run_digest
 
     config = dataclasses.replace(load_pileup_teacher_config(DEFAULT_PILEUP_TEACHER), split_seed=split_seed)
-    cached = cache_dir() / "teachers" / run_digest("pileup", data.fingerprint, config_to_dict(config))
+    cached = cache_dir() / "teachers" / run_digest("pileup", data.fingerprint, config_fields(config))
     if not (cached / TEACHER_JSON).is_file():
         log.info("no pileup teacher given: training one (kept in %s)", cached)
         fit_pileup_teacher(data, cached, config=config, events_path=events_path, progress=progress)

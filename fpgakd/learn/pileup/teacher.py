@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import PileupTeacherConfig, config_from_dict, config_to_dict
+from fpgakd.config import PileupTeacherConfig, config_from_stored, config_to_dict, replace_config
 from fpgakd.errors import DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pileup.events import PileupData
@@ -153,8 +153,7 @@ def _resolved(config: PileupTeacherConfig | None, overrides: dict[str, Any]) -> 
     cfg = config or PileupTeacherConfig()
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
-        cfg = config_from_dict(PileupTeacherConfig, {**config_to_dict(cfg), **overrides},
-                               "train_pileup_teacher()")
+        cfg = replace_config(cfg, overrides, "train_pileup_teacher()")
     return cfg
 
 
@@ -258,7 +257,8 @@ def load_pileup_teacher(path: str | os.PathLike) -> PileupTeacher:
         raise DataError(f"{meta_path}: key 'format': expected {TEACHER_FORMAT!r}")
     if not (directory / MODEL_FILE).is_file():
         raise DataError(f"{directory / MODEL_FILE}: teacher model file missing")
-    cfg = config_from_dict(PileupTeacherConfig, meta.get("config") or {}, str(meta_path))
+    # a teacher written before the training settings nested under training: stores them flat
+    cfg = config_from_stored(PileupTeacherConfig, meta.get("config") or {}, str(meta_path))
     standardizer = Standardizer.from_dict(meta.get("standardization"), f"{meta_path}: standardization")
     identity = sha256_files([directory / MODEL_FILE], _identity_extra(meta))
     return PileupTeacher(directory, cfg, standardizer, identity, meta)
