@@ -67,7 +67,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     print(summary.format_table())
     print(f"wrote {args.output}")
     if not args.no_plot:
-        from fpgakd.jets.data import load_jets
+        from fpgakd.jets.loading import load_jets
         from fpgakd.jets.jetplots import plot_feature_distributions
 
         output = Path(args.output)
@@ -100,7 +100,7 @@ def _cmd_events(args: argparse.Namespace) -> int:
 def _jets_or_default(path: str | None, quiet: bool) -> Path:
     if path:
         return Path(path)
-    from fpgakd.jets.data import default_jets_path
+    from fpgakd.jets.loading import default_jets_path
 
     jets = default_jets_path(progress=not quiet)
     log.info("using the embedded default dataset %s", jets)

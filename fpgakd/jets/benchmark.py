@@ -1,6 +1,6 @@
 """The benchmark jet set: 150,000 jets (30,000 per class), generated once in resumable parts.
 
-The embedded default (:func:`fpgakd.jets.data.default_jets_path`, 30,000 jets) keeps the
+The embedded default (:func:`fpgakd.jets.loading.default_jets_path`, 30,000 jets) keeps the
 quickstart short; figures that need more statistics -- the KD frontier, whose goal is a
 1.5-point accuracy gap between students -- come from this set, and say so. It is a directory of ``BENCHMARK_PARTS`` ordinary fpgakd jet files
 in the cache (``load_jets`` reads a directory as the concatenation of its files). Each part
@@ -50,7 +50,7 @@ def benchmark_part_options(part: int, *, workers: int | None = None,
 
 
 def _set_dir(jets_per_class: int, parts: int, seed: int) -> Path:
-    from fpgakd.jets.data import _options_hash
+    from fpgakd.jets.loading import _options_hash
 
     first = dataclasses.replace(benchmark_part_options(0, jets_per_class=jets_per_class, parts=parts,
                                                        seed=seed), seed=seed)
@@ -62,11 +62,11 @@ def benchmark_jets_dir(*, progress: bool = True, workers: int | None = None, eng
                        parts: int = BENCHMARK_PARTS, seed: int = BENCHMARK_SEED) -> Path:
     """The benchmark set's directory, generating the parts still missing (tens of minutes).
 
-    >>> from fpgakd.jets.data import load_jets
+    >>> from fpgakd.jets.loading import load_jets
     >>> load_jets(benchmark_jets_dir()).n_jets                     # doctest: +SKIP
     150000
     """
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.generate import generate_jets
 
     target = _set_dir(jets_per_class, parts, seed)

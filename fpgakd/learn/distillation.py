@@ -78,7 +78,7 @@ class _Trained:
 
 # ---------------------------------------------------------------- step 1: jets
 def _load_checked_jets(cfg: ModelConfig, jets_path: Path) -> Any:
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
 
     if cfg.task == "particle_weight":
         raise ConfigError(f"model {cfg.name}: task particle_weight trains on events with pileup, "

@@ -571,7 +571,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     """
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices, subsample_stratified
 
     started = time.time()

@@ -140,7 +140,7 @@ def augmented_teacher_dir(jets_path: str | os.PathLike, dataset: Any, baseline_t
     >>> teacher, jets = augmented_teacher_dir("jets.h5", ds, "runs/c/teacher", split_seed=0,
     ...                                       beta_max=0.5, seed=1)          # doctest: +SKIP
     """
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.distillation import default_teacher_dir
 
     config = baseline_teacher_config(baseline_teacher)

@@ -132,7 +132,7 @@ def run_boost_study(cfg: BoostStudyConfig, jets_path: str | os.PathLike,
     """
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.config import dump_config
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.runtime import configure_tensorflow
     from fpgakd.studies.augmented_teacher import robustness_transfer
     from fpgakd.studies.models import load_run_students

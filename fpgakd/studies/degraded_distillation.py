@@ -65,7 +65,7 @@ def run_degraded_study(cfg: DegradedStudyConfig, jets_path: str | os.PathLike, r
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.cache import cache_dir
     from fpgakd.config import dump_config
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices
     from fpgakd.learn.runtime import configure_tensorflow
     from fpgakd.learn.teacher import teacher_logits

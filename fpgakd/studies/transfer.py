@@ -2,7 +2,7 @@
 of jet taggers through transfer learning").
 
 A teacher is pre-trained on jets of another pT window (the ``source``, generated with the
-default set's physics and cached, :func:`fpgakd.jets.data.generated_jets_path`), then
+default set's physics and cached, :func:`fpgakd.jets.loading.generated_jets_path`), then
 fine-tuned on a fraction of the target data's training split; the same teacher trained
 from scratch on the same jets is the reference. Every point uses the target's own
 train/validation/test split (the student config's ``training.split_seed``, as a distill run),
@@ -80,7 +80,7 @@ def check_windows_apart(source: tuple[float, float], target: tuple[float, float]
 def _source_jets(cfg: TransferStudyConfig, source_jets: str | os.PathLike | None, target: Any,
                  progress: bool) -> tuple[Path, float]:
     """The source jet file (given, else generated into the cache) and the seconds it took."""
-    from fpgakd.jets.data import generated_jets_path, load_jets
+    from fpgakd.jets.loading import generated_jets_path, load_jets
     from fpgakd.jets.options import GenerationOptions
 
     target_range = _pt_range(target)
@@ -231,7 +231,7 @@ def run_transfer_study(cfg: TransferStudyConfig, jets_path: str | os.PathLike, o
     """
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.config import dump_config, load_model_config, load_teacher_config
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices
     from fpgakd.learn.distillation import default_teacher_dir
     from fpgakd.learn.runtime import configure_tensorflow
