@@ -144,3 +144,30 @@ def test_the_writers_give_the_old_layout(tmp_path):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == ["config.yaml", "heldout_inputs.npy", "metrics.json", "standardization.json",
                        "teacher.json", "test_inputs.npy", "test_labels.npy", "weights_test.npz"]
+
+
+# ---------------------------------------------------------------- a run written by distill
+@pytest.mark.slow
+def test_a_run_written_by_distill_loads_and_serves_every_reader(tmp_path):
+    from fpgakd.config import ModelConfig, config_from_dict
+    from fpgakd.learn.assistant import load_student_run
+    from fpgakd.learn.distillation import distill
+    from fpgakd.studies.models import check_run_data, load_run_students
+    from test_teacher import tiny_jets_and_teacher
+
+    jets, teacher = tiny_jets_and_teacher(tmp_path, n_per_class=40, n_particles=8, width=8, epochs=1, n_folds=1)
+    cfg = config_from_dict(ModelConfig, {
+        "name": "tiny", "hidden": [8],
+        "inputs": {"type": "constituents", "n_constituents": 8, "constituent_features": ["deta", "dphi"]},
+        "training": {"epochs": 1, "batch_size": 64, "patience": 1}}, "test")
+    run_dir = tmp_path / "run"
+    metrics = distill(cfg, jets, run_dir, teacher_path=teacher, progress=False)
+    run = rundir.load_run(run_dir)
+    assert run.config == cfg and run.metrics == json.loads(json.dumps(metrics))
+    assert list(run.students) == ["kd", "scratch"] and run.kind == "jets"
+    assert run.inputs == run_dir / "heldout_inputs.npy"
+    assert np.load(run.inputs).shape[1] == rundir.read_run_standardizer(run_dir).n_features_in_
+    assert rundir.is_student_run(run_dir) and load_student_run(run_dir).models == (run_dir / "student_kd.h5",)
+    assert list(load_run_students(run_dir).models) == ["kd", "scratch"]
+    from fpgakd.jets.loading import load_jets
+    assert check_run_data(run_dir, load_jets(jets)) == cfg.training.split_seed
