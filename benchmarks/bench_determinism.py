@@ -20,7 +20,7 @@ if sys.argv[1] == "without":
     import fpgakd.learn.runtime as runtime
     runtime._configured = True      # skip configure_tensorflow: TensorFlow's defaults
 from fpgakd.config import TeacherConfig
-from fpgakd.jets.data import default_jets_path
+from fpgakd.jets.loading import default_jets_path
 from fpgakd.learn.teacher import train_teacher
 jets = default_jets_path(progress=False)
 with tempfile.TemporaryDirectory() as tmp:

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
 
-    from fpgakd.jets.data import default_jets_path
+    from fpgakd.jets.loading import default_jets_path
 
     jets = Path(args.jets) if args.jets else default_jets_path(progress=not args.quiet)
     out = Path(args.out)

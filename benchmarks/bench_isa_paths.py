@@ -35,7 +35,7 @@ _CHILD = r"""
 import json, sys
 from fpgakd.jets.generate import generate_jets
 from fpgakd.jets.options import GenerationOptions
-from fpgakd.jets.data import load_jets
+from fpgakd.jets.loading import load_jets
 from fpgakd.jets.jetfile import array_hashes
 from fpgakd.jets.jetfile import content_hash
 out, n = sys.argv[1], int(sys.argv[2])

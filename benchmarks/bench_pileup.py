@@ -43,7 +43,7 @@ def _event_file(path: Path, mu: float, n_events: int, seed: int) -> Path:
 
 def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> Path:
     from fpgakd.config import load_pileup_teacher_config
-    from fpgakd.learn.pileup_teacher import TEACHER_JSON, fit_pileup_teacher
+    from fpgakd.learn.pileup.teacher import TEACHER_JSON, fit_pileup_teacher
 
     if not (out / TEACHER_JSON).is_file():
         cfg = dataclasses.replace(load_pileup_teacher_config("pileup_edgeconv"), seed=seed, epochs=epochs)
@@ -53,7 +53,7 @@ def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> 
 
 def _student_run(name: str, data: Any, train_path: Path, teacher: Path, out: Path, seed: int) -> Path:
     from fpgakd.config import load_model_config
-    from fpgakd.learn.particle_distillation import distill_particles
+    from fpgakd.learn.pileup.student import distill_particles
 
     if not (out / "metrics.json").is_file():
         cfg = load_model_config(name)
@@ -78,8 +78,8 @@ def student_weights(run: Path, data: Any) -> Any:
 
 def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: Any, plots: bool) -> dict:
     """The verdict of every algorithm on the evaluation events (cached in the seed's folder)."""
-    from fpgakd.jets.events.verdict import pileup_verdict, verdict_summary
-    from fpgakd.learn.pileup_teacher import pileup_soft_labels
+    from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
+    from fpgakd.learn.pileup.teacher import pileup_soft_labels
 
     done = seed_dir / "verdict.json"
     if done.is_file() and not plots:
@@ -88,7 +88,7 @@ def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: An
     weights.update({name: student_weights(run, data) for name, run in runs.items()})
     verdict = pileup_verdict(data.events, weights, progress=True)
     if plots:
-        from fpgakd.jets.events.verdict_plots import plot_responses, plot_weight_distributions
+        from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
 
         plot_responses(verdict, seed_dir.parent / "responses.png")
         plot_weight_distributions(weights, data.events.particles["is_pileup"], seed_dir.parent / "weights.png")
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench_runs/pileup")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from fpgakd.learn.pileup_data import load_pileup_data
+    from fpgakd.learn.pileup.events import load_pileup_data
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

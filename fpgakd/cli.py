@@ -66,7 +66,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                             engine="dask" if args.dask else "processes", scheduler=args.scheduler)
     print(summary.format_table())
     print(f"wrote {args.output}")
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.jetfile import array_hashes
 
     output = Path(args.output)
@@ -105,7 +105,7 @@ def _cmd_events(args: argparse.Namespace) -> int:
 def _jets_or_default(path: str | None, quiet: bool) -> Path:
     if path:
         return Path(path)
-    from fpgakd.jets.data import default_jets_path
+    from fpgakd.jets.loading import default_jets_path
 
     jets = default_jets_path(progress=not quiet)
     log.info("using the embedded default dataset %s", jets)
@@ -136,7 +136,7 @@ def _cmd_pileup_teacher(args: argparse.Namespace) -> int:
     import json
 
     from fpgakd.config import load_pileup_teacher_config
-    from fpgakd.learn.pileup_teacher import TEACHER_JSON, train_pileup_teacher
+    from fpgakd.learn.pileup.teacher import TEACHER_JSON, train_pileup_teacher
 
     _refuse_jet_options(args, {"--jets": args.jets, "--arch": args.arch, "--folds": args.folds})
     config = load_pileup_teacher_config(args.config or "pileup_edgeconv")
@@ -169,8 +169,8 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 
 def _cmd_distill_particles(args: argparse.Namespace) -> int:
     from fpgakd.config import load_model_config
-    from fpgakd.learn.particle_distillation import distill_particles
-    from fpgakd.learn.particle_metrics import format_particle_table, run_verdict_table
+    from fpgakd.learn.pileup.student import distill_particles
+    from fpgakd.learn.pileup.metrics import format_particle_table, run_verdict_table
 
     _refuse_jet_options(args, {"--jets": args.jets, "--no-scratch": args.no_scratch})
     if args.teacher and len(args.teacher) > 1:
@@ -187,11 +187,13 @@ def _cmd_distill_particles(args: argparse.Namespace) -> int:
 
 
 def _latest_run(runs_dir: Path) -> Path:
-    candidates = [p.parent for p in runs_dir.glob("*/student_kd.h5")]
+    from fpgakd.learn.rundir import student_file
+
+    candidates = [p.parent for p in runs_dir.glob(f"*/{student_file('kd')}")]
     if not candidates:
         raise FpgakdError(f"{runs_dir}: no distill run found (run `fpgakd distill` first, "
                           "or pass a run directory or a model file)")
-    return max(candidates, key=lambda p: (p / "student_kd.h5").stat().st_mtime)
+    return max(candidates, key=lambda p: (p / student_file("kd")).stat().st_mtime)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -252,7 +254,7 @@ def _cmd_study_boost(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_degraded(args: argparse.Namespace) -> int:
-    from fpgakd.studies.degraded import format_degraded_table, run_degraded_study
+    from fpgakd.studies.degraded_distillation import format_degraded_table, run_degraded_study
 
     cfg, jets, out = _study_setup(args, "degraded")
     run = Path(args.run) if args.run else DEFAULT_RUNS_DIR / DEFAULT_MODEL
@@ -263,7 +265,7 @@ def _cmd_study_degraded(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_pileup(args: argparse.Namespace) -> int:
-    from fpgakd.jets.events.verdict import format_verdict_table
+    from fpgakd.learn.pileup.verdict import format_verdict_table
     from fpgakd.studies.pileup import run_pileup_study
     from fpgakd.studies.spec import load_study_config
 
@@ -403,6 +405,8 @@ def _add_learning_commands(sub: "argparse._SubParsersAction") -> None:
 
 
 def _add_synth_command(sub: "argparse._SubParsersAction") -> None:
+    from fpgakd.learn.rundir import CONFIG_FILE
+
     """Add ``synth`` (HLS project, C-simulation, RTL, report) to ``sub``."""
     p = sub.add_parser("synth", help="convert a student with hls4ml, check C-simulation against Keras, report resources")
     p.add_argument("source", nargs="?", help="distill run directory or student .h5 (default: the latest run under runs/)")
@@ -417,7 +421,7 @@ def _add_synth_command(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--no-rtl", action="store_true",
                    help="skip the RTL flow (da4ml Verilog, Verilator check, Yosys counts)")
     p.add_argument("--output", choices=("linear", "sigmoid"), default=None,
-                   help="what follows the student's logit in firmware (default: the run's config.yaml, else linear)")
+                   help=f"what follows the student's logit in firmware (default: the run's {CONFIG_FILE}, else linear)")
     p.set_defaults(func=_cmd_synth)
 
 
@@ -435,6 +439,8 @@ def _add_scan_command(sub: "argparse._SubParsersAction") -> None:
 
 
 def _add_study_commands(sub: "argparse._SubParsersAction") -> None:
+    from fpgakd.learn.rundir import METRICS_FILE, WEIGHTS_FILE
+
     """Add ``study`` and one subcommand per study kind to ``sub``."""
     p = sub.add_parser("study", help="studies of trained teachers and students (see studies/*.yaml)")
     studies = p.add_subparsers(dest="study", required=True, metavar="STUDY")
@@ -459,7 +465,7 @@ def _add_study_commands(sub: "argparse._SubParsersAction") -> None:
     p = studies.add_parser("pileup", help="pT-miss and jet resolution of PUPPI, the teacher and particle "
                                           "students against the no-pileup truth (DistillNet)")
     p.add_argument("runs", nargs="+", metavar="RUN",
-                   help="particle distill run directory (metrics.json, weights_test.npz); runs share test events")
+                   help=f"particle distill run directory ({METRICS_FILE}, {WEIGHTS_FILE}); runs share test events")
     p.add_argument("--config", help="study YAML: a name under studies/ or a path (default pileup)")
     p.add_argument("-o", "--output", help=f"study directory (default {DEFAULT_STUDIES_DIR}/<name>)")
     p.set_defaults(func=_cmd_study_pileup)

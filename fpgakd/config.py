@@ -1,11 +1,17 @@
 """YAML configuration: one frozen dataclass per kind, defaults declared once, validated on load.
 
-Two kinds exist: student models (``models/*.yaml``, :class:`ModelConfig`) and firmware
+Three kinds exist: student models (``models/*.yaml``, :class:`ModelConfig`), teachers
+(``teachers/*.yaml``, :class:`TeacherConfig`, :class:`PileupTeacherConfig`) and firmware
 targets (``firmware_configs/*.yaml``, :class:`FirmwareConfig`). Every key and its default
 is declared in the dataclasses below; an unknown key, a missing required key or a bad
 value raises :class:`~fpgakd.errors.ConfigError` naming the file, the key path, what was
 found and what is allowed. The resolved config (all defaults filled in) is written next
 to each stage's outputs with :func:`dump_config`.
+
+A teacher's training settings nest under ``training:`` in YAML and JSON, as a student's do,
+while the teacher configs keep them as their own attributes (``cfg.epochs``): the
+``SECTIONS`` of a config class name them, and :func:`config_from_dict` /
+:func:`config_to_dict` move them in and out of their section.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
@@ -28,7 +34,8 @@ __all__ = [
     "InputConfig", "ModelConfig", "FirmwareConfig", "CsimConfig", "RtlConfig",
     "load_model_config", "load_teacher_config", "load_firmware_config", "config_from_dict",
     "config_to_dict", "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping",
-    "check_field", "PAIR_FEATURE_NAMES",
+    "check_field", "validate_fields", "invalid_value_message", "config_from_stored", "config_fields",
+    "nest_sections", "replace_config", "PAIR_FEATURE_NAMES",
 ]
 
 HLF_INPUT = "hlf"
@@ -236,6 +243,9 @@ class TeacherConfig:
     seed: int = 0
     #: must equal the students' ``training.split_seed``: the teacher trains on their train split
     split_seed: int = 0
+    #: written under ``training:`` in YAML and JSON, as a student's training settings
+    SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "training": ("epochs", "batch_size", "learning_rate", "patience", "seed", "split_seed")}
 
     def __post_init__(self) -> None:
         _check(self.n_constituents >= 1, "n_constituents", self.n_constituents, "an integer >= 1")
@@ -284,6 +294,8 @@ class PileupTeacherConfig:
     seed: int = 0
     #: must equal the students' ``training.split_seed``: the split is over events
     split_seed: int = 0
+    #: written under ``training:`` in YAML and JSON, as a student's training settings
+    SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = TeacherConfig.SECTIONS
 
     def __post_init__(self) -> None:
         for name in ("width", "edge_k", "edge_blocks", "edge_layers"):
@@ -403,6 +415,37 @@ def check_field(ok: bool, key: str, got: Any, allowed: str) -> None:
         raise _Invalid(key, got, allowed)
 
 
+def invalid_value_message(source: str, key: str, got: Any, allowed: str, alias: str | None = None) -> str:
+    """The one wording of a bad value, for every config and options class: source, key, value, what is allowed.
+
+    ``alias`` is how the user spelled the key, when not in a file (a command-line flag).
+
+    >>> invalid_value_message("event options", "mu", -1, "a number >= 0", "--mu")
+    "event options: key 'mu' (--mu): got -1, allowed: a number >= 0"
+    """
+    label = f"'{key}'" + (f" ({alias})" if alias else "")
+    return f"{source}: key {label}: got {got!r}, allowed: {allowed}"
+
+
+def validate_fields(check: Any, source: str, aliases: dict[str, str] | None = None) -> None:
+    """Run ``check()`` (calls of :func:`check_field`); its first failure becomes a ConfigError
+    worded by :func:`invalid_value_message`, naming ``source`` and the key.
+
+    For options classes built in code or from command-line flags rather than loaded from a
+    file (their ``__post_init__`` calls this); ``aliases`` maps keys to their flags.
+
+    >>> validate_fields(lambda: check_field(False, "seed", -1, "an integer >= 0"), "generation options")
+    Traceback (most recent call last):
+    ...
+    fpgakd.errors.ConfigError: generation options: key 'seed': got -1, allowed: an integer >= 0
+    """
+    try:
+        check()
+    except _Invalid as err:
+        raise ConfigError(invalid_value_message(source, err.key, err.got, err.allowed,
+                                                (aliases or {}).get(err.key))) from None
+
+
 _check = check_field
 
 
@@ -455,20 +498,48 @@ def _convert(value: Any, hint: Any, where: str, source: str) -> Any:
     return value
 
 
+def _key(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _unnest(cls: type, data: dict, prefix: str, source: str) -> tuple[dict, dict[str, str]]:
+    """``data`` with the sections of ``cls`` (its ``SECTIONS``) flattened into its fields, and
+    the key each such field is written under (``training.epochs``)."""
+    sections = getattr(cls, "SECTIONS", {})
+    flat = {k: v for k, v in data.items() if k not in sections}
+    written: dict[str, str] = {}
+    for section, names in sections.items():
+        moved = [n for n in names if n in data]
+        if moved:
+            raise ConfigError(f"{source}: key '{_key(prefix, moved[0])}' moved to "
+                              f"'{_key(prefix, f'{section}.{moved[0]}')}'")
+        block = {} if data.get(section) is None else data[section]
+        if not isinstance(block, dict):
+            raise ConfigError(f"{source}: key '{_key(prefix, section)}': got {block!r}, expected a mapping")
+        unknown = sorted(set(block) - set(names))
+        if unknown:
+            raise ConfigError(f"{source}: unknown key '{_key(prefix, f'{section}.{unknown[0]}')}'; "
+                              f"allowed here: {', '.join(sorted(names))}")
+        flat.update(block)
+        written.update({n: f"{section}.{n}" for n in names})
+    return flat, written
+
+
 def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: key '{prefix or '<top>'}': got {data!r}, expected a mapping")
+    data, written = _unnest(cls, data, prefix, source)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        path = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise ConfigError(f"{source}: unknown key '{path}'; allowed here: {', '.join(sorted(fields))}")
+        allowed = sorted({written.get(n, n).split(".")[0] for n in fields})
+        raise ConfigError(f"{source}: unknown key '{_key(prefix, unknown[0])}'; allowed here: {', '.join(allowed)}")
     kwargs = {}
     for name, f in fields.items():
-        path = f"{prefix}.{name}" if prefix else name
+        path = _key(prefix, written.get(name, name))
         if name in data:
             kwargs[name] = _convert(data[name], hints[name], path, source)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
@@ -476,24 +547,81 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
     try:
         return cls(**kwargs)
     except _Invalid as err:
-        path = f"{prefix}.{err.key}" if prefix else err.key
-        raise ConfigError(f"{source}: key '{path}': got {err.got!r}, allowed: {err.allowed}") from None
+        path = _key(prefix, written.get(err.key, err.key))
+        raise ConfigError(invalid_value_message(source, path, err.got, err.allowed)) from None
 
 
 def config_from_dict(cls: type, data: dict, source: str = "<dict>") -> Any:
-    """Build and validate a config dataclass from a plain dict.
+    """Build and validate a config dataclass from a plain dict (its YAML form).
 
     >>> config_from_dict(ModelConfig, {"name": "tiny", "hidden": [8]}).hidden
     (8,)
+    >>> config_from_dict(TeacherConfig, {"training": {"epochs": 5}}).epochs
+    5
     """
     return _build(cls, data, "", source)
 
 
+def config_from_stored(cls: type, data: dict, source: str = "<dict>") -> Any:
+    """Build a config from the dict a run or teacher directory stored, whatever fpgakd wrote it.
+
+    Teacher directories written before the training settings nested under ``training:``
+    store them at the top level; those are moved to their section first.
+
+    >>> config_from_stored(TeacherConfig, {"arch": "deepsets", "epochs": 5}).epochs
+    5
+    """
+    return _build(cls, nest_sections(cls, data), "", source)
+
+
+def nest_sections(cls: type, data: dict) -> dict:
+    """``data`` (a plain dict of ``cls``'s fields) with each field of a section moved under it.
+
+    >>> nest_sections(TeacherConfig, {"arch": "deepsets", "epochs": 5})
+    {'arch': 'deepsets', 'training': {'epochs': 5}}
+    """
+    sections = getattr(cls, "SECTIONS", {})
+    home = {name: section for section, names in sections.items() for name in names}
+    out: dict = {}
+    for key, value in data.items():
+        if key in home:
+            out.setdefault(home[key], {})[key] = value
+        elif key in sections and isinstance(value, dict):
+            out[key] = {**out.get(key, {}), **value}
+        else:
+            out[key] = value
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return config_to_dict(value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(x) for x in value]
+    if isinstance(value, dict):
+        return {k: _plain(x) for k, x in value.items()}
+    return value
+
+
 def config_to_dict(config: Any) -> dict:
-    """Plain-dict form of a config dataclass (tuples become lists), ready for YAML/JSON.
+    """Plain-dict form of a config dataclass (tuples become lists, sections nested), ready for YAML/JSON.
 
     >>> config_to_dict(ModelConfig(name="tiny"))["pruning"]["target_sparsity"]
     0.75
+    >>> config_to_dict(TeacherConfig())["training"]["epochs"]
+    100
+    """
+    fields = {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    return nest_sections(type(config), fields)
+
+
+def config_fields(config: Any) -> dict:
+    """A config's fields as one flat plain dict, its Python shape (no sections).
+
+    Cache keys hash this, so that moving keys between YAML sections keeps what was cached.
+
+    >>> config_fields(TeacherConfig())["epochs"]
+    100
     """
     def plain(v: Any) -> Any:
         if isinstance(v, tuple):
@@ -502,6 +630,15 @@ def config_to_dict(config: Any) -> dict:
             return {k: plain(x) for k, x in v.items()}
         return v
     return plain(dataclasses.asdict(config))
+
+
+def replace_config(config: Any, overrides: dict[str, Any], source: str) -> Any:
+    """``config`` with fields replaced, validated as if loaded (errors name ``source`` and the key).
+
+    >>> replace_config(TeacherConfig(), {"epochs": 3}, "train_teacher()").epochs
+    3
+    """
+    return config_from_stored(type(config), {**config_fields(config), **overrides}, source)
 
 
 def load_yaml_mapping(path: str | os.PathLike) -> dict:

@@ -17,7 +17,7 @@ _SPLIT_SEED = 0
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
 
     return load_jets(write_synthetic_jets(tmp_path_factory.mktemp("aug") / "jets.h5", n_per_class=20, n_particles=8))
 
@@ -52,7 +52,7 @@ def test_training_jets_are_boosted_and_test_jets_kept(dataset):
 
 
 def test_augmented_file_is_cached_and_reads_back(dataset, tmp_path, monkeypatch):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.studies.augmented_teacher import augment_training_jets, augmented_jets_path
 
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
@@ -69,7 +69,7 @@ def test_augmented_file_is_cached_and_reads_back(dataset, tmp_path, monkeypatch)
 
 
 def test_alpha0_students_ignore_the_hard_labels(tmp_path, monkeypatch):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits
     from fpgakd.studies.augmented_teacher import alpha0_students
     from fpgakd.studies.models import train_students_on

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpgakd.jets.benchmark import COMPLETE_MARKER, benchmark_jets_dir, benchmark_part_options
-from fpgakd.jets.data import load_jets
+from fpgakd.jets.loading import load_jets
 
 
 def test_parts_have_distinct_seeds_and_split_the_jets():

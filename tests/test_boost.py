@@ -52,7 +52,7 @@ def test_boost_study_writes_results_and_beta_zero_matches_the_file(trained, tmp_
 def test_augmented_teacher_joins_every_point(trained, tmp_path, monkeypatch):
     import numpy as np
 
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices
     from fpgakd.studies.boost import format_boost_table, run_boost_study
 

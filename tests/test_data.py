@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fpgakd.jets import data
-from fpgakd.jets.data import load_jets
+from fpgakd.jets import loading as data
+from fpgakd.jets.loading import load_jets
 from fpgakd.errors import DataError
 from test_formats import write_150p, write_fpgakd
 

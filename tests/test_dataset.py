@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpgakd.jets.data import load_jets
+from fpgakd.jets.loading import load_jets
 from fpgakd.jets.dataset import concat_datasets
 from test_formats import write_fpgakd
 

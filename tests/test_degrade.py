@@ -1,4 +1,4 @@
-"""Tests of fpgakd.studies.degrade: each degradation changes the jets exactly as configured."""
+"""Tests of fpgakd.studies.jet_degradation: each degradation changes the jets exactly as configured."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from fpgakd.errors import ConfigError
 from fpgakd.jets.dataset import JetDataset
 from fpgakd.jets.jetfile import CONSTITUENT_NAMES
-from fpgakd.studies.degrade import degrade_dataset, keep_hardest, round_angles, smear_pt
+from fpgakd.studies.jet_degradation import degrade_dataset, keep_hardest, round_angles, smear_pt
 from fpgakd.studies.lorentz import p4s_from_ptetaphie
 
 _P = 10

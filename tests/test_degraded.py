@@ -1,4 +1,4 @@
-"""Tests of fpgakd.studies.degraded: the degraded-data study end to end on tiny data."""
+"""Tests of fpgakd.studies.degraded_distillation: the degraded-data study end to end on tiny data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fpgakd.errors import ConfigError
-from fpgakd.studies.degraded import recovery_summary
+from fpgakd.studies.degraded_distillation import recovery_summary
 from fpgakd.studies.spec import DegradedStudyConfig
 from test_boost import trained  # noqa: F401  (the tiny jets + distill run fixture)
 
@@ -20,7 +20,7 @@ def test_recovery_by_hand():
 
 
 def test_degraded_study_end_to_end(trained, tmp_path):  # noqa: F811
-    from fpgakd.studies.degraded import format_degraded_table, run_degraded_study
+    from fpgakd.studies.degraded_distillation import format_degraded_table, run_degraded_study
 
     jets, run, teacher = trained
     cfg = DegradedStudyConfig(name="d", pt_smearing=0.3, n_constituents=4, angle_step=0.2)
@@ -37,7 +37,7 @@ def test_degraded_study_end_to_end(trained, tmp_path):  # noqa: F811
 
 
 def test_degraded_n_beyond_stored_names_the_key(trained, tmp_path):  # noqa: F811
-    from fpgakd.studies.degraded import run_degraded_study
+    from fpgakd.studies.degraded_distillation import run_degraded_study
 
     jets, run, teacher = trained
     with pytest.raises(ConfigError, match="'n_constituents'"):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fpgakd.jets.data import load_jets
+from fpgakd.jets.loading import load_jets
 from fpgakd.errors import DataError
 from fpgakd.jets.formats import detect_format
 from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, HLF_NAMES, JET_NAMES

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fpgakd.jets.data import DEFAULT_JETS_PER_CLASS, DEFAULT_SEED, load_jets
+from fpgakd.jets.loading import DEFAULT_JETS_PER_CLASS, DEFAULT_SEED, load_jets
 from fpgakd.jets.jetfile import array_hashes
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_hashes.json").read_text())
@@ -35,7 +35,7 @@ def test_a_small_generated_file_has_the_golden_hashes(tmp_path):
 @pytest.mark.slow
 def test_the_cached_default_dataset_has_the_golden_hashes():
     from fpgakd.cache import cache_dir
-    from fpgakd.jets.data import default_jets_path
+    from fpgakd.jets.loading import default_jets_path
 
     default = GOLDEN["default"]
     assert default["options"] == {"jets_per_class": DEFAULT_JETS_PER_CLASS, "seed": DEFAULT_SEED}

@@ -118,5 +118,5 @@ def test_bad_options_are_named_with_their_flag(field, value, flag):
 def test_an_unknown_process_lists_the_known_ones():
     from fpgakd.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"'process' \(--process\): got 'zjets', expected one of wjets, ttbar_dilep"):
+    with pytest.raises(ConfigError, match=r"'process' \(--process\): got 'zjets', allowed: one of wjets, ttbar_dilep"):
         PileupOptions(process="zjets")

@@ -36,7 +36,7 @@ def tiny(name: str) -> ModelConfig:
 
 
 def distill(cfg, events, teacher_dir, root, name):
-    from fpgakd.learn.particle_distillation import distill_particles
+    from fpgakd.learn.pileup.student import distill_particles
 
     path = write_events(root / f"{name}.h5", events)
     return distill_particles(cfg, path, root / name, teacher_path=teacher_dir, puppi=fake_puppi(events),
@@ -44,7 +44,7 @@ def distill(cfg, events, teacher_dir, root, name):
 
 
 def test_a_particle_run_writes_the_contract_aligned_with_its_test_events(teacher, tmp_path):
-    from fpgakd.learn.pileup_teacher import pileup_soft_labels
+    from fpgakd.learn.pileup.teacher import pileup_soft_labels
     from fpgakd.learn.students import load_student
 
     directory, data = teacher

@@ -11,7 +11,7 @@ import pytest
 from fpgakd.config import PileupTeacherConfig
 from fpgakd.errors import DataError
 from fpgakd.jets.events.eventfile import EVENT_FIELDS, GEN_FIELDS, EventSet
-from fpgakd.learn.particle_graph import event_batches, event_neighbours, graph_feed
+from fpgakd.learn.pileup.graph import event_batches, event_neighbours, graph_feed
 
 #: a tiny teacher: a few seconds on one core
 TINY_TEACHER = PileupTeacherConfig(width=8, edge_k=4, edge_blocks=2, edge_layers=1, epochs=2,
@@ -52,8 +52,8 @@ def fake_puppi(events: EventSet) -> np.ndarray:
 
 def tiny_teacher(root: Path) -> tuple[Path, object]:
     """A tiny teacher trained on 40 synthetic events into ``root``, and the data it read."""
-    from fpgakd.learn.pileup_data import pileup_data
-    from fpgakd.learn.pileup_teacher import fit_pileup_teacher
+    from fpgakd.learn.pileup.events import pileup_data
+    from fpgakd.learn.pileup.teacher import fit_pileup_teacher
 
     events = pileup_events(40)
     data = pileup_data(events, fake_puppi(events))
@@ -79,7 +79,7 @@ def test_neighbours_wrap_in_phi_skip_self_and_flag_missing_ones():
 
 def test_teacher_output_follows_a_permutation_of_the_particles(teacher):
     directory, data = teacher
-    from fpgakd.learn.pileup_teacher import load_pileup_teacher
+    from fpgakd.learn.pileup.teacher import load_pileup_teacher
 
     loaded = load_pileup_teacher(directory)
     model = loaded.load_model()
@@ -110,7 +110,7 @@ def test_teacher_directory_holds_model_scaling_and_test_metrics(teacher):
 
 
 def test_soft_labels_come_from_the_cache_the_second_time(teacher, tmp_path, monkeypatch):
-    import fpgakd.learn.pileup_teacher as pileup_teacher
+    import fpgakd.learn.pileup.teacher as pileup_teacher
 
     directory, data = teacher
     first = pileup_teacher.pileup_soft_labels(directory, data, cache_dir=tmp_path, progress=False)
@@ -125,7 +125,7 @@ def test_soft_labels_come_from_the_cache_the_second_time(teacher, tmp_path, monk
 
 
 def test_a_jet_teacher_directory_is_refused_by_name(tmp_path):
-    from fpgakd.learn.pileup_teacher import load_pileup_teacher
+    from fpgakd.learn.pileup.teacher import load_pileup_teacher
 
     (tmp_path / "teacher.json").write_text("{}")
     with pytest.raises(DataError, match="a jet teacher.*--events"):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fpgakd.config import InputConfig
-from fpgakd.jets.data import load_jets
+from fpgakd.jets.loading import load_jets
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs

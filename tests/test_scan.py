@@ -297,7 +297,7 @@ def test_hand_picked_points_follow_the_grid_and_name_their_mode():
 @pytest.mark.slow
 def test_a_finished_point_is_a_teacher_assistant_for_the_next_scan(finished, shared):
     from fpgakd.config import config_from_dict
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.soft_targets import load_teacher_source, member_logits
     from fpgakd.scan.run import _share_data_and_teacher
     from fpgakd.scan.spec import ScanConfig

@@ -46,7 +46,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def test_ensemble_is_the_mean_of_its_members(jets, members, tmp_path):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.soft_targets import ensemble_logits
     from fpgakd.learn.teacher import teacher_logits
 
@@ -90,7 +90,7 @@ def _hand_built_run(run: Path, ds, cfg: ModelConfig):
 
 
 def test_student_run_as_teacher_gives_the_students_logits(jets, tmp_path):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.soft_targets import ensemble_logits, load_teacher_source
 
     ds = load_jets(jets)

@@ -22,7 +22,7 @@ def write_synthetic_jets(path: Path, n_per_class: int = 100, n_particles: int = 
                          seed: int = 0, class_names: tuple[str, ...] = CLASS_NAMES) -> Path:
     """A small file in fpgakd's jet layout whose classes differ in prongs and multiplicity.
 
-    Not physics: a fast stand-in with the exact layout ``fpgakd.jets.data.load_jets`` reads.
+    Not physics: a fast stand-in with the exact layout ``fpgakd.jets.loading.load_jets`` reads.
     """
     rng = np.random.default_rng(seed)
     n = n_per_class * len(class_names)
@@ -136,7 +136,7 @@ def test_teacher_is_permutation_invariant_and_ignores_padding(arch):
 def test_new_teachers_train_save_and_reload(arch, jets, tmp_path):
     import tensorflow as tf
 
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import (teacher_custom_objects, teacher_extra_inputs, teacher_inputs,
                                       teacher_logits, train_teacher)
 
@@ -170,7 +170,7 @@ def test_train_teacher_writes_directory(teacher):
 
 
 def test_soft_targets_cached_and_out_of_fold(teacher, jets, tmp_path):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits
 
     ds = load_jets(jets)
@@ -194,7 +194,7 @@ def test_cache_invalidated_when_teacher_file_changes(teacher, jets, tmp_path):
 
     import tensorflow as tf
 
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import load_teacher, teacher_custom_objects, teacher_logits
 
     ds = load_jets(jets)
@@ -214,7 +214,7 @@ def test_cache_invalidated_when_teacher_file_changes(teacher, jets, tmp_path):
 
 
 def test_class_mismatch_names_both_sides(teacher, tmp_path):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits
 
     other = write_synthetic_jets(tmp_path / "other.h5", n_per_class=5,
@@ -226,7 +226,7 @@ def test_class_mismatch_names_both_sides(teacher, tmp_path):
 def test_user_model_shape_mismatch(tmp_path, jets):
     import tensorflow as tf
 
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits
 
     ds = load_jets(jets)
@@ -246,7 +246,7 @@ def test_user_model_shape_mismatch(tmp_path, jets):
 def test_user_softmax_model_gives_log_probabilities(tmp_path, jets):
     import tensorflow as tf
 
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.metrics import softmax
     from fpgakd.learn.teacher import teacher_logits
 
@@ -262,7 +262,7 @@ def test_user_softmax_model_gives_log_probabilities(tmp_path, jets):
 
 
 def test_missing_feature_is_named(tmp_path, jets):
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_inputs
 
     with pytest.raises(DataError, match=r"\['charge'\].*not in the file"):

@@ -52,7 +52,7 @@ def _weights(teacher_dir):
 def test_fine_tuning_starts_from_the_pretrained_weights(pretrained, tmp_path):
     from fpgakd.learn.teacher import train_teacher
     from fpgakd.studies.models import teacher_logits_on
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
 
     _, teacher, target = pretrained
     # a step this small moves no weight visibly: what comes out is where training started

@@ -7,9 +7,9 @@ import pytest
 
 from fpgakd.errors import DataError
 from fpgakd.jets.events.reconstruction import cluster_jets, generator_jets, weighted_jets, weighted_met
-from fpgakd.jets.events.verdict import (VerdictConfig, format_verdict_table, pileup_verdict, resolution,
+from fpgakd.learn.pileup.verdict import (VerdictConfig, format_verdict_table, pileup_verdict, resolution,
                                         verdict_summary)
-from fpgakd.jets.events.verdict_plots import plot_responses, plot_weight_distributions
+from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
 from test_puppi import PILEUP_DZ, hand_built_events
 
 #: the interquartile half-width of a unit Gaussian: the 75% quantile, 0.6745

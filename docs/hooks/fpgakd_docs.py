@@ -256,9 +256,11 @@ def key_rows(cls: type, prefix: str = "", meanings: dict | None = None) -> list[
     hints = typing.get_type_hints(cls)
     comments = {**meanings.get(cls.__name__, {}), **_field_comments(cls)}
     rows = []
+    # flat fields a class writes under a YAML section (a teacher's ``training:``)
+    section_of = {name: section for section, names in getattr(cls, "SECTIONS", {}).items() for name in names}
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
-        key = f"{prefix}{f.name}"
+        key = f"{prefix}{section_of[f.name] + '.' if f.name in section_of else ''}{f.name}"
         if dataclasses.is_dataclass(hint):
             rows.append([f"`{key}`", "section", "", comments.get(f.name) or _first_sentence(hint.__doc__)])
             rows += key_rows(hint, f"{key}.", meanings)

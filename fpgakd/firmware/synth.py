@@ -38,22 +38,12 @@ from fpgakd.firmware.hls import (HLS_TOOLS, check_supported, convert_keras_model
                                  load_keras, n_features, run_hls)
 from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME as REPORT_NAME
 from fpgakd.firmware.report_schema import ESTIMATE_KEYS, write_reports_json
+from fpgakd.learn import rundir
 
 __all__ = ["synthesize", "synthesize_run", "run_output", "REPORT_NAME"]
 
 log = logging.getLogger(__name__)
 
-#: a distillation run directory: the student synthesised by default, and its held-out jets
-RUN_MODEL_NAMES = ("student_kd.h5", "student_scratch.h5")
-#: standardized jets the run never trained on (test + validation), and the test split alone
-RUN_INPUTS_NAMES = ("heldout_inputs.npy", "test_inputs.npy")
-RUN_INPUTS_NAME = RUN_INPUTS_NAMES[0]
-#: the input scaling of a distill run (mean and scale per input feature)
-STANDARDIZATION_NAME = "standardization.json"
-#: the distill run's resolved student config (its ``output`` says whether a sigmoid follows the logit)
-RUN_CONFIG_NAME = "config.yaml"
-#: the distill run's metrics, for the accuracy shown next to the resources
-RUN_METRICS_NAME = "metrics.json"
 #: seed of the random stand-in inputs used when no held-out jets are available
 _RANDOM_INPUTS_SEED = 0
 
@@ -153,10 +143,10 @@ def _write_project_files(tmp: Path, project_dir: Path, model_path: Path, firmwar
                          part: str, report: dict) -> None:
     shutil.copy2(model_path, tmp / model_path.name)
     # The firmware reads standardized inputs: the scaling must travel with the project.
-    scaling = model_path.parent / STANDARDIZATION_NAME
-    if scaling.is_file():
-        shutil.copy2(scaling, tmp / STANDARDIZATION_NAME)
-        report["standardization"] = STANDARDIZATION_NAME
+    scaling = rundir.standardization_file(model_path.parent)
+    if scaling is not None:
+        shutil.copy2(scaling, tmp / scaling.name)
+        report["standardization"] = scaling.name
     dump_config(dataclasses.replace(firmware, part=part), tmp / "firmware.yaml")
     _fix_output_dir(tmp, project_dir)
     write_reports_json(report, tmp / REPORT_NAME)
@@ -348,11 +338,7 @@ def _fix_output_dir(tmp: Path, project_dir: Path) -> None:
 # ---------------------------------------------------------------- run directories
 def _find_model(path: Path) -> Path:
     if path.is_dir():
-        for name in RUN_MODEL_NAMES:
-            if (path / name).is_file():
-                return path / name
-        raise DataError(f"{path}: no student model in this run directory "
-                        f"(looked for {', '.join(RUN_MODEL_NAMES)})")
+        return rundir.find_student_file(path)
     if path.is_file():
         return path
     raise DataError(f"{path}: no such run directory or model file")
@@ -393,12 +379,12 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
     if name is None:
         name = path.name if path.is_dir() else model_path.stem
     n_jets = firmware.csim.n_jets if n_jets is None else n_jets
-    run_inputs = [model_path.parent / n for n in RUN_INPUTS_NAMES if (model_path.parent / n).is_file()]
+    run_inputs = rundir.run_inputs_file(model_path.parent)
     if inputs is not None:
         source = Path(inputs)
         x = _load_inputs(source)
-    elif run_inputs:
-        source = run_inputs[0]
+    elif run_inputs is not None:
+        source = run_inputs
         x = _load_inputs(source)
     else:
         from fpgakd.learn.students import load_student
@@ -406,7 +392,7 @@ def synthesize_run(run_dir_or_model: str | os.PathLike, *, firmware: FirmwareCon
         n_in, _ = n_features(load_student(model_path))
         log.warning("%s: no held-out inputs (%s) next to the model and no inputs file given: the "
                     "C-simulation check uses %d random standard-normal inputs instead of real held-out samples",
-                    model_path, RUN_INPUTS_NAME, n_jets)
+                    model_path, rundir.HELDOUT_INPUTS_FILE, n_jets)
         x = np.random.default_rng(_RANDOM_INPUTS_SEED).standard_normal((n_jets, n_in)).astype(np.float32)
         source = None
     return synthesize(model_path, firmware=firmware, part=part, project_dir=Path(hls_root) / name,
@@ -422,8 +408,8 @@ def run_output(model_path: Path) -> str:
     >>> run_output(Path("runs/hlf_top_regressor/student_kd.h5"))    # doctest: +SKIP
     'sigmoid'
     """
-    config = model_path.parent / RUN_CONFIG_NAME
-    if not config.is_file():
+    config = rundir.run_config_file(model_path.parent)
+    if config is None:
         return "linear"
     from fpgakd.config import load_model_config
 
@@ -432,8 +418,8 @@ def run_output(model_path: Path) -> str:
 
 def _run_accuracy(model_path: Path) -> dict | None:
     """Test accuracy (and AUC) of this student from its run's metrics.json, if there is one."""
-    metrics_path = model_path.parent / RUN_METRICS_NAME
-    mode = {"student_kd.h5": "kd", "student_scratch.h5": "scratch"}.get(model_path.name)
+    metrics_path = rundir.run_metrics_file(model_path.parent)
+    mode = rundir.student_mode(model_path)
     if mode is None or not metrics_path.is_file():
         return None
     try:

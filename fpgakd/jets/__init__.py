@@ -11,7 +11,7 @@ Nothing here imports a later stage. The public entry points are re-exported lazi
 from fpgakd._lazy import lazy_exports
 
 _EXPORTS = {"generate_jets": "generate", "GenerationOptions": "options",
-            "load_jets": "data", "default_jets_path": "data",
+            "load_jets": "loading", "default_jets_path": "loading",
             "high_level_features": "observables", "JetDataset": "dataset"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -19,7 +19,7 @@ the path (hls4ml style: readers registered by name):
   4-vector; classes (QCD, top); no high-level features.
 
 Any problem raises :class:`~fpgakd.errors.DataError` naming the file and field. Most
-callers want :func:`fpgakd.jets.data.load_jets`, which detects, dispatches and reads directories.
+callers want :func:`fpgakd.jets.loading.load_jets`, which detects, dispatches and reads directories.
 """
 
 from __future__ import annotations
@@ -520,5 +520,5 @@ READERS: Mapping[str, Callable[[Path], JetDataset]] = MappingProxyType({
     "toptagging": _load_toptagging,
 })
 
-#: Names of the formats :func:`fpgakd.jets.data.load_jets` reads, in the order errors list them.
+#: Names of the formats :func:`fpgakd.jets.loading.load_jets` reads, in the order errors list them.
 SUPPORTED_FORMATS: tuple[str, ...] = tuple(READERS)

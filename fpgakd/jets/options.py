@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.errors import ConfigError
+from fpgakd.config import check_field, validate_fields
 from fpgakd.jets.jetfile import CLASS_NAMES
 
-__all__ = ["GenerationOptions", "PROCESS_SETTINGS", "BASE_SETTINGS", "pythia_settings", "pthat_bracket"]
+__all__ = ["GenerationOptions", "PROCESS_SETTINGS", "BASE_SETTINGS", "pythia_settings", "pthat_bracket",
+           "is_integer", "is_finite_number"]
 
 #: Settings common to every class. Counters, banners and the per-event consistency check
 #: off: they only cost time (the check ~7% of Pythia's; it draws no random numbers, so the
@@ -100,20 +101,15 @@ class GenerationOptions:
         >>> GenerationOptions(jets_per_class=0, seed=1)
         Traceback (most recent call last):
         ...
-        fpgakd.errors.ConfigError: generation option 'jets_per_class': got 0, expected an integer >= 1
+        fpgakd.errors.ConfigError: generation options: key 'jets_per_class': got 0, allowed: an integer >= 1
         """
+        validate_fields(self._check_fields, "generation options")
+
+    def _check_fields(self) -> None:
         def check(ok: bool, name: str, allowed: str) -> None:
-            if not ok:
-                raise ConfigError(f"generation option {name!r}: got {getattr(self, name)!r}, "
-                                  f"expected {allowed}")
+            check_field(ok, name, getattr(self, name), allowed)
 
-        def is_int(v: Any) -> bool:
-            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-        def is_num(v: Any) -> bool:
-            return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
-                and math.isfinite(v)
-
+        is_int, is_num = is_integer, is_finite_number
         check(is_int(self.jets_per_class) and self.jets_per_class >= 1, "jets_per_class",
               "an integer >= 1")
         check(is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0")
@@ -151,6 +147,25 @@ class GenerationOptions:
         d = dataclasses.asdict(self)
         d["classes"] = list(self.classes)
         return d
+
+
+def is_integer(v: Any) -> bool:
+    """True for a Python or numpy integer (not a bool).
+
+    >>> is_integer(3), is_integer(True), is_integer(3.0)
+    (True, False, False)
+    """
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def is_finite_number(v: Any) -> bool:
+    """True for a finite Python or numpy number (not a bool).
+
+    >>> is_finite_number(0.5), is_finite_number(float("nan")), is_finite_number(False)
+    (True, False, False)
+    """
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+        and math.isfinite(v)
 
 
 def pthat_bracket(pt_min: float, pt_max: float) -> tuple[float, float]:

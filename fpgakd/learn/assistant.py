@@ -13,7 +13,6 @@ in-sample: there are no folds to give out-of-fold targets.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,24 +20,14 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import DataError
+from fpgakd.learn import rundir
 from fpgakd.learn.logit_cache import cache_file, read_cached_logits, write_cached_logits
 from fpgakd.learn.teacher import TeacherSpec, identity_extra, sha256_files, soft_target_key
 
 __all__ = ["is_student_run", "load_student_run", "student_run_logits"]
 
-STUDENT_MODEL = "student_kd.h5"
-STUDENT_FILES = (STUDENT_MODEL, "standardization.json", "config.yaml")
-METRICS = "metrics.json"
-
-
-def is_student_run(path: str | os.PathLike) -> bool:
-    """True for a directory written by ``fpgakd distill`` (it holds :data:`STUDENT_FILES`).
-
-    >>> is_student_run("runs/constituent_mlp")                      # doctest: +SKIP
-    True
-    """
-    path = Path(path)
-    return path.is_dir() and all((path / name).is_file() for name in STUDENT_FILES)
+#: a run directory holding a KD student, its config and scaling (:mod:`fpgakd.learn.rundir`)
+is_student_run = rundir.is_student_run
 
 
 def load_student_run(run_dir: str | os.PathLike) -> TeacherSpec:
@@ -47,27 +36,25 @@ def load_student_run(run_dir: str | os.PathLike) -> TeacherSpec:
     >>> load_student_run("runs/medium").meta["kind"]                # doctest: +SKIP
     'student_run'
     """
-    from fpgakd.config import load_model_config
-
     run_dir = Path(run_dir)
+    files = rundir.student_run_files(run_dir)
     if not is_student_run(run_dir):
-        raise DataError(f"{run_dir}: not a distill run directory (needs {', '.join(STUDENT_FILES)})")
-    cfg = load_model_config(run_dir / "config.yaml")
+        raise DataError(f"{run_dir}: not a distill run directory (needs {', '.join(f.name for f in files)})")
+    cfg = rundir.read_run_config(run_dir)
     if cfg.task != "classifier":
         raise DataError(f"{run_dir}: student {cfg.name!r} is a {cfg.task} with one output; only a "
                         "classifier student gives the per-class logits a teacher must")
-    metrics = json.loads((run_dir / METRICS).read_text()) if (run_dir / METRICS).is_file() else {}
+    metrics = rundir.read_run_metrics(run_dir) if rundir.run_metrics_file(run_dir).is_file() else {}
     data = metrics.get("data", {})
     meta: dict[str, Any] = {"kind": "student_run", "arch": f"student:{cfg.name}",
                             "class_names": data.get("class_names"), "output": "logits",
-                            "models": [STUDENT_MODEL], "inputs": cfg.inputs.type,
+                            "models": [files[0].name], "inputs": cfg.inputs.type,
                             "split_seed": cfg.training.split_seed,
                             "data_fingerprint": data.get("fingerprint")}
-    files = [run_dir / name for name in STUDENT_FILES]
     return TeacherSpec(source=run_dir, models=(files[0],),
                        class_names=tuple(meta["class_names"]) if meta["class_names"] else None,
                        constituent_features=None, n_constituents=None, standardization=None,
-                       output="logits", identity=sha256_files(files, identity_extra(meta)), meta=meta)
+                       output="logits", identity=sha256_files(list(files), identity_extra(meta)), meta=meta)
 
 
 def student_run_logits(run_dir: str | os.PathLike, dataset: Any, *,
@@ -76,8 +63,7 @@ def student_run_logits(run_dir: str | os.PathLike, dataset: Any, *,
 
     >>> z = student_run_logits("runs/medium", load_jets("jets.h5"), cache_dir="cache")   # doctest: +SKIP
     """
-    from fpgakd.config import load_model_config
-    from fpgakd.jets.preprocessing import Standardizer, student_inputs
+    from fpgakd.jets.preprocessing import student_inputs
     from fpgakd.learn.students import load_student
 
     spec = load_student_run(run_dir)
@@ -90,9 +76,9 @@ def student_run_logits(run_dir: str | os.PathLike, dataset: Any, *,
     cached = read_cached_logits(cache, key, shape)
     if cached is not None:
         return cached
-    cfg = load_model_config(spec.source / "config.yaml")
+    cfg = rundir.read_run_config(spec.source)
     x, names = student_inputs(dataset, cfg.inputs)
-    xs = Standardizer.load(spec.source / "standardization.json").transform(x, names)
+    xs = rundir.read_run_standardizer(spec.source).transform(x, names)
     model = load_student(spec.models[0])
     if model.output_shape[-1] != shape[1]:
         raise DataError(f"{spec.models[0]}: student outputs {model.output_shape}, the data file "

@@ -24,7 +24,6 @@ the cache (:func:`fpgakd.cache.cache_dir`), keyed by config, data and teacher.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -36,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import ModelConfig, TeacherConfig, config_to_dict
+from fpgakd.config import ModelConfig, TeacherConfig, config_fields, config_to_dict
 from fpgakd.errors import ConfigError
+from fpgakd.learn.rundir import TEACHER_DIR, TEACHER_JSON
 from fpgakd.learn.runtime import configure_tensorflow
 from fpgakd.learn.training import checkpoint_dirs, run_digest
 
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 #: Background classes of the rejection metrics (signal vs q+g).
 _BACKGROUND = ("q", "g")
-_TEACHER_DIR = "teacher"
 _LABELS = {"kd": "KD student", "scratch": "scratch student"}
 #: the students a run can train: with the teacher (kd) and without it (scratch)
 MODES = tuple(_LABELS)
@@ -79,7 +78,7 @@ class _Trained:
 
 # ---------------------------------------------------------------- step 1: jets
 def _load_checked_jets(cfg: ModelConfig, jets_path: Path) -> Any:
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
 
     if cfg.task == "particle_weight":
         raise ConfigError(f"model {cfg.name}: task particle_weight trains on events with pileup, "
@@ -110,10 +109,10 @@ def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_see
     import dataclasses
 
     from fpgakd.cache import cache_dir
-    from fpgakd.learn.teacher import TEACHER_JSON, train_teacher
+    from fpgakd.learn.teacher import train_teacher
 
     config = dataclasses.replace(config or TeacherConfig(), split_seed=split_seed)
-    cached = cache_dir() / "teachers" / run_digest(dataset.fingerprint(), config_to_dict(config))
+    cached = cache_dir() / "teachers" / run_digest(dataset.fingerprint(), config_fields(config))
     if not (cached / TEACHER_JSON).is_file():
         log.info("no teacher given: training one (kept in %s)", cached)
         train_teacher(jets_path, cached, config=config, progress=progress)
@@ -126,9 +125,7 @@ def _default_teacher_dir(cfg: ModelConfig, jets_path: Path, run_dir: Path, datas
 
     Returns (teacher directory, whether it belongs in the run directory).
     """
-    from fpgakd.learn.teacher import TEACHER_JSON
-
-    previous = run_dir / _TEACHER_DIR
+    previous = run_dir / TEACHER_DIR
     if (previous / TEACHER_JSON).is_file():
         return previous, True
     return default_teacher_dir(jets_path, dataset, split_seed=cfg.training.split_seed,
@@ -170,7 +167,7 @@ def _teacher_summary(specs: list[Any], paths: list[Path], own: bool, run_dir: Pa
     def one_or_list(values: list[Any]) -> Any:
         return values[0] if len(values) == 1 else values
 
-    shown = [run_dir / _TEACHER_DIR] if own else paths
+    shown = [run_dir / TEACHER_DIR] if own else paths
     return {"path": one_or_list([str(p) for p in shown]), "identity": identity,
             "arch": one_or_list([s.meta.get("arch") for s in specs]),
             "n_models": sum(len(s.models) for s in specs),
@@ -329,28 +326,21 @@ def _run_metrics(cfg: ModelConfig, jets_path: Path, dataset: Any, prep: _Prepare
 def _write_run(tmp: Path, cfg: ModelConfig, prep: _Prepared, labels: np.ndarray,
                trained: _Trained, curves: dict[str, Any], metrics: dict[str, Any],
                teacher_dir: Path | None) -> None:
-    from fpgakd.atomic import write_text_atomic
-    from fpgakd.config import dump_config
+    from fpgakd.learn import rundir
     from fpgakd.learn.metrics import plot_binary_roc, plot_roc, plot_training_curves
-    from fpgakd.learn.students import save_student
 
-    for mode, model in trained.models.items():
-        save_student(model, tmp / f"student_{mode}.h5")
-    prep.standardizer.save(tmp / "standardization.json")
-    dump_config(cfg, tmp / "config.yaml")
-    np.save(tmp / "test_inputs.npy", prep.xs[prep.test])
-    np.save(tmp / "test_labels.npy", labels[prep.test])
-    # Every jet the students never trained on (test, then validation): the firmware check
-    # compares firmware with Keras bit for bit and wants at least 10,000 of them.
-    np.save(tmp / "heldout_inputs.npy", prep.xs[np.concatenate([prep.test, prep.val])])
+    rundir.write_students(tmp, trained.models)
+    rundir.write_run_inputs(tmp, cfg, prep.standardizer, test_inputs=prep.xs[prep.test],
+                            test_labels=labels[prep.test],
+                            heldout_inputs=prep.xs[np.concatenate([prep.test, prep.val])])
     if cfg.task == "classifier":
-        plot_roc(curves, metrics["data"]["class_names"], tmp / "roc.png")
+        plot_roc(curves, metrics["data"]["class_names"], tmp / rundir.ROC_PLOT_FILE)
     else:
-        plot_binary_roc(curves, cfg.signal_class, tmp / "roc.png")
-    plot_training_curves(trained.histories, tmp / "training_curves.png")
+        plot_binary_roc(curves, cfg.signal_class, tmp / rundir.ROC_PLOT_FILE)
+    plot_training_curves(trained.histories, tmp / rundir.TRAINING_CURVES_FILE)
     if teacher_dir is not None:
-        shutil.copytree(teacher_dir, tmp / _TEACHER_DIR)
-    write_text_atomic(tmp / "metrics.json", json.dumps(metrics, indent=1))
+        rundir.copy_run_teacher(tmp, teacher_dir)
+    rundir.write_run_metrics(tmp, metrics)
 
 
 def _remove_checkpoints(checkpoints: dict[str, Path]) -> None:

@@ -44,10 +44,10 @@ from fpgakd.config import TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
+from fpgakd.learn.rundir import FOLDS_FILE, TEACHER_JSON, teacher_model_name, write_teacher_meta
 from fpgakd.learn.runtime import configure_tensorflow
 from fpgakd.learn.teacher_archs import (CONSTITUENTS, HLF, KINEMATICS, MASK, build_teacher,
                                         teacher_input_names)
-from fpgakd.learn.teacher_layers import teacher_layers
 
 __all__ = ["TEACHER_FORMAT", "TeacherSpec", "build_teacher", "train_teacher", "load_teacher",
            "teacher_inputs", "teacher_extra_inputs", "teacher_logits", "teacher_custom_objects", "soft_target_key"]
@@ -55,8 +55,6 @@ __all__ = ["TEACHER_FORMAT", "TeacherSpec", "build_teacher", "train_teacher", "l
 log = logging.getLogger(__name__)
 
 TEACHER_FORMAT = "fpgakd-teacher"
-TEACHER_JSON = "teacher.json"
-FOLDS_FILE = "folds.npy"
 #: probabilities of a softmax teacher are clipped here before the log (log 0 is -inf)
 _PROB_FLOOR = 1e-12
 _HASH_CHUNK = 1 << 20
@@ -69,6 +67,8 @@ def teacher_custom_objects() -> dict[str, Any]:
     >>> sorted(teacher_custom_objects())                       # doctest: +SKIP
     ['EdgeConv', 'MaskedPooling', 'MaskedSelfAttention', 'PairBiasSelfAttention']
     """
+    from fpgakd.learn.teacher_layers import teacher_layers   # imports TensorFlow
+
     return dict(teacher_layers())
 
 
@@ -410,8 +410,8 @@ def _resolved_config(config: TeacherConfig | None, overrides: dict[str, Any]) ->
     cfg = config or TeacherConfig()
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
-        from fpgakd.config import config_from_dict
-        cfg = config_from_dict(TeacherConfig, {**config_to_dict(cfg), **overrides}, "train_teacher()")
+        from fpgakd.config import replace_config
+        cfg = replace_config(cfg, overrides, "train_teacher()")
     return cfg
 
 
@@ -467,7 +467,7 @@ def _fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
         model, hist = _fit_one(cfg, inputs, y, fit_idx, val, n_classes, cfg.seed + k, progress,
                                f"teacher {k + 1}/{cfg.n_folds}", initial)
         histories.append(hist)
-        files.append(f"teacher_fold{k}.h5" if cfg.n_folds > 1 else "teacher.h5")
+        files.append(teacher_model_name(k, cfg.n_folds))
         model.save(out / files[-1], include_optimizer=False, save_format="h5")
         z = model.predict([inputs[name] for name in names], batch_size=1024, verbose=0)
         # a fold model scores its own fold alone (out of fold) and votes on non-training jets
@@ -571,7 +571,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     """
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices, subsample_stratified
 
     started = time.time()
@@ -598,7 +598,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                      **({"pretrained": pretrained} if pretrained else {}),
                      "train_seconds": time.time() - started, "histories": histories})
         meta["identity"] = sha256_files([tmp / m for m in files], identity_extra(meta))
-        (tmp / TEACHER_JSON).write_text(json.dumps(meta, indent=1))
+        write_teacher_meta(tmp, meta)
     log.info("teacher written to %s (val %.4f, test %.4f, %.0f s)", out_dir, meta["val_accuracy"],
              meta["test_accuracy"], meta["train_seconds"])
     return out_dir

@@ -16,7 +16,6 @@ from fpgakd.errors import ConfigError
 from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
 from fpgakd.learn.runtime import configure_tensorflow
-from fpgakd.learn.teacher_layers import teacher_layers
 
 __all__ = ["build_teacher", "teacher_input_names", "CONSTITUENTS", "MASK", "KINEMATICS", "HLF"]
 
@@ -39,6 +38,13 @@ def teacher_input_names(cfg: TeacherConfig) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _layers() -> dict[str, type]:
+    # the layers' module imports TensorFlow: only once a teacher is built
+    from fpgakd.learn.teacher_layers import teacher_layers
+
+    return teacher_layers()
+
+
 def _deepsets(cfg: TeacherConfig, x: Any, mask: Any, kin: Any) -> Any:
     import tensorflow as tf
 
@@ -51,7 +57,7 @@ def _deepsets(cfg: TeacherConfig, x: Any, mask: Any, kin: Any) -> Any:
 def _attention(cfg: TeacherConfig, x: Any, mask: Any, kin: Any) -> Any:
     import tensorflow as tf
 
-    layers = teacher_layers()
+    layers = _layers()
     h = tf.keras.layers.Dense(cfg.width, activation="relu", name="embed")(x)
     for i in range(cfg.attention_blocks):
         name = f"block{i + 1}"
@@ -64,7 +70,7 @@ def _attention(cfg: TeacherConfig, x: Any, mask: Any, kin: Any) -> Any:
 
 
 def _edgeconv(cfg: TeacherConfig, x: Any, mask: Any, kin: Any) -> Any:
-    layers = teacher_layers()
+    layers = _layers()
     h = x
     for i in range(cfg.edge_blocks):
         h = layers["EdgeConv"](cfg.width, cfg.edge_k, cfg.edge_layers, feature_space=cfg.edge_dynamic and i > 0,
@@ -93,7 +99,7 @@ def build_teacher(cfg: TeacherConfig, n_particles: int, n_features: int,
               KINEMATICS: (n_particles, len(KINEMATIC_FEATURES)), HLF: (len(HLF_NAMES),)}
     inputs = {name: tf.keras.Input(shape=shapes[name], name=name) for name in teacher_input_names(cfg)}
     h = _ARCHS[cfg.arch](cfg, inputs[CONSTITUENTS], inputs[MASK], inputs.get(KINEMATICS))
-    h = teacher_layers()["MaskedPooling"](with_sum=True, name="pool")([h, inputs[MASK]])
+    h = _layers()["MaskedPooling"](with_sum=True, name="pool")([h, inputs[MASK]])
     if HLF in inputs:
         h = tf.keras.layers.Concatenate(name="with_hlf")([h, inputs[HLF]])
     for i, scale in enumerate(_HEADS[cfg.arch]):

@@ -25,6 +25,7 @@ from fpgakd.config import (FirmwareConfig, ModelConfig, config_from_dict, config
                            load_yaml_mapping)
 from fpgakd.errors import FpgakdError, MismatchError
 from fpgakd.scan.rows import config_columns, metric_columns, report_columns, status_columns
+from fpgakd.learn.rundir import remove_bulky_files
 from fpgakd.learn.runtime import configure_tensorflow
 from fpgakd.scan.spec import TIED_KEYS, ScanConfig, resolve_firmware_path, resolve_model_path
 
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 
 #: length of a point's key (hex digits of sha256): unique enough, short enough for paths
 _KEY_LENGTH = 16
-#: what a point keeps of its distill run when projects are not kept: models, config, metrics
-_BULKY_RUN_FILES = ("heldout_inputs.npy", "test_inputs.npy", "test_labels.npy")
 
 
 @dataclass(frozen=True)
@@ -129,8 +128,7 @@ def _synthesize_point(task: dict[str, Any]) -> dict[str, Any]:
         return read_reports_json(project / FPGAKD_REPORT_NAME)[0]
     if not task["keep_project"]:
         shutil.rmtree(project, ignore_errors=True)
-        for name in _BULKY_RUN_FILES:
-            (Path(task["run_dir"]) / name).unlink(missing_ok=True)
+        remove_bulky_files(task["run_dir"])
     return report
 
 

@@ -75,7 +75,7 @@ def _share_data_and_teacher(scan: ScanConfig, split_seed: int, cache_dir: Path |
                             progress: bool) -> _Shared:
     """Jets, teacher and soft targets, computed here once so that no worker repeats them."""
     from fpgakd.cache import cache_dir as default_cache
-    from fpgakd.jets.data import default_jets_path, load_jets
+    from fpgakd.jets.loading import default_jets_path, load_jets
     from fpgakd.learn.distillation import default_teacher_dir
     from fpgakd.learn.soft_targets import load_teacher_source, member_logits
 

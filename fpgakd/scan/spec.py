@@ -38,6 +38,7 @@ from typing import Any, Literal
 from fpgakd.config import (ModelConfig, check_field, config_from_dict, load_yaml_mapping,
                            resolve_config_path)
 from fpgakd.errors import ConfigError
+from fpgakd.scan.space import parse_space
 
 __all__ = ["RandomSampling", "ScanConfig", "load_scan_config", "SPECIAL_KEYS", "TIED_KEYS",
            "check_sampled_key", "resolve_model_path", "resolve_firmware_path"]
@@ -193,8 +194,6 @@ def load_scan_config(path: str | os.PathLike) -> ScanConfig:
     >>> load_scan_config("scans/example.yaml").model                     # doctest: +SKIP
     'hlf_mlp'
     """
-    from fpgakd.scan.sampling import parse_space
-
     source = str(path)
     data = load_yaml_mapping(path)
     data.setdefault("name", Path(path).stem)

@@ -5,8 +5,8 @@ writes ``results.json`` and a plot into its directory atomically:
 
 * :mod:`~fpgakd.studies.boost` -- accuracy of teacher and students on Lorentz-boosted test
   jets (:mod:`~fpgakd.studies.lorentz` does the boosting and rebuilds the features);
-* :mod:`~fpgakd.studies.degraded` -- KD against scratch for students on degraded jets
-  (:mod:`~fpgakd.studies.degrade`), the teacher on full-resolution ones;
+* :mod:`~fpgakd.studies.degraded_distillation` -- KD against scratch for students on degraded jets
+  (:mod:`~fpgakd.studies.jet_degradation`), the teacher on full-resolution ones;
 * :mod:`~fpgakd.studies.pileup` -- the pileup verdict (pT-miss and jet resolution) on PUPPI,
   the teacher and the per-particle students of DistillNet runs;
 * :mod:`~fpgakd.studies.transfer` -- a teacher pre-trained on another jet pT window,
@@ -24,7 +24,7 @@ from fpgakd._lazy import lazy_exports
 
 _EXPORTS = {"run_boost_study": "boost", "load_study_config": "spec", "boost_dataset": "lorentz",
             "boost_x": "lorentz", "format_boost_table": "boost",
-            "run_degraded_study": "degraded", "degrade_dataset": "degrade",
+            "run_degraded_study": "degraded_distillation", "degrade_dataset": "jet_degradation",
             "run_pileup_study": "pileup", "run_transfer_study": "transfer",
             "format_transfer_table": "transfer_plot"}
 __all__ = sorted(_EXPORTS)

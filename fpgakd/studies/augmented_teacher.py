@@ -117,14 +117,16 @@ def baseline_teacher_config(teacher_dir: str | os.PathLike) -> Any:
     >>> baseline_teacher_config("runs/constituent_mlp/teacher").arch      # doctest: +SKIP
     'deepsets'
     """
-    from fpgakd.config import TeacherConfig, config_from_dict
+    from fpgakd.config import TeacherConfig, config_from_stored
+    from fpgakd.learn.rundir import TEACHER_JSON
     from fpgakd.learn.teacher import load_teacher
 
     spec = load_teacher(teacher_dir)
     if not isinstance(spec.meta.get("config"), dict):
         raise ConfigError(f"{spec.source}: key 'augmented_teacher': the baseline teacher records no "
-                          "training config ('config' in teacher.json): train it with fpgakd, or pass --teacher")
-    return config_from_dict(TeacherConfig, spec.meta["config"], str(spec.source))
+                          f"training config ('config' in {TEACHER_JSON}): train it with fpgakd, or pass --teacher")
+    # a teacher written before the training settings nested under training: stores them flat
+    return config_from_stored(TeacherConfig, spec.meta["config"], str(spec.source))
 
 
 def augmented_teacher_dir(jets_path: str | os.PathLike, dataset: Any, baseline_teacher: str | os.PathLike, *,
@@ -138,7 +140,7 @@ def augmented_teacher_dir(jets_path: str | os.PathLike, dataset: Any, baseline_t
     >>> teacher, jets = augmented_teacher_dir("jets.h5", ds, "runs/c/teacher", split_seed=0,
     ...                                       beta_max=0.5, seed=1)          # doctest: +SKIP
     """
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.distillation import default_teacher_dir
 
     config = baseline_teacher_config(baseline_teacher)

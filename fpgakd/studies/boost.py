@@ -27,6 +27,7 @@ import numpy as np
 
 from fpgakd.config import config_to_dict
 from fpgakd.errors import ConfigError
+from fpgakd.learn.rundir import CONFIG_FILE, TEACHER_DIR, read_teacher_meta
 from fpgakd.studies.augmented_teacher import (ALPHA0_FROM_AUGMENTED, ALPHA0_FROM_TEACHER, AUGMENTED_TEACHER,
                                               TEACHER)
 from fpgakd.studies.spec import BoostStudyConfig
@@ -90,7 +91,7 @@ def _augmented_models(cfg: BoostStudyConfig, jets_path: Path, dataset: Any, teac
                                                      ALPHA0_FROM_AUGMENTED: aug_dir},
                                (train, val), progress=progress)
     record = {"teacher": str(aug_dir), "jets": str(aug_path), "student": run.name,
-              "teacher_meta": {k: json.loads((aug_dir / "teacher.json").read_text()).get(k)
+              "teacher_meta": {k: read_teacher_meta(aug_dir).get(k)
                                for k in ("val_accuracy", "test_accuracy", "train_seconds")},
               "seconds": {"teacher": teacher_seconds, "students": time.time() - started - teacher_seconds}}
     return {AUGMENTED_TEACHER: aug_dir}, list(students.values()), record
@@ -131,7 +132,7 @@ def run_boost_study(cfg: BoostStudyConfig, jets_path: str | os.PathLike,
     """
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.config import dump_config
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.learn.runtime import configure_tensorflow
     from fpgakd.studies.augmented_teacher import robustness_transfer
     from fpgakd.studies.models import load_run_students
@@ -144,7 +145,7 @@ def run_boost_study(cfg: BoostStudyConfig, jets_path: str | os.PathLike,
     run_dirs = [Path(r) for r in run_dirs]
     if not run_dirs:
         raise ConfigError("runs: give at least one distill run directory")
-    teacher_dir = Path(teacher_path) if teacher_path else run_dirs[0] / TEACHER
+    teacher_dir = Path(teacher_path) if teacher_path else run_dirs[0] / TEACHER_DIR
     dataset = load_jets(jets_path)
     jets, split_seed = _test_jets(cfg, dataset, run_dirs)
     runs = [load_run_students(r) for r in run_dirs]
@@ -165,7 +166,7 @@ def run_boost_study(cfg: BoostStudyConfig, jets_path: str | os.PathLike,
     results["seconds"] = time.time() - started
     with atomic_dir(out_dir) as tmp:
         write_text_atomic(tmp / "results.json", json.dumps(results, indent=1))
-        dump_config(cfg, tmp / "config.yaml")
+        dump_config(cfg, tmp / CONFIG_FILE)
         plot_boost_results(results, tmp / "boost.png")
     log.info("boost study written to %s in %.0f s", out_dir, results["seconds"])
     return results

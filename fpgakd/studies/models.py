@@ -10,7 +10,6 @@ run's own preprocessing to new jets. :func:`teacher_logits_on` scores a teacher 
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -19,15 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import ModelConfig, load_model_config
+from fpgakd.config import ModelConfig
 from fpgakd.errors import DataError
 
 __all__ = ["RunStudents", "load_run_students", "student_logits", "teacher_logits_on",
            "score_logits", "check_run_data", "train_students_on"]
-
-#: the student files of a run, by mode (see fpgakd.learn.distillation.MODES)
-_STUDENT_FILES = {"kd": "student_kd.h5", "scratch": "student_scratch.h5"}
-
 
 @dataclass(frozen=True)
 class RunStudents:
@@ -50,19 +45,12 @@ def load_run_students(run_dir: str | os.PathLike) -> RunStudents:
     >>> load_run_students("runs/constituent_mlp").models.keys()        # doctest: +SKIP
     dict_keys(['kd', 'scratch'])
     """
-    from fpgakd.jets.preprocessing import Standardizer
+    from fpgakd.learn.rundir import load_run, read_run_standardizer
     from fpgakd.learn.students import load_student
 
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise DataError(f"{run_dir}: not a distill run directory (no config.yaml); run "
-                        "`fpgakd distill` first or pass --run")
-    models = {mode: load_student(run_dir / f) for mode, f in _STUDENT_FILES.items()
-              if (run_dir / f).is_file()}
-    if not models:
-        raise DataError(f"{run_dir}: no student file ({', '.join(_STUDENT_FILES.values())})")
-    return RunStudents(run_dir, load_model_config(run_dir / "config.yaml"),
-                       Standardizer.load(run_dir / "standardization.json"), models)
+    run = load_run(run_dir)
+    models = {mode: load_student(path) for mode, path in run.students.items()}
+    return RunStudents(run.path, run.config, read_run_standardizer(run.path), models)
 
 
 def train_students_on(cfg: ModelConfig, dataset: Any, soft: np.ndarray, split: tuple[np.ndarray, np.ndarray],
@@ -143,14 +131,12 @@ def check_run_data(run_dir: str | os.PathLike, dataset: Any) -> int:
     >>> check_run_data("runs/constituent_mlp", load_jets(default_jets_path()))   # doctest: +SKIP
     0
     """
-    path = Path(run_dir) / "metrics.json"
-    if not path.is_file():
-        raise DataError(f"{run_dir}: not a distill run directory (no metrics.json); run "
-                        "`fpgakd distill` first or pass --run")
+    from fpgakd.learn.rundir import read_run_metrics, run_metrics_file
+
     try:
-        data = json.loads(path.read_text())["data"]
-    except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"{path}: cannot read the run's data record ({err})") from None
+        data = read_run_metrics(run_dir)["data"]
+    except KeyError as err:
+        raise DataError(f"{run_metrics_file(run_dir)}: cannot read the run's data record ({err})") from None
     if data.get("fingerprint") != dataset.fingerprint():
         raise DataError(f"{run_dir}: trained on {data.get('path')}, not on {dataset.source} "
                         "(fingerprints differ): its test split would not be held out; pass --jets")

@@ -5,7 +5,7 @@ Each particle distill run directory holds ``metrics.json`` (its ``"events"`` key
 event file) and ``weights_test.npz``: ``event_indices`` (the held-out test events, indices
 into that file) and one weight per particle of those events, in order, for ``teacher``,
 ``puppi`` and ``student``. The runs must share the event file and the test events. The
-verdict (:func:`fpgakd.jets.events.verdict.pileup_verdict`) compares no mitigation, PUPPI,
+verdict (:func:`fpgakd.learn.pileup.verdict.pileup_verdict`) compares no mitigation, PUPPI,
 the teacher (the first run's) and each run's student, named after its directory. The study
 directory (written atomically) holds ``results.json``, ``responses.png``, ``weights.png`` and
 the resolved ``config.yaml``.
@@ -25,15 +25,14 @@ import numpy as np
 
 from fpgakd.config import config_to_dict
 from fpgakd.errors import ConfigError, DataError
+from fpgakd.learn.rundir import (CONFIG_FILE, EVENT_INDICES, read_particle_weights, read_run_metrics,
+                                 run_metrics_file, run_weights_file)
 from fpgakd.studies.spec import PileupStudyConfig
 
 __all__ = ["ParticleRun", "read_particle_run", "run_pileup_study"]
 
 log = logging.getLogger(__name__)
 
-RUN_WEIGHTS = "weights_test.npz"
-RUN_METRICS = "metrics.json"
-INDEX_KEY = "event_indices"
 TEACHER, PUPPI, STUDENT = "teacher", "puppi", "student"
 #: algorithm names the study itself uses; a run may not be named like one
 _RESERVED = ("none", TEACHER, PUPPI)
@@ -57,22 +56,16 @@ def read_particle_run(run_dir: str | os.PathLike) -> ParticleRun:
     (61234,)
     """
     run_dir = Path(run_dir)
-    metrics_path, npz_path = run_dir / RUN_METRICS, run_dir / RUN_WEIGHTS
-    for path in (metrics_path, npz_path):
+    metrics_path = run_metrics_file(run_dir)
+    for path in (metrics_path, run_weights_file(run_dir)):
         if not path.is_file():
             raise DataError(f"{path}: not found (is {run_dir} a particle distill run directory?)")
-    try:
-        metrics = json.loads(metrics_path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"{metrics_path}: not valid JSON ({err})") from None
-    if not isinstance(metrics, dict) or not isinstance(metrics.get("events"), str):
+    metrics = read_run_metrics(run_dir)
+    if not isinstance(metrics.get("events"), str):
         raise DataError(f"{metrics_path}: key 'events' (the run's event file) missing")
-    with np.load(npz_path) as npz:
-        missing = [k for k in (INDEX_KEY, TEACHER, PUPPI, STUDENT) if k not in npz.files]
-        if missing:
-            raise DataError(f"{npz_path}: array(s) {', '.join(missing)} missing")
-        indices = np.asarray(npz[INDEX_KEY], dtype=np.int64)
-        weights = {k: np.asarray(npz[k], dtype=np.float32) for k in (TEACHER, PUPPI, STUDENT)}
+    indices, saved = read_particle_weights(run_dir, (TEACHER, PUPPI, STUDENT))
+    indices = np.asarray(indices, dtype=np.int64)
+    weights = {k: np.asarray(saved[k], dtype=np.float32) for k in (TEACHER, PUPPI, STUDENT)}
     return ParticleRun(run_dir.name, run_dir, Path(metrics["events"]), indices, weights)
 
 
@@ -85,7 +78,7 @@ def _check_shared(runs: list[ParticleRun]) -> None:
                               f"({first.events_path}, {run.events_path})")
         if not np.array_equal(run.event_indices, first.event_indices):
             raise ConfigError(f"runs {first.path} and {run.path} have different test events "
-                              f"({RUN_WEIGHTS}: {INDEX_KEY}); train them with one split")
+                              f"({run_weights_file(first.path).name}: {EVENT_INDICES}); train them with one split")
     names = [r.name for r in runs]
     clash = sorted({n for n in names if names.count(n) > 1 or n in _RESERVED})
     if clash:
@@ -98,16 +91,16 @@ def _test_events(run: ParticleRun) -> Any:
     from fpgakd.jets.events.eventfile import load_events
 
     if not run.events_path.is_file():
-        raise DataError(f"{run.path / RUN_METRICS}: 'events': event file {run.events_path} not found")
+        raise DataError(f"{run_metrics_file(run.path)}: 'events': event file {run.events_path} not found")
     events = load_events(run.events_path, require_truth=True)
     idx = run.event_indices
     if idx.ndim != 1 or len(idx) == 0 or idx.min() < 0 or idx.max() >= events.n_events:
-        raise DataError(f"{run.path / RUN_WEIGHTS}: {INDEX_KEY}: expected indices into the "
+        raise DataError(f"{run_weights_file(run.path)}: {EVENT_INDICES}: expected indices into the "
                         f"{events.n_events} events of {run.events_path}")
     test = events.subset(idx)
     for name, w in run.weights.items():
         if w.shape != (test.n_particles,):
-            raise DataError(f"{run.path / RUN_WEIGHTS}: {name}: expected {test.n_particles} weights "
+            raise DataError(f"{run_weights_file(run.path)}: {name}: expected {test.n_particles} weights "
                             f"(the particles of its {len(idx)} test events), got shape {w.shape}")
     return test
 
@@ -127,12 +120,12 @@ def run_pileup_study(cfg: PileupStudyConfig, run_dirs: list[str | os.PathLike], 
     """The verdict on PUPPI, the teacher and each run's student; write ``out_dir``.
 
     Returns the results also written to ``out_dir/results.json`` (``"verdict"``: per
-    algorithm, the summary of :func:`~fpgakd.jets.events.verdict.pileup_verdict`).
+    algorithm, the summary of :func:`~fpgakd.learn.pileup.verdict.pileup_verdict`).
 
     >>> r = run_pileup_study(load_study_config("pileup"), ["runs/distillnet"], "runs/studies/pileup")  # doctest: +SKIP
     >>> r["verdict"]["distillnet"]["met_resolution"]                                                    # doctest: +SKIP
     """
-    from fpgakd.jets.events.verdict import pileup_verdict, verdict_summary
+    from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
     started = time.time()
     if not run_dirs:
@@ -155,10 +148,10 @@ def _write_study(out_dir: str | os.PathLike, cfg: PileupStudyConfig, results: di
                  verdict: dict[str, Any], weights: dict[str, np.ndarray], is_pileup: np.ndarray) -> None:
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.config import dump_config
-    from fpgakd.jets.events.verdict_plots import plot_responses, plot_weight_distributions
+    from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
 
     with atomic_dir(out_dir) as tmp:
         write_text_atomic(tmp / "results.json", json.dumps(results, indent=1))
-        dump_config(cfg, tmp / "config.yaml")
+        dump_config(cfg, tmp / CONFIG_FILE)
         plot_responses(verdict, tmp / "responses.png")
         plot_weight_distributions(weights, is_pileup, tmp / "weights.png")

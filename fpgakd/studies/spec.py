@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fpgakd.config import check_field, config_from_dict, load_yaml_mapping, resolve_config_path
 from fpgakd.errors import ConfigError
-from fpgakd.jets.events.verdict import VerdictConfig
+from fpgakd.learn.pileup.verdict import VerdictConfig
 
 __all__ = ["AugmentedTeacherConfig", "BoostStudyConfig", "DegradedStudyConfig", "PileupStudyConfig", "SourceWindowConfig",
            "TransferStudyConfig", "STUDY_KINDS", "load_study_config"]
@@ -72,7 +72,7 @@ class BoostStudyConfig:
 @dataclass(frozen=True)
 class DegradedStudyConfig:
     """Distillation from degraded data: the teacher reads full-resolution constituents, the
-    students (KD and scratch) a coarser detector's (:mod:`fpgakd.studies.degrade`)."""
+    students (KD and scratch) a coarser detector's (:mod:`fpgakd.studies.jet_degradation`)."""
 
     name: str
     kind: Literal["degraded"] = "degraded"
@@ -94,7 +94,7 @@ class DegradedStudyConfig:
 class PileupStudyConfig:
     """The pileup verdict on particle distill runs (DistillNet, Bal et al. 2024): pT-miss and
     jet resolution of no mitigation, PUPPI, the teacher and each run's student
-    (:mod:`fpgakd.jets.events.verdict` defines every quantity)."""
+    (:mod:`fpgakd.learn.pileup.verdict` defines every quantity)."""
 
     name: str
     kind: Literal["pileup"] = "pileup"

@@ -2,7 +2,7 @@
 of jet taggers through transfer learning").
 
 A teacher is pre-trained on jets of another pT window (the ``source``, generated with the
-default set's physics and cached, :func:`fpgakd.jets.data.generated_jets_path`), then
+default set's physics and cached, :func:`fpgakd.jets.loading.generated_jets_path`), then
 fine-tuned on a fraction of the target data's training split; the same teacher trained
 from scratch on the same jets is the reference. Every point uses the target's own
 train/validation/test split (the student config's ``training.split_seed``, as a distill run),
@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import TeacherConfig, config_to_dict
+from fpgakd.config import TeacherConfig, config_fields, config_to_dict
 from fpgakd.errors import ConfigError, DataError
+from fpgakd.learn.rundir import CONFIG_FILE, read_teacher_meta
 from fpgakd.studies.spec import TransferStudyConfig
 
 __all__ = ["run_transfer_study", "check_windows_apart", "study_points", "summarize_points",
@@ -79,7 +80,7 @@ def check_windows_apart(source: tuple[float, float], target: tuple[float, float]
 def _source_jets(cfg: TransferStudyConfig, source_jets: str | os.PathLike | None, target: Any,
                  progress: bool) -> tuple[Path, float]:
     """The source jet file (given, else generated into the cache) and the seconds it took."""
-    from fpgakd.jets.data import generated_jets_path, load_jets
+    from fpgakd.jets.loading import generated_jets_path, load_jets
     from fpgakd.jets.options import GenerationOptions
 
     target_range = _pt_range(target)
@@ -139,7 +140,7 @@ def _point_teacher(base: TeacherConfig, cfg: TransferStudyConfig, point: _Point,
 
     teacher_cfg = _point_config(base, cfg, point)
     initial = source_teacher if point.mode == FINETUNED else None
-    key = json.dumps([config_to_dict(teacher_cfg), target.fingerprint(), point.fraction, point.seed,
+    key = json.dumps([config_fields(teacher_cfg), target.fingerprint(), point.fraction, point.seed,
                       load_teacher(initial).identity if initial else None], sort_keys=True)
     out = cache_dir() / "teachers" / f"transfer_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if not (out / TEACHER_JSON).is_file():
@@ -151,7 +152,7 @@ def _point_teacher(base: TeacherConfig, cfg: TransferStudyConfig, point: _Point,
 def _score_point(teacher_dir: Path, test_jets: Any, point: _Point) -> dict[str, Any]:
     from fpgakd.studies.models import score_logits, teacher_logits_on
 
-    meta = json.loads((teacher_dir / "teacher.json").read_text())
+    meta = read_teacher_meta(teacher_dir)
     scores = score_logits(test_jets.labels, teacher_logits_on(teacher_dir, test_jets), list(test_jets.class_names))
     return {"mode": point.mode, "fraction": point.fraction, "seed": point.seed,
             "n_train_used": meta["n_train_used"], **scores,
@@ -230,7 +231,7 @@ def run_transfer_study(cfg: TransferStudyConfig, jets_path: str | os.PathLike, o
     """
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.config import dump_config, load_model_config, load_teacher_config
-    from fpgakd.jets.data import load_jets
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices
     from fpgakd.learn.distillation import default_teacher_dir
     from fpgakd.learn.runtime import configure_tensorflow
@@ -252,7 +253,7 @@ def run_transfer_study(cfg: TransferStudyConfig, jets_path: str | os.PathLike, o
     names = list(target.class_names)
     zero_shot = score_logits(test_jets.labels, teacher_logits_on(source_teacher, test_jets), names)
     points = _run_points(cfg, base, jets_path, target, test_jets, source_teacher, progress)
-    source_meta = json.loads((source_teacher / "teacher.json").read_text())
+    source_meta = read_teacher_meta(source_teacher)
     results: dict[str, Any] = {
         "study": config_to_dict(cfg),
         "target": {"path": str(jets_path), "pt_range": _pt_range(target), "n_train": int(len(train)),
@@ -265,6 +266,6 @@ def run_transfer_study(cfg: TransferStudyConfig, jets_path: str | os.PathLike, o
         results["student"] = _student_scores(cfg, jets_path, _student_teacher(points), tmp / "student", progress)
         results["seconds"] = time.time() - started
         write_text_atomic(tmp / "results.json", json.dumps(results, indent=1))
-        dump_config(cfg, tmp / "config.yaml")
+        dump_config(cfg, tmp / CONFIG_FILE)
         plot_transfer_results(results, tmp / "transfer.png")
     return results

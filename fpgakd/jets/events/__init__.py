@@ -9,9 +9,8 @@ minimum-bias library), :mod:`~fpgakd.jets.events.interactions` (Pythia -> partic
 production vertices), :mod:`~fpgakd.jets.events.overlay` (one event: pileup counts, vertices,
 detector, impact parameters) and :mod:`~fpgakd.jets.events.generate` (the file,
 :func:`generate_events`, :func:`default_events_path`). :mod:`~fpgakd.jets.events.puppi` the
-PUPPI weights; :mod:`~fpgakd.jets.events.verdict` the physics verdict on any weights (pT-miss
-and jet resolution against the no-pileup truth, from
-:mod:`~fpgakd.jets.events.reconstruction`), plotted by :mod:`~fpgakd.jets.events.verdict_plots`.
+PUPPI weights; :mod:`~fpgakd.jets.events.reconstruction` the weighted pT-miss and jets, and the
+no-pileup truth, that the DistillNet verdict (:mod:`fpgakd.learn.pileup.verdict`) compares.
 Nothing here imports a later stage; importing the package imports neither Pythia, FastJet nor h5py.
 
 >>> from fpgakd.jets.events import load_events             # doctest: +SKIP
@@ -24,7 +23,6 @@ _EXPORTS = {"EventSet": "eventfile", "load_events": "eventfile", "write_events":
             "concat_events": "eventfile", "PileupOptions": "options", "generate_events": "generate",
             "default_events_path": "generate", "cached_events_path": "generate",
             "events_cache_path": "generate", "PuppiConfig": "puppi", "puppi_weights": "puppi",
-            "VerdictConfig": "verdict", "pileup_verdict": "verdict", "format_verdict_table": "verdict",
             "particle_inputs": "particle_inputs"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

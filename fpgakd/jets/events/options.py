@@ -7,15 +7,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
+from fpgakd.config import check_field, invalid_value_message, validate_fields
 from fpgakd.errors import ConfigError
 from fpgakd.jets.options import BASE_SETTINGS
+from fpgakd.jets.options import is_finite_number as _is_num
+from fpgakd.jets.options import is_integer as _is_int
 
 __all__ = ["PileupOptions", "PROCESSES", "MINBIAS_SETTINGS", "hard_settings", "minbias_settings",
            "check_pythia_settings", "options_hash"]
@@ -76,7 +77,7 @@ class PileupOptions:
     >>> PileupOptions(mu=-1)
     Traceback (most recent call last):
     ...
-    fpgakd.errors.ConfigError: event option 'mu' (--mu): got -1, expected a number >= 0 (mean pileup interactions)
+    fpgakd.errors.ConfigError: event options: key 'mu' (--mu): got -1, allowed: a number >= 0 (mean pileup interactions)
     """
 
     #: hard process: a name from PROCESSES
@@ -117,12 +118,12 @@ class PileupOptions:
             object.__setattr__(self, name, tuple(float(t) for t in getattr(self, name)))
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the first option with an impossible value."""
+        """Raise :class:`ConfigError` naming the first option with an impossible value, and its flag."""
+        validate_fields(self._check_fields, "event options", _FLAGS)
+
+    def _check_fields(self) -> None:
         def check(ok: bool, name: str, allowed: str) -> None:
-            if not ok:
-                flag = f" ({_FLAGS[name]})" if name in _FLAGS else ""
-                raise ConfigError(f"event option {name!r}{flag}: got {getattr(self, name)!r}, "
-                                  f"expected {allowed}")
+            check_field(ok, name, getattr(self, name), allowed)
 
         check(self.process in PROCESSES, "process", f"one of {', '.join(PROCESSES)}")
         check(_is_num(self.mu) and self.mu >= 0, "mu", "a number >= 0 (mean pileup interactions)")
@@ -153,22 +154,13 @@ class PileupOptions:
         return d
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
-        and math.isfinite(v)
-
-
 def check_pythia_settings(settings: Sequence[str]) -> None:
     """Raise :class:`ConfigError` naming the first setting Pythia's ``readString`` rejects.
 
     >>> check_pythia_settings(["WeakBosonAndParton:qqbar2Wgg = on"])      # doctest: +SKIP
     Traceback (most recent call last):
     ...
-    fpgakd.errors.ConfigError: event option 'pythia_settings' (--pythia): Pythia does not accept 'WeakBosonAndParton:qqbar2Wgg = on'
+    fpgakd.errors.ConfigError: event options: key 'pythia_settings' (--pythia): got 'WeakBosonAndParton:qqbar2Wgg = on', allowed: a setting Pythia accepts (unknown setting or process)
     """
     import pythia8mc
 
@@ -176,8 +168,9 @@ def check_pythia_settings(settings: Sequence[str]) -> None:
     for s in settings:
         # warn=False: the error below says it once, without Pythia's own banner on stdout
         if not pythia.readString(s, False):
-            raise ConfigError(f"event option 'pythia_settings' ({_FLAGS['pythia_settings']}): "
-                              f"Pythia does not accept {s!r} (unknown setting or process)")
+            raise ConfigError(invalid_value_message("event options", "pythia_settings", s,
+                                                    "a setting Pythia accepts (unknown setting or process)",
+                                                    _FLAGS["pythia_settings"]))
 
 
 def hard_settings(options: PileupOptions, seed: int) -> list[str]:

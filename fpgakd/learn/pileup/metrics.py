@@ -3,24 +3,20 @@
 Accuracy is the fraction of particles whose weight is on the right side of 0.5 (hard
 scatter above); the AUC ranks hard-scatter particles above pileup ones; the MAE to the
 teacher is what DistillNet's students minimise. The physics verdict (pT-miss and jet
-resolutions) is :mod:`fpgakd.jets.events.verdict`'s; :func:`run_verdict_table` calls it
+resolutions) is :mod:`fpgakd.learn.pileup.verdict`'s; :func:`run_verdict_table` calls it
 on a particle distill run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["weight_metrics", "format_particle_table", "run_verdict_table", "WEIGHTS_FILE"]
+__all__ = ["weight_metrics", "format_particle_table", "run_verdict_table"]
 
-#: per-particle weights of a particle distill run on its test events (contract of issue #14)
-WEIGHTS_FILE = "weights_test.npz"
 #: columns of the table: metrics.json key and title
 _COLUMNS = (("puppi", "PUPPI"), ("teacher", "teacher"), ("kd", "student"))
 
@@ -67,20 +63,17 @@ def format_particle_table(metrics: Mapping[str, Any]) -> str:
 
 
 def run_verdict_table(run_dir: str | os.PathLike) -> str:
-    """The pT-miss and jet resolution table (:mod:`fpgakd.jets.events.verdict`) of a particle
+    """The pT-miss and jet resolution table (:mod:`fpgakd.learn.pileup.verdict`) of a particle
     distill run's test events: no mitigation, PUPPI, the teacher and the run's student.
 
     >>> print(run_verdict_table("runs/qdistillnet"))               # doctest: +SKIP
     """
     from fpgakd.jets.events.eventfile import load_events
-    # the physics verdict of issue #14 item 5 (fpgakd.jets.events.verdict)
-    from fpgakd.jets.events.verdict import format_verdict_table, pileup_verdict
+    from fpgakd.learn.pileup.verdict import format_verdict_table, pileup_verdict
+    from fpgakd.learn.rundir import read_particle_weights, read_run_metrics
 
-    run_dir = Path(run_dir)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    with np.load(run_dir / WEIGHTS_FILE) as saved:
-        weights = {name: saved[name] for name in saved.files if name != "event_indices"}
-        test_events = saved["event_indices"]
+    metrics = read_run_metrics(run_dir)
+    test_events, weights = read_particle_weights(run_dir)
     events = load_events(metrics["events"]).subset(test_events)
     student = weights.pop("student")
     weights[metrics.get("model", "student")] = student

@@ -8,10 +8,10 @@ A pileup teacher is a directory::
                               on the training events), the event file and its fingerprint, the
                               split seed, test metrics of the teacher and of PUPPI against the
                               truth flags, training time and the identity hash
-        teacher.h5            the Keras model (custom layers: fpgakd.learn.pileup_layers)
+        teacher.h5            the Keras model (custom layers: fpgakd.learn.pileup.layers)
         training_curves.png
 
-The split is over events (:meth:`fpgakd.learn.pileup_data.PileupData.split`), so no event
+The split is over events (:meth:`fpgakd.learn.pileup.events.PileupData.split`), so no event
 is partly trained on. Soft labels on every event of a file are cached in HDF5
 (:mod:`fpgakd.learn.logit_cache`, as the teacher's logits) under a hash of the teacher's
 identity and of the inputs: students never rerun the teacher.
@@ -29,11 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import PileupTeacherConfig, config_from_dict, config_to_dict
+from fpgakd.config import PileupTeacherConfig, config_from_stored, config_to_dict, replace_config
 from fpgakd.errors import DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
-from fpgakd.learn.particle_graph import event_batches
-from fpgakd.learn.pileup_data import PileupData
+from fpgakd.learn.pileup.events import PileupData
+from fpgakd.learn.pileup.graph import data_batches, data_feed
+from fpgakd.learn.rundir import PILEUP_TEACHER_JSON as TEACHER_JSON
+from fpgakd.learn.rundir import PILEUP_TEACHER_MODEL as MODEL_FILE
+from fpgakd.learn.rundir import TRAINING_CURVES_FILE, write_teacher_meta
 from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["PileupTeacher", "train_pileup_teacher", "fit_pileup_teacher", "load_pileup_teacher",
@@ -42,8 +45,6 @@ __all__ = ["PileupTeacher", "train_pileup_teacher", "fit_pileup_teacher", "load_
 log = logging.getLogger(__name__)
 
 TEACHER_FORMAT = "fpgakd-pileup-teacher"
-TEACHER_JSON = "pileup_teacher.json"
-MODEL_FILE = "teacher.h5"
 #: particles per inference step (whole events): bounds memory, does not change the outputs
 _PREDICT_PARTICLES = 32768
 
@@ -66,7 +67,7 @@ class PileupTeacher:
         """The Keras model, with the custom layers it needs."""
         import tensorflow as tf
 
-        from fpgakd.learn.pileup_layers import pileup_layers
+        from fpgakd.learn.pileup.layers import pileup_layers
 
         try:
             return tf.keras.models.load_model(self.model_path, custom_objects=pileup_layers(), compile=False)
@@ -80,11 +81,6 @@ def _graph_sequence(xs: np.ndarray, data: PileupData, batches: list[np.ndarray],
     """A Keras ``Sequence`` of graph batches; with ``seed`` the batch order is reshuffled each epoch."""
     import tensorflow as tf
 
-    from fpgakd.learn.particle_graph import graph_feed
-
-    eta, phi = data.events.particles["eta"], data.events.particles["phi"]
-    offsets = data.events.offsets
-
     class GraphSequence(tf.keras.utils.Sequence):
         def __init__(self) -> None:
             super().__init__()
@@ -96,7 +92,7 @@ def _graph_sequence(xs: np.ndarray, data: PileupData, batches: list[np.ndarray],
             return len(batches)
 
         def __getitem__(self, i: int):
-            feed, rows = graph_feed(xs, eta, phi, offsets, batches[self.order[i]], k)
+            feed, rows = data_feed(data, xs, batches[self.order[i]], k)
             return tuple(feed), y[rows]
 
         def on_epoch_end(self) -> None:
@@ -114,13 +110,10 @@ def pileup_teacher_logits(model: Any, cfg: PileupTeacherConfig, xs: np.ndarray, 
     """
     from tqdm.auto import tqdm
 
-    from fpgakd.learn.particle_graph import graph_feed
-
-    p = data.events.particles
-    out = np.zeros(data.events.n_particles, dtype=np.float32)
-    batches = event_batches(data.events.offsets, np.arange(data.events.n_events), _PREDICT_PARTICLES)
+    out = np.zeros(data.n_particles, dtype=np.float32)
+    batches = data_batches(data, np.arange(data.events.n_events), _PREDICT_PARTICLES)
     for events in tqdm(batches, desc="pileup teacher", unit="batch", disable=not progress):
-        feed, rows = graph_feed(xs, p["eta"], p["phi"], data.events.offsets, events, cfg.edge_k)
+        feed, rows = data_feed(data, xs, events, cfg.edge_k)
         out[rows] = np.asarray(model(list(feed), training=False))[:, 0]
     return out
 
@@ -130,7 +123,7 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, train: np.n
          val: np.ndarray, progress: bool) -> tuple[Any, dict[str, list[float]]]:
     import tensorflow as tf
 
-    from fpgakd.learn.pileup_layers import build_pileup_teacher
+    from fpgakd.learn.pileup.layers import build_pileup_teacher
     from fpgakd.learn.teacher import teacher_callbacks
 
     tf.keras.utils.set_random_seed(cfg.seed)
@@ -139,18 +132,17 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, train: np.n
                   loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")])
     y = data.is_hard.astype(np.float32)[:, None]
-    offsets = data.events.offsets
     # events are grouped once (a seeded order); the groups' order is reshuffled every epoch
-    grouped = event_batches(offsets, np.random.default_rng(cfg.seed).permutation(train), cfg.batch_size)
+    grouped = data_batches(data, np.random.default_rng(cfg.seed).permutation(train), cfg.batch_size)
     train_seq = _graph_sequence(xs, data, grouped, cfg.edge_k, y, seed=cfg.seed)
-    val_seq = _graph_sequence(xs, data, event_batches(offsets, val, cfg.batch_size), cfg.edge_k, y, None)
+    val_seq = _graph_sequence(xs, data, data_batches(data, val, cfg.batch_size), cfg.edge_k, y, None)
     history = model.fit(train_seq, validation_data=val_seq, epochs=cfg.epochs, shuffle=False,
                         verbose=0, callbacks=teacher_callbacks(cfg.patience, progress, "pileup teacher"))
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
 def _test_metrics(data: PileupData, soft: np.ndarray, test_rows: np.ndarray) -> dict[str, Any]:
-    from fpgakd.learn.particle_metrics import weight_metrics
+    from fpgakd.learn.pileup.metrics import weight_metrics
 
     truth = data.is_hard[test_rows]
     return {"teacher": weight_metrics(truth, soft[test_rows]),
@@ -161,8 +153,7 @@ def _resolved(config: PileupTeacherConfig | None, overrides: dict[str, Any]) -> 
     cfg = config or PileupTeacherConfig()
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
-        cfg = config_from_dict(PileupTeacherConfig, {**config_to_dict(cfg), **overrides},
-                               "train_pileup_teacher()")
+        cfg = replace_config(cfg, overrides, "train_pileup_teacher()")
     return cfg
 
 
@@ -197,7 +188,7 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         model.save(tmp / MODEL_FILE, include_optimizer=False, save_format="h5")
-        plot_training_curves({"pileup teacher": history}, tmp / "training_curves.png")
+        plot_training_curves({"pileup teacher": history}, tmp / TRAINING_CURVES_FILE)
         meta: dict[str, Any] = {
             "format": TEACHER_FORMAT, "format_version": 1, "config": config_to_dict(cfg),
             "inputs": list(data.names), "standardization": standardizer.to_dict(),
@@ -208,7 +199,7 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
             "train_seconds": time.time() - started, "history": history,
         }
         meta["identity"] = sha256_files([tmp / MODEL_FILE], _identity_extra(meta))
-        (tmp / TEACHER_JSON).write_text(json.dumps(meta, indent=1))
+        write_teacher_meta(tmp, meta, pileup=True)
     _cache_soft_labels(meta["identity"], data, logits, out_dir, cache_dir)
     log.info("pileup teacher written to %s (test accuracy %s, %.0f s)", out_dir,
              meta["test"].get("teacher", {}).get("accuracy"), meta["train_seconds"])
@@ -222,12 +213,12 @@ def train_pileup_teacher(events_path: str | os.PathLike, out_dir: str | os.PathL
     """Train a pileup teacher on an event file (truth flags required); returns ``out_dir``.
 
     ``epochs`` and ``seed`` override the config; ``puppi`` gives the PUPPI weights (one per
-    particle), else they are computed (:func:`fpgakd.learn.pileup_data.load_pileup_data`).
+    particle), else they are computed (:func:`fpgakd.learn.pileup.events.load_pileup_data`).
 
     >>> train_pileup_teacher("events.h5", "runs/pileup_teacher", epochs=5)   # doctest: +SKIP
     PosixPath('runs/pileup_teacher')
     """
-    from fpgakd.learn.pileup_data import load_pileup_data
+    from fpgakd.learn.pileup.events import load_pileup_data
 
     cfg = _resolved(config, {"epochs": epochs, "seed": seed})
     data = load_pileup_data(events_path, puppi)
@@ -248,7 +239,7 @@ def load_pileup_teacher(path: str | os.PathLike) -> PileupTeacher:
     16
     """
     from fpgakd.jets.preprocessing import Standardizer
-    from fpgakd.learn.teacher import TEACHER_JSON as JET_TEACHER_JSON
+    from fpgakd.learn.rundir import TEACHER_JSON as JET_TEACHER_JSON
     from fpgakd.learn.teacher import sha256_files
 
     path = Path(path)
@@ -266,7 +257,8 @@ def load_pileup_teacher(path: str | os.PathLike) -> PileupTeacher:
         raise DataError(f"{meta_path}: key 'format': expected {TEACHER_FORMAT!r}")
     if not (directory / MODEL_FILE).is_file():
         raise DataError(f"{directory / MODEL_FILE}: teacher model file missing")
-    cfg = config_from_dict(PileupTeacherConfig, meta.get("config") or {}, str(meta_path))
+    # a teacher written before the training settings nested under training: stores them flat
+    cfg = config_from_stored(PileupTeacherConfig, meta.get("config") or {}, str(meta_path))
     standardizer = Standardizer.from_dict(meta.get("standardization"), f"{meta_path}: standardization")
     identity = sha256_files([directory / MODEL_FILE], _identity_extra(meta))
     return PileupTeacher(directory, cfg, standardizer, identity, meta)
@@ -300,7 +292,7 @@ def pileup_soft_labels(teacher_path: str | os.PathLike, data: PileupData, *,
         raise DataError(f"{teacher.directory / TEACHER_JSON}: key 'inputs' {teacher.meta.get('inputs')} "
                         f"differs from the event inputs {list(data.names)}")
     cache, key = _soft_label_cache(teacher.identity, data, cache_dir)
-    logits = read_cached_logits(cache, key, (data.events.n_particles, 1))
+    logits = read_cached_logits(cache, key, (data.n_particles, 1))
     if logits is None:
         xs = teacher.standardizer.transform(data.x, data.names)
         logits = pileup_teacher_logits(teacher.load_model(), teacher.config, xs, data,

@@ -1,6 +1,8 @@
 """An event file as the pileup teacher and students see it: the 16 inputs, truth, split by event.
 
-:func:`load_pileup_data` is the one place where PUPPI weights are computed when the caller
+The first step of the DistillNet pipeline: :mod:`fpgakd.learn.pileup.graph` builds the
+teacher's graph batches from a :class:`PileupData`, the teacher and the student read its
+inputs, truth flags and particle rows. :func:`load_pileup_data` is the one place where PUPPI weights are computed when the caller
 gives none (the command-line path); the library functions take them as an argument.
 """
 
@@ -15,7 +17,7 @@ import numpy as np
 
 from fpgakd.jets.events.eventfile import TRUTH_FIELD, EventSet
 
-__all__ = ["PileupData", "pileup_data", "load_pileup_data"]
+__all__ = ["PileupData", "pileup_data", "load_pileup_data", "event_rows"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,21 @@ class PileupData:
     names: tuple[str, ...]
     puppi: np.ndarray
     fingerprint: str
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(n_events + 1,) the first particle row of each event, then the row count."""
+        return self.events.offsets
+
+    @property
+    def coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """(eta, phi) of every particle row: where its neighbours are looked for."""
+        return self.events.particles["eta"], self.events.particles["phi"]
+
+    @property
+    def n_particles(self) -> int:
+        """Particle rows of all events."""
+        return self.events.n_particles
 
     @property
     def is_hard(self) -> np.ndarray:
@@ -52,9 +69,20 @@ class PileupData:
 
         >>> data.rows(np.array([0, 2]))                            # doctest: +SKIP
         """
-        from fpgakd.learn.particle_graph import event_rows
-
         return event_rows(self.events.offsets, events)
+
+
+def event_rows(offsets: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """The particle rows of ``events``, event after event, int64.
+
+    >>> event_rows(np.array([0, 2, 5]), np.array([1, 0])).tolist()
+    [2, 3, 4, 0, 1]
+    """
+    offsets = np.asarray(offsets)
+    events = np.asarray(events, dtype=np.int64)
+    starts, counts = offsets[events], np.diff(offsets)[events]
+    new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return (np.repeat(starts - new_starts, counts) + np.arange(counts.sum())).astype(np.int64)
 
 
 def _fingerprint(x: np.ndarray, events: EventSet) -> str:
@@ -89,7 +117,7 @@ def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = 
 
     events = load_events(Path(events_path))
     if puppi is None:
-        # the PUPPI weights of the command-line path (fpgakd.jets.events.puppi, issue #14 item 2)
+        # the command line gives no weights: compute PUPPI's, the baseline every study compares to
         from fpgakd.jets.events.puppi import puppi_weights
 
         puppi = puppi_weights(events)

@@ -8,15 +8,22 @@ row. Neighbours are found in NumPy with :class:`scipy.spatial.cKDTree` (phi peri
 TensorFlow only gathers: memory and time grow with the number of particles, not its square,
 which is what lets the teacher read mu-140 events on a CPU.
 
->>> batches = event_batches(offsets, np.arange(len(offsets) - 1), 8192)   # doctest: +SKIP
->>> feed, rows = graph_feed(x, eta, phi, offsets, batches[0], k=16)        # doctest: +SKIP
+The second step of the DistillNet pipeline: it reads a :class:`~fpgakd.learn.pileup.events.PileupData`
+(:func:`data_batches`, :func:`data_feed`) and hands the teacher its inputs.
+
+>>> batches = data_batches(data, np.arange(data.events.n_events), 8192)   # doctest: +SKIP
+>>> feed, rows = data_feed(data, xs, batches[0], k=16)                    # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["GRAPH_INPUTS", "event_neighbours", "event_batches", "event_rows", "graph_feed"]
+from fpgakd.learn.pileup.events import event_rows
+
+__all__ = ["GRAPH_INPUTS", "event_neighbours", "event_batches", "graph_feed", "data_batches", "data_feed"]
 
 #: the teacher's inputs, in order: features (M, F), (eta, phi) (M, 2), neighbour rows (M, k),
 #: neighbour exists (M, k), batch-local event id (M,)
@@ -81,19 +88,6 @@ def event_batches(offsets: np.ndarray, events: np.ndarray, batch_size: int) -> l
     return batches
 
 
-def event_rows(offsets: np.ndarray, events: np.ndarray) -> np.ndarray:
-    """The particle rows of ``events``, event after event, int64.
-
-    >>> event_rows(np.array([0, 2, 5]), np.array([1, 0])).tolist()
-    [2, 3, 4, 0, 1]
-    """
-    offsets = np.asarray(offsets)
-    events = np.asarray(events, dtype=np.int64)
-    starts, counts = offsets[events], np.diff(offsets)[events]
-    new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    return (np.repeat(starts - new_starts, counts) + np.arange(counts.sum())).astype(np.int64)
-
-
 def graph_feed(x: np.ndarray, eta: np.ndarray, phi: np.ndarray, offsets: np.ndarray,
                events: np.ndarray, k: int) -> tuple[list[np.ndarray], np.ndarray]:
     """The teacher's inputs (:data:`GRAPH_INPUTS` order) for the whole ``events``, and their rows.
@@ -119,3 +113,20 @@ def graph_feed(x: np.ndarray, eta: np.ndarray, phi: np.ndarray, offsets: np.ndar
             np.concatenate(valid).astype(np.float32) if valid else np.zeros((0, k), np.float32),
             np.concatenate(event_ids) if event_ids else np.zeros(0, np.int32)]
     return feed, rows
+
+
+def data_batches(data: Any, events: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """:func:`event_batches` of the events of ``data`` (a :class:`~fpgakd.learn.pileup.events.PileupData`).
+
+    >>> data_batches(data, np.arange(10), 8192)[0]                  # doctest: +SKIP
+    """
+    return event_batches(data.offsets, events, batch_size)
+
+
+def data_feed(data: Any, xs: np.ndarray, events: np.ndarray, k: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`graph_feed` of the whole ``events`` of ``data``, with features ``xs`` (one row per particle).
+
+    >>> feed, rows = data_feed(data, xs, np.array([4, 7]), k=16)    # doctest: +SKIP
+    """
+    eta, phi = data.coords
+    return graph_feed(xs, eta, phi, data.offsets, events, k)

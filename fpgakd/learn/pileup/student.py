@@ -6,7 +6,7 @@ labels, the split over events shared with the teacher, the student trained per p
 on the soft labels alone with the MAE of sigmoid(logit) to them (no truth flag enters its
 training: Bal et al. 2024), and the run directory.
 
-Outputs in ``run_dir`` (the contract of issue #14): ``config.yaml``, ``student_kd.h5``,
+Outputs in ``run_dir`` (the contract: :mod:`fpgakd.learn.rundir`): ``config.yaml``, ``student_kd.h5``,
 ``standardization.json``, ``test_inputs.npy`` (the standardized particles of the test
 events, the firmware C-simulation's inputs), ``weights_test.npz`` (``event_indices`` of the
 test events and the ``teacher``, ``puppi`` and ``student`` weights of their particles, in
@@ -17,7 +17,6 @@ file) and ``training_curves.png``. The directory appears only when complete.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -29,7 +28,8 @@ import numpy as np
 
 from fpgakd.config import ModelConfig, config_to_dict
 from fpgakd.errors import ConfigError
-from fpgakd.learn.pileup_data import PileupData
+from fpgakd.learn.pileup.events import PileupData
+from fpgakd.learn.rundir import TEST_INPUTS_FILE
 from fpgakd.learn.runtime import configure_tensorflow
 
 __all__ = ["distill_particles", "default_pileup_teacher_dir", "DEFAULT_PILEUP_TEACHER",
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 #: the teacher trained when none is given: a name under teachers/
 DEFAULT_PILEUP_TEACHER = "pileup_edgeconv"
-#: held-out particles the firmware check wants (issue #14: bit-exact C-simulation on >= 10,000)
+#: held-out particles the firmware check wants: a bit-exact C-simulation on fewer would
+#: leave rare rounding differences unseen
 MIN_CSIM_PARTICLES = 10_000
 _MODE = "kd"
 
@@ -59,12 +60,12 @@ def default_pileup_teacher_dir(data: PileupData, events_path: str | os.PathLike,
     import dataclasses
 
     from fpgakd.cache import cache_dir
-    from fpgakd.config import load_pileup_teacher_config
-    from fpgakd.learn.pileup_teacher import TEACHER_JSON, fit_pileup_teacher
+    from fpgakd.config import config_fields, load_pileup_teacher_config
+    from fpgakd.learn.pileup.teacher import TEACHER_JSON, fit_pileup_teacher
     from fpgakd.learn.training import run_digest
 
     config = dataclasses.replace(load_pileup_teacher_config(DEFAULT_PILEUP_TEACHER), split_seed=split_seed)
-    cached = cache_dir() / "teachers" / run_digest("pileup", data.fingerprint, config_to_dict(config))
+    cached = cache_dir() / "teachers" / run_digest("pileup", data.fingerprint, config_fields(config))
     if not (cached / TEACHER_JSON).is_file():
         log.info("no pileup teacher given: training one (kept in %s)", cached)
         fit_pileup_teacher(data, cached, config=config, events_path=events_path, progress=progress)
@@ -74,7 +75,7 @@ def default_pileup_teacher_dir(data: PileupData, events_path: str | os.PathLike,
 def _checked_teacher(cfg: ModelConfig, teacher_path: str | os.PathLike | None, data: PileupData,
                      events_path: Path, progress: bool) -> Path:
     """The teacher directory, refused if it trained on these events with another split."""
-    from fpgakd.learn.pileup_teacher import load_pileup_teacher
+    from fpgakd.learn.pileup.teacher import load_pileup_teacher
 
     split_seed = cfg.training.split_seed
     if teacher_path is None:
@@ -108,8 +109,8 @@ def _train(cfg: ModelConfig, xs: np.ndarray, soft: np.ndarray, rows: dict[str, n
 def _metrics(cfg: ModelConfig, data: PileupData, events_path: Path, teacher_dir: Path,
              split: dict[str, np.ndarray], weights: dict[str, np.ndarray], trained: dict[str, Any],
              started: float) -> dict[str, Any]:
-    from fpgakd.learn.particle_metrics import weight_metrics
-    from fpgakd.learn.pileup_teacher import load_pileup_teacher
+    from fpgakd.learn.pileup.metrics import weight_metrics
+    from fpgakd.learn.pileup.teacher import load_pileup_teacher
 
     test_rows = data.rows(split["test"])
     truth, soft = data.is_hard[test_rows], weights["teacher"]
@@ -131,19 +132,14 @@ def _metrics(cfg: ModelConfig, data: PileupData, events_path: Path, teacher_dir:
 def _write_run(tmp: Path, cfg: ModelConfig, model: Any, standardizer: Any, xs_test: np.ndarray,
                test_events: np.ndarray, weights: dict[str, np.ndarray], metrics: dict[str, Any],
                history: dict[str, list[float]]) -> None:
-    from fpgakd.config import dump_config
+    from fpgakd.learn import rundir
     from fpgakd.learn.metrics import plot_training_curves
-    from fpgakd.learn.particle_metrics import WEIGHTS_FILE
-    from fpgakd.learn.students import save_student
 
-    save_student(model, tmp / f"student_{_MODE}.h5")
-    standardizer.save(tmp / "standardization.json")
-    dump_config(cfg, tmp / "config.yaml")
-    np.save(tmp / "test_inputs.npy", xs_test)
-    np.savez(tmp / WEIGHTS_FILE, event_indices=np.asarray(test_events, dtype=np.int64),
-             **{name: np.asarray(w, dtype=np.float32) for name, w in weights.items()})
-    plot_training_curves({"student": history}, tmp / "training_curves.png")
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    rundir.write_students(tmp, {_MODE: model})
+    rundir.write_run_inputs(tmp, cfg, standardizer, test_inputs=xs_test)
+    rundir.write_particle_weights(tmp, test_events, weights)
+    plot_training_curves({"student": history}, tmp / rundir.TRAINING_CURVES_FILE)
+    rundir.write_run_metrics(tmp, metrics)
 
 
 def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, run_dir: str | os.PathLike, *,
@@ -164,8 +160,8 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
     from fpgakd.jets.preprocessing import Standardizer
-    from fpgakd.learn.pileup_data import load_pileup_data
-    from fpgakd.learn.pileup_teacher import pileup_soft_labels
+    from fpgakd.learn.pileup.events import load_pileup_data
+    from fpgakd.learn.pileup.teacher import pileup_soft_labels
 
     if model_cfg.task != "particle_weight":
         raise ConfigError(f"model {model_cfg.name}: key 'task' is {model_cfg.task!r}; the events path "
@@ -184,8 +180,8 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
     test = rows["test"]
     if len(test) < MIN_CSIM_PARTICLES:
         log.warning("%s: the %d test events hold %d particles, fewer than the %d the firmware check "
-                    "wants; test_inputs.npy holds them all", events_path, len(split["test"]), len(test),
-                    MIN_CSIM_PARTICLES)
+                    "wants; %s holds them all", events_path, len(split["test"]), len(test),
+                    MIN_CSIM_PARTICLES, TEST_INPUTS_FILE)
     weights = {"teacher": soft[test], "puppi": data.puppi[test],
                "student": _sigmoid(model.predict(xs[test], batch_size=4096, verbose=0)[:, 0])}
     metrics = _metrics(model_cfg, data, events_path, teacher_dir, split, weights, trained, started)

@@ -3,7 +3,7 @@ a coarser detector loses does a full-resolution teacher give back?
 
 The teacher of a distill run scores the full-resolution jets (its cached, out-of-fold soft
 targets, as in ``fpgakd distill``); the run's student config is then trained twice on the
-degraded jets (:mod:`fpgakd.studies.degrade`) with the run's split, seed and epochs: with
+degraded jets (:mod:`fpgakd.studies.jet_degradation`) with the run's split, seed and epochs: with
 the teacher (KD) and without it (scratch). The run's own KD and scratch students are the
 full-resolution reference. The study directory holds ``results.json``, ``degraded.png`` and
 the resolved ``config.yaml``; the headline is the fraction of the scratch student's lost
@@ -23,6 +23,7 @@ import numpy as np
 
 from fpgakd.config import config_to_dict
 from fpgakd.errors import ConfigError
+from fpgakd.learn.rundir import CONFIG_FILE, TEACHER_DIR, read_run_config, read_run_metrics
 from fpgakd.studies.spec import DegradedStudyConfig
 
 __all__ = ["run_degraded_study", "recovery_summary", "format_degraded_table", "plot_degraded_results"]
@@ -63,12 +64,12 @@ def run_degraded_study(cfg: DegradedStudyConfig, jets_path: str | os.PathLike, r
     """
     from fpgakd.atomic import atomic_dir, write_text_atomic
     from fpgakd.cache import cache_dir
-    from fpgakd.config import dump_config, load_model_config
-    from fpgakd.jets.data import load_jets
+    from fpgakd.config import dump_config
+    from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices
     from fpgakd.learn.runtime import configure_tensorflow
     from fpgakd.learn.teacher import teacher_logits
-    from fpgakd.studies.degrade import degrade_dataset
+    from fpgakd.studies.jet_degradation import degrade_dataset
     from fpgakd.studies.models import check_run_data, score_logits, teacher_logits_on
 
     configure_tensorflow()
@@ -76,18 +77,18 @@ def run_degraded_study(cfg: DegradedStudyConfig, jets_path: str | os.PathLike, r
     run_dir = Path(run_dir)
     dataset = load_jets(jets_path)
     split_seed = check_run_data(run_dir, dataset)
-    run_cfg = load_model_config(run_dir / "config.yaml")
+    run_cfg = read_run_config(run_dir)
     if run_cfg.task != "classifier" or run_cfg.inputs.type != "constituents":
         raise ConfigError(f"{run_dir}: the degraded study needs a constituent classifier student, "
                           f"got task {run_cfg.task!r} with inputs {run_cfg.inputs.type!r}")
-    teacher_dir = Path(teacher_path) if teacher_path else run_dir / "teacher"
+    teacher_dir = Path(teacher_path) if teacher_path else run_dir / TEACHER_DIR
     degraded = degrade_dataset(dataset, pt_smearing=cfg.pt_smearing, n_constituents=cfg.n_constituents,
                                angle_step=cfg.angle_step, seed=cfg.seed)
     soft = teacher_logits(teacher_dir, dataset, cache_dir=cache_dir() / "soft_targets", progress=progress)
     logits = _train_on_degraded(run_cfg, degraded, soft, split_seed, progress)
     _, _, test = split_indices(dataset.n_jets, seed=split_seed, labels=dataset.labels)
     names, labels = list(dataset.class_names), dataset.labels[test]
-    run_metrics = json.loads((run_dir / "metrics.json").read_text())
+    run_metrics = read_run_metrics(run_dir)
     full = {m: run_metrics[m]["accuracy"] for m in ("kd", "scratch")}
     scores = {f"{m} (degraded)": score_logits(labels, z, names) for m, z in logits.items()}
     scores["teacher (degraded inputs)"] = score_logits(
@@ -102,7 +103,7 @@ def run_degraded_study(cfg: DegradedStudyConfig, jets_path: str | os.PathLike, r
                "seconds": time.time() - started}
     with atomic_dir(out_dir) as tmp:
         write_text_atomic(tmp / "results.json", json.dumps(results, indent=1))
-        dump_config(cfg, tmp / "config.yaml")
+        dump_config(cfg, tmp / CONFIG_FILE)
         plot_degraded_results(results, tmp / "degraded.png")
     return results
 
