@@ -17,7 +17,7 @@ import pytest
 
 from helpers.events import tiny_pileup_teacher
 from helpers.firmware import have_rtl_tools
-from helpers.jets import tiny_student_config, write_synthetic_jets
+from helpers.jets import tiny_student_config, train_tiny_teacher, write_synthetic_jets
 
 SLOW_REASON = "slow (trains, generates or runs a tool): run with --runslow"
 
@@ -71,31 +71,24 @@ def jets_60(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # ------------------------------------------------------------------ trained (slow)
-def _train_teacher(jets: Path, out: Path, **config) -> Path:
-    from fpgakd.config import TeacherConfig
-    from fpgakd.learn.teacher import train_teacher
-
-    return train_teacher(jets, out, config=TeacherConfig(**config), progress=False)
-
-
 @pytest.fixture(scope="session")
 def teacher_8(jets_8: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Deep Sets teacher of width 8 on ``jets_8``: one fold, one epoch."""
-    return _train_teacher(jets_8, tmp_path_factory.mktemp("teacher_8") / "teacher",
+    return train_tiny_teacher(jets_8, tmp_path_factory.mktemp("teacher_8") / "teacher",
                           n_constituents=8, width=8, epochs=1, n_folds=1)
 
 
 @pytest.fixture(scope="session")
 def teacher_16(jets_16: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Deep Sets teacher of width 16 on ``jets_16``: two folds of two epochs."""
-    return _train_teacher(jets_16, tmp_path_factory.mktemp("teacher_16") / "teacher",
+    return train_tiny_teacher(jets_16, tmp_path_factory.mktemp("teacher_16") / "teacher",
                           n_constituents=16, width=16, epochs=2, n_folds=2, batch_size=128)
 
 
 @pytest.fixture(scope="session")
 def teacher_60(jets_60: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Deep Sets teacher of width 16 on ``jets_60``: two folds of two epochs."""
-    return _train_teacher(jets_60, tmp_path_factory.mktemp("teacher_60") / "teacher",
+    return train_tiny_teacher(jets_60, tmp_path_factory.mktemp("teacher_60") / "teacher",
                           n_constituents=16, width=16, epochs=2, n_folds=2)
 
 

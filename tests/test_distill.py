@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fpgakd.errors import ConfigError, DataError
-from helpers.jets import tiny_student_config as _cfg, write_synthetic_jets
+from helpers.jets import tiny_student_config as _cfg, train_tiny_teacher, write_synthetic_jets
 
 
 def _np_softmax(z):
@@ -126,10 +126,12 @@ def test_distill_end_to_end_writes_all_outputs(jets_16, teacher_16, tmp_path):
 
 
 @pytest.mark.slow
-def test_regressor_and_resume(jets_60, teacher_60, tmp_path):
+def test_regressor_and_resume(jets_60, tmp_path):
     from fpgakd.learn.distillation import distill
 
-    jets, teacher = jets_60, teacher_60
+    # a teacher of its own (one fold, width 8): the shared teacher_60 ranks top jets below chance
+    jets = jets_60
+    teacher = train_tiny_teacher(jets, tmp_path / "teacher", n_constituents=16, width=8, epochs=2, n_folds=1)
     cfg = _cfg(task="regressor", signal_class="t", inputs={"type": "hlf"}, hidden=[8],
                training={"epochs": 4})
     run = tmp_path / "run"

@@ -1,4 +1,4 @@
-"""Synthetic jet files in fpgakd's layout and a tiny student config."""
+"""Synthetic jet files in fpgakd's layout, a tiny teacher trained on one, a tiny student config."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from fpgakd.config import ModelConfig, config_from_dict
+from fpgakd.config import ModelConfig, TeacherConfig, config_from_dict
 from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION, HLF_NAMES, JET_NAMES
 
 #: prongs and mean multiplicity per class g, q, W, Z, t: enough structure to learn from
@@ -55,6 +55,16 @@ def write_synthetic_jets(path: Path, n_per_class: int = 100, n_particles: int = 
         fh.attrs["format"] = FORMAT_NAME
         fh.attrs["format_version"] = FORMAT_VERSION
     return path
+
+
+def train_tiny_teacher(jets: Path, out: Path, **config) -> Path:
+    """A Deep Sets teacher trained on ``jets`` into ``out``; ``config``: TeacherConfig fields.
+
+    >>> train_tiny_teacher(jets, tmp / "teacher", n_constituents=8, width=8, epochs=1, n_folds=1)  # doctest: +SKIP
+    """
+    from fpgakd.learn.teacher import train_teacher
+
+    return train_teacher(jets, out, config=TeacherConfig(**config), progress=False)
 
 
 def tiny_student_config(**over) -> ModelConfig:
