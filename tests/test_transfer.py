@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -14,7 +15,7 @@ from fpgakd.config import TeacherConfig, dump_config
 from fpgakd.errors import ConfigError
 from fpgakd.jets.preprocessing import split_indices, subsample_stratified
 from fpgakd.studies.spec import SourceWindowConfig, TransferStudyConfig, load_study_config
-from helpers.jets import tiny_student_config as _cfg, write_synthetic_jets
+from helpers.jets import tiny_student_config as _cfg, train_tiny_teacher, write_synthetic_jets
 
 _TINY = dict(n_constituents=8, width=8, epochs=2, n_folds=1, batch_size=64)
 
@@ -36,10 +37,13 @@ def target(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pretrained(jets_8, teacher_8, target, tmp_path_factory):
+def pretrained(jets_8, target, tmp_path_factory):
     """Target jets (pT 1000) and a one-model teacher pre-trained on other jets (pT 600)."""
-    source = _with_pt(shutil.copy(jets_8, tmp_path_factory.mktemp("source") / "jets.h5"), 600.0)
-    return source, teacher_8, target
+    root = tmp_path_factory.mktemp("transfer")
+    source = Path(shutil.copy(jets_8, root / "jets.h5"))
+    # two epochs, not the shared teacher_8's one: its weights must move visibly from a fresh start
+    teacher = train_tiny_teacher(source, root / "teacher", n_constituents=8, width=8, epochs=2, n_folds=1)
+    return _with_pt(source, 600.0), teacher, target
 
 
 def _weights(teacher_dir):
