@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from fpgakd.errors import ConfigError
-from test_distill import _cfg
-from test_teacher import tiny_jets_and_teacher, write_synthetic_jets
+from helpers.jets import tiny_student_config as _cfg, write_synthetic_jets
 
 _SPLIT_SEED = 0
 
@@ -68,14 +67,15 @@ def test_augmented_file_is_cached_and_reads_back(dataset, tmp_path, monkeypatch)
     assert augmented_jets_path(dataset.source, dataset, **{**options, "beta_max": 0.0}) == Path(dataset.source)
 
 
-def test_alpha0_students_ignore_the_hard_labels(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_alpha0_students_ignore_the_hard_labels(jets_8, teacher_8, tmp_path, monkeypatch):
     from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits
     from fpgakd.studies.augmented_teacher import alpha0_students
     from fpgakd.studies.models import train_students_on
 
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
-    jets, teacher = tiny_jets_and_teacher(tmp_path, n_per_class=30, n_particles=8, width=8, epochs=1, n_folds=1)
+    jets, teacher = jets_8, teacher_8
     ds = load_jets(jets)
     train, val, _ = _splits(ds)
     shuffled = dataclasses.replace(ds, labels=np.random.default_rng(0).permutation(ds.labels))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fpgakd.jets.benchmark import COMPLETE_MARKER, benchmark_jets_dir, benchmark_part_options
 from fpgakd.jets.loading import load_jets
@@ -13,6 +14,7 @@ def test_parts_have_distinct_seeds_and_split_the_jets():
     assert a.seed != b.seed and a.jets_per_class * 10 == 30_000
 
 
+@pytest.mark.slow
 def test_an_interrupted_set_resumes_with_only_the_missing_part(tmp_path, monkeypatch):
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path))
     small = dict(jets_per_class=4, parts=2, seed=3, workers=1, progress=False)

@@ -10,27 +10,14 @@ import pytest
 from fpgakd.config import config_from_dict
 from fpgakd.errors import DataError
 from fpgakd.studies.spec import BoostStudyConfig
-from test_distill import _cfg
-from test_teacher import tiny_jets_and_teacher, write_synthetic_jets
+from helpers.jets import write_synthetic_jets
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny jet file, and a distill run (KD + scratch) with its teacher inside."""
-    from fpgakd.learn.distillation import distill
-
-    root = tmp_path_factory.mktemp("boost")
-    jets, teacher = tiny_jets_and_teacher(root, n_per_class=60, n_particles=16,
-                                          width=16, epochs=2, n_folds=2)
-    run = root / "run"
-    distill(_cfg(training={"epochs": 3}), jets, run, teacher_path=teacher, progress=False)
-    return jets, run, teacher
-
-
-def test_boost_study_writes_results_and_beta_zero_matches_the_file(trained, tmp_path):
+@pytest.mark.slow
+def test_boost_study_writes_results_and_beta_zero_matches_the_file(distill_run, tmp_path):
     from fpgakd.studies.boost import format_boost_table, run_boost_study
 
-    jets, run, teacher = trained
+    jets, run, teacher = distill_run
     cfg = config_from_dict(BoostStudyConfig, {"name": "b", "beta_max": [0.0, 0.8]})
     out = tmp_path / "study"
     results = run_boost_study(cfg, jets, [run], out, teacher_path=teacher, progress=False)
@@ -49,14 +36,15 @@ def test_boost_study_writes_results_and_beta_zero_matches_the_file(trained, tmp_
     assert "tiny scratch" in format_boost_table(results)
 
 
-def test_augmented_teacher_joins_every_point(trained, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_augmented_teacher_joins_every_point(distill_run, tmp_path, monkeypatch):
     import numpy as np
 
     from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices
     from fpgakd.studies.boost import format_boost_table, run_boost_study
 
-    jets, run, teacher = trained
+    jets, run, teacher = distill_run
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
     cfg = config_from_dict(BoostStudyConfig, {"name": "b", "beta_max": [0.0, 0.8],
                                               "augmented_teacher": {"beta_max": 0.7}})
@@ -84,10 +72,11 @@ def test_augmented_teacher_joins_every_point(trained, tmp_path, monkeypatch):
     assert (out / "boost.png").stat().st_size > 0
 
 
-def test_boost_study_refuses_other_data(trained, tmp_path):
+@pytest.mark.slow
+def test_boost_study_refuses_other_data(distill_run, tmp_path):
     from fpgakd.studies.boost import run_boost_study
 
-    _, run, teacher = trained
+    _, run, teacher = distill_run
     other = write_synthetic_jets(tmp_path / "other.h5", n_per_class=20, n_particles=16, seed=5)
     cfg = BoostStudyConfig(name="b", beta_max=(0.1,))
     with pytest.raises(DataError, match="fingerprints differ"):

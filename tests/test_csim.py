@@ -9,37 +9,17 @@ logit exactly on standard-normal inputs plus rows that saturate the input quanti
 import numpy as np
 import pytest
 
-from fpgakd.config import ModelConfig, load_firmware_config, load_model_config, repo_dir
+from fpgakd.config import load_firmware_config, load_model_config, repo_dir
 from fpgakd.firmware.csim import TB_RESULTS, compare_outputs, run_csim
 from fpgakd.errors import MismatchError
 from fpgakd.firmware.hls import convert_model
-from fpgakd.jets.preprocessing import student_input_width
-from fpgakd.learn.students import build_student
+from helpers.firmware import pruned_student
 
 #: the firmware students: every quantized config under models/ (float ones, like DistillNet's
 #: reference model, are not meant for the FPGA and cannot be bit-exact)
 MODEL_NAMES = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml")
                 if load_model_config(p).quantization.enabled)
 N_JETS = 1000
-SPARSITY = 0.75
-
-
-def _widths(cfg: ModelConfig) -> tuple[int, int]:
-    return student_input_width(cfg.inputs), (5 if cfg.task == "classifier" else 1)
-
-
-def pruned_student(cfg: ModelConfig, seed: int = 1):
-    """A student with random biases and the smallest 75% of each kernel set to zero."""
-    n_in, n_out = _widths(cfg)
-    model = build_student(cfg, n_in, n_out)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if hasattr(layer, "kernel"):
-            w = layer.kernel.numpy()
-            w[np.abs(w) < np.quantile(np.abs(w), SPARSITY)] = 0
-            layer.kernel.assign(w)
-            layer.bias.assign(rng.uniform(-0.5, 0.5, layer.bias.shape).astype(np.float32))
-    return model
 
 
 def jets(n_in: int, seed: int = 0) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 from fpgakd.jets import loading as data
 from fpgakd.jets.loading import load_jets
 from fpgakd.errors import DataError
-from test_formats import write_150p, write_fpgakd
+from helpers.formats import write_150p, write_fpgakd
 
 
 # ------------------------------------------------------------------ load_jets dispatch

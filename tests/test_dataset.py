@@ -10,7 +10,7 @@ import numpy as np
 
 from fpgakd.jets.loading import load_jets
 from fpgakd.jets.dataset import concat_datasets
-from test_formats import write_fpgakd
+from helpers.formats import write_fpgakd
 
 
 def test_subset_and_fingerprint(tmp_path: Path) -> None:

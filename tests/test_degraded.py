@@ -9,7 +9,6 @@ import pytest
 from fpgakd.errors import ConfigError
 from fpgakd.studies.degraded_distillation import recovery_summary
 from fpgakd.studies.spec import DegradedStudyConfig
-from test_boost import trained  # noqa: F401  (the tiny jets + distill run fixture)
 
 
 def test_recovery_by_hand():
@@ -19,10 +18,11 @@ def test_recovery_by_hand():
     assert recovery_summary({"kd": 0.5, "scratch": 0.5}, {"kd": 0.6, "scratch": 0.6})["recovered_fraction"] is None
 
 
-def test_degraded_study_end_to_end(trained, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_degraded_study_end_to_end(distill_run, tmp_path):
     from fpgakd.studies.degraded_distillation import format_degraded_table, run_degraded_study
 
-    jets, run, teacher = trained
+    jets, run, teacher = distill_run
     cfg = DegradedStudyConfig(name="d", pt_smearing=0.3, n_constituents=4, angle_step=0.2)
     out = tmp_path / "d"
     results = run_degraded_study(cfg, jets, run, out, teacher_path=teacher, progress=False)
@@ -36,10 +36,11 @@ def test_degraded_study_end_to_end(trained, tmp_path):  # noqa: F811
     assert "recovered" in format_degraded_table(results)
 
 
-def test_degraded_n_beyond_stored_names_the_key(trained, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_degraded_n_beyond_stored_names_the_key(distill_run, tmp_path):
     from fpgakd.studies.degraded_distillation import run_degraded_study
 
-    jets, run, teacher = trained
+    jets, run, teacher = distill_run
     with pytest.raises(ConfigError, match="'n_constituents'"):
         run_degraded_study(DegradedStudyConfig(name="d", n_constituents=17), jets, run, tmp_path / "d",
                            teacher_path=teacher, progress=False)

@@ -7,21 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from fpgakd.config import ModelConfig, config_from_dict
 from fpgakd.errors import ConfigError, DataError
-from test_teacher import tiny_jets_and_teacher, write_synthetic_jets
-
-
-def _cfg(**over) -> ModelConfig:
-    base = {"name": "tiny", "hidden": [16, 8],
-            "inputs": {"type": "constituents", "n_constituents": 8,
-                       "constituent_features": ["deta", "dphi", "log_pt_frac"]},
-            "training": {"epochs": 6, "batch_size": 64, "patience": 2, "learning_rate": 0.005},
-            "pruning": {"target_sparsity": 0.75, "begin_fraction": 0.1, "end_fraction": 0.5,
-                        "frequency_steps": 5}}
-    for key, value in over.items():
-        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
-    return config_from_dict(ModelConfig, base, "test")
+from helpers.jets import tiny_student_config as _cfg, train_tiny_teacher, write_synthetic_jets
 
 
 def _np_softmax(z):
@@ -108,13 +95,12 @@ def test_pruning_reaches_target_and_weights_on_8bit_grid(tmp_path):
 
 
 @pytest.mark.slow
-def test_distill_end_to_end_writes_all_outputs(tmp_path):
+def test_distill_end_to_end_writes_all_outputs(jets_16, teacher_16, tmp_path):
     from fpgakd.learn.distillation import distill
     from fpgakd.learn.metrics import format_summary_table
     from fpgakd.learn.students import load_student
 
-    jets, teacher = tiny_jets_and_teacher(tmp_path, n_per_class=80, n_particles=16,
-                                          width=16, epochs=3, n_folds=2)
+    jets, teacher = jets_16, teacher_16
     run = tmp_path / "run"
     metrics = distill(_cfg(), jets, run, teacher_path=teacher, progress=False)
     for name in ("student_kd.h5", "student_scratch.h5", "config.yaml", "standardization.json",
@@ -140,11 +126,12 @@ def test_distill_end_to_end_writes_all_outputs(tmp_path):
 
 
 @pytest.mark.slow
-def test_regressor_and_resume(tmp_path):
+def test_regressor_and_resume(jets_60, tmp_path):
     from fpgakd.learn.distillation import distill
 
-    jets, teacher = tiny_jets_and_teacher(tmp_path, n_per_class=60, n_particles=16,
-                                          width=8, epochs=2, n_folds=1)
+    # a teacher of its own (one fold, width 8): the shared teacher_60 ranks top jets below chance
+    jets = jets_60
+    teacher = train_tiny_teacher(jets, tmp_path / "teacher", n_constituents=16, width=8, epochs=2, n_folds=1)
     cfg = _cfg(task="regressor", signal_class="t", inputs={"type": "hlf"}, hidden=[8],
                training={"epochs": 4})
     run = tmp_path / "run"

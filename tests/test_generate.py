@@ -190,6 +190,7 @@ def test_smearing_response_and_losses() -> None:
     assert np.std(photon[:, 3] / 5.0) == pytest.approx(sigma_p, rel=0.05) and kept_p.all()
 
 
+@pytest.mark.slow
 def test_interrupted_generation_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "jets.h5"
     calls = []

@@ -11,15 +11,24 @@ import pytest
 from fpgakd.config import ModelConfig, config_from_dict, config_to_dict, load_model_config
 from fpgakd.errors import ConfigError
 from fpgakd.jets.events.eventfile import load_events, write_events
-from test_pileup_teacher import fake_puppi, tiny_teacher
+from helpers.events import fake_puppi, pileup_events
 
 #: both students, shrunk to a couple of quick epochs
 _TRAINING = {"epochs": 2, "batch_size": 64, "patience": 2}
 
 
+@pytest.fixture
+def teacher(pileup_teacher):
+    return pileup_teacher
+
+
 @pytest.fixture(scope="module")
-def teacher(tmp_path_factory):
-    return tiny_teacher(tmp_path_factory.mktemp("pileup_teacher"))
+def untrained_teacher(tmp_path_factory):
+    """The tiny teacher's directory (never written) and data: for errors raised before any training."""
+    from fpgakd.learn.pileup.events import pileup_data
+
+    events = pileup_events(40)
+    return tmp_path_factory.mktemp("no_teacher") / "teacher", pileup_data(events, fake_puppi(events))
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +52,7 @@ def distill(cfg, events, teacher_dir, root, name):
                              cache_dir=root / "cache", progress=False)
 
 
+@pytest.mark.slow
 def test_a_particle_run_writes_the_contract_aligned_with_its_test_events(teacher, tmp_path):
     from fpgakd.learn.pileup.teacher import pileup_soft_labels
     from fpgakd.learn.students import load_student
@@ -68,6 +78,7 @@ def test_a_particle_run_writes_the_contract_aligned_with_its_test_events(teacher
     assert (run / "config.yaml").is_file() and load_model_config(run / "config.yaml").name == "qdistillnet"
 
 
+@pytest.mark.slow
 def test_the_student_never_sees_the_truth_flags(teacher, tmp_path):
     from fpgakd.learn.students import load_student
 
@@ -85,7 +96,7 @@ def test_the_student_never_sees_the_truth_flags(teacher, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_jet_student_on_events_is_refused_by_name(teacher, tmp_path):
-    directory, data = teacher
+def test_a_jet_student_on_events_is_refused_by_name(untrained_teacher, tmp_path):
+    directory, data = untrained_teacher
     with pytest.raises(ConfigError, match="model hlf_mlp: key 'task'.*particle_weight"):
         distill(load_model_config("hlf_mlp"), data.events, directory, tmp_path, "jet")

@@ -13,8 +13,7 @@ from fpgakd.errors import ConfigError
 from fpgakd.jets.events.eventfile import write_events
 from fpgakd.jets.events.puppi import puppi_weights
 from fpgakd.studies.spec import PileupStudyConfig, load_study_config
-from test_puppi import hand_built_events
-from test_verdict import HARD, PILEUP
+from helpers.events import HARD, PILEUP, hand_built_events
 
 N_EVENTS = 6
 TEST_EVENTS = [4, 1, 5]

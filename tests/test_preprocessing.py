@@ -14,7 +14,7 @@ from fpgakd.jets.loading import load_jets
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
-from test_formats import CLASSES, C, hlf_values, write_arff, write_fpgakd, write_toptagging
+from helpers.formats import CLASSES, C, hlf_values, write_arff, write_fpgakd, write_toptagging
 
 
 # ------------------------------------------------------------------ student inputs

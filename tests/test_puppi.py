@@ -7,37 +7,8 @@ import pytest
 
 from fpgakd.config import config_from_dict
 from fpgakd.errors import ConfigError
-from fpgakd.jets.events.eventfile import EventSet
 from fpgakd.jets.events.puppi import PuppiConfig, local_shape, puppi_weights
-
-#: a track this far from the primary vertex (cm) comes from a pileup vertex
-PILEUP_DZ = 5.0
-
-
-def hand_built_events(events: list[list[tuple]], gen: list[list[tuple]] | None = None,
-                      n_pileup: int = 10) -> EventSet:
-    """Events from particle tuples (pt, eta, phi, charge, dz, is_pileup); massless four-vectors.
-
-    ``gen``: per event, generator particles as (pt, eta, phi); the events' gen pT-miss is
-    their negative vector sum.
-    """
-    gen = gen if gen is not None else [[] for _ in events]
-    rows = np.array([p for ev in events for p in ev], dtype=np.float64).reshape(-1, 6)
-    pt, eta, phi = rows[:, 0], rows[:, 1], rows[:, 2]
-    particles = {"pt": pt, "eta": eta, "phi": phi, "px": pt * np.cos(phi), "py": pt * np.sin(phi),
-                 "pz": pt * np.sinh(eta), "e": pt * np.cosh(eta), "charge": rows[:, 3].astype(np.int8),
-                 "pdg_id": np.where(rows[:, 3] != 0, 211, 22).astype(np.int32), "d0": np.zeros(len(rows)),
-                 "dz": rows[:, 4], "is_pileup": rows[:, 5].astype(bool)}
-    g = np.array([p for ev in gen for p in ev], dtype=np.float64).reshape(-1, 3)
-    gen_cols = {"px": g[:, 0] * np.cos(g[:, 2]), "py": g[:, 0] * np.sin(g[:, 2]),
-                "pz": g[:, 0] * np.sinh(g[:, 1]), "e": g[:, 0] * np.cosh(g[:, 1])}
-    gen_offsets = np.concatenate([[0], np.cumsum([len(ev) for ev in gen])]).astype(np.int64)
-    gen_event = np.repeat(np.arange(len(events)), np.diff(gen_offsets))
-    per_event = {"n_pileup": np.full(len(events), n_pileup), "pv_z": np.zeros(len(events)),
-                 "gen_met_x": -np.bincount(gen_event, gen_cols["px"], minlength=len(events)),
-                 "gen_met_y": -np.bincount(gen_event, gen_cols["py"], minlength=len(events))}
-    offsets = np.concatenate([[0], np.cumsum([len(ev) for ev in events])]).astype(np.int64)
-    return EventSet(particles, offsets, per_event, gen_cols, gen_offsets, source="hand-built")
+from helpers.events import PILEUP_DZ, hand_built_events
 
 
 def _pileup_background(rng: np.random.Generator, n: int = 40) -> list[tuple]:

@@ -117,6 +117,7 @@ def _have_yosys() -> bool:
 
 # ---------------------------------------------------------------- exactness (no HDL tools)
 
+@pytest.mark.slow
 def test_reference_replica_equals_keras_including_ties(student, inputs):
     spec = spec_mod.extract_student(student)
     assert spec.input_kif == (1, 3, 4)                       # read from quantized_bits(8, 3)
@@ -146,6 +147,7 @@ def test_relu_saturation_and_negatives_match_qkeras():
     assert q.max() == 8 - 2 ** -5 and q.min() == 0.0
 
 
+@pytest.mark.slow
 def test_trace_half_even_is_exact_and_rnd_is_not(student, inputs):
     spec = spec_mod.extract_student(student)
     codes = spec_mod.quantize_inputs(student, spec, inputs)
@@ -161,7 +163,7 @@ def test_trace_half_even_is_exact_and_rnd_is_not(student, inputs):
 
 # ---------------------------------------------------------------- errors
 
-def test_batchnorm_layer_is_named(student):
+def test_batchnorm_layer_is_named():
     import tensorflow as tf
     from qkeras import QActivation, QDense, quantized_bits
 
@@ -224,6 +226,7 @@ def test_missing_tools_raise_tool_error(tmp_path, monkeypatch):
         simulate.simulate_rtl(tmp_path, None, np.zeros((1, 4)))
 
 
+@pytest.mark.slow
 def test_write_is_atomic(student, tmp_path, monkeypatch):
     from da4ml.codegen.rtl import rtl_model
 

@@ -148,14 +148,13 @@ def test_the_writers_give_the_old_layout(tmp_path):
 
 # ---------------------------------------------------------------- a run written by distill
 @pytest.mark.slow
-def test_a_run_written_by_distill_loads_and_serves_every_reader(tmp_path):
+def test_a_run_written_by_distill_loads_and_serves_every_reader(jets_8, teacher_8, tmp_path):
     from fpgakd.config import ModelConfig, config_from_dict
     from fpgakd.learn.assistant import load_student_run
     from fpgakd.learn.distillation import distill
     from fpgakd.studies.models import check_run_data, load_run_students
-    from test_teacher import tiny_jets_and_teacher
 
-    jets, teacher = tiny_jets_and_teacher(tmp_path, n_per_class=40, n_particles=8, width=8, epochs=1, n_folds=1)
+    jets, teacher = jets_8, teacher_8
     cfg = config_from_dict(ModelConfig, {
         "name": "tiny", "hidden": [8],
         "inputs": {"type": "constituents", "n_constituents": 8, "constituent_features": ["deta", "dphi"]},

@@ -12,6 +12,7 @@ import pytest
 
 from fpgakd.config import ModelConfig, config_from_dict
 from fpgakd.learn.runtime import TF_THREADS
+from helpers.jets import write_synthetic_jets
 
 _TEACHER_SCRIPT = """
 import hashlib, json, os, sys
@@ -72,8 +73,6 @@ def test_two_trainings_with_the_same_seed_give_identical_weights(tmp_path):
 def test_teacher_trainings_are_pinned_and_repeat_bit_for_bit(tmp_path):
     """Two fresh processes (one restricted to a single core) train the same teacher: the
     settings that make numbers machine-independent are applied, and the weights agree."""
-    from test_teacher import write_synthetic_jets
-
     jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=60, n_particles=8)
     cpus = sorted(os.sched_getaffinity(0))
     weights = []

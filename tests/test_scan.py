@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from fpgakd.errors import ConfigError, FpgakdError
-from test_teacher import tiny_jets_and_teacher
 
 #: epochs and C-sim jets small enough for 2 cores, large enough to train and check something
 _TINY_STUDENT = {"name": "tiny", "inputs": {"type": "hlf"}, "hidden": [8],
@@ -29,20 +28,25 @@ _KILL_WAIT_S = 120
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory) -> dict[str, Path]:
-    """Jets, a tiny teacher, a tiny student and a student that cannot fit the data."""
+def scan_inputs(jets_8, tmp_path_factory) -> dict[str, Path]:
+    """Jets, a teacher path (no teacher yet), a tiny student and a student that cannot fit the
+    data: enough for the errors a scan raises before it reads the teacher."""
 
     root = tmp_path_factory.mktemp("scan")
-    jets, teacher = tiny_jets_and_teacher(root, n_per_class=40, n_particles=8,
-                                          width=8, epochs=1, n_folds=1)
     tiny = root / "tiny.yaml"
     tiny.write_text(yaml.safe_dump(_TINY_STUDENT))
     # a regressor of a class the data does not have: distill raises (a point that fails)
     bad = root / "bad.yaml"
     bad.write_text(yaml.safe_dump({**_TINY_STUDENT, "name": "bad", "task": "regressor",
                                    "signal_class": "H"}))
-    return {"root": root, "jets": jets, "teacher": teacher, "tiny": tiny, "bad": bad,
+    return {"root": root, "jets": jets_8, "teacher": root / "teacher", "tiny": tiny, "bad": bad,
             "cache": root / "soft_targets"}
+
+
+@pytest.fixture(scope="module")
+def shared(scan_inputs, teacher_8) -> dict[str, Path]:
+    """Jets, a tiny teacher, a tiny student and a student that cannot fit the data."""
+    return {**scan_inputs, "teacher": teacher_8}
 
 
 def _write_scan(path: Path, shared: dict[str, Path], **keys) -> Path:
@@ -172,7 +176,7 @@ def test_a_killed_worker_loses_only_its_attempt(shared, cluster_address):
     assert sorted(table["mode"]) == ["kd", "scratch"] and set(table["status"]) == {"ok"}
 
 
-def test_bad_scan_yaml_names_file_and_key(tmp_path, shared):
+def test_bad_scan_yaml_names_file_and_key(tmp_path, scan_inputs):
     from fpgakd.cli import main
     from fpgakd.scan.spec import load_scan_config
 
@@ -183,34 +187,35 @@ def test_bad_scan_yaml_names_file_and_key(tmp_path, shared):
              "firmware": ("no_such_target", r"'firmware'.*no_such_target"),
              "colour": ("blue", r"unknown key 'colour'")}
     for key, (value, message) in cases.items():
-        path = _write_scan(tmp_path / f"{key}.yaml", shared, **{key: value})
+        path = _write_scan(tmp_path / f"{key}.yaml", scan_inputs, **{key: value})
         with pytest.raises(ConfigError, match=rf"{key}\.yaml.*{message}"):
             load_scan_config(path)
     # a value a student rejects is reported when the point is resolved, before any work
-    path = _write_scan(tmp_path / "bits.yaml", shared, grid={"bits": [1]})
+    path = _write_scan(tmp_path / "bits.yaml", scan_inputs, grid={"bits": [1]})
     assert main(["scan", str(path), "-o", str(tmp_path / "never")]) == 1
     assert not (tmp_path / "never").exists()
 
 
-def test_zero_points_is_an_error(tmp_path, shared):
+def test_zero_points_is_an_error(tmp_path, scan_inputs):
     from fpgakd.scan.run import run_scan
 
     for name, keys, message in (("empty", {"grid": {"hidden": []}}, "key 'grid.hidden' is an empty list"),
                                 ("none", {"random": {"count": 0, "space": {"bits": [4, 8]}}},
                                  "key 'random.count' is 0")):
-        path = _write_scan(tmp_path / f"{name}.yaml", shared, **keys)
+        path = _write_scan(tmp_path / f"{name}.yaml", scan_inputs, **keys)
         with pytest.raises(ConfigError, match=rf"{name}\.yaml: the scan has no points: {message}"):
             run_scan(path, tmp_path / name, progress=False)
         assert not (tmp_path / name).exists()
 
 
-def test_unreachable_scheduler_fails_fast_and_writes_nothing(tmp_path, shared):
+@pytest.mark.slow
+def test_unreachable_scheduler_fails_fast_and_writes_nothing(tmp_path, scan_inputs):
     from fpgakd.scan.run import run_scan
 
     with socket.socket() as s:   # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    path = _write_scan(tmp_path / "s.yaml", shared)
+    path = _write_scan(tmp_path / "s.yaml", scan_inputs)
     started = time.time()
     with pytest.raises(FpgakdError, match=rf"tcp://127.0.0.1:{port}: no Dask scheduler answered"):
         run_scan(path, tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}", progress=False)

@@ -12,8 +12,7 @@ import pytest
 from fpgakd.config import ModelConfig, load_firmware_config, load_model_config
 from fpgakd.errors import ConfigError
 from fpgakd.firmware.sigmoid import emulate_sigmoid, sigmoid_table, sigmoid_table_error, sigmoid_table_index
-from test_csim import pruned_student
-from test_synth_rtl import _have_rtl_tools
+from helpers.firmware import have_rtl_tools, pruned_student
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -117,7 +116,7 @@ def test_sigmoid_student_is_bit_exact_in_csim_and_rtl(tmp_path):
     save_student(model, tmp_path / "student_kd.h5")
     logits = model(x, training=False).numpy().astype(np.float64)
     assert logits.min() < -8 and logits.max() > 8                 # both clip ends are exercised
-    rtl = _have_rtl_tools()
+    rtl = have_rtl_tools()
 
     report = synthesize(tmp_path / "student_kd.h5", firmware=load_firmware_config(), project_dir=tmp_path / "prj",
                         test_x=x, output="sigmoid", rtl=rtl, progress=False)

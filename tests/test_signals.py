@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_teacher import tiny_jets_and_teacher
-
 #: how long a command may take to reach the point where the signal is sent
 _STARTUP_TIMEOUT_S = 120
 
@@ -105,13 +103,9 @@ def _tiny_model_yaml(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_distill_inputs(tmp_path_factory):
-    pass
-
+def tiny_distill_inputs(jets_8, teacher_8, tmp_path_factory):
     root = tmp_path_factory.mktemp("distill_signal")
-    jets, teacher = tiny_jets_and_teacher(root, n_per_class=40, n_particles=8,
-                                          width=8, epochs=1, n_folds=1)
-    return jets, teacher, _tiny_model_yaml(root / "tiny.yaml")
+    return jets_8, teacher_8, _tiny_model_yaml(root / "tiny.yaml")
 
 
 @pytest.mark.slow

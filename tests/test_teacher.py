@@ -11,82 +11,18 @@ import pytest
 
 from fpgakd.config import TeacherConfig
 from fpgakd.errors import DataError
-from fpgakd.jets.jetfile import CLASS_NAMES, CONSTITUENT_NAMES, FORMAT_NAME, FORMAT_VERSION, HLF_NAMES, JET_NAMES
-
-#: prongs and mean multiplicity per class g, q, W, Z, t: enough structure to learn from
-_PRONGS = (1, 1, 2, 2, 3)
-_MULT = (30, 18, 16, 18, 26)
+from fpgakd.jets.jetfile import CLASS_NAMES
+from helpers.jets import write_synthetic_jets
 
 
-def write_synthetic_jets(path: Path, n_per_class: int = 100, n_particles: int = 16,
-                         seed: int = 0, class_names: tuple[str, ...] = CLASS_NAMES) -> Path:
-    """A small file in fpgakd's jet layout whose classes differ in prongs and multiplicity.
-
-    Not physics: a fast stand-in with the exact layout ``fpgakd.jets.loading.load_jets`` reads.
-    """
-    rng = np.random.default_rng(seed)
-    n = n_per_class * len(class_names)
-    labels = np.repeat(np.arange(len(class_names)), n_per_class)
-    cons = np.zeros((n, n_particles, len(CONSTITUENT_NAMES)), np.float32)
-    mask = np.zeros((n, n_particles), bool)
-    for i, c in enumerate(labels):
-        k = _PRONGS[c % len(_PRONGS)]
-        m = int(np.clip(rng.poisson(_MULT[c % len(_MULT)]), 2, n_particles))
-        centres = rng.normal(0, 0.25, size=(k, 2)) * (k > 1)
-        prong = rng.integers(0, k, size=m)
-        deta, dphi = (centres[prong] + rng.normal(0, 0.06, size=(m, 2))).T
-        frac = np.sort(rng.exponential(1.0, size=m))[::-1]
-        frac /= frac.sum()
-        pt = 1000.0 * frac
-        cons[i, :m] = np.stack([deta, dphi, np.log(pt), np.log(pt * 1.1), frac, frac,
-                                np.hypot(deta, dphi), pt, deta, dphi, pt * 1.1], axis=1)
-        mask[i, :m] = True
-    hlf = rng.normal(size=(n, len(HLF_NAMES))).astype(np.float32)
-    hlf[:, -1] = mask.sum(axis=1)
-    jets = np.tile(np.array([1000.0, 0.0, 0.0, 50.0], np.float32), (n, 1))
-    order = rng.permutation(n)
-    with h5py.File(path, "w") as fh:
-        fh.create_dataset("hlf", data=hlf[order])
-        fh.create_dataset("hlf_names", data=np.array(HLF_NAMES, dtype="S"))
-        fh.create_dataset("constituents", data=cons[order])
-        fh.create_dataset("constituent_names", data=np.array(CONSTITUENT_NAMES, dtype="S"))
-        fh.create_dataset("mask", data=mask[order])
-        fh.create_dataset("labels", data=labels[order].astype(np.int64))
-        fh.create_dataset("class_names", data=np.array(class_names, dtype="S"))
-        fh.create_dataset("jets", data=jets)
-        fh.create_dataset("jet_names", data=np.array(JET_NAMES, dtype="S"))
-        fh.attrs["format"] = FORMAT_NAME
-        fh.attrs["format_version"] = FORMAT_VERSION
-    return path
+@pytest.fixture
+def jets(jets_16) -> Path:
+    return jets_16
 
 
-def tiny_jets_and_teacher(root: Path, *, n_per_class: int, n_particles: int, width: int,
-                          epochs: int, n_folds: int) -> tuple[Path, Path]:
-    """Synthetic jets under ``root`` and a small Deep Sets teacher trained on them.
-
-    >>> jets, teacher = tiny_jets_and_teacher(tmp, n_per_class=40, n_particles=8, width=8,
-    ...                                       epochs=1, n_folds=1)         # doctest: +SKIP
-    """
-    from fpgakd.learn.teacher import train_teacher
-
-    jets = write_synthetic_jets(root / "jets.h5", n_per_class=n_per_class, n_particles=n_particles)
-    config = TeacherConfig(n_constituents=n_particles, width=width, epochs=epochs, n_folds=n_folds)
-    return jets, train_teacher(jets, root / "teacher", config=config, progress=False)
-
-
-_TINY = TeacherConfig(n_constituents=16, width=16, epochs=2, n_folds=2, batch_size=128)
-
-
-@pytest.fixture(scope="module")
-def jets(tmp_path_factory) -> Path:
-    return write_synthetic_jets(tmp_path_factory.mktemp("jets") / "jets.h5", n_per_class=80)
-
-
-@pytest.fixture(scope="module")
-def teacher(jets, tmp_path_factory) -> Path:
-    from fpgakd.learn.teacher import train_teacher
-
-    return train_teacher(jets, tmp_path_factory.mktemp("t") / "teacher", config=_TINY, progress=False)
+@pytest.fixture
+def teacher(teacher_16) -> Path:
+    return teacher_16
 
 
 _ARCHS = {
@@ -132,6 +68,7 @@ def test_teacher_is_permutation_invariant_and_ignores_padding(arch):
     assert not np.allclose(predict(moved), ref, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ["edgeconv_pairs_hlf", "attention_pairs_hlf"])
 def test_new_teachers_train_save_and_reload(arch, jets, tmp_path):
     import tensorflow as tf
@@ -159,6 +96,7 @@ def test_new_teachers_train_save_and_reload(arch, jets, tmp_path):
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_train_teacher_writes_directory(teacher):
     meta = json.loads((teacher / "teacher.json").read_text())
     assert meta["models"] == ["teacher_fold0.h5", "teacher_fold1.h5"]
@@ -169,6 +107,7 @@ def test_train_teacher_writes_directory(teacher):
     assert (folds == -1).sum() == meta["n_val"] + meta["n_test"]
 
 
+@pytest.mark.slow
 def test_soft_targets_cached_and_out_of_fold(teacher, jets, tmp_path):
     from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits
@@ -189,6 +128,7 @@ def test_soft_targets_cached_and_out_of_fold(teacher, jets, tmp_path):
     np.testing.assert_allclose(mean[~train], z[~train], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_cache_invalidated_when_teacher_file_changes(teacher, jets, tmp_path):
     import shutil
 
@@ -213,6 +153,7 @@ def test_cache_invalidated_when_teacher_file_changes(teacher, jets, tmp_path):
     assert not np.allclose(before, after)
 
 
+@pytest.mark.slow
 def test_class_mismatch_names_both_sides(teacher, tmp_path):
     from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits

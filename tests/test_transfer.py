@@ -4,6 +4,8 @@ fine-tuning from a pre-trained teacher, training on a fraction of the data, the 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -13,8 +15,7 @@ from fpgakd.config import TeacherConfig, dump_config
 from fpgakd.errors import ConfigError
 from fpgakd.jets.preprocessing import split_indices, subsample_stratified
 from fpgakd.studies.spec import SourceWindowConfig, TransferStudyConfig, load_study_config
-from test_distill import _cfg
-from test_teacher import tiny_jets_and_teacher, write_synthetic_jets
+from helpers.jets import tiny_student_config as _cfg, train_tiny_teacher, write_synthetic_jets
 
 _TINY = dict(n_constituents=8, width=8, epochs=2, n_folds=1, batch_size=64)
 
@@ -29,14 +30,20 @@ def _with_pt(path, pt):
 
 
 @pytest.fixture(scope="module")
-def pretrained(tmp_path_factory):
+def target(tmp_path_factory):
+    """Target jets (pT 1000)."""
+    return write_synthetic_jets(tmp_path_factory.mktemp("target") / "target.h5", n_per_class=40, n_particles=8,
+                                seed=3)
+
+
+@pytest.fixture(scope="module")
+def pretrained(jets_8, target, tmp_path_factory):
     """Target jets (pT 1000) and a one-model teacher pre-trained on other jets (pT 600)."""
     root = tmp_path_factory.mktemp("transfer")
-    source, teacher = tiny_jets_and_teacher(root, n_per_class=40, n_particles=8, width=8,
-                                            epochs=2, n_folds=1)
-    _with_pt(source, 600.0)
-    target = write_synthetic_jets(root / "target.h5", n_per_class=40, n_particles=8, seed=3)
-    return source, teacher, target
+    source = Path(shutil.copy(jets_8, root / "jets.h5"))
+    # two epochs, not the shared teacher_8's one: its weights must move visibly from a fresh start
+    teacher = train_tiny_teacher(source, root / "teacher", n_constituents=8, width=8, epochs=2, n_folds=1)
+    return _with_pt(source, 600.0), teacher, target
 
 
 def _weights(teacher_dir):
@@ -49,6 +56,7 @@ def _weights(teacher_dir):
     return model.get_weights()
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_the_pretrained_weights(pretrained, tmp_path):
     from fpgakd.learn.teacher import train_teacher
     from fpgakd.studies.models import teacher_logits_on
@@ -73,6 +81,7 @@ def test_fine_tuning_starts_from_the_pretrained_weights(pretrained, tmp_path):
     assert meta["pretrained"]["initial_val_accuracy"] == pytest.approx(zero_shot.mean())
 
 
+@pytest.mark.slow
 def test_fine_tuning_moves_the_weights_and_refuses_a_fold_teacher(pretrained, tmp_path):
     from fpgakd.errors import DataError
     from fpgakd.learn.teacher import train_teacher
@@ -89,6 +98,7 @@ def test_fine_tuning_moves_the_weights_and_refuses_a_fold_teacher(pretrained, tm
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_a_fraction_trains_on_that_many_jets_of_the_train_split(pretrained, tmp_path):
     from fpgakd.learn.teacher import train_teacher
 
@@ -155,6 +165,7 @@ def _tiny_study(tmp_path, **over):
                                fractions=(0.5, 1.0), seeds=(0,), **over)
 
 
+@pytest.mark.slow
 def test_transfer_study_end_to_end(pretrained, tmp_path, monkeypatch):
     from fpgakd.studies.transfer import run_transfer_study
     from fpgakd.studies.transfer_plot import format_transfer_table
@@ -177,11 +188,10 @@ def test_transfer_study_end_to_end(pretrained, tmp_path, monkeypatch):
     assert "zero-shot" in format_transfer_table(results)
 
 
-def test_transfer_study_refuses_overlapping_windows(pretrained, tmp_path, monkeypatch):
+def test_transfer_study_refuses_overlapping_windows(target, tmp_path, monkeypatch):
     from fpgakd.studies.transfer import run_transfer_study
 
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
-    _, _, target = pretrained
     overlapping = _with_pt(write_synthetic_jets(tmp_path / "s.h5", n_per_class=5, n_particles=8), 1000.0)
     with pytest.raises(ConfigError, match="--source-jets.*overlaps"):
         run_transfer_study(_tiny_study(tmp_path), target, tmp_path / "out", source_jets=overlapping,

@@ -10,17 +10,10 @@ from fpgakd.jets.events.reconstruction import cluster_jets, generator_jets, weig
 from fpgakd.learn.pileup.verdict import (VerdictConfig, format_verdict_table, pileup_verdict, resolution,
                                         verdict_summary)
 from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
-from test_puppi import PILEUP_DZ, hand_built_events
+from helpers.events import HARD, PILEUP, hand_built_events
 
 #: the interquartile half-width of a unit Gaussian: the 75% quantile, 0.6745
 GAUSS_IQR_HALF = 0.6744897501960817
-
-# A W(lv)+jets-like event: a hard lepton (a jet of its own) and two jets; the neutrino is invisible.
-HARD = [(45.0, 0.3, 2.0, -1, 0.0, False),                                   # the lepton
-        (30.0, -0.5, -1.0, 1, 0.01, False), (20.0, -0.45, -1.1, 0, 0.0, False),  # jet 1
-        (25.0, 1.5, 0.2, 0, 0.0, False), (6.0, 1.6, 0.25, -1, 0.0, False)]      # jet 2
-PILEUP = [(3.0, -0.4, -1.05, 0, 0.0, True), (2.0, 1.55, 0.1, 1, PILEUP_DZ, True),
-          (4.0, -2.0, 2.5, 0, 0.0, True), (1.0, 0.0, 0.0, 1, PILEUP_DZ, True)]
 
 
 def _truth_event(with_pileup: bool):

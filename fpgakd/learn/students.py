@@ -71,7 +71,7 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
     ``output`` layer (DistillNet). The last layer is always a linear ``output`` logit.
 
     >>> from fpgakd.config import load_model_config
-    >>> build_student(load_model_config("hlf_mlp"), 16, 5).output_shape   # doctest: +SKIP
+    >>> build_student(load_model_config("hlf_mlp"), 16, 5).output_shape
     (None, 5)
     """
     configure_tensorflow()

@@ -101,7 +101,7 @@ def jet_tables_from_p4s(p4: NDArray, mask: NDArray, jet_p4: NDArray | None = Non
 
     >>> t, m, j = jet_tables_from_p4s(np.array([[[1.0, 0, 0, 1], [2.0, 0, 0, 2]]]), np.ones((1, 2), bool))
     >>> t[0, :, 4].tolist(), j[0].tolist()                    # pt_frac, (pT, eta, phi, m) of the jet
-    ([0.6666666865348969, 0.3333333432674408], [3.0, 0.0, 0.0, 0.0])
+    ([0.6666666865348816, 0.3333333432674408], [3.0, 0.0, 0.0, 0.0])
     """
     p4 = np.where(np.asarray(mask, bool)[..., None], np.asarray(p4, dtype=np.float64), 0.0)
     pt, eta, phi, e = ptetaphie_from_p4s(p4)

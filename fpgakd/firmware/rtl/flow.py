@@ -36,7 +36,7 @@ def run_rtl_flow(model: Any, out_dir: str | os.PathLike, inputs: np.ndarray, *,
     against its emulation (:func:`fpgakd.firmware.sigmoid.emulate_sigmoid`).
 
     >>> report = run_rtl_flow(model, "runs/hlf_mlp/rtl", x_test[:10000])   # doctest: +SKIP
-    >>> report["simulation"]["bit_exact"]
+    >>> report["simulation"]["bit_exact"]                                  # doctest: +SKIP
     True
     """
     check_rtl_tools(need=("da4ml", "verilator") + (("yosys",) if synthesize else ()))

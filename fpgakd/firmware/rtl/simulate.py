@@ -168,7 +168,7 @@ def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, 
     ``rebuild=False`` reuses a binder already built in rtl_dir/sim.
 
     >>> s = simulate_rtl("runs/hlf_mlp/rtl", model, x_test[:10000])   # doctest: +SKIP
-    >>> s["bit_exact"], s["n_differing"]
+    >>> s["bit_exact"], s["n_differing"]                              # doctest: +SKIP
     (True, 0)
     """
     rtl_dir = Path(rtl_dir).resolve()

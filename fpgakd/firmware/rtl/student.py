@@ -225,7 +225,9 @@ def extract_student(model: Any) -> StudentSpec:
     Raises :class:`RtlUnsupported` for a float model (Dense without quantizers) and
     :class:`ConfigError` naming the layer for any other unsupported layer or setting.
 
-    >>> spec = extract_student(model)                       # doctest: +SKIP
+    >>> from fpgakd.config import load_model_config
+    >>> from fpgakd.learn.students import build_student
+    >>> spec = extract_student(build_student(load_model_config("hlf_mlp"), 16, 5))
     >>> spec.input_kif, [l.name for l in spec.layers]
     ((1, 3, 4), ['fc1', 'fc2', 'fc3', 'output'])
     """

@@ -162,7 +162,7 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
     Unsupported layers raise ConfigError naming the layer; a float model raises RtlUnsupported.
 
     >>> tr = trace_student(model, clock_ns=4.167, latency_cutoff=5)   # doctest: +SKIP
-    >>> tr.stages
+    >>> tr.stages                                                     # doctest: +SKIP
     8
     """
     spec = extract_student(model)

@@ -122,7 +122,7 @@ def write_rtl(model: Any, out_dir: str | os.PathLike, *, part: str = "xcvu13p-fl
     (also in ``out_dir/fpgakd_rtl.json``).
 
     >>> meta = write_rtl(model, "runs/hlf_mlp/rtl")           # doctest: +SKIP
-    >>> meta["latency_cycles"], meta["files"]["top"]
+    >>> meta["latency_cycles"], meta["files"]["top"]           # doctest: +SKIP
     (8, 'src/fpgakd_rtl.v')
     """
     out_dir = Path(out_dir).resolve()

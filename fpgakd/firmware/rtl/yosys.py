@@ -192,7 +192,7 @@ def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, source
     model. Every figure comes with its source label.
 
     >>> r = synthesize_rtl("runs/hlf_mlp/rtl")                    # doctest: +SKIP
-    >>> r["resources"]["LUT"], r["latency_cycles"]
+    >>> r["resources"]["LUT"], r["latency_cycles"]                # doctest: +SKIP
     (21856, 8)
     """
     rtl_dir = Path(rtl_dir).resolve()

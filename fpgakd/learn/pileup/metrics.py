@@ -26,7 +26,7 @@ def weight_metrics(is_hard: np.ndarray, weights: np.ndarray,
     """Accuracy and AUC of ``weights`` against the truth, and their MAE to ``teacher`` if given.
 
     >>> weight_metrics(np.array([True, False]), np.array([0.9, 0.2]), np.array([1.0, 0.0]))
-    {'n_particles': 2, 'accuracy': 1.0, 'auc': 1.0, 'mae_to_teacher': 0.15000000000000002}
+    {'n_particles': 2, 'accuracy': 1.0, 'auc': 1.0, 'mae_to_teacher': 0.15}
     """
     from fpgakd.learn.metrics import binary_metrics
 

