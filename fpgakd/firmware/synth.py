@@ -10,7 +10,10 @@ PATH (or attaches a resource estimate, marked as one, where none is) and writes
 the student and its held-out jets in a distillation run directory.
 
 A float (non-QKeras) Keras model converts too, with hls4ml's default fixed-point types,
-but cannot be bit-exact: its check uses ``csim.float_tolerance`` and a warning says so.
+but cannot be bit-exact: its check uses ``csim.float_tolerance`` and a warning says so. An
+HGQ student is synthesised as its proxy model (a distill run's ``student_kd_proxy.h5``):
+the checks compare the firmware with the proxy's predictions, bit for bit, and the report's
+``model.quantizer`` says which quantizer made the model.
 
 Project layout written by :func:`synthesize` (``<project_dir>/``): hls4ml's project
 (``firmware/``, ``<project>_test.cpp``, ``build_prj.tcl``, ...), ``tb_data/`` with the
@@ -45,6 +48,8 @@ log = logging.getLogger(__name__)
 
 #: a distillation run directory: the student synthesised by default, and its held-out jets
 RUN_MODEL_NAMES = ("student_kd.h5", "student_scratch.h5")
+#: an HGQ run's proxy models (what its firmware implements), taken before the students
+RUN_PROXY_NAMES = ("student_kd_proxy.h5", "student_scratch_proxy.h5")
 #: standardized jets the run never trained on (test + validation), and the test split alone
 RUN_INPUTS_NAMES = ("heldout_inputs.npy", "test_inputs.npy")
 RUN_INPUTS_NAME = RUN_INPUTS_NAMES[0]
@@ -75,9 +80,11 @@ def _check_inputs(x: Any, n_inputs: int, source: str, model_source: str) -> np.n
 def _model_info(model: Any, source: str, quantized: bool) -> dict:
     from fpgakd.learn.students import count_parameters, weight_sparsity
 
+    from fpgakd.firmware.hls import quantizer_of
+
     n_in, n_out = n_features(model)
     return {"name": model.name, "file": source, "n_inputs": n_in, "n_outputs": n_out,
-            "quantized": quantized, **count_parameters(model),
+            "quantized": quantized, "quantizer": quantizer_of(model), **count_parameters(model),
             "sparsity": weight_sparsity(model)}
 
 
@@ -348,7 +355,7 @@ def _fix_output_dir(tmp: Path, project_dir: Path) -> None:
 # ---------------------------------------------------------------- run directories
 def _find_model(path: Path) -> Path:
     if path.is_dir():
-        for name in RUN_MODEL_NAMES:
+        for name in RUN_PROXY_NAMES + RUN_MODEL_NAMES:
             if (path / name).is_file():
                 return path / name
         raise DataError(f"{path}: no student model in this run directory "
@@ -433,7 +440,8 @@ def run_output(model_path: Path) -> str:
 def _run_accuracy(model_path: Path) -> dict | None:
     """Test accuracy (and AUC) of this student from its run's metrics.json, if there is one."""
     metrics_path = model_path.parent / RUN_METRICS_NAME
-    mode = {"student_kd.h5": "kd", "student_scratch.h5": "scratch"}.get(model_path.name)
+    mode = {"student_kd.h5": "kd", "student_scratch.h5": "scratch",
+            "student_kd_proxy.h5": "kd", "student_scratch_proxy.h5": "scratch"}.get(model_path.name)
     if mode is None or not metrics_path.is_file():
         return None
     try:
