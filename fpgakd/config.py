@@ -263,11 +263,18 @@ class ModelConfig:
 
     @classmethod
     def _check_raw(cls, data: dict) -> dict:
-        """An HGQ student without a pruning block is unpruned (TFMOT pruning is QKeras's)."""
+        """An HGQ student has no pruning block and is not TFMOT-pruned (HGQ prunes by itself)."""
         quant = data.get("quantization")
-        if isinstance(quant, dict) and quant.get("kind") == "hgq" and "pruning" not in data:
-            return {**data, "pruning": {"enabled": False}}
-        return data
+        if not (isinstance(quant, dict) and quant.get("kind") == "hgq" and quant.get("enabled", True)):
+            return data
+        _check("pruning" not in data, "pruning", data.get("pruning"),
+               "no pruning block for an HGQ student (a weight whose trained width reaches zero is "
+               "pruned; TFMOT pruning is for kind: qkeras)")
+        return {**data, "pruning": {"enabled": False}}
+
+    def _inactive_keys(self) -> tuple[str, ...]:
+        """An HGQ student's resolved config has no pruning block (it would be refused on reload)."""
+        return ("pruning",) if self.quantization.enabled and self.quantization.kind == "hgq" else ()
 
 
 @dataclass(frozen=True)

@@ -73,9 +73,12 @@ def test_bad_quantization_keys_name_file_and_key(tmp_path: Path, quant: str, key
     assert f"key '{key}'" in message
 
 
-def test_a_pruning_block_on_an_hgq_student_is_refused(tmp_path: Path) -> None:
-    message = _load_error(tmp_path, "name: x\nquantization: {kind: hgq}\npruning: {target_sparsity: 0.5}\n")
-    assert "key 'pruning.enabled'" in message and "HGQ" in message
+@pytest.mark.parametrize("block", ["{target_sparsity: 0.5}", "{enabled: false}"])
+def test_a_pruning_block_on_an_hgq_student_is_refused(tmp_path: Path, block: str) -> None:
+    message = _load_error(tmp_path, f"name: x\nquantization: {{kind: hgq}}\npruning: {block}\n")
+    assert "key 'pruning'" in message and "HGQ" in message
+    with pytest.raises(ValueError, match="pruning.enabled"):   # built in code, not from YAML
+        ModelConfig(name="x", quantization=load_model_config("hlf_hgq").quantization)
 
 
 def test_hgq_configs_load_unpruned_and_their_resolved_dump_reloads(tmp_path: Path) -> None:
@@ -84,6 +87,7 @@ def test_hgq_configs_load_unpruned_and_their_resolved_dump_reloads(tmp_path: Pat
         assert cfg.quantization.kind == "hgq" and not cfg.pruning.enabled
         dumped = config_to_dict(cfg)["quantization"]
         assert "weight_bits" not in dumped and dumped["beta"] == cfg.quantization.beta
+        assert "pruning" not in config_to_dict(cfg)
         assert load_model_config(dump_config(cfg, tmp_path / f"{name}.yaml")) == cfg
     assert "beta" not in config_to_dict(load_model_config("hlf_mlp"))["quantization"]
 

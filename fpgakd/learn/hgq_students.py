@@ -16,9 +16,9 @@ constant or ramps linearly from ``beta_start`` over ``beta_ramp_epochs`` epochs
 (:func:`beta_for_epoch`).
 
 Pruning: a weight whose trained width reaches zero bits is zero, i.e. pruned, and costs
-no logic; HGQ students therefore have no TFMOT pruning (a ``pruning`` block with
-``enabled: true`` on an HGQ student is refused when the config is loaded; TFMOT pruning
-stays for QKeras students only).
+no logic; HGQ students therefore have no TFMOT pruning (a ``pruning`` block on an HGQ
+student is refused when the config is loaded, and its resolved config has none; TFMOT
+pruning stays for QKeras students only).
 
 Firmware: after training, :func:`hgq_proxy` records the activation ranges on the training
 inputs (``HGQ.trace_minmax``, which also returns the exact EBOPs) and builds HGQ's *proxy
