@@ -236,6 +236,7 @@ def test_an_hgq_distill_run_synthesises_bit_exact_in_csim_and_rtl(tmp_path: Path
     report = synthesize_run(run, firmware=load_firmware_config(), hls_root=tmp_path / "hls", n_jets=200,
                             progress=False)
     assert report["model"]["quantizer"] == "hgq" and report["model"]["file"] == "student_kd_proxy.h5"
+    assert report["model"]["name"] == cfg.name
     n_jets = min(200, len(np.load(run / "heldout_inputs.npy")))
     assert report["csim"]["bit_exact"] and report["csim"]["n_jets"] == n_jets
     rtl = report.get("rtl")

@@ -154,6 +154,7 @@ def hgq_proxy(model: Any, x_calibration: np.ndarray) -> tuple[Any, float]:
     with contextlib.redirect_stdout(io.StringIO()):
         ebops = float(hgq.trace_minmax(model, x, bsz=4096, verbose=False))
         proxy = hgq.to_proxy_model(model, aggressive=True)
+    proxy._name = model.name     # reports name the student, not Keras's "model_<n>"
     return proxy, ebops
 
 
