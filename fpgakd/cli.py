@@ -389,7 +389,7 @@ def _add_learning_commands(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=_cmd_teacher)
 
-    p = sub.add_parser("distill", help="train a QKeras student with knowledge distillation (and its scratch twin)")
+    p = sub.add_parser("distill", help="train a QKeras or HGQ student with knowledge distillation (and its scratch twin)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"student: a name under models/ or a YAML path (default {DEFAULT_MODEL})")
     p.add_argument("--jets", help="jet file (default: the embedded default dataset)")
     p.add_argument("--events", help="event file with pileup: train a per-particle student (--model "

@@ -35,7 +35,7 @@ __all__ = [
     "load_model_config", "load_teacher_config", "load_firmware_config", "config_from_dict",
     "config_to_dict", "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping",
     "check_field", "validate_fields", "invalid_value_message", "config_from_stored", "config_fields",
-    "nest_sections", "replace_config", "PAIR_FEATURE_NAMES",
+    "nest_sections", "replace_config", "PAIR_FEATURE_NAMES", "QKERAS_KEYS", "HGQ_KEYS", "HGQ_MAX_FRAC_BITS",
 ]
 
 HLF_INPUT = "hlf"
@@ -67,25 +67,60 @@ class InputConfig:
                self.constituent_features, "a non-empty list of feature names")
 
 
+#: keys of each quantizer kind (``quantization.kind``); a key of the other kind is refused
+QKERAS_KEYS = ("weight_bits", "weight_integer", "input_bits", "input_integer", "activation_bits",
+               "activation_integer")
+HGQ_KEYS = ("granularity", "weight_init_bits", "activation_init_bits", "max_frac_bits", "beta",
+            "beta_schedule", "beta_start", "beta_ramp_epochs")
+#: HGQ keys of the linear beta schedule only
+_HGQ_LINEAR_KEYS = ("beta_start", "beta_ramp_epochs")
+#: largest trained fractional width of an HGQ student: its widest signal (16 fractional bits,
+#: the integer bits of the traced range and the sign) stays within the 32 bits of da4ml's
+#: Verilator binder, and far within float32's exact range (HGQ clips at 23)
+HGQ_MAX_FRAC_BITS = 16
+
+
 @dataclass(frozen=True)
 class QuantizationConfig:
-    """QKeras bit widths: ``quantized_bits(bits, integer, alpha=1)`` and ``quantized_relu``.
+    """How a student is quantized: ``kind: qkeras`` (the default: uniform ``quantized_bits(bits,
+    integer, alpha=1)`` and ``quantized_relu``) or ``kind: hgq`` (HGQ: a trained fractional
+    width per weight, channel or layer, and per activation, with a resource penalty ``beta``
+    times the EBOPs, see :mod:`fpgakd.learn.hgq_students`). Each kind has its own keys; a key
+    of the other kind is refused on load.
 
-    ``enabled: false`` builds a float Keras student (no QKeras layers, no firmware bit-exactness).
+    ``enabled: false`` builds a float Keras student (no quantizers, no firmware bit-exactness).
     """
 
     enabled: bool = True
-    #: weights and biases: total bits and integer bits (sign excluded, QKeras convention)
+    kind: Literal["qkeras", "hgq"] = "qkeras"
+    #: qkeras: weights and biases: total bits and integer bits (sign excluded, QKeras convention)
     weight_bits: int = 8
     weight_integer: int = 0
-    #: input QActivation quantized_bits(input_bits, input_integer)
+    #: qkeras: input QActivation quantized_bits(input_bits, input_integer)
     input_bits: int = 8
     input_integer: int = 3
-    #: hidden activations quantized_relu(activation_bits, activation_integer)
+    #: qkeras: hidden activations quantized_relu(activation_bits, activation_integer)
     activation_bits: int = 8
     activation_integer: int = 3
+    #: hgq: one trained weight width per weight, per output channel, or per layer
+    granularity: Literal["per_weight", "per_channel", "per_layer"] = "per_weight"
+    #: hgq: initial widths (HGQ's ``init_bw``): significant bits of each weight (HGQ sets its
+    #: fractional bits from the weight's magnitude), fractional bits of each activation
+    #: (integer bits follow from the traced activation ranges)
+    weight_init_bits: int = 6
+    activation_init_bits: int = 6
+    #: hgq: upper bound of every trained fractional width (HGQ's ``bw_clip``)
+    max_frac_bits: int = 12
+    #: hgq: weight of the EBOPs penalty in the loss (HGQ's ``beta``), and its schedule over
+    #: epochs: constant, or linear from ``beta_start`` to ``beta`` over ``beta_ramp_epochs``
+    beta: float = 1e-5
+    beta_schedule: Literal["constant", "linear"] = "constant"
+    beta_start: float = 0.0
+    beta_ramp_epochs: int = 10
 
     def __post_init__(self) -> None:
+        _check(self.enabled or self.kind == "qkeras", "kind", self.kind,
+               "'qkeras' (the default) for a float student (enabled: false)")
         for name in ("weight_bits", "input_bits", "activation_bits"):
             value = getattr(self, name)
             _check(2 <= value <= 32, name, value, "an integer from 2 to 32")
@@ -93,6 +128,37 @@ class QuantizationConfig:
             value = getattr(self, name)
             total = getattr(self, name.replace("integer", "bits"))
             _check(0 <= value < total, name, value, f"an integer from 0 to {total - 1}")
+        _check(1 <= self.max_frac_bits <= HGQ_MAX_FRAC_BITS, "max_frac_bits", self.max_frac_bits,
+               f"an integer from 1 to {HGQ_MAX_FRAC_BITS} (wider signals do not fit the firmware checks)")
+        for name in ("weight_init_bits", "activation_init_bits"):
+            value = getattr(self, name)
+            _check(0 <= value <= self.max_frac_bits, name, value,
+                   f"an integer from 0 to max_frac_bits ({self.max_frac_bits})")
+        _check(self.beta >= 0, "beta", self.beta, "a number >= 0")
+        _check(self.beta_start >= 0, "beta_start", self.beta_start, "a number >= 0")
+        _check(self.beta_ramp_epochs >= 1, "beta_ramp_epochs", self.beta_ramp_epochs, "an integer >= 1")
+
+    @classmethod
+    def _check_raw(cls, data: dict) -> dict:
+        """Refuse the keys of the other quantizer kind (and linear-schedule keys on a constant one)."""
+        kind = data.get("kind", "qkeras")
+        foreign = QKERAS_KEYS if kind == "hgq" else HGQ_KEYS if kind == "qkeras" else ()
+        for key in foreign:
+            if key in data:
+                _check(False, key, data[key], f"no such key for a kind: {kind} student "
+                       f"(its keys: {', '.join(HGQ_KEYS if kind == 'hgq' else QKERAS_KEYS)})")
+        if kind == "hgq" and data.get("beta_schedule", "constant") == "constant":
+            for key in _HGQ_LINEAR_KEYS:
+                if key in data:
+                    _check(False, key, data[key], "no such key for beta_schedule: constant "
+                           "(it belongs to beta_schedule: linear)")
+        return data
+
+    def _inactive_keys(self) -> tuple[str, ...]:
+        """Keys left out of the resolved config: the other kind's, and the linear schedule's."""
+        if self.kind == "qkeras":
+            return HGQ_KEYS
+        return QKERAS_KEYS + (_HGQ_LINEAR_KEYS if self.beta_schedule == "constant" else ())
 
 
 @dataclass(frozen=True)
@@ -193,6 +259,29 @@ class ModelConfig:
                self.name, "letters, digits, '-' and '_' only")
         _check(len(self.hidden) >= 1 and all(w >= 1 for w in self.hidden), "hidden",
                self.hidden, "a non-empty list of positive layer widths")
+        if self.quantization.enabled and self.quantization.kind == "hgq":
+            _check(not self.pruning.enabled, "pruning.enabled", self.pruning.enabled,
+                   "false for an HGQ student (HGQ prunes a weight by training its width to zero; "
+                   "leave the pruning block out)")
+            _check(self.task != "particle_weight", "quantization.kind", "hgq",
+                   "'qkeras' for task particle_weight (HGQ DistillNet students are not supported)")
+            _check(self.output == "linear", "output", self.output,
+                   "'linear' for an HGQ student (the firmware's sigmoid table follows QKeras logits only)")
+
+    @classmethod
+    def _check_raw(cls, data: dict) -> dict:
+        """An HGQ student has no pruning block and is not TFMOT-pruned (HGQ prunes by itself)."""
+        quant = data.get("quantization")
+        if not (isinstance(quant, dict) and quant.get("kind") == "hgq" and quant.get("enabled", True)):
+            return data
+        _check("pruning" not in data, "pruning", data.get("pruning"),
+               "no pruning block for an HGQ student (a weight whose trained width reaches zero is "
+               "pruned; TFMOT pruning is for kind: qkeras)")
+        return {**data, "pruning": {"enabled": False}}
+
+    def _inactive_keys(self) -> tuple[str, ...]:
+        """An HGQ student's resolved config has no pruning block (it would be refused on reload)."""
+        return ("pruning",) if self.quantization.enabled and self.quantization.kind == "hgq" else ()
 
 
 @dataclass(frozen=True)
@@ -537,6 +626,12 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
     if unknown:
         allowed = sorted({written.get(n, n).split(".")[0] for n in fields})
         raise ConfigError(f"{source}: unknown key '{_key(prefix, unknown[0])}'; allowed here: {', '.join(allowed)}")
+    check_raw = getattr(cls, "_check_raw", None)
+    if check_raw is not None:
+        try:
+            data = check_raw(data)
+        except _Invalid as err:
+            raise ConfigError(invalid_value_message(source, _key(prefix, err.key), err.got, err.allowed)) from None
     kwargs = {}
     for name, f in fields.items():
         path = _key(prefix, written.get(name, name))
@@ -611,7 +706,9 @@ def config_to_dict(config: Any) -> dict:
     >>> config_to_dict(TeacherConfig())["training"]["epochs"]
     100
     """
-    fields = {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    # keys of another kind (a QKeras student's HGQ keys) are left out, so the dict loads again
+    inactive = config._inactive_keys() if hasattr(config, "_inactive_keys") else ()
+    fields = {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config) if f.name not in inactive}
     return nest_sections(type(config), fields)
 
 
@@ -624,12 +721,16 @@ def config_fields(config: Any) -> dict:
     100
     """
     def plain(v: Any) -> Any:
+        if dataclasses.is_dataclass(v):
+            inactive = v._inactive_keys() if hasattr(v, "_inactive_keys") else ()
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)
+                    if f.name not in inactive}
         if isinstance(v, tuple):
             return [plain(x) for x in v]
         if isinstance(v, dict):
             return {k: plain(x) for k, x in v.items()}
         return v
-    return plain(dataclasses.asdict(config))
+    return plain(config)
 
 
 def replace_config(config: Any, overrides: dict[str, Any], source: str) -> Any:

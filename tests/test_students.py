@@ -31,6 +31,9 @@ def test_student_layers_follow_the_yaml(name: str) -> None:
     if not q.enabled:
         assert not any(hasattr(layer, "kernel_quantizer_internal") for layer in model.layers)
         return
+    if q.kind == "hgq":   # HGQ layers and their widths: tests/test_hgq.py
+        assert all(type(layer).__name__ == "HDense" for layer in dense)
+        return
     assert model.layers[1].quantizer.bits == q.input_bits
     for layer in dense:
         assert layer.kernel_quantizer_internal.bits == q.weight_bits

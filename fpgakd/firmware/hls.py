@@ -3,6 +3,11 @@
 conversion with hls4ml's QKeras precision-propagation flow (``bit_exact=True``, so the firmware
 computes the same logits as QKeras bit for bit), and running the HLS tool where one is on PATH.
 
+An HGQ student converts as its proxy model (:mod:`fpgakd.learn.hgq_students`): plain Dense
+and ReLU layers between ``FixedPointQuantizer`` layers, whose formats hls4ml's proxy-model
+handler reads, so the firmware computes the proxy's outputs bit for bit. The trainable HGQ
+model itself is refused with a message pointing to its proxy.
+
 A float (non-QKeras) Keras model converts too, with hls4ml's default fixed-point types, but
 cannot be bit-exact.
 """
@@ -20,7 +25,8 @@ from typing import Any
 from fpgakd.config import FirmwareConfig
 from fpgakd.errors import FpgakdError, ToolError
 
-__all__ = ["hls4ml_config", "convert_model", "convert_keras_model", "is_quantized", "check_supported", "find_hls_tool",
+__all__ = ["hls4ml_config", "convert_model", "convert_keras_model", "is_quantized", "quantizer_of", "check_supported",
+           "find_hls_tool",
            "load_keras", "n_features", "run_hls", "SUPPORTED_LAYERS", "HLS_TOOLS", "OUTPUTS"]
 
 log = logging.getLogger(__name__)
@@ -28,7 +34,8 @@ log = logging.getLogger(__name__)
 #: Keras layer classes the firmware stage converts: those of fpgakd's MLP students, which
 #: the C-simulation regression (tests/test_csim.py) checks bit for bit. Anything else
 #: (convolutions, recurrent layers, ...) is refused up front with the layer named.
-SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU"})
+SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU",
+                              "FixedPointQuantizer"})
 
 #: strategies hls4ml accepts on Dense layers only (on the input layer it raises)
 DENSE_ONLY_STRATEGIES = frozenset({"distributed_arithmetic"})
@@ -46,13 +53,27 @@ _TAIL_LINES = 30
 
 
 # ---------------------------------------------------------------- model inspection
+def quantizer_of(model: Any) -> str:
+    """Which quantizer made ``model``: ``"qkeras"``, ``"hgq"`` (an HGQ proxy model, or a
+    trainable HGQ student) or ``"float"``.
+
+    >>> quantizer_of(build_student(load_model_config("hlf_mlp"), 16, 5))   # doctest: +SKIP
+    'qkeras'
+    """
+    modules = {type(layer).__module__.split(".")[0] for layer in model.layers}
+    if "qkeras" in modules:
+        return "qkeras"
+    return "hgq" if "HGQ" in modules else "float"
+
+
 def is_quantized(model: Any) -> bool:
-    """True if ``model`` has QKeras layers (only then can the firmware be bit-exact).
+    """True if ``model`` has QKeras layers or is an HGQ proxy (only then can the firmware be
+    bit-exact).
 
     >>> is_quantized(build_student(load_model_config("hlf_mlp"), 16, 5))   # doctest: +SKIP
     True
     """
-    return any(type(layer).__module__.startswith("qkeras") for layer in model.layers)
+    return quantizer_of(model) != "float"
 
 
 def check_supported(model: Any, source: str = "<model>") -> None:
@@ -61,6 +82,12 @@ def check_supported(model: Any, source: str = "<model>") -> None:
     >>> check_supported(lstm_model, "rnn.h5")                                # doctest: +SKIP
     fpgakd.errors.FpgakdError: rnn.h5: layer 'lstm' of type LSTM is not supported ...
     """
+    from fpgakd.learn.hgq_students import is_hgq_model
+
+    if is_hgq_model(model):
+        raise FpgakdError(f"{source}: a trainable HGQ student; the firmware stage takes its proxy model "
+                          "(student_<mode>_proxy.h5 beside it in the distill run: give the run directory "
+                          "or that file)")
     for layer in model.layers:
         kind = type(layer).__name__
         if kind not in SUPPORTED_LAYERS:

@@ -137,6 +137,7 @@ def _headline_rows(reports: list[dict[str, Any]]) -> _Rows:
     rows: _Rows = [
         ("project", [_label(r, i) for i, r in enumerate(reports)]),
         ("part", [_fmt(r.get("part")) for r in reports]),
+        ("quantizer", [_fmt((r.get("model") or {}).get("quantizer")) for r in reports]),
         ("clock target (ns)", [_clock(r.get("clock_ns")) for r in reports]),
         ("clock estimated (ns)", [_fmt(r.get("estimated_clock_ns"), 4) for r in reports]),
         ("HLS tool", [" ".join(x for x in (r.get("hls_tool"), r.get("hls_tool_version")) if x) or "-"

@@ -10,7 +10,10 @@ PATH (or attaches a resource estimate, marked as one, where none is) and writes
 the student and its held-out jets in a distillation run directory.
 
 A float (non-QKeras) Keras model converts too, with hls4ml's default fixed-point types,
-but cannot be bit-exact: its check uses ``csim.float_tolerance`` and a warning says so.
+but cannot be bit-exact: its check uses ``csim.float_tolerance`` and a warning says so. An
+HGQ student is synthesised as its proxy model (a distill run's ``student_kd_proxy.h5``):
+the checks compare the firmware with the proxy's predictions, bit for bit, and the report's
+``model.quantizer`` says which quantizer made the model.
 
 Project layout written by :func:`synthesize` (``<project_dir>/``): hls4ml's project
 (``firmware/``, ``<project>_test.cpp``, ``build_prj.tcl``, ...), ``tb_data/`` with the
@@ -65,9 +68,11 @@ def _check_inputs(x: Any, n_inputs: int, source: str, model_source: str) -> np.n
 def _model_info(model: Any, source: str, quantized: bool) -> dict:
     from fpgakd.learn.students import count_parameters, weight_sparsity
 
+    from fpgakd.firmware.hls import quantizer_of
+
     n_in, n_out = n_features(model)
     return {"name": model.name, "file": source, "n_inputs": n_in, "n_outputs": n_out,
-            "quantized": quantized, **count_parameters(model),
+            "quantized": quantized, "quantizer": quantizer_of(model), **count_parameters(model),
             "sparsity": weight_sparsity(model)}
 
 

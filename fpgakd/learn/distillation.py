@@ -9,7 +9,10 @@ Unless disabled, every run also trains the same student without the teacher (``a
 or binary cross-entropy on signal-vs-rest for a regressor) with the same quantization,
 pruning, seed and epochs, so the report compares like with like.
 
-Outputs of :func:`distill` in ``run_dir``: ``student_kd.h5``, ``student_scratch.h5``,
+Outputs of :func:`distill` in ``run_dir``: ``student_kd.h5``, ``student_scratch.h5`` (and,
+for HGQ students, their proxy models ``student_kd_proxy.h5``, ``student_scratch_proxy.h5``:
+what the firmware implements, see :mod:`fpgakd.learn.hgq_students`; the EBOPs are in the
+metrics),
 ``config.yaml``, ``standardization.json``, ``test_inputs.npy`` / ``test_labels.npy``
 (standardized test jets), ``heldout_inputs.npy`` (test + validation jets, standardized: the
 inputs of the firmware C-simulation check), ``metrics.json``, ``roc.png``,
@@ -29,6 +32,7 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +78,8 @@ class _Trained:
     histories: dict[str, dict[str, list[float]]]
     summaries: dict[str, dict[str, Any]]
     pruning_steps: dict[str, int]
+    #: HGQ students: the proxy model per mode (what the firmware implements)
+    proxies: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- step 1: jets
@@ -231,10 +237,17 @@ def _train_pair(cfg: ModelConfig, prep: _Prepared, checkpoints: dict[str, Path],
         model, hist, trained.pruning_steps = train_student(
             cfg, mode, prep.xs, y_packed, prep.train, prep.val, prep.n_outputs, ckpt, progress=progress)
         trained.models[mode] = model
-        trained.outputs[mode] = np.asarray(model.predict(prep.xs, batch_size=4096, verbose=0),
-                                           dtype=np.float64)
         trained.histories[_LABELS[mode]] = hist
         trained.summaries[mode] = {**student_summary(model, cfg), "train_seconds": time.time() - started}
+        evaluated = model
+        if cfg.quantization.enabled and cfg.quantization.kind == "hgq":
+            from fpgakd.learn.hgq_students import hgq_proxy
+
+            # the proxy computes what the firmware computes: its accuracy is the one reported
+            evaluated, trained.summaries[mode]["ebops"] = hgq_proxy(model, prep.xs[prep.train])
+            trained.proxies[mode] = evaluated
+        trained.outputs[mode] = np.asarray(evaluated.predict(prep.xs, batch_size=4096, verbose=0),
+                                           dtype=np.float64)
         tf.keras.backend.clear_session()
     return trained
 
@@ -330,6 +343,7 @@ def _write_run(tmp: Path, cfg: ModelConfig, prep: _Prepared, labels: np.ndarray,
     from fpgakd.learn.metrics import plot_binary_roc, plot_roc, plot_training_curves
 
     rundir.write_students(tmp, trained.models)
+    rundir.write_proxies(tmp, trained.proxies)
     rundir.write_run_inputs(tmp, cfg, prep.standardizer, test_inputs=prep.xs[prep.test],
                             test_labels=labels[prep.test],
                             heldout_inputs=prep.xs[np.concatenate([prep.test, prep.val])])

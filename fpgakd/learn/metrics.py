@@ -203,6 +203,7 @@ def _row_specs(metrics: Mapping[str, Any], cols: list[str]
     specs += [(f"sparsity {layer}", lambda m, n=layer: m["sparsity"][n], ".1%") for layer in layers]
     return specs + [("weight bits", lambda m: m["bits"]["weight"], "d"),
                     ("activation bits", lambda m: m["bits"]["activation"], "d"),
+                    ("EBOPs (HGQ)", lambda m: m["ebops"], ".0f"),
                     ("parameters", lambda m: m["parameters"], "d"),
                     ("non-zero params", lambda m: m["nonzero"], "d")]
 

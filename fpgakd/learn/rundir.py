@@ -52,7 +52,7 @@ from fpgakd.errors import DataError
 
 __all__ = ["CONFIG_FILE", "STANDARDIZATION_FILE", "METRICS_FILE", "TEST_INPUTS_FILE", "TEST_LABELS_FILE",
            "HELDOUT_INPUTS_FILE", "WEIGHTS_FILE", "ROC_PLOT_FILE", "TRAINING_CURVES_FILE", "TEACHER_DIR",
-           "STUDENT_MODES", "TEACHER_JSON", "FOLDS_FILE", "PILEUP_TEACHER_JSON", "PILEUP_TEACHER_MODEL",
+           "STUDENT_MODES", "PROXY_SUFFIX", "TEACHER_JSON", "FOLDS_FILE", "PILEUP_TEACHER_JSON", "PILEUP_TEACHER_MODEL",
            "EVENT_INDICES", "Run", "load_run", "student_file", "student_files", "find_student_file", "student_mode",
            "run_inputs_file", "is_student_run", "student_run_files", "read_run_config", "run_config_file",
            "read_run_metrics", "run_metrics_file", "read_run_standardizer", "standardization_file", "run_weights_file",
@@ -92,13 +92,17 @@ PILEUP_TEACHER_JSON = "pileup_teacher.json"
 PILEUP_TEACHER_MODEL = "teacher.h5"
 
 
-def student_file(mode: str) -> str:
-    """The file name of a run's student trained in ``mode``.
+#: an HGQ run saves each student's proxy model (what its firmware computes) under this suffix
+PROXY_SUFFIX = "_proxy"
 
-    >>> student_file("kd")
-    'student_kd.h5'
+
+def student_file(mode: str, *, proxy: bool = False) -> str:
+    """The file name of a run's student trained in ``mode`` (or of its HGQ proxy model).
+
+    >>> student_file("kd"), student_file("scratch", proxy=True)
+    ('student_kd.h5', 'student_scratch_proxy.h5')
     """
-    return f"student_{mode}.h5"
+    return f"student_{mode}{PROXY_SUFFIX if proxy else ''}.h5"
 
 
 def teacher_model_name(fold: int, n_folds: int) -> str:
@@ -164,16 +168,18 @@ def student_files(run_dir: str | os.PathLike) -> dict[str, Path]:
 
 
 def find_student_file(run_dir: str | os.PathLike) -> Path:
-    """The student the firmware stage builds by default: the KD one, else the scratch one.
+    """The student the firmware stage builds by default: an HGQ run's proxy models first (they
+    are what its firmware implements), then the KD student, else the scratch one.
 
     >>> find_student_file("runs/hlf_mlp").name                       # doctest: +SKIP
     'student_kd.h5'
     """
-    found = student_files(run_dir)
+    candidates = [Path(run_dir) / student_file(m, proxy=True) for m in STUDENT_MODES]
+    found = [p for p in candidates if p.is_file()] + list(student_files(run_dir).values())
     if not found:
         raise DataError(f"{run_dir}: no student model in this run directory "
                         f"(looked for {', '.join(student_file(m) for m in STUDENT_MODES)})")
-    return next(iter(found.values()))
+    return found[0]
 
 
 def student_mode(model_path: str | os.PathLike) -> str | None:
@@ -181,9 +187,11 @@ def student_mode(model_path: str | os.PathLike) -> str | None:
 
     >>> student_mode("runs/hlf_mlp/student_scratch.h5"), student_mode("my_model.h5")
     ('scratch', None)
+    >>> student_mode("runs/hlf_hgq/student_kd_proxy.h5")
+    'kd'
     """
     name = Path(model_path).name
-    return next((m for m in STUDENT_MODES if student_file(m) == name), None)
+    return next((m for m in STUDENT_MODES for proxy in (False, True) if student_file(m, proxy=proxy) == name), None)
 
 
 def run_inputs_file(run_dir: str | os.PathLike) -> Path | None:
@@ -328,6 +336,18 @@ def write_students(run_dir: str | os.PathLike, models: Mapping[str, Any]) -> dic
     from fpgakd.learn.students import save_student
 
     return {mode: save_student(model, Path(run_dir) / student_file(mode)) for mode, model in models.items()}
+
+
+def write_proxies(run_dir: str | os.PathLike, proxies: Mapping[str, Any]) -> dict[str, Path]:
+    """Save each HGQ student's proxy model beside the student; return the paths by mode.
+
+    >>> write_proxies(tmp, {"kd": proxy})                            # doctest: +SKIP
+    {'kd': PosixPath('.../student_kd_proxy.h5')}
+    """
+    from fpgakd.learn.students import save_student
+
+    return {mode: save_student(proxy, Path(run_dir) / student_file(mode, proxy=True))
+            for mode, proxy in proxies.items()}
 
 
 def write_run_inputs(run_dir: str | os.PathLike, config: Any, standardizer: Any, *, test_inputs: np.ndarray,

@@ -6,7 +6,9 @@ and biases followed by ``quantized_relu``, and the last ``QDense`` outputs logit
 class, or one for a regressor, whose sigmoid is applied in the loss). Ending on a linear
 layer keeps the firmware output bit-exact: hls4ml's softmax/sigmoid are table lookups.
 A float student (``quantization.enabled: false``, e.g. DistillNet) has the same layers in
-plain Keras, optionally with a batch normalization before the output.
+plain Keras, optionally with a batch normalization before the output. A student with
+``quantization.kind: hgq`` is built by :mod:`fpgakd.learn.hgq_students` (trained bit
+widths per weight and activation instead of uniform QKeras quantizers).
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
     if n_inputs < 1 or n_outputs < 1:
         raise ValueError(f"n_inputs and n_outputs must be >= 1, got {n_inputs} and {n_outputs}")
     tf.keras.utils.set_random_seed(cfg.training.seed)
+    if cfg.quantization.enabled and cfg.quantization.kind == "hgq":
+        from fpgakd.learn.hgq_students import build_hgq_student
+
+        return build_hgq_student(cfg, n_inputs, n_outputs)
     input_layer, dense, relu = _layer_makers(cfg)
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
     h = x_in if input_layer is None else input_layer(x_in)
@@ -93,7 +99,8 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
 
 
 def student_custom_objects() -> dict[str, Any]:
-    """Custom objects needed to load a student file (QKeras layers, quantizers, pruning).
+    """Custom objects needed to load a student file (QKeras layers, quantizers, pruning; HGQ
+    layers and proxy quantizers where HGQ is installed).
 
     >>> "QDense" in student_custom_objects()
     True
@@ -101,8 +108,11 @@ def student_custom_objects() -> dict[str, Any]:
     from qkeras.utils import _add_supported_quantized_objects
     from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
 
+    from fpgakd.learn.hgq_students import hgq_custom_objects
+
     objects: dict[str, Any] = {"PruneLowMagnitude": pruning_wrapper.PruneLowMagnitude}
     _add_supported_quantized_objects(objects)
+    objects.update(hgq_custom_objects())
     return objects
 
 
@@ -134,6 +144,20 @@ def save_student(model: "tf.keras.Model", path: str | os.PathLike) -> Path:  # n
     return path
 
 
+def _quantized(layer: Any, var: Any, qname: str) -> Any:
+    """A kernel or bias as the firmware sees it: through the QKeras quantizer, or HGQ's
+    deployed (``fused_q*``) value, or as stored (float and proxy layers)."""
+    import numpy as np
+
+    hgq_value = {"kernel_quantizer_internal": "fused_qkernel",
+                 "bias_quantizer_internal": "fused_qbias"}[qname]
+    if type(layer).__module__.startswith("HGQ.layers") and hasattr(layer, hgq_value):
+        return np.asarray(getattr(layer, hgq_value))
+    w = var.numpy()
+    quantizer = getattr(layer, qname, None)
+    return np.asarray(quantizer(w)) if quantizer is not None else w
+
+
 def weight_sparsity(model: "tf.keras.Model") -> dict[str, float]:  # noqa: F821
     """Fraction of zero kernel weights per Dense-like layer, measured on the quantized weights.
 
@@ -150,10 +174,7 @@ def weight_sparsity(model: "tf.keras.Model") -> dict[str, float]:  # noqa: F821
         kernel = getattr(layer, "kernel", None)
         if kernel is None:
             continue
-        w = kernel.numpy()
-        quantizer = getattr(layer, "kernel_quantizer_internal", None)
-        if quantizer is not None:
-            w = np.asarray(quantizer(w))
+        w = _quantized(layer, kernel, "kernel_quantizer_internal")
         result[layer.name] = float(np.mean(w == 0))
     return result
 
@@ -170,10 +191,7 @@ def count_parameters(model: "tf.keras.Model") -> dict[str, int]:  # noqa: F821
         for var, qname in ((kernel, "kernel_quantizer_internal"), (layer.bias, "bias_quantizer_internal")):
             if var is None:
                 continue
-            w = var.numpy()
-            quantizer = getattr(layer, qname, None)
-            if quantizer is not None:
-                w = np.asarray(quantizer(w))
+            w = _quantized(layer, var, qname)
             total += w.size
             nonzero += int(np.count_nonzero(w))
     return {"parameters": int(total), "nonzero": int(nonzero)}
@@ -186,8 +204,14 @@ def student_summary(model: Any, cfg: ModelConfig) -> dict[str, Any]:
     8
     """
     q = cfg.quantization
+    if q.enabled and q.kind == "hgq":
+        from fpgakd.config import config_to_dict
+        from fpgakd.learn.hgq_students import hgq_summary
+
+        return {"sparsity": weight_sparsity(model), "quantizer": "hgq",
+                "bits": {**config_to_dict(q), "trained": hgq_summary(model)}, **count_parameters(model)}
     bits = {"weight": q.weight_bits, "weight_integer": q.weight_integer,
             "input": q.input_bits, "input_integer": q.input_integer,
             "activation": q.activation_bits, "activation_integer": q.activation_integer}
-    return {"sparsity": weight_sparsity(model), "bits": bits if q.enabled else None,
-            **count_parameters(model)}
+    return {"sparsity": weight_sparsity(model), "quantizer": "qkeras" if q.enabled else "float",
+            "bits": bits if q.enabled else None, **count_parameters(model)}

@@ -1,5 +1,7 @@
 """Train one quantized student: polynomial-decay pruning (tfmot), early stopping once pruning
-is complete, resumable checkpoints, and the pruning wrappers stripped at the end."""
+is complete, resumable checkpoints, and the pruning wrappers stripped at the end. An HGQ
+student (:mod:`fpgakd.learn.hgq_students`) is not pruned: it trains with its beta schedule
+and HGQ's range and BOPs callbacks instead."""
 
 from __future__ import annotations
 
@@ -92,6 +94,15 @@ def checkpoint_dirs(run_dir: Path, key: str, modes: list[str]) -> dict[str, Path
 
 
 # ---------------------------------------------------------------- one student
+def _is_hgq(cfg: ModelConfig) -> bool:
+    return cfg.quantization.enabled and cfg.quantization.kind == "hgq"
+
+
+def _hgq_stopping_start(cfg: ModelConfig) -> int:
+    q = cfg.quantization
+    return q.beta_ramp_epochs if _is_hgq(cfg) and q.beta_schedule == "linear" else 0
+
+
 def _history_from_csv(path: Path) -> dict[str, list[float]]:
     import csv
 
@@ -137,8 +148,9 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
                                    cfg.distillation.regression_loss),
                   metrics=metrics)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    # best weights are chosen only once pruning is complete, so the kept model is fully sparse
-    start = steps["end_epoch"] if cfg.pruning.enabled else 0
+    # best weights are chosen only once pruning is complete, so the kept model is fully sparse;
+    # an HGQ student's loss grows with a ramping beta, so its best epoch is sought after the ramp
+    start = steps["end_epoch"] if cfg.pruning.enabled else _hgq_stopping_start(cfg)
     stopper = tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.patience,
                                                start_from_epoch=start, restore_best_weights=True)
     callbacks: list[Any] = [tf.keras.callbacks.BackupAndRestore(str(checkpoint_dir / "backup")),
@@ -147,6 +159,10 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
                             stopper]
     if cfg.pruning.enabled:
         callbacks.insert(1, tfmot.sparsity.keras.UpdatePruningStep())
+    if _is_hgq(cfg):
+        from fpgakd.learn.hgq_students import hgq_callbacks
+
+        callbacks[1:1] = hgq_callbacks(cfg)   # before the CSVLogger: the history keeps the BOPs
     if progress:
         from tqdm.keras import TqdmCallback
         callbacks.append(TqdmCallback(verbose=0, desc=f"{mode} student"))

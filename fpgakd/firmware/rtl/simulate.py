@@ -157,6 +157,26 @@ def _compare_with_keras(rtl: np.ndarray, keras: np.ndarray, ref: np.ndarray, n_o
     }
 
 
+def _integer_view(model: Any, x: np.ndarray) -> tuple[Any, np.ndarray, Any]:
+    """(the model's integer spec, the RTL's input codes, a function returning the exact
+    reference outputs and, for QKeras, the relu ties they exercised)."""
+    from fpgakd.learn.hgq_students import is_hgq_proxy
+
+    if is_hgq_proxy(model):
+        from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
+
+        spec = extract_proxy(model)
+        codes = proxy_input_codes(model, spec, x)
+        return spec, codes, lambda: (proxy_reference(spec, codes), {})
+    spec = extract_student(model)
+    codes = quantize_inputs(model, spec, x)
+
+    def reference() -> tuple[np.ndarray, dict]:
+        ref_codes, ties = reference_forward(spec, codes, return_ties=True)
+        return ref_codes.astype(np.float64) * 2.0 ** -spec.out_f, ties
+    return spec, codes, reference
+
+
 def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, rebuild: bool = False,
                  threads: int | None = None, batch_size: int = 4096) -> dict[str, Any]:
     """Verilator-simulate the RTL on float (standardized) inputs and compare with ``model.predict``.
@@ -174,10 +194,9 @@ def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, 
     rtl_dir = Path(rtl_dir).resolve()
     meta = read_meta(rtl_dir)
     tools = check_rtl_tools(need=("da4ml", "verilator"))
-    spec = extract_student(model)
-    _check_design_matches(rtl_dir, meta, spec)
     x = np.asarray(inputs, dtype=np.float32)
-    codes = quantize_inputs(model, spec, x)
+    spec, codes, reference = _integer_view(model, x)
+    _check_design_matches(rtl_dir, meta, spec)
     jobs = max(1, min(2, os.cpu_count() or 1))
     lib, build_s = _build_binder(rtl_dir, meta, rebuild=rebuild, jobs=jobs)
 
@@ -185,8 +204,7 @@ def simulate_rtl(rtl_dir: str | os.PathLike, model: Any, inputs: np.ndarray, *, 
     rtl = _run_binder(lib, rtl_dir, codes, spec.input_kif[2], spec.n_out, threads if threads is not None else jobs)
     sim_s = time.perf_counter() - t0
     keras = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64).reshape(len(x), -1)
-    ref_codes, ties = reference_forward(spec, codes, return_ties=True)
-    ref = ref_codes.astype(np.float64) * 2.0 ** -spec.out_f
+    ref, ties = reference()
     keras, ref, threshold, kind = _expected_outputs(meta, keras, ref)
     summary = _compare_with_keras(rtl, keras, ref, spec.n_out, threshold, kind, meta.get("output", "linear"))
     summary.update({

@@ -1,5 +1,6 @@
 """Trace a student's arithmetic with da4ml, with QKeras's half-to-even rounding built from
-truncations, and pipeline it at a clock target."""
+truncations (an HGQ proxy's formats map onto da4ml's own modes), and pipeline it at a clock
+target."""
 
 from __future__ import annotations
 
@@ -150,7 +151,8 @@ def _traced_sigmoid(logit: Any, table_size: int) -> Any:
 def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float | None = DEFAULT_LATENCY_CUTOFF,
                   hard_dc: int = 2, rounding: str = "half_even",
                   sigmoid_table_size: int | None = None) -> RtlTrace:
-    """Trace a QKeras student into da4ml combinational logic and (optionally) pipeline it.
+    """Trace a QKeras student (or an HGQ proxy model, :mod:`fpgakd.firmware.rtl.hgq_proxy`)
+    into da4ml combinational logic and (optionally) pipeline it.
 
     ``latency_cutoff`` is da4ml's pipelining knob: at most that many adder levels (its delay
     model) between registers; None writes purely combinational logic. ``clock_ns`` only goes
@@ -165,11 +167,41 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
     >>> tr.stages                                                     # doctest: +SKIP
     8
     """
-    spec = extract_student(model)
+    from fpgakd.learn.hgq_students import is_hgq_proxy
+
     da4ml_version()
-    from da4ml.trace import FixedVariableArray, comb_trace, to_pipeline
+    from da4ml.trace import comb_trace, to_pipeline
 
     t0 = time.perf_counter()
+    if is_hgq_proxy(model):
+        from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, trace_proxy
+
+        if sigmoid_table_size is not None:
+            raise ConfigError(f"model '{model.name}': the sigmoid table follows QKeras logits only, "
+                              "not an HGQ proxy's")
+        spec: Any = extract_proxy(model)
+        inp, h = trace_proxy(spec, hard_dc)
+        rounding = "proxy"      # the proxy's own TRN/RND per quantizer
+    else:
+        spec = extract_student(model)
+        inp, h = _trace_qkeras(spec, hard_dc, rounding, sigmoid_table_size)
+    comb = comb_trace(inp, h)
+    t1 = time.perf_counter()
+    pipe = None
+    if latency_cutoff is not None:
+        if latency_cutoff <= 0:
+            raise ConfigError(f"latency_cutoff must be > 0 or None, got {latency_cutoff}")
+        pipe = to_pipeline(comb, latency_cutoff, verbose=False)
+    t2 = time.perf_counter()
+    return RtlTrace(spec, comb, pipe, float(clock_ns), latency_cutoff, rounding, t1 - t0, t2 - t1,
+                    sigmoid_table_size)
+
+
+def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str, sigmoid_table_size: int | None
+                  ) -> tuple[Any, Any]:
+    """(da4ml input array, traced output array) of a QKeras student's integer spec."""
+    from da4ml.trace import FixedVariableArray
+
     k, i, f = spec.input_kif
     n_in = spec.n_in
     inp = FixedVariableArray.from_kif(np.full(n_in, k), np.full(n_in, i), np.full(n_in, f),
@@ -189,15 +221,6 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
     if sigmoid_table_size is not None:
         flat = [_traced_sigmoid(v, sigmoid_table_size) for v in h._vars.ravel()]
         h = FixedVariableArray(np.array(flat, dtype=object).reshape(h.shape), h.solver_options)
-    comb = comb_trace(inp, h)
-    t1 = time.perf_counter()
-    pipe = None
-    if latency_cutoff is not None:
-        if latency_cutoff <= 0:
-            raise ConfigError(f"latency_cutoff must be > 0 or None, got {latency_cutoff}")
-        pipe = to_pipeline(comb, latency_cutoff, verbose=False)
-    t2 = time.perf_counter()
-    return RtlTrace(spec, comb, pipe, float(clock_ns), latency_cutoff, rounding, t1 - t0, t2 - t1,
-                    sigmoid_table_size)
+    return inp, h
 
 
