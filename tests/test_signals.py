@@ -158,8 +158,8 @@ def test_teacher_stopped_by_sigterm_leaves_nothing(tmp_path, tiny_distill_inputs
     out.mkdir()
     # no early stopping: the training must still run when the signal comes
     config = tmp_path / "long_teacher.yaml"
-    config.write_text(yaml.safe_dump({"n_constituents": 8, "width": 8, "n_folds": 1, "epochs": 5000,
-                                      "patience": 5000}))
+    config.write_text(yaml.safe_dump({"n_constituents": 8, "width": 8, "n_folds": 1,
+                                      "training": {"epochs": 5000, "patience": 5000}}))
     proc = _fpgakd(["-q", "teacher", "--jets", str(jets), "-o", str(out / "t"), "--config", str(config)],
                    tmp_path, tmp_path / "cache")
     _wait_for(lambda: any(out.iterdir()), proc, "the teacher's temporary directory")
