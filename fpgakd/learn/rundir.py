@@ -258,13 +258,7 @@ def read_run_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise DataError(f"{run_dir}: not a distill run directory (no {METRICS_FILE}); run "
                         "`fpgakd distill` first or pass --run")
-    try:
-        metrics = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise DataError(f"{path}: unreadable ({err})") from None
-    if not isinstance(metrics, dict):
-        raise DataError(f"{path}: expected a JSON object")
-    return metrics
+    return _read_json_object(path, "unreadable")
 
 
 def run_metrics_file(run_dir: str | os.PathLike) -> Path:
@@ -414,14 +408,18 @@ def read_teacher_meta(teacher_dir: str | os.PathLike) -> dict[str, Any]:
     >>> read_teacher_meta("runs/teacher")["test_accuracy"]           # doctest: +SKIP
     0.7731
     """
-    path = Path(teacher_dir) / TEACHER_JSON
+    return _read_json_object(Path(teacher_dir) / TEACHER_JSON, "not a readable teacher description")
+
+
+def _read_json_object(path: Path, unreadable: str) -> dict[str, Any]:
+    """The JSON object in ``path``; a DataError naming the file (``unreadable`` says what it is not)."""
     try:
-        meta = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise DataError(f"{path}: not a readable teacher description ({err})") from None
-    if not isinstance(meta, dict):
+        raise DataError(f"{path}: {unreadable} ({err})") from None
+    if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object")
-    return meta
+    return data
 
 
 def write_teacher_meta(teacher_dir: str | os.PathLike, meta: Mapping[str, Any], *, pileup: bool = False) -> Path:
