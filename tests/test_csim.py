@@ -35,6 +35,10 @@ def test_every_student_is_bit_exact_in_csim(name, tmp_path):
     cfg = load_model_config(name)
     model = pruned_student(cfg)
     x = jets(model.input_shape[1])
+    if cfg.quantization.kind == "hgq":
+        from fpgakd.learn.hgq_students import hgq_proxy
+
+        model, _ = hgq_proxy(model, x)   # what an HGQ student's firmware implements
     logits = model(x, training=False).numpy()
     hls_model = convert_model(model, load_firmware_config(), output_dir=tmp_path / "prj")
     hls_model.write()
