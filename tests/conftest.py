@@ -31,11 +31,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 TRAINED_FIXTURES = frozenset({"teacher_8", "teacher_16", "teacher_60", "distill_run", "pileup_teacher"})
 
 
+def _uses_module_fixture(item: pytest.Item) -> bool:
+    fixture_defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(d.scope in ("module", "class") for defs in fixture_defs.values() for d in defs)
+
+
+def _keep_module_fixtures_on_one_worker(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (pytest-xdist), send the tests of a module with a
+    module-scoped fixture to one worker, so that fixture (a scan, a trained student) is built
+    once; every other test is handed out on its own."""
+    for item in items:
+        if _uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     unmarked = [item.nodeid for item in items
                 if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())) and "slow" not in item.keywords]
     if unmarked:
         raise pytest.UsageError("tests using a trained fixture must be marked slow: " + ", ".join(unmarked))
+    _keep_module_fixtures_on_one_worker(items)
     if config.getoption("--runslow"):
         return
     skip = pytest.mark.skip(reason=SLOW_REASON)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -32,6 +33,21 @@ def pruned_student(cfg: ModelConfig, seed: int = 1):
             layer.kernel.assign(w)
             layer.bias.assign(rng.uniform(-0.5, 0.5, layer.bias.shape).astype(np.float32))
     return model
+
+
+#: the family whose firmware tests keep its real layer sizes (the main job's student); the
+#: others are checked on hidden layers narrowed to this width: the bit-exactness of a family
+#: lies in its inputs, quantizers and depth, and a 35,000-LUT design costs a minute to compile
+FULL_SIZE_FAMILY = "constituent_mlp"
+NARROW_WIDTH = 16
+
+
+def firmware_test_config(cfg: ModelConfig) -> ModelConfig:
+    """``cfg`` as the per-family firmware tests build it: real sizes for
+    :data:`FULL_SIZE_FAMILY`, hidden widths capped at :data:`NARROW_WIDTH` otherwise."""
+    if cfg.name == FULL_SIZE_FAMILY:
+        return cfg
+    return dataclasses.replace(cfg, hidden=tuple(min(w, NARROW_WIDTH) for w in cfg.hidden))
 
 
 @functools.cache
