@@ -225,9 +225,9 @@ def apply_puppi_cuts(shapes: PuppiShapes, config: PuppiConfig | None = None) -> 
     ``config`` must share its shape parameters (everything but the regions' cuts) with the
     one that made ``shapes``.
 
-    >>> s = PuppiShapes(np.array([0.5, 1.0]), np.array([0, 0]), np.array([True, False]),
+    >>> s = PuppiShapes(np.array([0.4, 1.0]), np.array([0, 0]), np.array([True, False]),
     ...                 np.array([1.0, 1.0]), np.array([20.0, 20.0]))
-    >>> apply_puppi_cuts(s).tolist()   # 0.5 GeV < 0.2 + 0.015 * 20: the neutral is cut
+    >>> apply_puppi_cuts(s).tolist()   # 0.4 GeV < 0.2 + 0.015 * 20: the neutral is cut
     [0.0, 1.0]
     """
     cfg = config or PuppiConfig()
