@@ -7,8 +7,8 @@
 CMS's published parameters fit CMS's detector: its vertex finder, its particle-flow
 thresholds. fpgakd keeps particles above 0.5 GeV, counts every interaction as a vertex and
 smears tracks with its own dz resolution, so the choices that depend on these are tuned
-here: the charged regions' neutral pT-cut slope (the 2.5 < |eta| < 3.5 bin keeps CMS's
-ratio, twice the central slope) and the track-vertex dz cut. Each candidate is judged on a
+here: the charged regions' neutral pT-cut slopes (|eta| < 2.5 and 2.5-3.5), the track-vertex
+dz cut and alpha's cone R0 (CMS's 0.4, its earlier 0.3, and smaller). Each candidate is judged on a
 tuning sample (seed 101) by the verdict's definitions
 (:mod:`fpgakd.learn.pileup.verdict`): the median pT-miss response, the median jet pT
 response and the jet matching efficiency, against the targets |median| <= 0.10 and
@@ -47,13 +47,14 @@ def event_file(out: Path, kind: str, mu: float, n_events: int, seed: int) -> Pat
     return path
 
 
-def with_cuts(cfg: Any, slope: float, dz_cut: float) -> Any:
-    """``cfg`` with the charged regions' slopes (central ``slope``, next bin twice) and dz cut."""
+def candidate(cfg: Any, cone: float, dz_cut: float, slope: float, next_slope: float) -> Any:
+    """``cfg`` with alpha's cone, the dz cut and the charged regions' slopes (the central bin
+    ``slope``, the next charged bin ``next_slope``)."""
     regions = list(cfg.regions)
     charged = [i for i, r in enumerate(regions) if r.charged_neighbours]
     for rank, i in enumerate(charged):
-        regions[i] = dataclasses.replace(regions[i], min_neutral_pt_slope=slope * (1 if rank == 0 else 2))
-    return dataclasses.replace(cfg, regions=tuple(regions), dz_cut=dz_cut)
+        regions[i] = dataclasses.replace(regions[i], min_neutral_pt_slope=slope if rank == 0 else next_slope)
+    return dataclasses.replace(cfg, regions=tuple(regions), dz_cut=dz_cut, cone_r=cone)
 
 
 def summary(verdict_entry: dict) -> dict:
@@ -65,30 +66,37 @@ def meets_targets(s: dict) -> bool:
             and s["jet_efficiency"] >= MIN_JET_EFFICIENCY)
 
 
-def badness(s: dict) -> float:
-    """How far from the targets: the largest |median response|, plus any efficiency shortfall."""
-    return max(abs(s["met_median_response"]), abs(s["jet_median_response"])) + \
-        max(0.0, MIN_JET_EFFICIENCY - s["jet_efficiency"])
+def margin(s: dict) -> float:
+    """The smallest distance to a target, as a fraction: negative when one is missed."""
+    return min(MAX_ABS_RESPONSE - abs(s["met_median_response"]), MAX_ABS_RESPONSE - abs(s["jet_median_response"]),
+               s["jet_efficiency"] - MIN_JET_EFFICIENCY)
 
 
-def tune(events: Any, base: Any, slopes: list[float], dz_cuts: list[float], cache: Path) -> list[dict]:
-    """Every candidate's responses on the tuning events (cached per candidate)."""
+def tune(events: Any, base: Any, grid: dict[str, list[float]], cache: Path) -> list[dict]:
+    """Every candidate's responses on the tuning events (cached per candidate): the shapes
+    once per (cone, dz cut), the cuts and the verdict for every pair of slopes."""
+    import itertools
+
     from fpgakd.jets.events.puppi import apply_puppi_cuts, puppi_shapes
     from fpgakd.learn.pileup.verdict import pileup_verdict
 
+    keys = ("cone", "dz_cut", "slope", "next_slope")
     results = json.loads(cache.read_text()) if cache.is_file() else []
-    done = {(r["dz_cut"], r["slope"]) for r in results}
-    for dz_cut in dz_cuts:
-        todo = [s for s in slopes if (dz_cut, s) not in done]
+    done = {tuple(r[k] for k in keys) for r in results}
+    wanted = set(itertools.product(*(grid[k] for k in keys)))
+    for cone, dz_cut in itertools.product(grid["cone"], grid["dz_cut"]):
+        todo = [(s, n) for s, n in itertools.product(grid["slope"], grid["next_slope"])
+                if (cone, dz_cut, s, n) not in done]
         if not todo:
             continue
-        shapes = puppi_shapes(events, with_cuts(base, todo[0], dz_cut), progress=True)
-        for slope in todo:
-            cfg = with_cuts(base, slope, dz_cut)
-            entry = pileup_verdict(events, {"puppi": apply_puppi_cuts(shapes, cfg)})["puppi"]
-            results.append({"dz_cut": dz_cut, "slope": slope, **summary(entry)})
-            cache.write_text(json.dumps(results, indent=1))
-    return [r for r in results if r["dz_cut"] in dz_cuts and r["slope"] in slopes]
+        shapes = puppi_shapes(events, candidate(base, cone, dz_cut, *todo[0]), progress=True)
+        weights = {f"{s}/{n}": apply_puppi_cuts(shapes, candidate(base, cone, dz_cut, s, n)) for s, n in todo}
+        verdict = pileup_verdict(events, weights)
+        for s, n in todo:
+            results.append({"cone": cone, "dz_cut": dz_cut, "slope": s, "next_slope": n,
+                            **summary(verdict[f"{s}/{n}"])})
+        cache.write_text(json.dumps(results, indent=1))
+    return [r for r in results if tuple(r[k] for k in keys) in wanted]
 
 
 def format_rows(rows: list[tuple[str, dict]]) -> str:
@@ -120,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mu", type=float, default=140.0)
     parser.add_argument("--tune-events", type=int, default=300)
     parser.add_argument("--eval-events", type=int, default=600)
-    parser.add_argument("--slopes", type=float, nargs="+", default=[0.015, 0.025, 0.035, 0.045, 0.06, 0.08])
+    parser.add_argument("--cones", type=float, nargs="+", default=[0.4, 0.3, 0.2])
     parser.add_argument("--dz-cuts", type=float, nargs="+", default=[0.1, 0.05])
+    parser.add_argument("--slopes", type=float, nargs="+", default=[0.015, 0.02, 0.025, 0.03, 0.035])
+    parser.add_argument("--next-slopes", type=float, nargs="+", default=[0.01, 0.03])
     parser.add_argument("--base", default="cms_phase2", help="preset under puppi_configs/ the candidates start from")
     parser.add_argument("--eval", action="store_true", help="also judge the presets on the evaluation events")
     parser.add_argument("--out", default="bench_runs/puppi_tune")
@@ -135,17 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         base = load_puppi_config(args.base)
         tune_path = event_file(out, "tune", args.mu, args.tune_events, TUNE_SEED)
-        results = tune(load_events(tune_path), base, args.slopes, args.dz_cuts, out / f"{tune_path.stem}_candidates.json")
+        grid = {"cone": args.cones, "dz_cut": args.dz_cuts, "slope": args.slopes, "next_slope": args.next_slopes}
+        results = tune(load_events(tune_path), base, grid, out / f"{tune_path.stem}_candidates.json")
         if args.eval:
             eval_path = event_file(out, "eval", args.mu, args.eval_events, EVAL_SEED)
     except FpgakdError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"mu {args.mu:g}, tuning events {tune_path} (base {args.base}):")
-    print(format_rows([(f"dz {r['dz_cut']:g} cm, slope {r['slope']:g}", r) for r in results]))
-    best = min(results, key=lambda r: (not meets_targets(r), badness(r)))
-    print(f"chosen: dz_cut {best['dz_cut']:g} cm, central slope {best['slope']:g} GeV per vertex "
-          f"({'meets' if meets_targets(best) else 'misses'} the targets)")
+    print(format_rows([(f"R0 {r['cone']:g} dz {r['dz_cut']:g} s {r['slope']:g}/{r['next_slope']:g}", r)
+                       for r in results]))
+    best = max(results, key=margin)
+    print(f"largest margin to the targets ({margin(best):+.3f}): R0 {best['cone']:g}, dz_cut {best['dz_cut']:g} cm, slopes {best['slope']:g} "
+          f"(|eta| < 2.5) and {best['next_slope']:g} GeV per vertex (next bin): "
+          f"{'meets' if meets_targets(best) else 'misses'} the targets")
     if args.eval:
         print(f"\nevaluation events {eval_path}:")
         print(format_rows(evaluate(load_events(eval_path), out / f"{eval_path.stem}_verdict.json")))

@@ -163,3 +163,25 @@ def test_the_tuning_script_refuses_a_bad_mu_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "'mu'" in err and "-5" in err
     assert not list(tmp_path.glob("*.h5")), "nothing generated"
+
+
+@pytest.mark.slow
+def test_on_generated_pileup_cms_puppi_ranks_hard_neutrals_above_pileup_and_cuts_pt_miss(tmp_path, monkeypatch):
+    from fpgakd.jets.events.eventfile import load_events
+    from fpgakd.jets.events.generate import generate_events
+    from fpgakd.jets.events.options import PileupOptions
+    from fpgakd.learn.metrics import binary_metrics
+    from fpgakd.learn.pileup.verdict import pileup_verdict
+
+    monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
+    options = PileupOptions(mu=60.0, n_events=20, seed=4, library_size=200, workers=1)
+    generate_events(tmp_path / "events.h5", options, progress=False)
+    events = load_events(tmp_path / "events.h5")
+    p = events.particles
+    neutral = np.asarray(p["charge"]) == 0
+    is_hard = ~np.asarray(p["is_pileup"], dtype=bool)
+    raw = puppi_shapes(events).raw
+    assert binary_metrics(is_hard[neutral], raw[neutral])["auc"] > 0.6
+    verdict = pileup_verdict(events, {"puppi": puppi_weights(events)})
+    assert abs(verdict["puppi"]["met_median_response"]) < abs(verdict["none"]["met_median_response"])
+    assert abs(verdict["puppi"]["jet_median_response"]) < abs(verdict["none"]["jet_median_response"])
