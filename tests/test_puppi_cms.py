@@ -3,6 +3,7 @@ formulas (CMSSW PuppiContainer / PuppiAlgo), then the forward region and the bad
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 from pathlib import Path
@@ -104,11 +105,14 @@ def test_forward_neutrals_see_every_neighbour_and_an_extrapolated_pileup_referen
 
 def test_the_default_is_cms_phase2_but_for_the_tuned_values():
     default = PuppiConfig()
-    for name in ("cone_r", "min_r", "tracker_eta", "extrap_eta", "weight_cut", "low_pu_correction",
+    for name in ("min_r", "tracker_eta", "extrap_eta", "weight_cut", "low_pu_correction",
                  "pt_max_neutrals", "pt_max_neutrals_start"):
         assert getattr(default, name) == getattr(CMS, name), name
-    assert [(r.eta_min, r.eta_max, r.charged_neighbours) for r in default.regions] == \
-        [(r.eta_min, r.eta_max, r.charged_neighbours) for r in CMS.regions]
+    # tuned: the cone, the dz cut and the charged regions' slopes
+    assert (default.cone_r, default.dz_cut) == (0.2, 0.05) and (CMS.cone_r, CMS.dz_cut) == (0.4, 0.1)
+    tuned = [dataclasses.replace(r, min_neutral_pt_slope=0.0) for r in default.regions]
+    assert tuned == [dataclasses.replace(r, min_neutral_pt_slope=0.0) for r in CMS.regions]
+    assert [r.min_neutral_pt_slope for r in default.regions] == [0.02, 0.01, 0.08]
 
 
 def test_the_old_puppi_stays_as_a_preset():
