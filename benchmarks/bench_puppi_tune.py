@@ -116,7 +116,7 @@ def evaluate(events: Any, cache: Path) -> list[tuple[str, dict]]:
     if cache.is_file():
         return [tuple(x) for x in json.loads(cache.read_text())]
     configs = {"bertolini2014 (old)": load_puppi_config("bertolini2014"),
-               "cms_phase2 (published)": load_puppi_config("cms_phase2"), "default (CMS, tuned)": PuppiConfig()}
+               "cms_phase2 (published)": load_puppi_config("cms_phase2"), "default (CMS tuned)": PuppiConfig()}
     verdict = pileup_verdict(events, {name: puppi_weights(events, cfg, progress=True) for name, cfg in configs.items()})
     rows = [(name, summary(entry)) for name, entry in verdict.items()]
     cache.write_text(json.dumps(rows, indent=1))
