@@ -170,11 +170,10 @@ def test_the_tuning_script_refuses_a_bad_mu_in_one_line(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_on_generated_pileup_cms_puppi_ranks_hard_neutrals_above_pileup_and_cuts_pt_miss(tmp_path, monkeypatch):
+def test_on_generated_pileup_cms_puppi_keeps_hard_neutral_pt_over_pileup_and_cuts_pt_miss(tmp_path, monkeypatch):
     from fpgakd.jets.events.eventfile import load_events
     from fpgakd.jets.events.generate import generate_events
     from fpgakd.jets.events.options import PileupOptions
-    from fpgakd.learn.metrics import binary_metrics
     from fpgakd.learn.pileup.verdict import pileup_verdict
 
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
@@ -184,8 +183,13 @@ def test_on_generated_pileup_cms_puppi_ranks_hard_neutrals_above_pileup_and_cuts
     p = events.particles
     neutral = np.asarray(p["charge"]) == 0
     is_hard = ~np.asarray(p["is_pileup"], dtype=bool)
-    raw = puppi_shapes(events).raw
-    assert binary_metrics(is_hard[neutral], raw[neutral])["auc"] > 0.6
-    verdict = pileup_verdict(events, {"puppi": puppi_weights(events)})
+    pt = np.asarray(p["pt"], np.float64)
+    w = puppi_weights(events)
+    # the hard scatter's neutrals include its soft underlying event: PUPPI keeps a part of
+    # their pT, but a far smaller part of the pileup neutrals' pT
+    kept = {name: (w * pt)[neutral & m].sum() / pt[neutral & m].sum() for name, m in
+            (("hard", is_hard), ("pileup", ~is_hard))}
+    assert kept["hard"] > 3 * kept["pileup"], kept
+    verdict = pileup_verdict(events, {"puppi": w})
     assert abs(verdict["puppi"]["met_median_response"]) < abs(verdict["none"]["met_median_response"])
     assert abs(verdict["puppi"]["jet_median_response"]) < abs(verdict["none"]["jet_median_response"])
