@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_rows([(f"R0 {r['cone']:g} dz {r['dz_cut']:g} s {r['slope']:g}/{r['next_slope']:g}", r)
                        for r in results]))
     best = max(results, key=margin)
-    print(f"largest margin to the targets ({margin(best):+.3f}): R0 {best['cone']:g}, dz_cut {best['dz_cut']:g} cm, slopes {best['slope']:g} "
+    print(f"largest margin to the targets ({margin(best):+.3f}): R0 {best['cone']:g}, "
+          f"dz_cut {best['dz_cut']:g} cm, slopes {best['slope']:g} "
           f"(|eta| < 2.5) and {best['next_slope']:g} GeV per vertex (next bin): "
           f"{'meets' if meets_targets(best) else 'misses'} the targets")
     if args.eval:

@@ -61,15 +61,15 @@ class PuppiRegion:
         check_field(self.rms_pt_min >= 0, "rms_pt_min", self.rms_pt_min, "a number >= 0 (GeV)")
 
 
-#: CMS Phase-2 regions (Puppi_cff.py, phase2_common): the charged alpha up to |eta| 3.5 in two
-#: bins (MinNeutralPt 0.2 GeV; MinNeutralPtSlope 0.015 and 0.030 GeV per vertex; RMSEtaSF and
-#: MedEtaSF 1; rmsPtMin 0.1), the all-particle alpha beyond (MinNeutralPt 2.0, slope 0.08,
+#: fpgakd's regions, CMS's Phase-2 ones (Puppi_cff.py, phase2_common): the charged alpha up to
+#: |eta| 3.5 in two bins (MinNeutralPt 0.2 GeV; MinNeutralPtSlope 0.015 and 0.030 GeV per
+#: vertex; RMSEtaSF and MedEtaSF 1; rmsPtMin 0.1), the all-particle alpha beyond (MinNeutralPt 2.0, slope 0.08,
 #: RMSEtaSF 1.0, MedEtaSF 0.75, rmsPtMin 0.5). The two charged slopes are tuned for fpgakd
 #: (with cone_r and dz_cut; benchmarks/bench_puppi_tune.py, 600 tuning events at mu 140):
 #: 0.020 and 0.010 instead of 0.015 and 0.030. CMS's leave the central pileup in (median
 #: pT-miss response +0.38) and cut the 2.5-3.5 jets' neutrals; fpgakd keeps no particle
 #: below 0.5 GeV and counts every vertex, so its nPV and neutral spectrum are not CMS's.
-CMS_PHASE2_REGIONS = (
+DEFAULT_REGIONS = (
     PuppiRegion(0.0, 2.5, True, 0.2, 0.020, rms_pt_min=0.1),
     PuppiRegion(2.5, 3.5, True, 0.2, 0.010, rms_pt_min=0.1),
     PuppiRegion(3.5, 10.0, False, 2.0, 0.08, med_eta_sf=0.75, rms_eta_sf=1.0, rms_pt_min=0.5),
@@ -115,7 +115,7 @@ class PuppiConfig:
     pt_max_neutrals: float = 200.0
     pt_max_neutrals_start: float = 0.0
     #: the |eta| bins, each with its alpha and cuts (CMS Phase-2 ``algos``, charged slopes tuned)
-    regions: tuple[PuppiRegion, ...] = CMS_PHASE2_REGIONS
+    regions: tuple[PuppiRegion, ...] = DEFAULT_REGIONS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", tuple(self.regions))
