@@ -108,6 +108,16 @@ def format_rows(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def default_key() -> str:
+    """A short hash of PuppiConfig()'s values: a changed default is evaluated afresh."""
+    import hashlib
+
+    from fpgakd.config import config_to_dict
+    from fpgakd.jets.events.puppi import PuppiConfig
+
+    return hashlib.sha256(json.dumps(config_to_dict(PuppiConfig()), sort_keys=True).encode()).hexdigest()[:10]
+
+
 def evaluate(events: Any, cache: Path) -> list[tuple[str, dict]]:
     """No mitigation, the old PUPPI, CMS's published one and fpgakd's default (cached)."""
     from fpgakd.jets.events.puppi import PuppiConfig, load_puppi_config, puppi_weights
@@ -162,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'meets' if meets_targets(best) else 'misses'} the targets")
     if args.eval:
         print(f"\nevaluation events {eval_path}:")
-        print(format_rows(evaluate(load_events(eval_path), out / f"{eval_path.stem}_verdict.json")))
+        print(format_rows(evaluate(load_events(eval_path), out / f"{eval_path.stem}_verdict_{default_key()}.json")))
     return 0
 
 
