@@ -1,22 +1,32 @@
-"""PUPPI, pileup per particle identification (Bertolini, Harris, Low, Tran, JHEP 10 (2014) 059).
+"""PUPPI, pileup per particle identification, as CMS runs it (Bertolini, Harris, Low, Tran,
+JHEP 10 (2014) 059; CMS, JINST 15 (2020) P09018; CMSSW ``CommonTools/PileupAlgos``).
 
 Every particle gets a weight in [0, 1], its probability of coming from the hard scatter:
 
-* a charged particle inside the tracker weighs 1 if its track points to the primary vertex
-  (``|dz| < dz_cut``), else 0;
-* any other particle gets the local shape of its neighbourhood,
-  ``alpha_i = log sum_j (pT_j / dR_ij)^2`` over neighbours ``R_min < dR_ij < R0`` in
-  (eta, phi). In the tracker (``|eta| < tracker_eta``) the neighbours are the charged
-  particles from the primary vertex (alpha^C); beyond it, every particle (alpha^F). The
-  event's charged pileup particles in the tracker are the pileup reference: the median and
-  the left-sided RMS (from the values below the median) of their alpha, computed the same
-  way. Then ``chi2 = (alpha_i - median)^2 / RMS^2`` for ``alpha_i > median`` (else 0) and the
-  weight is the chi-squared CDF with one degree of freedom. Weights below ``weight_cut``, and
-  weights with ``w pT`` below ``neutral_pt_cut + neutral_pt_cut_slope * n_pileup``, become 0.
+* a charged particle with a track (``|eta| < tracker_eta``) weighs 1 if its track points to
+  the primary vertex (``|dz| < dz_cut``), else 0 (CMS's ``applyCHS``);
+* any other particle (no track: neutrals, and charged particles beyond the tracker) gets the
+  local shape of its neighbourhood, ``alpha_i = log sum_j (pT_j / dR_ij)^2`` over neighbours
+  ``R_min < dR_ij < R0`` in (eta, phi). Its |eta| region (:class:`PuppiRegion`) says whose
+  neighbours: the charged primary-vertex particles (alpha^C) or every particle (alpha^F).
+  The pileup reference of each alpha is the median and the left-sided RMS (values at or
+  below the median) of that alpha over the charged pileup particles with ``|eta| <
+  extrap_eta`` and ``pT >= rms_pt_min``, corrected for the charged primary-vertex particles
+  below the median (``low_pu_correction``) and scaled per region (``med_eta_sf``,
+  ``rms_eta_sf``: the forward reference is extrapolated from the central charged pileup).
+  ``chi2 = (alpha - median) |alpha - median| / RMS^2`` and the weight is the chi-squared
+  CDF with one degree of freedom (0 for alpha below the median).
 
-An event without a charged pileup particle of finite alpha has no pileup reference; its
-neutral particles keep weight 1 (nothing says they are pileup). An isolated neutral particle
-(no neighbour in the cone) has alpha = -inf and weight 0.
+Then, for the particles without a track: weight 0 unless ``w pT >= min_neutral_pt +
+min_neutral_pt_slope * nPV`` (per region), and at least ``(pT - start) / (pt_max_neutrals -
+start)`` (hard neutrals kept). Every weight below ``weight_cut`` becomes 0, and every
+particle outside the regions or at ``pT <= pt_min`` weighs 0. ``nPV`` is CMS's count of
+good reconstructed vertices; fpgakd reconstructs none and counts every interaction:
+``n_pileup + 1``, as a perfect vertex finder would.
+
+An event without charged pileup for the reference keeps weight 1 for its particles without
+a track before the cuts (CMS: "in the NoPU case return 1"). A particle without neighbours
+has alpha = -inf (CMS: 0, then the median) and weight 0.
 """
 
 from __future__ import annotations
@@ -26,47 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import check_field
 from fpgakd.errors import DataError
+from fpgakd.jets.events.puppi_config import PuppiConfig, PuppiRegion, load_puppi_config
 
-__all__ = ["PuppiConfig", "puppi_weights", "local_shape"]
+__all__ = ["PuppiConfig", "PuppiRegion", "load_puppi_config", "PuppiShapes", "puppi_weights",
+           "puppi_shapes", "apply_puppi_cuts", "local_shape", "pileup_reference"]
 
-
-@dataclass(frozen=True)
-class PuppiConfig:
-    """PUPPI's parameters; each default names its source.
-
-    >>> PuppiConfig().cone_r
-    0.3
-    """
-
-    #: R0, the cone of the local shape (Bertolini et al. 2014, section 2)
-    cone_r: float = 0.3
-    #: R_min, keeps collinear pairs from dominating alpha (Bertolini et al.'s reference code)
-    min_r: float = 0.02
-    #: cm, |dz| below which a track is associated with the primary vertex (CMS PUPPI, DeltaZCut)
-    dz_cut: float = 0.3
-    #: tracker acceptance: charged particles inside it are identified by their vertex, and
-    #: alpha uses charged primary-vertex neighbours (CMS PUPPI's central region, |eta| < 2.5)
-    tracker_eta: float = 2.5
-    #: weights below this become 0 (Bertolini et al. 2014, w_cut)
-    weight_cut: float = 0.1
-    #: GeV; a neutral particle's w * pT must pass neutral_pt_cut + slope * n_pileup
-    #: (Bertolini et al. 2014: 0.1 GeV + 0.007 GeV per pileup vertex)
-    neutral_pt_cut: float = 0.1
-    neutral_pt_cut_slope: float = 0.007
-
-    def __post_init__(self) -> None:
-        # R0 < 1 keeps one duplicate per particle enough at the phi seam
-        check_field(0.0 < self.cone_r < 1.0, "cone_r", self.cone_r, "a number in (0, 1)")
-        # R_min > 0 keeps a particle from being its own neighbour
-        check_field(0.0 < self.min_r < self.cone_r, "min_r", self.min_r, "a number in (0, cone_r)")
-        check_field(self.dz_cut > 0, "dz_cut", self.dz_cut, "a number > 0 (cm)")
-        check_field(self.tracker_eta > 0, "tracker_eta", self.tracker_eta, "a number > 0")
-        check_field(0.0 <= self.weight_cut < 1.0, "weight_cut", self.weight_cut, "a number in [0, 1)")
-        check_field(self.neutral_pt_cut >= 0, "neutral_pt_cut", self.neutral_pt_cut, "a number >= 0 (GeV)")
-        check_field(self.neutral_pt_cut_slope >= 0, "neutral_pt_cut_slope", self.neutral_pt_cut_slope,
-                    "a number >= 0 (GeV per pileup vertex)")
+#: CMS's floor on the RMS (PuppiAlgo::computeMedRMS: an RMS of 0 becomes 1e-5)
+_RMS_FLOOR = 1e-5
+_NEEDED = ("eta", "phi", "pt", "charge", "dz")
 
 
 def _seam_copies(eta: np.ndarray, phi: np.ndarray, cone_r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,15 +87,37 @@ def local_shape(eta: np.ndarray, phi: np.ndarray, nb_eta: np.ndarray, nb_phi: np
     return alpha
 
 
-def _median_left_rms(alpha: np.ndarray) -> tuple[float, float] | None:
-    """Median and left-sided RMS of the finite values; None when there are none."""
-    alpha = alpha[np.isfinite(alpha)]
-    if len(alpha) == 0:
+def pileup_reference(alpha_pileup: np.ndarray, alpha_pv: np.ndarray,
+                     low_pu_correction: bool = True) -> tuple[float, float] | None:
+    """(median, RMS) of the charged pileup's alpha as CMS computes it; None without pileup.
+
+    Particles without neighbours (alpha -inf) are left out of the median and the RMS but
+    count in the low-pileup correction, which moves both down by ``sqrt(q RMS)``, ``q`` the
+    chi-squared (1 dof) quantile of ``n_pv / (n_pv + n_pileup / 2)``, ``n_pv`` the charged
+    primary-vertex alphas at or below the median (CMSSW PuppiAlgo::computeMedRMS).
+
+    >>> pileup_reference(np.array([1.0, 2.0, 3.0]), np.array([]))
+    (2.0, 0.7071067811865476)
+    """
+    from scipy.stats import chi2
+
+    alpha_pileup = np.asarray(alpha_pileup, np.float64)
+    finite = np.sort(alpha_pileup[np.isfinite(alpha_pileup)])
+    if len(finite) == 0:
         return None
-    median = float(np.median(alpha))
-    left = alpha[alpha < median]
-    rms = float(np.sqrt(np.mean((left - median) ** 2))) if len(left) else 0.0
-    return median, rms
+    # CMS takes the element half-way up the sorted values (the upper one of an even count)
+    median = float(finite[len(finite) // 2])
+    left = finite[finite <= median]
+    rms = float(np.sqrt(np.mean((left - median) ** 2)))
+    rms = rms if rms > 0 else _RMS_FLOOR
+    if low_pu_correction:
+        n_pv = int(np.count_nonzero(np.asarray(alpha_pv) <= median))
+        adjust = n_pv / (n_pv + 0.5 * len(alpha_pileup))
+        if adjust > 0:
+            shift = float(np.sqrt(chi2.ppf(adjust, 1) * rms))
+            median, rms = median - shift, rms - shift
+    # only RMS^2 enters chi2: its sign does not matter, a zero would divide by zero
+    return median, max(abs(rms), _RMS_FLOOR)
 
 
 def _chi2_weights(alpha: np.ndarray, reference: tuple[float, float] | None) -> np.ndarray:
@@ -128,59 +128,134 @@ def _chi2_weights(alpha: np.ndarray, reference: tuple[float, float] | None) -> n
         return np.ones(len(alpha))
     median, rms = reference
     above = alpha > median
-    with np.errstate(divide="ignore", invalid="ignore"):
-        chi2 = np.where(above, (alpha - median) ** 2 / rms ** 2 if rms > 0 else np.inf, 0.0)
+    chi2 = np.where(above, (np.where(above, alpha, median) - median) ** 2 / rms ** 2, 0.0)
     # the CDF of chi2 with one degree of freedom is erf(sqrt(x / 2))
     return np.where(above, erf(np.sqrt(chi2 / 2.0)), 0.0)
 
 
-def _event_weights(p: dict[str, np.ndarray], n_pileup: int, cfg: PuppiConfig) -> np.ndarray:
-    """PUPPI weights of one event's particles (columns ``p`` of that event only)."""
+def _regions(abs_eta: np.ndarray, pt: np.ndarray, cfg: PuppiConfig) -> np.ndarray:
+    """Each particle's region index; -1 outside every region or at pT <= its pt_min."""
+    region = np.full(len(abs_eta), -1, dtype=np.int64)
+    for i, r in enumerate(cfg.regions):
+        region[(abs_eta >= r.eta_min) & (abs_eta < r.eta_max) & (pt > r.pt_min)] = i
+    return region
+
+
+def _event_raw_weights(p: dict[str, np.ndarray], cfg: PuppiConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One event's weights before the cuts, region per particle, and which have no track."""
     eta, phi, pt = (np.asarray(p[k], np.float64) for k in ("eta", "phi", "pt"))
-    tracked = (np.asarray(p["charge"]) != 0) & (np.abs(eta) < cfg.tracker_eta)
-    from_pv = tracked & (np.abs(p["dz"]) < cfg.dz_cut)
-    charged_pu = tracked & ~from_pv
-    central = np.abs(eta) < cfg.tracker_eta
+    abs_eta = np.abs(eta)
+    region = _regions(abs_eta, pt, cfg)
+    tracked = (np.asarray(p["charge"]) != 0) & (abs_eta < cfg.tracker_eta)
+    from_pv = tracked & (np.abs(np.asarray(p["dz"], np.float64)) < cfg.dz_cut)
+    shaped = ~tracked & (region >= 0)
+    # the reference samples: charged particles of the central tracker inside some region
+    sample = tracked & (abs_eta < cfg.extrap_eta) & (region >= 0)
+    weights = from_pv.astype(np.float64)
     shape = {"cone_r": cfg.cone_r, "min_r": cfg.min_r}
-    alpha_c = local_shape(eta, phi, eta[from_pv], phi[from_pv], pt[from_pv], **shape)
-    # alpha^F (every particle a neighbour) is costly: only the forward particles need it, and
-    # the charged pileup in the tracker as their pileup reference
-    need_f = ~central | charged_pu
-    alpha_f = np.full(len(eta), -np.inf)
-    alpha_f[need_f] = local_shape(eta[need_f], phi[need_f], eta, phi, pt, **shape)
-    weights = np.where(central, _chi2_weights(alpha_c, _median_left_rms(alpha_c[charged_pu])),
-                       _chi2_weights(alpha_f, _median_left_rms(alpha_f[charged_pu])))
-    pt_cut = cfg.neutral_pt_cut + cfg.neutral_pt_cut_slope * n_pileup
-    weights[(weights < cfg.weight_cut) | (weights * pt < pt_cut)] = 0.0
-    weights[tracked] = from_pv[tracked]
-    return weights
+    for charged in {r.charged_neighbours for r in cfg.regions}:
+        ids = [i for i, r in enumerate(cfg.regions) if r.charged_neighbours == charged]
+        targets = shaped & np.isin(region, ids)
+        need = targets | sample
+        if not need.any():
+            continue
+        nb = from_pv if charged else np.ones(len(eta), dtype=bool)
+        alpha = np.full(len(eta), -np.inf)
+        alpha[need] = local_shape(eta[need], phi[need], eta[nb], phi[nb], pt[nb], **shape)
+        for i in ids:
+            r = cfg.regions[i]
+            counted = sample & (pt >= r.rms_pt_min)
+            ref = pileup_reference(alpha[counted & ~from_pv], alpha[counted & from_pv], cfg.low_pu_correction)
+            ref = None if ref is None else (ref[0] * r.med_eta_sf, ref[1] * r.rms_eta_sf)
+            mine = shaped & (region == i)
+            weights[mine] = _chi2_weights(alpha[mine], ref)
+    return weights, region, shaped
+
+
+@dataclass(frozen=True)
+class PuppiShapes:
+    """Per particle row: the weight before the cuts, its region (-1: none), whether it has no
+    track (shape-weighted, subject to the neutral cuts), pT and the event's nPV."""
+
+    raw: np.ndarray
+    region: np.ndarray
+    shaped: np.ndarray
+    pt: np.ndarray
+    n_vertices: np.ndarray
+
+
+def _checked_columns(events: Any) -> None:
+    missing = [k for k in _NEEDED if k not in events.particles]
+    if missing or "n_pileup" not in events.events:
+        what = ", ".join([f"particles/{k}" for k in missing] + ([] if "n_pileup" in events.events
+                                                                 else ["events/n_pileup"]))
+        raise DataError(f"{events.source or '<events>'}: PUPPI needs {what}")
+
+
+def puppi_shapes(events: Any, config: PuppiConfig | None = None, *, progress: bool = False) -> PuppiShapes:
+    """PUPPI's weights of every particle row of ``events`` before the cuts (the costly part).
+
+    The cuts (:func:`apply_puppi_cuts`) then cost nothing: a tuning of the neutral pT cut
+    computes this once.
+
+    >>> shapes = puppi_shapes(load_events("events.h5"))          # doctest: +SKIP
+    >>> apply_puppi_cuts(shapes).shape                           # doctest: +SKIP
+    (412000,)
+    """
+    from tqdm.auto import tqdm
+
+    cfg = config or PuppiConfig()
+    _checked_columns(events)
+    n = events.n_particles
+    raw, region, shaped = np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)
+    offsets = np.asarray(events.offsets)
+    for e in tqdm(range(events.n_events), desc="PUPPI", unit="event", disable=not progress):
+        lo, hi = int(offsets[e]), int(offsets[e + 1])
+        if hi > lo:
+            columns = {k: events.particles[k][lo:hi] for k in _NEEDED}
+            raw[lo:hi], region[lo:hi], shaped[lo:hi] = _event_raw_weights(columns, cfg)
+    # nPV: every interaction is a found vertex, the primary one included
+    n_vertices = np.repeat(np.asarray(events.events["n_pileup"], np.float64) + 1.0, np.diff(offsets))
+    return PuppiShapes(raw, region, shaped, np.asarray(events.particles["pt"], np.float64), n_vertices)
+
+
+def apply_puppi_cuts(shapes: PuppiShapes, config: PuppiConfig | None = None) -> np.ndarray:
+    """The final weights (float32): neutral pT cut, hard-neutral floor, weight cut, regions.
+
+    ``config`` must share its shape parameters (everything but the regions' cuts) with the
+    one that made ``shapes``.
+
+    >>> s = PuppiShapes(np.array([0.4, 1.0]), np.array([0, 0]), np.array([True, False]),
+    ...                 np.array([1.0, 1.0]), np.array([20.0, 20.0]))
+    >>> apply_puppi_cuts(s).tolist()   # 0.4 GeV < 0.2 + 0.015 * 20: the neutral is cut
+    [0.0, 1.0]
+    """
+    cfg = config or PuppiConfig()
+    w = shapes.raw.copy()
+    inside = shapes.region >= 0
+    idx = np.where(inside, shapes.region, 0)
+    floor = np.array([r.min_neutral_pt for r in cfg.regions])[idx]
+    slope = np.array([r.min_neutral_pt_slope for r in cfg.regions])[idx]
+    neutral = shapes.shaped & inside
+    w[neutral & (w * shapes.pt < floor + slope * shapes.n_vertices)] = 0.0
+    if cfg.pt_max_neutrals > 0:
+        # CMS: clamp((pT - start) / (max - start), w, 1)
+        protect = (shapes.pt - cfg.pt_max_neutrals_start) / (cfg.pt_max_neutrals - cfg.pt_max_neutrals_start)
+        w = np.where(neutral, np.maximum(w, np.minimum(protect, 1.0)), w)
+    w[(w < cfg.weight_cut) | ~inside] = 0.0
+    return w.astype(np.float32)
 
 
 def puppi_weights(events: Any, config: PuppiConfig | None = None, *, progress: bool = False) -> np.ndarray:
     """PUPPI weights of every particle row of ``events`` (float32, in [0, 1]).
 
-    ``events`` is an :class:`~fpgakd.jets.events.eventfile.EventSet`; the pileup slope of the
-    neutral pT cut uses each event's ``n_pileup`` (the overlaid vertices, as a perfect vertex
-    finder would count them).
+    ``events`` is an :class:`~fpgakd.jets.events.eventfile.EventSet`; ``config`` defaults to
+    :class:`PuppiConfig` (CMS's Phase-2 PUPPI, tuned for fpgakd), a preset by
+    ``load_puppi_config("bertolini2014")``.
 
     >>> w = puppi_weights(load_events("events.h5"))             # doctest: +SKIP
     >>> w.shape, float(w.min()) >= 0.0, float(w.max()) <= 1.0    # doctest: +SKIP
     ((412000,), True, True)
     """
-    from tqdm.auto import tqdm
-
     cfg = config or PuppiConfig()
-    needed = ("eta", "phi", "pt", "charge", "dz")
-    missing = [k for k in needed if k not in events.particles]
-    if missing or "n_pileup" not in events.events:
-        what = ", ".join([f"particles/{k}" for k in missing] + ([] if "n_pileup" in events.events
-                                                                 else ["events/n_pileup"]))
-        raise DataError(f"{events.source or '<events>'}: PUPPI needs {what}")
-    weights = np.zeros(events.n_particles, dtype=np.float32)
-    offsets = np.asarray(events.offsets)
-    for e in tqdm(range(events.n_events), desc="PUPPI", unit="event", disable=not progress):
-        lo, hi = int(offsets[e]), int(offsets[e + 1])
-        if hi > lo:
-            columns = {k: events.particles[k][lo:hi] for k in needed}
-            weights[lo:hi] = _event_weights(columns, int(events.events["n_pileup"][e]), cfg)
-    return weights
+    return apply_puppi_cuts(puppi_shapes(events, cfg, progress=progress), cfg)
