@@ -83,3 +83,44 @@ def test_a_jet_teacher_directory_is_refused_by_name(tmp_path):
     (tmp_path / "teacher.json").write_text("{}")
     with pytest.raises(DataError, match="a jet teacher.*--events"):
         load_pileup_teacher(tmp_path)
+
+
+def test_cached_neighbour_lists_give_the_same_feed_as_lists_found_per_batch():
+    from fpgakd.learn.pileup.graph import all_event_neighbours
+    from helpers.events import pileup_events
+
+    events = pileup_events(6, seed=2)
+    p, offsets = events.particles, events.offsets
+    x = np.random.default_rng(0).normal(size=(events.n_particles, 3)).astype(np.float32)
+    cached = all_event_neighbours(p["eta"], p["phi"], offsets, 4)
+    for batch in (np.array([3, 0]), np.array([5, 1, 2])):
+        fresh, rows = graph_feed(x, p["eta"], p["phi"], offsets, batch, 4)
+        reused, rows_again = graph_feed(x, p["eta"], p["phi"], offsets, batch, 4, cached)
+        assert np.array_equal(rows, rows_again)
+        for a, b in zip(fresh, reused, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert fresh[2].max() >= np.diff(offsets)[batch[0]]    # the second event's rows are shifted
+
+
+def test_edgeconv_computes_the_mlp_of_the_concatenated_edge_features():
+    from fpgakd.learn.pileup.layers import ParticleEdgeConv
+
+    rng = np.random.default_rng(0)
+    m, f, k = 7, 3, 2
+    h = rng.normal(size=(m, f)).astype(np.float32)
+    coords = rng.uniform(-3, 3, size=(m, 2)).astype(np.float32)
+    nb = rng.integers(0, m, size=(m, k)).astype(np.int32)
+    valid = (rng.uniform(size=(m, k)) > 0.3).astype(np.float32)
+    layer = ParticleEdgeConv(5, n_layers=2)
+    out = np.asarray(layer([h, coords, nb, valid]))
+    # the edge MLP written out on [h_i, h_j - h_i, deta, dphi, dR]
+    deta = coords[nb, 0] - coords[:, None, 0]
+    dphi = np.mod(coords[nb, 1] - coords[:, None, 1] + np.pi, 2 * np.pi) - np.pi
+    h_i = np.broadcast_to(h[:, None, :], (m, k, f))
+    e = np.concatenate([h_i, h[nb] - h_i, np.stack([deta, dphi, np.hypot(deta, dphi)], -1)], -1)
+    for dense in layer.edge_mlp:
+        e = np.maximum(e @ dense.kernel.numpy() + dense.bias.numpy(), 0)
+    agg = (e * valid[..., None]).sum(1) / np.maximum(valid.sum(1), 1)[:, None]
+    expected = np.maximum(h @ layer.shortcut.kernel.numpy() + layer.shortcut.bias.numpy() + agg, 0)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert np.ptp(out) > 0

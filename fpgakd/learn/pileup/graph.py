@@ -23,7 +23,8 @@ import numpy as np
 
 from fpgakd.learn.pileup.events import event_rows
 
-__all__ = ["GRAPH_INPUTS", "event_neighbours", "event_batches", "graph_feed", "data_batches", "data_feed"]
+__all__ = ["GRAPH_INPUTS", "event_neighbours", "all_event_neighbours", "event_batches", "graph_feed",
+           "data_batches", "data_feed"]
 
 #: the teacher's inputs, in order: features (M, F), (eta, phi) (M, 2), neighbour rows (M, k),
 #: neighbour exists (M, k), batch-local event id (M,)
@@ -88,30 +89,52 @@ def event_batches(offsets: np.ndarray, events: np.ndarray, batch_size: int) -> l
     return batches
 
 
+def all_event_neighbours(eta: np.ndarray, phi: np.ndarray, offsets: np.ndarray,
+                         k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`event_neighbours` of every event, row by row: indices into each particle's own
+    event (N, k) int32 and the mask (N, k) bool.
+
+    Training reads every event once per epoch: the lists are found once and reused.
+
+    >>> idx, ok = all_event_neighbours(np.zeros(3), np.array([0.0, 0.1, 2.0]), np.array([0, 1, 3]), 1)
+    >>> idx.ravel().tolist(), ok.ravel().tolist()
+    ([0, 1, 0], [False, True, True])
+    """
+    offsets = np.asarray(offsets)
+    idx, valid = np.zeros((offsets[-1], k), np.int32), np.zeros((offsets[-1], k), bool)
+    for lo, hi in zip(offsets[:-1], offsets[1:]):
+        idx[lo:hi], valid[lo:hi] = event_neighbours(eta[lo:hi], phi[lo:hi], k)
+    return idx, valid
+
+
 def graph_feed(x: np.ndarray, eta: np.ndarray, phi: np.ndarray, offsets: np.ndarray,
-               events: np.ndarray, k: int) -> tuple[list[np.ndarray], np.ndarray]:
+               events: np.ndarray, k: int, neighbours: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[list[np.ndarray], np.ndarray]:
     """The teacher's inputs (:data:`GRAPH_INPUTS` order) for the whole ``events``, and their rows.
+
+    ``neighbours`` are :func:`all_event_neighbours` found before (else found here).
 
     >>> feed, rows = graph_feed(x, eta, phi, offsets, np.array([4, 7]), k=16)   # doctest: +SKIP
     >>> [a.shape for a in feed]                                                 # doctest: +SKIP
     [(812, 16), (812, 2), (812, 16), (812, 16), (812,)]
     """
     offsets = np.asarray(offsets)
-    neighbours, valid, event_ids = [], [], []
-    start = 0
-    for local, e in enumerate(np.asarray(events)):
-        lo, hi = offsets[e], offsets[e + 1]
-        idx, ok = event_neighbours(eta[lo:hi], phi[lo:hi], k)
-        neighbours.append(idx + start)
-        valid.append(ok)
-        event_ids.append(np.full(hi - lo, local, np.int32))
-        start += hi - lo
+    events = np.asarray(events)
     rows = event_rows(offsets, events)
+    counts = np.diff(offsets)[events]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+    if neighbours is None:
+        found = [event_neighbours(eta[offsets[e]:offsets[e + 1]], phi[offsets[e]:offsets[e + 1]], k)
+                 for e in events]
+        idx = np.concatenate([f[0] for f in found]) if found else np.zeros((0, k), np.int32)
+        ok = np.concatenate([f[1] for f in found]) if found else np.zeros((0, k), bool)
+    else:
+        idx, ok = neighbours[0][rows], neighbours[1][rows]
+    # event-local indices become batch rows: each event's rows start where the previous ended
+    event_ids = np.repeat(np.arange(len(events), dtype=np.int32), counts)
     coords = np.column_stack([eta[rows], phi[rows]]).astype(np.float32)
     feed = [np.asarray(x[rows], dtype=np.float32), coords,
-            np.concatenate(neighbours).astype(np.int32) if neighbours else np.zeros((0, k), np.int32),
-            np.concatenate(valid).astype(np.float32) if valid else np.zeros((0, k), np.float32),
-            np.concatenate(event_ids) if event_ids else np.zeros(0, np.int32)]
+            (idx + starts[event_ids][:, None]).astype(np.int32), ok.astype(np.float32), event_ids]
     return feed, rows
 
 
@@ -123,10 +146,11 @@ def data_batches(data: Any, events: np.ndarray, batch_size: int) -> list[np.ndar
     return event_batches(data.offsets, events, batch_size)
 
 
-def data_feed(data: Any, xs: np.ndarray, events: np.ndarray, k: int) -> tuple[list[np.ndarray], np.ndarray]:
+def data_feed(data: Any, xs: np.ndarray, events: np.ndarray, k: int,
+              neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """:func:`graph_feed` of the whole ``events`` of ``data``, with features ``xs`` (one row per particle).
 
     >>> feed, rows = data_feed(data, xs, np.array([4, 7]), k=16)    # doctest: +SKIP
     """
     eta, phi = data.coords
-    return graph_feed(xs, eta, phi, data.offsets, events, k)
+    return graph_feed(xs, eta, phi, data.offsets, events, k, neighbours)

@@ -38,19 +38,40 @@ class ParticleEdgeConv(tf.keras.layers.Layer):
         self.edge_mlp = [tf.keras.layers.Dense(width, activation="relu") for _ in range(n_layers)]
         self.shortcut = tf.keras.layers.Dense(width)
 
+    def build(self, input_shape):
+        n_features = int(input_shape[0][-1])
+        # the first edge Dense reads [h_i, h_j - h_i, deta, dphi, dR]: built on that width so
+        # its kernel (and a saved model's weights) stay those of the concatenated form
+        self.edge_mlp[0].build((None, None, 2 * n_features + 3))
+        super().build(input_shape)
+
     def call(self, inputs):  # noqa: D401 - Keras API
         h, coords, neighbours, valid = inputs
-        h_i = tf.broadcast_to(h[:, None, :], tf.concat([tf.shape(neighbours), tf.shape(h)[-1:]], 0))
         c_j = tf.gather(coords, neighbours)
         deta = c_j[..., 0] - coords[:, None, 0]
         dphi = tf.math.floormod(c_j[..., 1] - coords[:, None, 1] + math.pi, 2.0 * math.pi) - math.pi
         geometry = tf.stack([deta, dphi, tf.sqrt(deta ** 2 + dphi ** 2)], axis=-1)
-        e = tf.concat([h_i, tf.gather(h, neighbours) - h_i, geometry], axis=-1)
-        for dense in self.edge_mlp:
+        e = self._first_edge_layer(h, neighbours, geometry)
+        for dense in self.edge_mlp[1:]:
             e = dense(e)
         w = tf.expand_dims(valid, -1)
         agg = tf.reduce_sum(e * w, axis=1) / tf.maximum(tf.reduce_sum(w, axis=1), 1.0)
         return tf.nn.relu(self.shortcut(h) + agg)
+
+    def _first_edge_layer(self, h, neighbours, geometry):
+        """relu(W [h_i, h_j - h_i, geometry] + b), as (W_i - W_d) h_i + gather(W_d h)_j + W_g g + b.
+
+        The split is linear algebra, the same up to float rounding: the per-particle products
+        are taken once per particle instead of once per edge, and only (M, k, width) is gathered.
+        """
+        dense = self.edge_mlp[0]
+        n = tf.shape(h)[-1]
+        kernel = dense.kernel
+        w_i, w_d, w_g = kernel[:n], kernel[n:2 * n], kernel[2 * n:]
+        per_particle = tf.matmul(h, w_i - w_d) + dense.bias
+        pre = (per_particle[:, None, :] + tf.gather(tf.matmul(h, w_d), neighbours)
+               + tf.einsum("mkg,gw->mkw", geometry, w_g))
+        return dense.activation(pre)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "width": self.width, "n_layers": self.n_layers}

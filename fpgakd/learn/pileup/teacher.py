@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from fpgakd.config import PileupTeacherConfig, config_from_stored, config_to_dic
 from fpgakd.errors import DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pileup.events import PileupData
-from fpgakd.learn.pileup.graph import data_batches, data_feed
+from fpgakd.learn.pileup.graph import all_event_neighbours, data_batches, data_feed
 from fpgakd.learn.rundir import PILEUP_TEACHER_JSON as TEACHER_JSON
 from fpgakd.learn.rundir import PILEUP_TEACHER_MODEL as MODEL_FILE
 from fpgakd.learn.rundir import TRAINING_CURVES_FILE, write_teacher_meta
@@ -77,7 +78,7 @@ class PileupTeacher:
 
 # ---------------------------------------------------------------- batches
 def _graph_sequence(xs: np.ndarray, data: PileupData, batches: list[np.ndarray], k: int,
-                    y: np.ndarray, seed: int | None) -> Any:
+                    y: np.ndarray, seed: int | None, neighbours: tuple[np.ndarray, np.ndarray]) -> Any:
     """A Keras ``Sequence`` of graph batches; with ``seed`` the batch order is reshuffled each epoch."""
     import tensorflow as tf
 
@@ -92,19 +93,33 @@ def _graph_sequence(xs: np.ndarray, data: PileupData, batches: list[np.ndarray],
             return len(batches)
 
         def __getitem__(self, i: int):
-            feed, rows = data_feed(data, xs, batches[self.order[i]], k)
+            feed, rows = data_feed(data, xs, batches[self.order[i]], k, neighbours)
             return tuple(feed), y[rows]
 
         def on_epoch_end(self) -> None:
             if self.rng is not None:
                 self.rng.shuffle(self.order)
 
+        def rng_state(self) -> dict | None:
+            return None if self.rng is None else self.rng.bit_generator.state
+
+        def restore(self, order: np.ndarray, rng_state: dict | None) -> None:
+            """Back to the end of a checkpointed epoch, then on to the next epoch's order."""
+            self.order = np.array(order)
+            if self.rng is not None:
+                self.rng.bit_generator.state = rng_state
+            self.on_epoch_end()
+
     return GraphSequence()
 
 
 def pileup_teacher_logits(model: Any, cfg: PileupTeacherConfig, xs: np.ndarray, data: PileupData,
-                          *, progress: bool = True) -> np.ndarray:
+                          *, progress: bool = True,
+                          neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The teacher's logit (N,) float32 for every particle of ``data``, from standardized inputs ``xs``.
+
+    ``neighbours``: :func:`~fpgakd.learn.pileup.graph.all_event_neighbours` of ``data`` if
+    already found.
 
     >>> z = pileup_teacher_logits(model, cfg, xs, data)             # doctest: +SKIP
     """
@@ -113,19 +128,23 @@ def pileup_teacher_logits(model: Any, cfg: PileupTeacherConfig, xs: np.ndarray, 
     out = np.zeros(data.n_particles, dtype=np.float32)
     batches = data_batches(data, np.arange(data.events.n_events), _PREDICT_PARTICLES)
     for events in tqdm(batches, desc="pileup teacher", unit="batch", disable=not progress):
-        feed, rows = data_feed(data, xs, events, cfg.edge_k)
+        feed, rows = data_feed(data, xs, events, cfg.edge_k, neighbours)
         out[rows] = np.asarray(model(list(feed), training=False))[:, 0]
     return out
 
 
 # ---------------------------------------------------------------- training
-def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, train: np.ndarray,
-         val: np.ndarray, progress: bool) -> tuple[Any, dict[str, list[float]]]:
+def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, split: tuple[np.ndarray, np.ndarray],
+         neighbours: tuple[np.ndarray, np.ndarray], checkpoint: Path,
+         progress: bool) -> tuple[Any, dict[str, list[float]]]:
+    """The trained model and its history, resumed from ``checkpoint`` when an earlier run left one."""
     import tensorflow as tf
 
     from fpgakd.learn.pileup.layers import build_pileup_teacher
+    from fpgakd.learn.pileup.resume import epoch_checkpoint_callback, read_epoch_checkpoint, restore_training_state
     from fpgakd.learn.teacher import teacher_callbacks
 
+    train, val = split
     tf.keras.utils.set_random_seed(cfg.seed)
     model = build_pileup_teacher(cfg, xs.shape[1])
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
@@ -134,11 +153,20 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, train: np.n
     y = data.is_hard.astype(np.float32)[:, None]
     # events are grouped once (a seeded order); the groups' order is reshuffled every epoch
     grouped = data_batches(data, np.random.default_rng(cfg.seed).permutation(train), cfg.batch_size)
-    train_seq = _graph_sequence(xs, data, grouped, cfg.edge_k, y, seed=cfg.seed)
-    val_seq = _graph_sequence(xs, data, data_batches(data, val, cfg.batch_size), cfg.edge_k, y, None)
-    history = model.fit(train_seq, validation_data=val_seq, epochs=cfg.epochs, shuffle=False,
-                        verbose=0, callbacks=teacher_callbacks(cfg.patience, progress, "pileup teacher"))
-    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    train_seq = _graph_sequence(xs, data, grouped, cfg.edge_k, y, cfg.seed, neighbours)
+    val_seq = _graph_sequence(xs, data, data_batches(data, val, cfg.batch_size), cfg.edge_k, y, None, neighbours)
+    saved = read_epoch_checkpoint(checkpoint)
+    if saved is not None:
+        restore_training_state(model, train_seq, saved)
+        log.info("pileup teacher: resuming after epoch %d from %s", saved["epoch"] + 1, checkpoint)
+        if saved["finished"] or saved["epoch"] + 1 >= cfg.epochs:
+            return model, saved["history"]
+    callbacks = teacher_callbacks(cfg.patience, progress, "pileup teacher")
+    stopper, reducer = callbacks[:2]
+    callbacks.append(epoch_checkpoint_callback(checkpoint, train_seq, stopper, reducer, saved))
+    model.fit(train_seq, validation_data=val_seq, epochs=cfg.epochs, shuffle=False, verbose=0,
+              initial_epoch=0 if saved is None else saved["epoch"] + 1, callbacks=callbacks)
+    return model, callbacks[-1].history
 
 
 def _test_metrics(data: PileupData, soft: np.ndarray, test_rows: np.ndarray) -> dict[str, Any]:
@@ -155,6 +183,14 @@ def _resolved(config: PileupTeacherConfig | None, overrides: dict[str, Any]) -> 
     if overrides:
         cfg = replace_config(cfg, overrides, "train_pileup_teacher()")
     return cfg
+
+
+def _checkpoint_file(cfg: PileupTeacherConfig, data: PileupData, out_dir: Path) -> Path:
+    """Where a training of ``cfg`` on ``data`` into ``out_dir`` keeps its epoch checkpoint (the cache)."""
+    from fpgakd.learn.training import checkpoint_dirs, run_digest
+
+    key = run_digest(config_to_dict(cfg), data.fingerprint)
+    return checkpoint_dirs(out_dir, key, ["pileup_teacher"])["pileup_teacher"] / "epoch.npz"
 
 
 def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
@@ -182,8 +218,11 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
                         "few to split into training and validation events")
     standardizer = Standardizer().fit(data.x[data.rows(train)], data.names)
     xs = standardizer.transform(data.x, data.names)
-    model, history = _fit(cfg, data, xs, train, val, progress)
-    logits = pileup_teacher_logits(model, cfg, xs, data, progress=progress)
+    # every epoch reads the same events: their neighbour lists are found once
+    neighbours = all_event_neighbours(*data.coords, data.offsets, cfg.edge_k)
+    checkpoint = _checkpoint_file(cfg, data, Path(out_dir))
+    model, history = _fit(cfg, data, xs, (train, val), neighbours, checkpoint, progress)
+    logits = pileup_teacher_logits(model, cfg, xs, data, progress=progress, neighbours=neighbours)
     soft = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
@@ -201,6 +240,7 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
         meta["identity"] = sha256_files([tmp / MODEL_FILE], _identity_extra(meta))
         write_teacher_meta(tmp, meta, pileup=True)
     _cache_soft_labels(meta["identity"], data, logits, out_dir, cache_dir)
+    shutil.rmtree(checkpoint.parent, ignore_errors=True)
     log.info("pileup teacher written to %s (test accuracy %s, %.0f s)", out_dir,
              meta["test"].get("teacher", {}).get("accuracy"), meta["train_seconds"])
     return out_dir
