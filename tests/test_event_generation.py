@@ -134,7 +134,9 @@ def test_the_events_command_writes_the_file_and_prints_the_summary(cache, tmp_pa
     assert (tmp_path / "e_overview.png").stat().st_size > 10_000
 
 
-def test_the_events_command_refuses_a_negative_mu(tmp_path, capsys):
-    assert main(["events", "-o", str(tmp_path / "e.h5"), "--mu", "-1"]) == 1
-    assert "'mu' (--mu)" in capsys.readouterr().err
+@pytest.mark.parametrize("mu", ["-1", "5000"])
+def test_the_events_command_refuses_a_mu_out_of_range(tmp_path, capsys, mu):
+    assert main(["events", "-o", str(tmp_path / "e.h5"), "--mu", mu]) == 1
+    err = capsys.readouterr().err
+    assert "'mu' (--mu)" in err and "from 0 to 1000" in err and len(err.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())

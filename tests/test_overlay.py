@@ -106,7 +106,8 @@ def test_a_displaced_track_gets_its_impact_parameters_from_the_straight_line():
     np.testing.assert_allclose(dz, [1.5, 0.5])
 
 
-@pytest.mark.parametrize("field, value, flag", [("mu", -1.0, "--mu"), ("n_events", 0, "--events"),
+@pytest.mark.parametrize("field, value, flag", [("mu", -1.0, "--mu"), ("mu", 1e6, "--mu"),
+                                                ("mu", float("nan"), "--mu"), ("n_events", 0, "--events"),
                                                 ("sigma_z", 0.0, "--sigma-z")])
 def test_bad_options_are_named_with_their_flag(field, value, flag):
     from fpgakd.errors import ConfigError

@@ -100,3 +100,58 @@ def test_a_jet_student_on_events_is_refused_by_name(untrained_teacher, tmp_path)
     directory, data = untrained_teacher
     with pytest.raises(ConfigError, match="model hlf_mlp: key 'task'.*particle_weight"):
         distill(load_model_config("hlf_mlp"), data.events, directory, tmp_path, "jet")
+
+
+def _altered_teacher(teacher_dir, tmp_path, change):
+    """A copy of the tiny teacher whose description ``change`` edits."""
+    import shutil
+
+    copy = tmp_path / "altered_teacher"
+    shutil.copytree(teacher_dir, copy)
+    meta = json.loads((copy / "pileup_teacher.json").read_text())
+    change(meta)
+    (copy / "pileup_teacher.json").write_text(json.dumps(meta))
+    return copy
+
+
+def _renamed_first(names):
+    return ["not_" + names[0]] + list(names[1:])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["inputs", "standardization"])
+def test_a_teacher_trained_on_other_inputs_is_refused_before_anything_is_written(teacher, tmp_path, key, capsys):
+    from fpgakd.cli import main
+
+    directory, data = teacher
+
+    def change(meta):
+        # "inputs": a teacher consistently trained on another input list; "standardization":
+        # the events' inputs, but a scaling fitted on others
+        meta["standardization"]["feature_names"] = _renamed_first(meta["inputs"])
+        if key == "inputs":
+            meta["inputs"] = _renamed_first(meta["inputs"])
+
+    altered = _altered_teacher(directory, tmp_path, change)
+    events = write_events(tmp_path / "e.h5", data.events)
+    rc = main(["distill", "--events", str(events), "--teacher", str(altered), "--model", "qdistillnet",
+               "--run-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1
+    assert "pileup_teacher.json: key " + repr(key) in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_teacher_command_refuses_events_without_truth_flags(tmp_path, capsys):
+    import h5py
+
+    from fpgakd.cli import main
+
+    path = write_events(tmp_path / "e.h5", pileup_events(3))
+    with h5py.File(path, "a") as f:
+        del f["particles/is_pileup"]
+    rc = main(["teacher", "--events", str(path), "-o", str(tmp_path / "teacher")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1
+    assert "e.h5: particles/is_pileup" in err
+    assert not (tmp_path / "teacher").exists()

@@ -62,6 +62,9 @@ DZ_RESOLUTION_CM = (30e-4, 150e-4)
 #: min-bias events in the overlay library: each is drawn ~mu * events / size times (2.5 for
 #: the quickstart) and it builds in ~20 s on 2 cores
 LIBRARY_SIZE = 10_000
+#: the largest mean pileup accepted: five times the HL-LHC's 200, ~45,000 particles per
+#: event; a larger value is a typo (or an event too big for the teacher's memory)
+MU_MAX = 1000.0
 #: command-line flag of each option, so that errors name what the user typed
 _FLAGS = {"mu": "--mu", "n_events": "--events", "seed": "--seed", "process": "--process",
           "library_size": "--library-size", "workers": "--workers", "sigma_z": "--sigma-z",
@@ -77,7 +80,7 @@ class PileupOptions:
     >>> PileupOptions(mu=-1)
     Traceback (most recent call last):
     ...
-    fpgakd.errors.ConfigError: event options: key 'mu' (--mu): got -1, allowed: a number >= 0 (mean pileup interactions)
+    fpgakd.errors.ConfigError: event options: key 'mu' (--mu): got -1, allowed: a number from 0 to 1000 (mean pileup interactions)
     """
 
     #: hard process: a name from PROCESSES
@@ -126,7 +129,8 @@ class PileupOptions:
             check_field(ok, name, getattr(self, name), allowed)
 
         check(self.process in PROCESSES, "process", f"one of {', '.join(PROCESSES)}")
-        check(_is_num(self.mu) and self.mu >= 0, "mu", "a number >= 0 (mean pileup interactions)")
+        check(_is_num(self.mu) and 0 <= self.mu <= MU_MAX, "mu",
+              f"a number from 0 to {MU_MAX:g} (mean pileup interactions)")
         check(_is_int(self.n_events) and self.n_events >= 1, "n_events", "an integer >= 1")
         for name in ("seed", "library_seed"):
             check(_is_int(getattr(self, name)) and getattr(self, name) >= 0, name, "an integer >= 0")

@@ -300,6 +300,9 @@ def load_pileup_teacher(path: str | os.PathLike) -> PileupTeacher:
     # a teacher written before the training settings nested under training: stores them flat
     cfg = config_from_stored(PileupTeacherConfig, meta.get("config") or {}, str(meta_path))
     standardizer = Standardizer.from_dict(meta.get("standardization"), f"{meta_path}: standardization")
+    if tuple(standardizer.feature_names_ or ()) != tuple(meta.get("inputs") or ()):
+        raise DataError(f"{meta_path}: key 'standardization': fitted on {list(standardizer.feature_names_ or ())}, "
+                        f"not on the teacher's inputs {meta.get('inputs')}")
     identity = sha256_files([directory / MODEL_FILE], _identity_extra(meta))
     return PileupTeacher(directory, cfg, standardizer, identity, meta)
 
