@@ -124,3 +124,17 @@ def test_edgeconv_computes_the_mlp_of_the_concatenated_edge_features():
     expected = np.maximum(h @ layer.shortcut.kernel.numpy() + layer.shortcut.bias.numpy() + agg, 0)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
     assert np.ptp(out) > 0
+
+
+@pytest.mark.slow
+def test_soft_labels_of_other_puppi_weights_are_cached_apart(teacher, tmp_path):
+    from fpgakd.learn.pileup.events import pileup_data
+    from fpgakd.learn.pileup.teacher import pileup_soft_labels
+
+    directory, data = teacher
+    other = pileup_data(data.events, data.puppi * 0.5)     # the same events under another PUPPI
+    assert other.fingerprint != data.fingerprint
+    first = pileup_soft_labels(directory, data, cache_dir=tmp_path, progress=False)
+    second = pileup_soft_labels(directory, other, cache_dir=tmp_path, progress=False)
+    assert len(list(tmp_path.glob("soft_targets_*.h5"))) == 2
+    assert not np.allclose(first, second)                   # PUPPI is one of the teacher's inputs
