@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -71,8 +72,9 @@ def test_an_interrupted_teacher_resumes_and_ends_as_an_uninterrupted_one(tmp_pat
     assert trained and trained[0] == 3                    # not trained again from the start
     for a, b in zip(_weights(whole), _weights(resumed), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    import json
-    history = [json.loads((d / "pileup_teacher.json").read_text())["history"] for d in (whole, resumed)]
+    metas = [json.loads((d / "pileup_teacher.json").read_text()) for d in (whole, resumed)]
+    history = [meta["history"] for meta in metas]
+    assert len(metas[1]["epoch_seconds"]) == len(history[1]["loss"])     # the epochs before the stop too
     assert history[0].keys() == history[1].keys() and len(history[0]["loss"]) == len(history[1]["loss"])
     np.testing.assert_allclose(history[0]["val_loss"], history[1]["val_loss"], rtol=1e-6)
     assert not list((tmp_path / "cache" / "checkpoints").rglob("epoch.npz"))   # removed once written

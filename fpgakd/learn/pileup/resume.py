@@ -13,6 +13,7 @@ array is stored as is).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,11 @@ def epoch_checkpoint_callback(path: Path, sequence: Any, stopper: Any, reducer: 
         def __init__(self) -> None:
             super().__init__()
             self.history: dict[str, list[float]] = dict(saved["history"]) if saved else {}
+            self.epoch_seconds: list[float] = list(saved.get("epoch_seconds", [])) if saved else []
+            self.started = time.perf_counter()
+
+        def on_epoch_begin(self, epoch: int, logs=None) -> None:
+            self.started = time.perf_counter()
 
         def on_train_begin(self, logs=None) -> None:
             if saved is None:
@@ -116,11 +122,12 @@ def epoch_checkpoint_callback(path: Path, sequence: Any, stopper: Any, reducer: 
             stopper.best_weights = saved["best_weights"]
 
         def on_epoch_end(self, epoch: int, logs=None) -> None:
+            self.epoch_seconds.append(time.perf_counter() - self.started)
             for key, value in (logs or {}).items():
                 self.history.setdefault(key, []).append(float(value))
             state = {"epoch": epoch, "finished": bool(self.model.stop_training),
                      "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
-                     "history": self.history, "rng": sequence.rng_state(),
+                     "history": self.history, "epoch_seconds": self.epoch_seconds, "rng": sequence.rng_state(),
                      "stopper": {f: _plain(getattr(stopper, f)) for f in _STOPPER_FIELDS},
                      "reducer": {f: _plain(getattr(reducer, f)) for f in _REDUCER_FIELDS}}
             write_epoch_checkpoint(path, self.model, state, stopper.best_weights, sequence.order)

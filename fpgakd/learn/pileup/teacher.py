@@ -7,7 +7,7 @@ A pileup teacher is a directory::
         pileup_teacher.json   format, config, the 16 inputs' names and standardization (fitted
                               on the training events), the event file and its fingerprint, the
                               split seed, test metrics of the teacher and of PUPPI against the
-                              truth flags, training time and the identity hash
+                              truth flags, training time (and seconds per epoch) and the identity hash
         teacher.h5            the Keras model (custom layers: fpgakd.learn.pileup.layers)
         training_curves.png
 
@@ -136,8 +136,8 @@ def pileup_teacher_logits(model: Any, cfg: PileupTeacherConfig, xs: np.ndarray, 
 # ---------------------------------------------------------------- training
 def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, split: tuple[np.ndarray, np.ndarray],
          neighbours: tuple[np.ndarray, np.ndarray], checkpoint: Path,
-         progress: bool) -> tuple[Any, dict[str, list[float]]]:
-    """The trained model and its history, resumed from ``checkpoint`` when an earlier run left one."""
+         progress: bool) -> tuple[Any, dict[str, list[float]], list[float]]:
+    """The trained model, its history and seconds per epoch, resumed from ``checkpoint`` when an earlier run left one."""
     import tensorflow as tf
 
     from fpgakd.learn.pileup.layers import build_pileup_teacher
@@ -160,13 +160,13 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, split: tupl
         restore_training_state(model, train_seq, saved)
         log.info("pileup teacher: resuming after epoch %d from %s", saved["epoch"] + 1, checkpoint)
         if saved["finished"] or saved["epoch"] + 1 >= cfg.epochs:
-            return model, saved["history"]
+            return model, saved["history"], saved.get("epoch_seconds", [])
     callbacks = teacher_callbacks(cfg.patience, progress, "pileup teacher")
     stopper, reducer = callbacks[:2]
     callbacks.append(epoch_checkpoint_callback(checkpoint, train_seq, stopper, reducer, saved))
     model.fit(train_seq, validation_data=val_seq, epochs=cfg.epochs, shuffle=False, verbose=0,
               initial_epoch=0 if saved is None else saved["epoch"] + 1, callbacks=callbacks)
-    return model, callbacks[-1].history
+    return model, callbacks[-1].history, callbacks[-1].epoch_seconds
 
 
 def _test_metrics(data: PileupData, soft: np.ndarray, test_rows: np.ndarray) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
     # every epoch reads the same events: their neighbour lists are found once
     neighbours = all_event_neighbours(*data.coords, data.offsets, cfg.edge_k)
     checkpoint = _checkpoint_file(cfg, data, Path(out_dir))
-    model, history = _fit(cfg, data, xs, (train, val), neighbours, checkpoint, progress)
+    model, history, epoch_seconds = _fit(cfg, data, xs, (train, val), neighbours, checkpoint, progress)
     logits = pileup_teacher_logits(model, cfg, xs, data, progress=progress, neighbours=neighbours)
     soft = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     out_dir = Path(out_dir)
@@ -235,7 +235,7 @@ def fit_pileup_teacher(data: PileupData, out_dir: str | os.PathLike, *,
             "data_fingerprint": data.fingerprint, "split_seed": cfg.split_seed,
             "n_events": {"train": int(len(train)), "val": int(len(val)), "test": int(len(test))},
             "test": _test_metrics(data, soft, data.rows(test)) if len(test) else {},
-            "train_seconds": time.time() - started, "history": history,
+            "train_seconds": time.time() - started, "epoch_seconds": epoch_seconds, "history": history,
         }
         meta["identity"] = sha256_files([tmp / MODEL_FILE], _identity_extra(meta))
         write_teacher_meta(tmp, meta, pileup=True)
