@@ -71,7 +71,8 @@ def read_epoch_checkpoint(path: Path) -> dict[str, Any] | None:
             state.update(weights=_unpacked("weight_", stored), optimizer=_unpacked("optimizer_", stored),
                          best_weights=_unpacked("best_", stored) or None, order=stored["order"])
     except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"{path}: not a readable teacher checkpoint ({err}); delete it to start over") from None
+        raise DataError(f"{path}: not a readable teacher checkpoint ({err}); "
+                        "delete it to start over") from None
     if state.get("format") != _FORMAT:
         raise DataError(f"{path}: key 'format': expected {_FORMAT!r}; delete it to start over")
     return state
@@ -127,7 +128,8 @@ def epoch_checkpoint_callback(path: Path, sequence: Any, stopper: Any, reducer: 
                 self.history.setdefault(key, []).append(float(value))
             state = {"epoch": epoch, "finished": bool(self.model.stop_training),
                      "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
-                     "history": self.history, "epoch_seconds": self.epoch_seconds, "rng": sequence.rng_state(),
+                     "history": self.history, "epoch_seconds": self.epoch_seconds,
+                     "rng": sequence.rng_state(),
                      "stopper": {f: _plain(getattr(stopper, f)) for f in _STOPPER_FIELDS},
                      "reducer": {f: _plain(getattr(reducer, f)) for f in _REDUCER_FIELDS}}
             write_epoch_checkpoint(path, self.model, state, stopper.best_weights, sequence.order)

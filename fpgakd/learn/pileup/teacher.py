@@ -137,11 +137,13 @@ def pileup_teacher_logits(model: Any, cfg: PileupTeacherConfig, xs: np.ndarray, 
 def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, split: tuple[np.ndarray, np.ndarray],
          neighbours: tuple[np.ndarray, np.ndarray], checkpoint: Path,
          progress: bool) -> tuple[Any, dict[str, list[float]], list[float]]:
-    """The trained model, its history and seconds per epoch, resumed from ``checkpoint`` when an earlier run left one."""
+    """The trained model, its history and seconds per epoch; resumed from ``checkpoint`` when
+    an earlier run left one."""
     import tensorflow as tf
 
     from fpgakd.learn.pileup.layers import build_pileup_teacher
-    from fpgakd.learn.pileup.resume import epoch_checkpoint_callback, read_epoch_checkpoint, restore_training_state
+    from fpgakd.learn.pileup.resume import (epoch_checkpoint_callback, read_epoch_checkpoint,
+                                            restore_training_state)
     from fpgakd.learn.teacher import teacher_callbacks
 
     train, val = split
@@ -154,7 +156,8 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, split: tupl
     # events are grouped once (a seeded order); the groups' order is reshuffled every epoch
     grouped = data_batches(data, np.random.default_rng(cfg.seed).permutation(train), cfg.batch_size)
     train_seq = _graph_sequence(xs, data, grouped, cfg.edge_k, y, cfg.seed, neighbours)
-    val_seq = _graph_sequence(xs, data, data_batches(data, val, cfg.batch_size), cfg.edge_k, y, None, neighbours)
+    val_seq = _graph_sequence(xs, data, data_batches(data, val, cfg.batch_size), cfg.edge_k, y, None,
+                              neighbours)
     saved = read_epoch_checkpoint(checkpoint)
     if saved is not None:
         restore_training_state(model, train_seq, saved)
@@ -300,8 +303,9 @@ def load_pileup_teacher(path: str | os.PathLike) -> PileupTeacher:
     # a teacher written before the training settings nested under training: stores them flat
     cfg = config_from_stored(PileupTeacherConfig, meta.get("config") or {}, str(meta_path))
     standardizer = Standardizer.from_dict(meta.get("standardization"), f"{meta_path}: standardization")
-    if tuple(standardizer.feature_names_ or ()) != tuple(meta.get("inputs") or ()):
-        raise DataError(f"{meta_path}: key 'standardization': fitted on {list(standardizer.feature_names_ or ())}, "
+    scaled = list(standardizer.feature_names_ or ())
+    if scaled != list(meta.get("inputs") or ()):
+        raise DataError(f"{meta_path}: key 'standardization': fitted on {scaled}, "
                         f"not on the teacher's inputs {meta.get('inputs')}")
     identity = sha256_files([directory / MODEL_FILE], _identity_extra(meta))
     return PileupTeacher(directory, cfg, standardizer, identity, meta)
