@@ -128,19 +128,20 @@ def _hls_estimate_lut(model: Any) -> int | str:
 
 
 def measure_student(model: Any, work: Path) -> dict[str, Any]:
-    """da4ml's cost (and the seconds its trace takes), then Yosys's counts of the same RTL."""
-    from fpgakd.firmware.rtl.trace import trace_student
+    """da4ml's cost as fpgakd's estimate gets it (and the seconds that takes), then Yosys's
+    counts of the student's RTL."""
+    from fpgakd.config import load_firmware_config
+    from fpgakd.firmware.cost_model import da4ml_lut_cost
     from fpgakd.firmware.rtl.verilog import write_rtl
     from fpgakd.firmware.rtl.yosys import synthesize_rtl
 
     t0 = time.perf_counter()
-    trace = trace_student(model)
+    cost = da4ml_lut_cost(model, load_firmware_config())
     trace_s = time.perf_counter() - t0
-    model_fig = trace.delay_model()
-    write_rtl(model, work, trace=trace)
+    meta = write_rtl(model, work)
     synth = synthesize_rtl(work)
     res = synth["resources"]
-    return {"da4ml_cost": model_fig["estimated_lut_cost"], "reg_bits": model_fig.get("reg_bits", 0),
+    return {"da4ml_cost": cost, "reg_bits": meta["delay_model"].get("reg_bits", 0),
             "yosys_lut": res["LUT"], "yosys_ff": res["FF"], "carry4": res.get("CARRY4", 0),
             "trace_s": round(trace_s, 2), "yosys_s": synth["yosys_s"], "hls_estimate_lut": _hls_estimate_lut(model)}
 
@@ -189,13 +190,19 @@ def refit(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _run_students(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    from fpgakd.firmware.rtl.trace import trace_student
+
     done = {r["student"] for r in rows}
+    warm = False
     for family, hidden, sparsity in STUDENTS[:args.limit]:
         name = student_name(family, hidden, sparsity)
         if name in done:
             continue
         t0 = time.perf_counter()
         model = train_student(family, hidden, sparsity, args.jets, args.epochs)
+        if not warm:    # da4ml compiles its numba code on the first trace of a process: not timed
+            trace_student(model, latency_cutoff=None)
+            warm = True
         with tempfile.TemporaryDirectory() as tmp:
             fig = measure_student(model, Path(tmp) / "rtl")
         quantizer = "hgq" if "hgq" in family else "qkeras 8-bit"

@@ -95,8 +95,8 @@ def _pass_times(log: Path, n: int = 4) -> str:
     top = []
     for line in lines[start + 1:start + 1 + n]:
         parts = line.split()
-        if len(parts) >= 5:
-            top.append(f"{parts[4]} {float(parts[3]):.0f}s")
+        if len(parts) >= 6:     # "19%  1 calls  9.793 sec abc9_exe"
+            top.append(f"{parts[5]} {float(parts[3]):.0f}s")
     return ", ".join(top)
 
 
