@@ -1,6 +1,7 @@
 """Firmware stage: config mapping, conversion errors and whole projects written by synthesize."""
 
 import dataclasses
+import importlib.util
 import json
 import logging
 
@@ -118,6 +119,10 @@ def test_synthesize_run_writes_a_checked_project(tmp_path, caplog):
     if find_hls_tool("Vitis") is None:
         assert saved["source"] == "estimate"
         assert "no HLS tool for the Vitis backend on PATH" in caplog.text
+    if find_hls_tool("Vitis") is None and importlib.util.find_spec("da4ml") is not None:
+        # the RTL flow is off: the estimate's LUT is the calibrated da4ml cost model's, labelled
+        assert saved["lut_source"].startswith("da4ml cost model, calibrated on ")
+        assert saved["resources"]["LUT"] > saved["estimate_details"]["hls_estimate_LUT"] > 0
 
 
 @pytest.mark.slow

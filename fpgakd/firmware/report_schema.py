@@ -23,7 +23,7 @@ RESOURCE_KEYS = ("LUT", "FF", "DSP", "BRAM_18K", "URAM")
 #: Allowed values of ``source``.
 SOURCES = ("csynth", "vsynth", "rtl", "estimate")
 #: What an estimate keeps when synthesized numbers replace it as a report's headline.
-ESTIMATE_KEYS = ("source", "latency_cycles", "latency_ns", "ii", "resources", "utilization_pct")
+ESTIMATE_KEYS = ("source", "lut_source", "latency_cycles", "latency_ns", "ii", "resources", "utilization_pct")
 #: File name of fpgakd's own report inside a project directory.
 FPGAKD_REPORT_NAME = "fpgakd_report.json"
 

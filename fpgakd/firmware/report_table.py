@@ -71,7 +71,7 @@ _SOURCE_TITLES = {"csynth": "csynth", "vsynth": "vsynth", "rtl": "rtl",
 #: secondary sources a report may carry, each shown in a column of its own
 _OTHER_SOURCES = ("rtl", "estimate")
 #: figures that belong to the headline's tool, blank in another source's column
-_TOOL_ONLY_KEYS = ("estimated_clock_ns", "hls_tool", "hls_tool_version", "source_label", "rtl_sim",
+_TOOL_ONLY_KEYS = ("estimated_clock_ns", "hls_tool", "hls_tool_version", "source_label", "lut_source", "rtl_sim",
                    "carry", "logic_synthesis", "cosim", "latency_cycles", "latency_ns", "ii")
 #: RTL simulation rows: title, and how to read the cell from the rtl_sim summary
 _RTL_SIM_ROWS: tuple[tuple[str, Any], ...] = (
@@ -150,6 +150,9 @@ def _headline_rows(reports: list[dict[str, Any]]) -> _Rows:
     for key in RESOURCE_KEYS:
         rows.append((key, [_with_pct((r.get("resources") or {}).get(key), (r.get("utilization_pct") or {}).get(key))
                            for r in reports]))
+    if any(r.get("lut_source") for r in reports):
+        # an estimate's LUT has a source of its own (the calibrated da4ml cost model)
+        rows.append(("LUT from", [_fmt(r.get("lut_source")) for r in reports]))
     return rows
 
 

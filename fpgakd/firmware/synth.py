@@ -140,6 +140,7 @@ def _headline(hls: dict, rtl: dict | None) -> dict:
     if hls.get("source") == "estimate" and rtl.get("resources", {}).get("LUT") is not None:
         report = {**hls, **rtl, "notes": list(hls.get("notes") or []) + list(rtl.get("notes") or [])}
         report["estimate"] = {k: hls.get(k) for k in ESTIMATE_KEYS}
+        report.pop("lut_source", None)   # the headline's LUT is now the RTL's
     report["rtl"] = rtl
     return report
 
@@ -318,19 +319,22 @@ def _check_csim(tmp: Path, hls_model: Any, model: Any, x: np.ndarray, keras_logi
 
 
 def _estimate(model: Any, firmware: FirmwareConfig, part: str, output: str) -> dict:
+    """The labelled estimate: FF, DSP and latency priced as hls4ml's HLS build, the LUT from the
+    calibrated da4ml cost model (:mod:`fpgakd.firmware.cost_model`) where da4ml traces the model."""
+    from fpgakd.firmware.cost_model import apply_cost_model
     from fpgakd.firmware.estimate import estimate_resources
     from fpgakd.firmware.report_schema import new_report
 
     firmware = dataclasses.replace(firmware, part=part)   # utilization against the chosen part
     try:
-        return dict(estimate_resources(model, firmware, output=output))
+        report = dict(estimate_resources(model, firmware, output=output))
     except ConfigError as err:
         # the estimate covers one flow only; the project is still worth writing without numbers
         log.warning("no resource estimate: %s", err)
         report = new_report(source="estimate", part=part, clock_ns=round(firmware.clock_period_ns, 3),
                             available=firmware.resources_of(part))
         report["notes"] = [f"no resource estimate for this flow: {err}"]
-        return report
+    return apply_cost_model(report, model, firmware, output)
 
 
 def _fix_output_dir(tmp: Path, project_dir: Path) -> None:

@@ -6,7 +6,8 @@ as JSON text); ``accuracy``, ``val_accuracy``, ``auc_<class>``, ``rej30_<class>`
 ``rej50_<class>`` (background q+g rejection at 30% / 50% signal efficiency), ``nonzero``
 and ``parameters``; ``LUT``, ``FF``, ``DSP``, ``BRAM_18K``, ``latency_cycles``,
 ``latency_ns``, ``ii`` and ``resource_source`` (the report's ``source``: ``estimate``,
-``csynth``, ...); ``csim`` (``bit-exact``, ``within tolerance`` or ``mismatch``) and
+``csynth``, ...) and ``lut_source`` (where an estimate's LUT comes from: the calibrated
+da4ml cost model); ``csim`` (``bit-exact``, ``within tolerance`` or ``mismatch``) and
 ``csim_max_abs_diff``; ``wall_s``, ``worker`` and ``finished`` (UTC, ISO 8601).
 """
 
@@ -90,6 +91,7 @@ def report_columns(report: dict[str, Any]) -> dict[str, Any]:
     return {**{name: resources.get(name) for name in _RESOURCES},
             "latency_cycles": latency.get("max"), "latency_ns": latency_ns.get("max"),
             "ii": (report.get("ii") or {}).get("max"), "resource_source": report.get("source"),
+            "lut_source": report.get("lut_source") or report.get("source"),
             "csim": _csim_verdict(csim), "csim_max_abs_diff": csim.get("max_abs_diff")}
 
 

