@@ -133,3 +133,33 @@ def test_bad_deep_sets_config_names_file_and_key(tmp_path, change, key):
 
 def test_max_pooling_allows_any_number_of_particles():
     assert _deepsets_cfg(pooling="max", inputs={"n_constituents": 12}).inputs.n_constituents == 12
+
+
+# ------------------------------------------------------------------ firmware (slow)
+@pytest.fixture(scope="module")
+def deepsets_run(jets_16, teacher_16, tmp_path_factory):
+    """A tiny Deep Sets student of 16 particles distilled on ``jets_16`` (16 slots, many jets fewer)."""
+    from fpgakd.learn.distillation import distill
+
+    run = tmp_path_factory.mktemp("deepsets_run") / "run"
+    cfg = _deepsets_cfg(training={"epochs": 3}, inputs={"n_constituents": 16})
+    distill(cfg, jets_16, run, teacher_path=teacher_16, progress=False)
+    return run
+
+
+@pytest.mark.slow
+def test_distilled_student_is_bit_exact_in_csim_with_short_jets(deepsets_run, tmp_path):
+    from fpgakd.config import load_firmware_config
+    from fpgakd.firmware.synth import synthesize_run
+    from fpgakd.learn.rundir import run_inputs_file
+
+    x = np.load(run_inputs_file(deepsets_run)).reshape(-1, 16, N_PER_PARTICLE)
+    n_real = x[..., -1].sum(axis=1)
+    assert np.mean(n_real < 16) > 0.1 and np.all(x[x[..., -1] == 0] == 0)
+    assert json.loads((deepsets_run / "metrics.json").read_text())["kd"]["accuracy"] > 0
+
+    report = synthesize_run(deepsets_run, firmware=load_firmware_config(), hls_root=tmp_path / "hls",
+                            rtl=False, progress=False)
+
+    csim = report["csim"]
+    assert csim["bit_exact"] and csim["passed"] and csim["n_jets"] == len(x)
