@@ -114,7 +114,7 @@ def test_a_feature_the_file_lacks_names_the_key(tmp_path):
 
 @pytest.mark.parametrize("change, key", [
     ({"pooling": "sum"}, "pooling"),
-    ({"inputs": {"n_constituents": 12}}, "inputs.n_constituents"),
+    ({"pooling": "mean", "inputs": {"n_constituents": 12}}, "inputs.n_constituents"),
     ({"particle_hidden": []}, "particle_hidden"),
     ({"inputs": {"type": "constituents"}}, "particle_hidden"),
 ])
