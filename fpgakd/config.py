@@ -45,6 +45,9 @@ PairFeature = Literal[PAIR_FEATURE_NAMES]  # type: ignore[valid-type]
 HYBRID_INPUT = "hybrid"
 CONSTITUENT_INPUT = "constituents"
 PARTICLE_INPUT = "particles"
+PARTICLE_SET_INPUT = "particle_set"
+#: pooling layers of a Deep Sets student (``particle_hidden``); both convert to firmware bit-exactly
+POOLINGS = ("mean", "max")
 
 
 # ---------------------------------------------------------------- student models
@@ -55,7 +58,7 @@ class InputConfig:
     pileup students (``task: particle_weight``), the 16 per-particle inputs of Bal et al. 2024
     (``particles``)."""
 
-    type: Literal["hlf", "constituents", "hybrid", "particles"] = "hlf"
+    type: Literal["hlf", "constituents", "hybrid", "particles", "particle_set"] = "hlf"
     #: constituents and hybrid: how many (pT-ordered) particles the student sees
     n_constituents: int = 16
     #: constituents and hybrid: per-particle features, names as in fpgakd's jet files
@@ -245,6 +248,12 @@ class ModelConfig:
     distillation: DistillationConfig = field(default_factory=DistillationConfig)
     #: what follows the last layer's logit in firmware: nothing, or hls4ml's sigmoid table
     output: Literal["linear", "sigmoid"] = "linear"
+    #: Deep Sets (``inputs.type: particle_set``): widths of the bias-free Dense layers shared by
+    #: every particle, before the pooling; ``hidden`` is then the head after it
+    particle_hidden: tuple[int, ...] = ()
+    #: Deep Sets: how the per-particle outputs are pooled over the particles, padding included
+    #: ("mean" divides by n_constituents, which must then be a power of two: a shift in firmware)
+    pooling: Literal["mean", "max"] = "mean"
     #: batch normalization before the output layer (DistillNet); float students only
     batch_norm: bool = False
 
@@ -259,6 +268,7 @@ class ModelConfig:
                self.name, "letters, digits, '-' and '_' only")
         _check(len(self.hidden) >= 1 and all(w >= 1 for w in self.hidden), "hidden",
                self.hidden, "a non-empty list of positive layer widths")
+        self._check_particle_set()
         if self.quantization.enabled and self.quantization.kind == "hgq":
             _check(not self.pruning.enabled, "pruning.enabled", self.pruning.enabled,
                    "false for an HGQ student (HGQ prunes a weight by training its width to zero; "
@@ -267,6 +277,21 @@ class ModelConfig:
                    "'qkeras' for task particle_weight (HGQ DistillNet students are not supported)")
             _check(self.output == "linear", "output", self.output,
                    "'linear' for an HGQ student (the firmware's sigmoid table follows QKeras logits only)")
+
+    def _check_particle_set(self) -> None:
+        deep_sets = self.inputs.type == PARTICLE_SET_INPUT
+        _check(deep_sets == bool(self.particle_hidden), "particle_hidden", self.particle_hidden,
+               "a non-empty list exactly when inputs.type is 'particle_set'")
+        _check(all(w >= 1 for w in self.particle_hidden), "particle_hidden", self.particle_hidden,
+               "positive layer widths")
+        if not deep_sets:
+            return
+        n = self.inputs.n_constituents
+        _check(self.pooling != "mean" or n & (n - 1) == 0, "inputs.n_constituents", n,
+               "a power of two for pooling: mean (the firmware divides by a shift, exactly)")
+        _check(self.task == "classifier", "task", self.task, "'classifier' for a particle_set student")
+        _check(self.quantization.kind == "qkeras", "quantization.kind", self.quantization.kind,
+               "'qkeras' for a particle_set student (HGQ Deep Sets students are not supported)")
 
     @classmethod
     def _check_raw(cls, data: dict) -> dict:

@@ -17,7 +17,7 @@ import pytest
 import fpgakd
 
 #: modules whose examples import TensorFlow (seconds per module): run with --runslow
-SLOW_MODULES = frozenset({"fpgakd.firmware.rtl.student", "fpgakd.learn.students"})
+SLOW_MODULES = frozenset({"fpgakd.firmware.rtl.student", "fpgakd.learn.students", "fpgakd.learn.deepsets_students"})
 
 
 def _module_names() -> list[str]:

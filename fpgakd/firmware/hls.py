@@ -31,11 +31,12 @@ __all__ = ["hls4ml_config", "convert_model", "convert_keras_model", "is_quantize
 
 log = logging.getLogger(__name__)
 
-#: Keras layer classes the firmware stage converts: those of fpgakd's MLP students, which
+#: Keras layer classes the firmware stage converts: those of fpgakd's MLP and Deep Sets
+#: students (:mod:`fpgakd.learn.deepsets_students`), which
 #: the C-simulation regression (tests/test_csim.py) checks bit for bit. Anything else
 #: (convolutions, recurrent layers, ...) is refused up front with the layer named.
 SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU",
-                              "FixedPointQuantizer"})
+                              "FixedPointQuantizer", "Reshape", "GlobalAveragePooling1D", "GlobalMaxPooling1D"})
 
 #: strategies hls4ml accepts on Dense layers only (on the input layer it raises)
 DENSE_ONLY_STRATEGIES = frozenset({"distributed_arithmetic"})
@@ -152,6 +153,7 @@ def hls4ml_config(model: Any, firmware: FirmwareConfig, part: str) -> dict:
             layer["ReuseFactor"] = firmware.reuse_factor
         if dense_only and name in dense:
             layer["Strategy"] = firmware.strategy
+    _set_pooling_precision(model, hls_config)
     return {
         "hls_config": hls_config,
         "part": part,
@@ -161,6 +163,39 @@ def hls4ml_config(model: Any, firmware: FirmwareConfig, part: str) -> dict:
         "backend": firmware.backend,
         "bit_exact": bool(firmware.bit_exact and is_quantized(model)),
     }
+
+
+def _set_pooling_precision(model: Any, hls_config: dict) -> None:
+    # hls4ml 1.3 infers no exact accumulator for a global pooling (its default type rounds the
+    # mean); and its Dense-to-pointwise-Conv1D rewrite drops the QKeras weight quantizer, so the
+    # per-particle layers get the quantizer's type here (their kernels: _quantize_particle_kernels)
+    from fpgakd.learn.deepsets_students import POOL_LAYER, is_deepsets_model, particle_layers, pooling_precisions
+
+    if not is_deepsets_model(model) or quantizer_of(model) != "qkeras":
+        return
+    relu = model.get_layer(POOL_LAYER).inbound_nodes[0].inbound_layers.quantizer
+    precisions = pooling_precisions(model, int(relu.bits), int(relu.integer))
+    hls_config["LayerName"].setdefault(POOL_LAYER, {})["Precision"] = precisions
+    for layer in particle_layers(model):
+        q = layer.kernel_quantizer_internal
+        hls_config["LayerName"].setdefault(layer.name, {})["Precision"] = {
+            "weight": f"fixed<{int(q.bits)},{int(q.integer) + 1}>", "bias": "fixed<1,0>"}
+
+
+def _quantize_particle_kernels(model: Any) -> Any:
+    """A copy of a Deep Sets ``model`` whose per-particle kernels hold their quantized values
+    (the same logits: the quantizer leaves a quantized value as it is)."""
+    import tensorflow as tf
+
+    from fpgakd.learn.deepsets_students import is_deepsets_model, particle_layers
+
+    if not is_deepsets_model(model) or quantizer_of(model) != "qkeras":
+        return model
+    copy = tf.keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    for layer in particle_layers(copy):
+        layer.kernel.assign(layer.kernel_quantizer_internal(layer.kernel))
+    return copy
 
 
 def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part: str, output_dir: Path,
@@ -183,6 +218,7 @@ def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part:
     elif not firmware.bit_exact:
         log.warning("%s: firmware config has bit_exact: false; the firmware may differ from QKeras",
                     source)
+    model = _quantize_particle_kernels(model)
     kwargs = hls4ml_config(model, firmware, part)
     if output == "sigmoid":
         # hls_model.trace() then returns the firmware's logit beside its sigmoid output

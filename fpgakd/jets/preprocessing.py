@@ -18,19 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import HLF_INPUT, HYBRID_INPUT, PARTICLE_INPUT, InputConfig
+from fpgakd.config import HLF_INPUT, HYBRID_INPUT, PARTICLE_INPUT, PARTICLE_SET_INPUT, InputConfig
 from fpgakd.jets.events.particle_inputs import N_PARTICLE_INPUTS
 from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.jets.dataset import JetDataset, _check_finite, _safe_log, _shape_text
 from fpgakd.errors import ConfigError, DataError
 
-__all__ = ["student_inputs", "DERIVED_FEATURES", "split_indices", "subsample_stratified", "Standardizer"]
+__all__ = ["student_inputs", "fit_student_standardizer", "MASK_FEATURE", "DERIVED_FEATURES", "split_indices", "subsample_stratified", "Standardizer"]
 
 log = logging.getLogger(__name__)
 
 #: Per-particle features computed on demand: name -> (stored feature, function of it).
 #: Padding slots read 0 for every feature, derived ones included.
 DERIVED_FEATURES: dict[str, str] = {"log_pt_frac": "pt_frac", "log_e_frac": "e_frac"}
+
+#: The last per-particle column of a ``particle_set`` student: 1 for a real particle, 0 for padding
+MASK_FEATURE = "mask"
 
 
 # ===================================================================== student inputs
@@ -41,6 +44,9 @@ def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray
     ``n_constituents`` particles (pT order as stored), each with ``constituent_features``,
     flattened particle-major (``p0_deta, p0_dphi, ..., p1_deta, ...``); padding is 0.
     ``type: hybrid``: the 16 features, then those constituent columns.
+    ``type: particle_set`` (Deep Sets): the constituent columns with each particle's 0/1
+    :data:`MASK_FEATURE` after its features, so a padded particle reads all zeros; the file
+    must store at least ``n_constituents`` particles per jet.
     Derived features (:data:`DERIVED_FEATURES`) are logs of the stored fractions.
 
     >>> x, names = student_inputs(ds, InputConfig(type="constituents", n_constituents=8))  # doctest: +SKIP
@@ -53,7 +59,7 @@ def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray
         hlf, hlf_names = _hlf_inputs(dataset)
         con, con_names = _constituent_inputs(dataset, inputs)
         return np.concatenate([hlf, con], axis=1), hlf_names + con_names
-    return _constituent_inputs(dataset, inputs)
+    return _constituent_inputs(dataset, inputs, with_mask=inputs.type == PARTICLE_SET_INPUT)
 
 
 def student_input_width(inputs: InputConfig) -> int:
@@ -64,7 +70,7 @@ def student_input_width(inputs: InputConfig) -> int:
     """
     if inputs.type == PARTICLE_INPUT:
         return N_PARTICLE_INPUTS
-    per_particle = inputs.n_constituents * len(inputs.constituent_features)
+    per_particle = inputs.n_constituents * (len(inputs.constituent_features) + (inputs.type == PARTICLE_SET_INPUT))
     return {HLF_INPUT: len(HLF_NAMES), HYBRID_INPUT: len(HLF_NAMES) + per_particle}.get(inputs.type, per_particle)
 
 
@@ -75,7 +81,8 @@ def _hlf_inputs(dataset: JetDataset) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.array(dataset.hlf, dtype=np.float32), tuple(dataset.hlf_names)
 
 
-def _constituent_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray, tuple[str, ...]]:
+def _constituent_inputs(dataset: JetDataset, inputs: InputConfig,
+                        with_mask: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:
     if dataset.constituents is None:
         raise DataError(f"{dataset.source}: the student reads constituents, but this {dataset.format} "
                         "data has no 'constituents'; use an hlf student")
@@ -87,14 +94,20 @@ def _constituent_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.nd
                               f"{dataset.source}; available: {', '.join(available)}")
     n_jets, n_slots, _ = dataset.constituents.shape
     n_read = min(inputs.n_constituents, n_slots)
+    if with_mask and inputs.n_constituents > n_slots:
+        # a Deep Sets student pools over n_constituents: slots the file never had are not padding
+        raise ConfigError(f"inputs.n_constituents: {inputs.n_constituents} particles, but "
+                          f"{dataset.source} stores {n_slots} per jet")
     if inputs.n_constituents > n_slots:
         log.warning("%s: student reads %d constituents but the data has %d slots; the rest are zero",
                     dataset.source, inputs.n_constituents, n_slots)
     mask = dataset.mask[:, :n_read]
-    features = inputs.constituent_features
+    features = inputs.constituent_features + ((MASK_FEATURE,) if with_mask else ())
     out = np.zeros((n_jets, inputs.n_constituents, len(features)), dtype=np.float32)
     for j, name in enumerate(features):
-        if name in stored:
+        if with_mask and j == len(features) - 1:
+            out[:, :n_read, j] = mask
+        elif name in stored:
             values = dataset.constituents[:, :n_read, stored[name]]
             out[:, :n_read, j] = np.where(mask, values, 0.0)
         else:
@@ -102,6 +115,30 @@ def _constituent_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.nd
             out[:, :n_read, j] = _safe_log(base, mask)
     names = tuple(f"p{p}_{name}" for p in range(inputs.n_constituents) for name in features)
     return out.reshape(n_jets, -1), names
+
+
+def fit_student_standardizer(x: np.ndarray, names: Sequence[str], inputs: InputConfig) -> "Standardizer":
+    """The :class:`Standardizer` of a student's inputs, fitted on ``x`` (the training split).
+
+    A ``particle_set`` student's particle columns are only scaled (by their root mean square),
+    never shifted, and its mask columns are kept as they are: a padded particle then still reads
+    exactly zero, which is how its Deep Sets network leaves it out (bias-free per-particle layers).
+
+    >>> x = np.array([[2.0, 1.0, 0.0, 0.0], [-2.0, 1.0, 0.0, 0.0]])
+    >>> s = fit_student_standardizer(x, ("p0_a", "p0_mask", "p1_a", "p1_mask"),
+    ...                              InputConfig(type="particle_set", n_constituents=2, constituent_features=("a",)))
+    >>> s.transform(x).tolist()
+    [[1.0, 1.0, 0.0, 0.0], [-1.0, 1.0, 0.0, 0.0]]
+    """
+    standardizer = Standardizer().fit(x, names)
+    if inputs.type != PARTICLE_SET_INPUT:
+        return standardizer
+    values = np.asarray(x, dtype=np.float64)
+    rms = np.sqrt(np.mean(values ** 2, axis=0))
+    is_mask = np.array([name.endswith("_" + MASK_FEATURE) for name in standardizer.feature_names_])
+    standardizer.mean_ = np.zeros_like(standardizer.mean_)
+    standardizer.scale_ = np.where(is_mask | (rms == 0), 1.0, rms)
+    return standardizer
 
 
 # ===================================================================== splitting

@@ -197,14 +197,14 @@ def _teacher_logits(cfg: ModelConfig, teacher_dirs: list[Path], dataset: Any,
 
 # ---------------------------------------------------------------- step 3: inputs and targets
 def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str, ...]) -> _Prepared:
-    from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
+    from fpgakd.jets.preprocessing import fit_student_standardizer, split_indices, student_inputs
     from fpgakd.learn.losses import pack_classifier_targets
 
     labels = np.asarray(dataset.labels, dtype=np.int64)
     class_names = list(dataset.class_names)
     x, names = student_inputs(dataset, cfg.inputs)
     train, val, test = split_indices(len(labels), seed=cfg.training.split_seed, labels=labels)
-    standardizer = Standardizer().fit(x[train], names)
+    standardizer = fit_student_standardizer(x[train], names, cfg.inputs)
     xs = np.asarray(standardizer.transform(x), dtype=np.float32)
     if cfg.task == "classifier":
         n_out = len(class_names)

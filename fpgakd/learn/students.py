@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fpgakd.config import ModelConfig
+from fpgakd.config import PARTICLE_SET_INPUT, ModelConfig
 from fpgakd.errors import DataError
 from fpgakd.learn.runtime import configure_tensorflow
 
@@ -42,13 +42,13 @@ def _quantizers(cfg: ModelConfig) -> dict[str, Any]:
 
 
 def _layer_makers(cfg: ModelConfig) -> tuple[Any, Any, Any]:
-    """(input layer or None, dense(width, name), relu(name)): QKeras, or float Keras when
+    """(input layer or None, dense(width, name, use_bias), relu(name)): QKeras, or float Keras when
     ``quantization.enabled`` is false."""
     import tensorflow as tf
 
     if not cfg.quantization.enabled:
-        def dense(width: int, name: str) -> Any:
-            return tf.keras.layers.Dense(width, kernel_initializer="lecun_uniform", name=name)
+        def dense(width: int, name: str, use_bias: bool = True) -> Any:
+            return tf.keras.layers.Dense(width, kernel_initializer="lecun_uniform", use_bias=use_bias, name=name)
 
         def relu(name: str) -> Any:
             return tf.keras.layers.Activation("relu", name=name)
@@ -58,9 +58,9 @@ def _layer_makers(cfg: ModelConfig) -> tuple[Any, Any, Any]:
 
     quant = _quantizers(cfg)
 
-    def qdense(width: int, name: str) -> Any:
+    def qdense(width: int, name: str, use_bias: bool = True) -> Any:
         return QDense(width, kernel_quantizer=quant["weight"], bias_quantizer=quant["weight"],
-                      kernel_initializer="lecun_uniform", name=name)
+                      kernel_initializer="lecun_uniform", use_bias=use_bias, name=name)
 
     def qrelu(name: str) -> Any:
         return QActivation(quant["relu"], name=name)
@@ -70,7 +70,8 @@ def _layer_makers(cfg: ModelConfig) -> tuple[Any, Any, Any]:
 def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.Model":  # noqa: F821
     """Build the (unpruned, untrained) student for ``cfg``: QKeras, or float Keras when
     ``quantization.enabled`` is false; with ``batch_norm``, a BatchNormalization before the
-    ``output`` layer (DistillNet). The last layer is always a linear ``output`` logit.
+    ``output`` layer (DistillNet); a Deep Sets student for ``inputs.type: particle_set``
+    (:mod:`fpgakd.learn.deepsets_students`). The last layer is always a linear ``output`` logit.
 
     >>> from fpgakd.config import load_model_config
     >>> build_student(load_model_config("hlf_mlp"), 16, 5).output_shape
@@ -86,6 +87,10 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
         from fpgakd.learn.hgq_students import build_hgq_student
 
         return build_hgq_student(cfg, n_inputs, n_outputs)
+    if cfg.inputs.type == PARTICLE_SET_INPUT:
+        from fpgakd.learn.deepsets_students import build_deepsets_student
+
+        return build_deepsets_student(cfg, n_inputs, n_outputs, _layer_makers(cfg))
     input_layer, dense, relu = _layer_makers(cfg)
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
     h = x_in if input_layer is None else input_layer(x_in)

@@ -31,7 +31,8 @@ def pruned_student(cfg: ModelConfig, seed: int = 1):
             w = layer.kernel.numpy()
             w[np.abs(w) < np.quantile(np.abs(w), SPARSITY)] = 0
             layer.kernel.assign(w)
-            layer.bias.assign(rng.uniform(-0.5, 0.5, layer.bias.shape).astype(np.float32))
+            if layer.bias is not None:   # a Deep Sets per-particle layer has none
+                layer.bias.assign(rng.uniform(-0.5, 0.5, layer.bias.shape).astype(np.float32))
     return model
 
 

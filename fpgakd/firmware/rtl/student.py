@@ -1,8 +1,14 @@
 """A QKeras student as integers: weights and quantizers read exactly, the input quantizer
-applied, and an int64 numpy replica of Keras's forward pass (the specification the RTL meets)."""
+applied, and an int64 numpy replica of Keras's forward pass (the specification the RTL meets).
+
+A Deep Sets student (:mod:`fpgakd.learn.deepsets_students`) is the same chain with its first
+layers applied to each particle of the reshaped input (the same integer kernel for every
+particle), then the pooling: a mean over N = 2^k particles is their integer sum read with k
+more fractional bits (no rounding), a max is the integer maximum."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,10 +59,21 @@ class StudentSpec:
     input_layer: str
     input_kif: tuple[int, int, int]       # keep_negative, integer bits, fractional bits
     layers: list[DenseSpec] = field(default_factory=list)
+    #: Deep Sets: particles per jet (the input is reshaped to (n_particles, features)); 0 for an MLP
+    n_particles: int = 0
+    #: Deep Sets: how many of ``layers`` are applied to each particle before the pooling
+    n_particle_layers: int = 0
+    #: Deep Sets: "mean" or "max" over the particles; None for an MLP
+    pooling: str | None = None
 
     @property
     def n_in(self) -> int:
-        return int(self.layers[0].kernel.shape[0])
+        return int(self.layers[0].kernel.shape[0]) * max(1, self.n_particles)
+
+    @property
+    def pool_shift(self) -> int:
+        """Fractional bits the pooling adds: log2(N) for a mean over N particles."""
+        return int(math.log2(self.n_particles)) if self.pooling == "mean" else 0
 
     @property
     def n_out(self) -> int:
@@ -188,9 +205,35 @@ def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
     if spec.layers and spec.layers[-1].relu is None:
         raise ConfigError(f"{where}: two QDense layers without a quantized_relu between them "
                           "are not supported by the RTL flow")
-    # the layer's input: the relu before it, or the input quantizer for the first QDense
+    # the layer's input: the relu before it (pooled: a mean adds fractional bits), or the input
+    # quantizer for the first QDense
     in_f = spec.layers[-1].relu[1] if spec.layers else spec.input_kif[2]
+    if spec.pooling is not None and len(spec.layers) == spec.n_particle_layers:
+        in_f += spec.pool_shift
     spec.layers.append(DenseSpec(layer.name, kernel, bias, kf, bf, in_f))
+
+
+def _read_particles(layer: Any, where: str, spec: StudentSpec | None) -> None:
+    """A Reshape of the quantized input to (particles, features): a Deep Sets student."""
+    target = tuple(layer.target_shape)
+    if spec is None or spec.layers or spec.n_particles or len(target) != 2:
+        raise ConfigError(f"{where}: the RTL flow takes a Reshape only to (particles, features), "
+                          "right after the input quantizer")
+    spec.n_particles = int(target[0])
+
+
+def _read_pooling(kind: str, where: str, spec: StudentSpec | None) -> None:
+    """The pooling over the particles that ends the per-particle layers."""
+    if spec is None or not spec.n_particles or not spec.layers or spec.pooling is not None \
+            or spec.layers[-1].relu is None:
+        raise ConfigError(f"{where}: the RTL flow pools once, after the per-particle QDense -> "
+                          "quantized_relu layers of a reshaped input")
+    pooling = "mean" if kind == "GlobalAveragePooling1D" else "max"
+    n = spec.n_particles
+    if pooling == "mean" and n & (n - 1):
+        raise ConfigError(f"{where}: a mean over {n} particles is not a shift; the RTL flow needs a power of two")
+    spec.pooling = pooling
+    spec.n_particle_layers = len(spec.layers)
 
 
 def _refuse_layer(layer: Any, kind: str, where: str) -> None:
@@ -210,6 +253,9 @@ def _check_chain(model: Any, spec: StudentSpec | None) -> StudentSpec:
     """The spec, once it has QDense layers, ends on a linear one and its shapes chain."""
     if spec is None or not spec.layers:
         raise ConfigError(f"model '{model.name}': no QDense layers found")
+    if spec.n_particles and spec.pooling is None:
+        raise ConfigError(f"model '{model.name}': particles are never pooled; the RTL flow needs a "
+                          "GlobalAveragePooling1D or GlobalMaxPooling1D")
     if spec.layers[-1].relu is not None:
         raise ConfigError(f"model '{model.name}': the last layer '{spec.layers[-1].relu_name}' is a relu; "
                           "the RTL flow expects a linear QDense output (logits)")
@@ -241,6 +287,10 @@ def extract_student(model: Any) -> StudentSpec:
             spec = _read_quantized_activation(model, layer, idx, where, spec)
         elif kind == "QDense":
             _read_qdense(layer, where, spec)
+        elif kind == "Reshape":
+            _read_particles(layer, where, spec)
+        elif kind in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
+            _read_pooling(kind, where, spec)
         else:
             _refuse_layer(layer, kind, where)
     return _check_chain(model, spec)
@@ -292,10 +342,15 @@ def reference_forward(spec: StudentSpec, codes: np.ndarray, *, return_ties: bool
     >>> logits = reference_forward(spec, quantize_inputs(model, spec, x)) * 2.0 ** -spec.out_f  # doctest: +SKIP
     """
     h = np.asarray(codes, dtype=np.int64)
+    if spec.n_particles:
+        h = h.reshape(len(h), spec.n_particles, -1)
     ties: dict[str, dict[str, int]] = {}
-    for layer in spec.layers:
+    for n, layer in enumerate(spec.layers):
+        if spec.pooling is not None and n == spec.n_particle_layers:
+            # a mean's sum is read with pool_shift more fractional bits (layer.in_f has them)
+            h = h.sum(axis=1) if spec.pooling == "mean" else h.max(axis=1)
         acc = shift_right(h @ layer.kernel, layer.acc_f - layer.in_f - layer.kernel_f) \
-            + shift_right(layer.bias, layer.acc_f - layer.bias_f)[None, :]
+            + shift_right(layer.bias, layer.acc_f - layer.bias_f)
         if layer.relu is None:
             h = acc
             continue

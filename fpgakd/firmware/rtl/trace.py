@@ -206,8 +206,11 @@ def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str, sigmoid_table_
     n_in = spec.n_in
     inp = FixedVariableArray.from_kif(np.full(n_in, k), np.full(n_in, i), np.full(n_in, f),
                                       solver_options={"hard_dc": hard_dc})
-    h = inp
-    for layer in spec.layers:
+    h = inp.reshape(spec.n_particles, -1) if spec.n_particles else inp
+    for n, layer in enumerate(spec.layers):
+        if spec.pooling is not None and n == spec.n_particle_layers:
+            # over the particles: a mean over 2^k is the sum shifted (wiring), a max is comparators
+            h = np.sum(h, axis=0) * 2.0 ** -spec.pool_shift if spec.pooling == "mean" else np.max(h, axis=0)
         # float64 weight/bias values are exact (codes * 2^-f with small codes); da4ml solves
         # the constant matrix-vector product as shift-adds (no DSPs).
         w = layer.kernel.astype(np.float64) * 2.0 ** -layer.kernel_f
