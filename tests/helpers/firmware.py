@@ -48,7 +48,9 @@ def firmware_test_config(cfg: ModelConfig) -> ModelConfig:
     :data:`FULL_SIZE_FAMILY`, hidden widths capped at :data:`NARROW_WIDTH` otherwise."""
     if cfg.name == FULL_SIZE_FAMILY:
         return cfg
-    return dataclasses.replace(cfg, hidden=tuple(min(w, NARROW_WIDTH) for w in cfg.hidden))
+    def narrow(widths: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(min(w, NARROW_WIDTH) for w in widths)
+    return dataclasses.replace(cfg, hidden=narrow(cfg.hidden), particle_hidden=narrow(cfg.particle_hidden))
 
 
 @functools.cache
