@@ -19,10 +19,17 @@ import yaml
 _STARTUP_TIMEOUT_S = 300
 
 
+def _as_from_a_terminal() -> None:
+    # A process inherits an ignored SIGINT, and Python then installs no KeyboardInterrupt
+    # handler: pytest-xdist's workers ignore SIGINT, a terminal's foreground job does not.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _fpgakd(args: list[str], cwd: Path, cache: Path) -> subprocess.Popen:
     env = {**os.environ, "FPGAKD_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "fpgakd.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_from_a_terminal)
 
 
 def _wait_for(condition, proc: subprocess.Popen, what: str) -> None:
