@@ -108,6 +108,30 @@ def test_train_teacher_writes_directory(teacher):
 
 
 @pytest.mark.slow
+def test_fold_models_trained_in_worker_processes_match_those_trained_here(jets, tmp_path):
+    from fpgakd.learn.teacher import train_teacher
+
+    cfg = TeacherConfig(n_constituents=16, width=8, epochs=2, n_folds=2, batch_size=64)
+    here = train_teacher(jets, tmp_path / "here", config=cfg, progress=False, workers=1)
+    there = train_teacher(jets, tmp_path / "there", config=cfg, progress=False, workers=2)
+    meta_here, meta_there = (json.loads((d / "teacher.json").read_text()) for d in (here, there))
+    assert meta_there["identity"] == meta_here["identity"]
+    for name in meta_here["models"]:
+        with h5py.File(here / name) as a, h5py.File(there / name) as b:
+            kernels = [k for k in _weight_paths(a) if "kernel" in k]
+            assert kernels
+            for k in kernels:
+                np.testing.assert_array_equal(a[k][()], b[k][()], err_msg=f"{name}: {k}")
+
+
+def _weight_paths(f: h5py.File) -> list[str]:
+    paths: list[str] = []
+    f["model_weights"].visititems(lambda name, obj: paths.append("model_weights/" + name)
+                                  if isinstance(obj, h5py.Dataset) else None)
+    return paths
+
+
+@pytest.mark.slow
 def test_soft_targets_cached_and_out_of_fold(teacher, jets, tmp_path):
     from fpgakd.jets.loading import load_jets
     from fpgakd.learn.teacher import teacher_logits

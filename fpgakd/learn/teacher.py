@@ -44,7 +44,7 @@ from fpgakd.config import TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
-from fpgakd.learn.rundir import FOLDS_FILE, TEACHER_JSON, teacher_model_name, write_teacher_meta
+from fpgakd.learn.rundir import FOLDS_FILE, TEACHER_JSON, write_teacher_meta
 from fpgakd.learn.runtime import configure_tensorflow
 from fpgakd.learn.teacher_archs import (CONSTITUENTS, HLF, KINEMATICS, MASK, build_teacher,
                                         teacher_input_names)
@@ -365,7 +365,7 @@ def _spec_inputs(spec: TeacherSpec, first: Any, dataset: Any) -> dict[str, np.nd
 
 
 # ---------------------------------------------------------------- training
-def teacher_callbacks(patience: int, progress: bool, label: str) -> list[Any]:
+def teacher_callbacks(patience: int, progress: bool, label: str, bar_position: int = 0) -> list[Any]:
     """Early stopping on validation loss (best weights restored), the learning rate halved
     after ``patience // 2`` epochs without improvement, and a progress bar.
 
@@ -381,14 +381,18 @@ def teacher_callbacks(patience: int, progress: bool, label: str) -> list[Any]:
     ]
     if progress:
         from tqdm.keras import TqdmCallback
-        callbacks.append(TqdmCallback(verbose=0, desc=label))
+        callbacks.append(TqdmCallback(verbose=0, desc=label, position=bar_position))
     return callbacks
 
 
-def _fit_one(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
-             val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str,
-             initial: Path | None = None) -> tuple[Any, dict[str, list[float]]]:
-    """One model trained on ``train``: a fresh one, or the Keras file ``initial`` fine-tuned."""
+def fit_teacher_model(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
+                      val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str,
+                      initial: Path | None = None, bar_position: int = 0) -> tuple[Any, dict[str, list[float]]]:
+    """One model trained on ``train``: a fresh one, or the Keras file ``initial`` fine-tuned;
+    the model and its history. ``bar_position`` is the line of its progress bar.
+
+    >>> model, history = fit_teacher_model(cfg, inputs, y, train, val, 5, 0, True, "teacher")  # doctest: +SKIP
+    """
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -397,7 +401,7 @@ def _fit_one(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, t
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    callbacks = teacher_callbacks(cfg.patience, progress, label)
+    callbacks = teacher_callbacks(cfg.patience, progress, label, bar_position)
     names = list(teacher_input_names(cfg))
     history = model.fit([inputs[k][train] for k in names], y[train],
                         validation_data=([inputs[k][val] for k in names], y[val]),
@@ -448,35 +452,6 @@ def _assign_folds(cfg: TeacherConfig, n: int, train: np.ndarray) -> np.ndarray:
         for k, part in enumerate(np.array_split(order, cfg.n_folds)):
             folds[part] = k
     return folds
-
-
-def _fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
-               split: tuple[np.ndarray, np.ndarray], folds: np.ndarray, n_classes: int, out: Path,
-               progress: bool, initial: Path | None = None
-               ) -> tuple[list[str], list[dict[str, list[float]]], np.ndarray]:
-    """Train one model per fold into ``out`` (each from ``initial`` if given); their files,
-    histories and (N,) predicted classes."""
-    train, val = split
-    n = len(y)
-    names = list(teacher_input_names(cfg))
-    logits = np.zeros((n, n_classes), dtype=np.float64)
-    counts = np.zeros(n, dtype=np.float64)
-    histories, files = [], []
-    for k in range(cfg.n_folds):
-        fit_idx = train if cfg.n_folds == 1 else train[folds[train] != k]
-        model, hist = _fit_one(cfg, inputs, y, fit_idx, val, n_classes, cfg.seed + k, progress,
-                               f"teacher {k + 1}/{cfg.n_folds}", initial)
-        histories.append(hist)
-        files.append(teacher_model_name(k, cfg.n_folds))
-        model.save(out / files[-1], include_optimizer=False, save_format="h5")
-        z = model.predict([inputs[name] for name in names], batch_size=1024, verbose=0)
-        # a fold model scores its own fold alone (out of fold) and votes on non-training jets
-        use = (folds == k) | (folds < 0) if cfg.n_folds > 1 else np.ones(n, bool)
-        logits[use] += z[use]
-        counts[use] += 1
-        log.info("teacher model %d/%d: val accuracy %.4f", k + 1, cfg.n_folds,
-                 float(np.mean(z[val].argmax(1) == y[val])))
-    return files, histories, (logits / counts[:, None]).argmax(axis=1)
 
 
 def _pretrained_start(initial_teacher: str | os.PathLike, cfg: TeacherConfig
@@ -549,7 +524,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                   epochs: int | None = None, seed: int | None = None,
                   n_folds: int | None = None, train_fraction: float = 1.0,
                   fraction_seed: int = 0, initial_teacher: str | os.PathLike | None = None,
-                  progress: bool = True) -> Path:
+                  progress: bool = True, workers: int | None = None) -> Path:
     """Train a teacher on a jet file and write the teacher directory ``out_dir`` atomically.
 
     Keyword arguments other than ``config`` override its fields. The data are split with
@@ -564,7 +539,9 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     whole. ``initial_teacher`` (a one-model teacher directory) fine-tunes that teacher
     instead of training a new one: every fold model starts from its weights and inputs are
     scaled with its standardization; ``teacher.json`` then names it under ``pretrained``,
-    with its validation accuracy before the first step.
+    with its validation accuracy before the first step. The fold models train side by side
+    on ``workers`` processes (default: one per fold, as the cores allow; see
+    :mod:`fpgakd.learn.teacher_folds`), which changes the wall time, not the weights.
 
     >>> train_teacher("jets.h5", "runs/teacher", epochs=5)         # doctest: +SKIP
     PosixPath('runs/teacher')
@@ -573,6 +550,7 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     from fpgakd.atomic import atomic_dir
     from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices, subsample_stratified
+    from fpgakd.learn.teacher_folds import fit_folds
 
     started = time.time()
     cfg = _resolved_config(config, {"arch": arch, "epochs": epochs, "seed": seed, "n_folds": n_folds})
@@ -589,8 +567,8 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
         pretrained["initial_val_accuracy"] = _initial_val_accuracy(cfg, start, inputs, y, val)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
-        files, histories, pred = _fit_folds(cfg, inputs, y, (used, val), folds, n_classes, tmp, progress,
-                                            start)
+        files, histories, pred = fit_folds(cfg, inputs, y, (used, val), folds, n_classes, tmp, progress,
+                                           start, workers)
         np.save(tmp / FOLDS_FILE, folds)
         meta = _teacher_meta(cfg, dataset, jets_path, inputs[CONSTITUENTS].shape[1], scaling, files,
                              (train, val, test, used), pred)

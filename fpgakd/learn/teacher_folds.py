@@ -1,0 +1,127 @@
+"""A teacher's fold models, trained side by side in worker processes.
+
+Each fold model is an independent training (its own jets and seed), so the folds can train
+at once. A worker fixes TensorFlow's threads exactly as any training here does
+(:func:`fpgakd.learn.runtime.configure_tensorflow`), so a fold trained in a worker has the
+same weights, bit for bit, as one trained in this process: the workers change the wall time
+and nothing else. Small models leave cores idle between TensorFlow's steps, which is why
+two trainings at once beat one after the other even on two cores (about 1.5x the throughput
+on the 2-core development machine, ``benchmarks/bench_teacher_folds.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpgakd.config import TeacherConfig
+from fpgakd.learn.rundir import teacher_model_name
+from fpgakd.learn.teacher_archs import teacher_input_names
+
+__all__ = ["fit_folds", "fold_workers", "MIN_JETS_FOR_WORKERS"]
+
+log = logging.getLogger(__name__)
+
+#: below this many training jets a fold trains in seconds, and a worker's start (importing
+#: TensorFlow, about 5 s) would cost more than the parallel training saves
+MIN_JETS_FOR_WORKERS = 5000
+#: at most this many folds per core train at once: beyond it the workers only take turns
+_FOLDS_PER_CORE = 1.5
+
+
+@dataclass(frozen=True)
+class _FoldTask:
+    """Everything one fold's training needs; pickled whole to a worker process."""
+
+    fold: int
+    cfg: TeacherConfig
+    inputs: dict[str, np.ndarray]
+    y: np.ndarray
+    fit_idx: np.ndarray
+    val: np.ndarray
+    n_classes: int
+    out_file: Path
+    progress: bool
+    initial: Path | None
+    #: the line of its progress bar: folds training at once each keep their own
+    bar_position: int
+
+
+def fold_workers(n_folds: int, n_train: int, cores: int | None = None) -> int:
+    """Worker processes for ``n_folds`` fold models on ``n_train`` jets: one per fold, as the
+    cores allow; 1 (train here, one after the other) for one fold or few jets.
+
+    >>> fold_workers(3, 18000, cores=2), fold_workers(3, 18000, cores=16), fold_workers(3, 600, cores=16)
+    (3, 3, 1)
+    """
+    if cores is None:
+        from fpgakd.cluster import default_workers
+        cores = default_workers()
+    if n_folds <= 1 or n_train < MIN_JETS_FOR_WORKERS:
+        return 1
+    return max(1, min(n_folds, int(_FOLDS_PER_CORE * cores)))
+
+
+def _train_fold(task: _FoldTask) -> tuple[dict[str, list[float]], np.ndarray]:
+    """Train one fold model, save it to ``task.out_file``; its history and logits on every jet."""
+    from fpgakd.learn.runtime import configure_tensorflow
+    from fpgakd.learn.teacher import fit_teacher_model
+
+    configure_tensorflow()
+    cfg = task.cfg
+    label = f"teacher {task.fold + 1}/{cfg.n_folds}"
+    model, history = fit_teacher_model(cfg, task.inputs, task.y, task.fit_idx, task.val, task.n_classes,
+                                       cfg.seed + task.fold, task.progress, label, task.initial,
+                                       bar_position=task.bar_position)
+    model.save(task.out_file, include_optimizer=False, save_format="h5")
+    z = model.predict([task.inputs[name] for name in teacher_input_names(cfg)], batch_size=1024, verbose=0)
+    return history, np.asarray(z)
+
+
+def _tasks(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
+           val: np.ndarray, folds: np.ndarray, n_classes: int, out: Path, progress: bool,
+           initial: Path | None, workers: int) -> list[_FoldTask]:
+    return [_FoldTask(k, cfg, inputs, y, train if cfg.n_folds == 1 else train[folds[train] != k], val,
+                      n_classes, out / teacher_model_name(k, cfg.n_folds), progress, initial,
+                      bar_position=k if workers > 1 else 0)
+            for k in range(cfg.n_folds)]
+
+
+def fit_folds(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray,
+              split: tuple[np.ndarray, np.ndarray], folds: np.ndarray, n_classes: int, out: Path,
+              progress: bool, initial: Path | None = None, workers: int | None = None
+              ) -> tuple[list[str], list[dict[str, list[float]]], np.ndarray]:
+    """Train one model per fold into ``out`` (each from ``initial`` if given), on ``workers``
+    processes (default :func:`fold_workers`); their file names, histories and (N,) predicted
+    classes.
+
+    A fold model scores its own fold alone (out of fold) and votes on the jets outside the
+    training split.
+
+    >>> files, histories, pred = fit_folds(cfg, inputs, y, (train, val), folds, 5, tmp, True)  # doctest: +SKIP
+    >>> files                                                                                   # doctest: +SKIP
+    ['teacher_fold0.h5', 'teacher_fold1.h5', 'teacher_fold2.h5']
+    """
+    from fpgakd.jets.workers import results_in_order
+
+    train, val = split
+    workers = fold_workers(cfg.n_folds, len(train)) if workers is None else workers
+    tasks = _tasks(cfg, inputs, y, train, val, folds, n_classes, out, progress, initial, workers)
+    if workers > 1:
+        log.info("training %d teacher fold models on %d worker processes", cfg.n_folds, workers)
+    n = len(y)
+    logits = np.zeros((n, n_classes), dtype=np.float64)
+    counts = np.zeros(n, dtype=np.float64)
+    histories = []
+    for task, (history, z) in zip(tasks, results_in_order(_train_fold, tasks, workers)):
+        histories.append(history)
+        use = (folds == task.fold) | (folds < 0) if cfg.n_folds > 1 else np.ones(n, bool)
+        logits[use] += z[use]
+        counts[use] += 1
+        log.info("teacher model %d/%d: val accuracy %.4f", task.fold + 1, cfg.n_folds,
+                 float(np.mean(z[val].argmax(1) == y[val])))
+    return [task.out_file.name for task in tasks], histories, (logits / counts[:, None]).argmax(axis=1)
