@@ -121,7 +121,8 @@ def _cmd_teacher(args: argparse.Namespace) -> int:
     config = load_teacher_config(args.config) if args.config else None
     jets = _jets_or_default(args.jets, args.quiet)
     out = train_teacher(jets, args.output or DEFAULT_RUNS_DIR / "teacher", config=config, arch=args.arch,
-                        epochs=args.epochs, seed=args.seed, n_folds=args.folds, progress=not args.quiet)
+                        epochs=args.epochs, seed=args.seed, n_folds=args.folds, progress=not args.quiet,
+                        workers=args.workers)
     print(f"teacher written to {out}")
     return 0
 
@@ -138,7 +139,8 @@ def _cmd_pileup_teacher(args: argparse.Namespace) -> int:
     from fpgakd.config import load_pileup_teacher_config
     from fpgakd.learn.pileup.teacher import TEACHER_JSON, train_pileup_teacher
 
-    _refuse_jet_options(args, {"--jets": args.jets, "--arch": args.arch, "--folds": args.folds})
+    _refuse_jet_options(args, {"--jets": args.jets, "--arch": args.arch, "--folds": args.folds,
+                               "--workers": args.workers})
     config = load_pileup_teacher_config(args.config or "pileup_edgeconv")
     out = train_pileup_teacher(args.events, args.output or DEFAULT_RUNS_DIR / "pileup_teacher",
                                config=config, epochs=args.epochs, seed=args.seed, progress=not args.quiet)
@@ -386,6 +388,9 @@ def _add_learning_commands(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default 100, early stopping on validation)")
     p.add_argument("--folds", type=_positive_int, default=None,
                    help="train one model per fold for out-of-fold soft targets (default 3; 1 = a single model)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="processes training the fold models side by side (default: one per fold, 1.5 per "
+                        "core at most; the weights do not depend on it)")
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=_cmd_teacher)
 

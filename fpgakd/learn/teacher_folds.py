@@ -12,6 +12,7 @@ on the 2-core development machine, ``benchmarks/bench_teacher_folds.py``).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ class _FoldTask:
 
 def fold_workers(n_folds: int, n_train: int, cores: int | None = None) -> int:
     """Worker processes for ``n_folds`` fold models on ``n_train`` jets: one per fold, as the
-    cores allow; 1 (train here, one after the other) for one fold or few jets.
+    cores allow; 1 (train here, one after the other) for one fold, few jets, or inside a
+    worker process.
 
     >>> fold_workers(3, 18000, cores=2), fold_workers(3, 18000, cores=16), fold_workers(3, 600, cores=16)
     (3, 3, 1)
@@ -61,7 +63,8 @@ def fold_workers(n_folds: int, n_train: int, cores: int | None = None) -> int:
     if cores is None:
         from fpgakd.cluster import default_workers
         cores = default_workers()
-    if n_folds <= 1 or n_train < MIN_JETS_FOR_WORKERS:
+    # a daemonic process (a Dask or multiprocessing worker) may not start processes of its own
+    if n_folds <= 1 or n_train < MIN_JETS_FOR_WORKERS or multiprocessing.current_process().daemon:
         return 1
     return max(1, min(n_folds, int(_FOLDS_PER_CORE * cores)))
 
