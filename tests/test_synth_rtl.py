@@ -166,3 +166,26 @@ def test_rtl_off_in_the_config_is_noted(tmp_path):
     model, x = build_student(_tiny_cfg(), 16, 5), np.zeros((4, 16), np.float32)
     block, notes = rtl_numbers(model, x, _firmware(enabled=False), "xcvu13p-flga2577-2-e", Path(tmp_path))
     assert block is None and "RTL flow off" in notes[0]
+
+
+@needs_rtl
+@pytest.mark.slow
+def test_failed_csim_stops_the_yosys_started_beside_it_and_drops_the_rtl(tiny_student, tmp_path, monkeypatch):
+    """Yosys starts before the C-simulation; a C-simulation mismatch stops it and leaves no RTL."""
+    from fpgakd.errors import MismatchError
+    from fpgakd.firmware.rtl import flow, yosys
+    from fpgakd.firmware.synth import synthesize
+
+    jobs = []
+    monkeypatch.setattr(flow, "start_synthesis", lambda *a, **kw: jobs.append(yosys.start_synthesis(*a, **kw))
+                        or jobs[-1])
+    model, x = tiny_student
+    save_student(model, tmp_path / "student_kd.h5")
+    wrong = model(x[:50], training=False).numpy() + 0.5     # Keras "says" otherwise: the C-simulation fails
+    with pytest.raises(MismatchError, match="written for inspection"):
+        synthesize(tmp_path / "student_kd.h5", firmware=_firmware(n_jets=50), project_dir=tmp_path / "prj",
+                   test_x=x, keras_logits=wrong, progress=False)
+    assert len(jobs) == 1 and jobs[0].tool.proc.returncode is not None      # started, then stopped and reaped
+    saved = json.loads((tmp_path / "prj" / FPGAKD_REPORT_NAME).read_text())
+    assert not saved["csim"]["passed"] and "rtl" not in saved and saved["source"] == "estimate"
+    assert not (tmp_path / "prj" / "rtl").exists()

@@ -178,25 +178,32 @@ def _build_and_check(tmp: Path, model: Any, source: str, x: np.ndarray, keras_lo
                      output: str, progress: bool) -> tuple[dict, dict, dict | None, list[str]]:
     """Convert, C-simulate, synthesise (or estimate) and build the RTL in ``tmp``, one
     progress step each; returns the C-simulation summary, the HLS numbers, the RTL block
-    (None where skipped) and the notes of both."""
+    (None where skipped) and the notes of both.
+
+    The RTL is written and Yosys started before the C-simulation, which runs while Yosys
+    does (Yosys takes the longest, on one core); a failed C-simulation stops Yosys and
+    drops the RTL, as if it had never been started.
+    """
     from tqdm.auto import tqdm
 
-    from fpgakd.firmware.rtl_report import rtl_numbers
+    from fpgakd.firmware.rtl_report import start_rtl_numbers
 
     with tqdm(total=4, desc="firmware", disable=not progress) as steps:
         steps.set_postfix_str("convert")
         hls_model = _convert_to_hls(model, source, firmware, part, tmp, project_name, output)
-        steps.update()
-        steps.set_postfix_str("C-simulation")
-        csim = _check_csim(tmp, hls_model, model, x, keras_logits, tolerance, firmware, output)
-        _remove_bridge_libraries(tmp, project_name)
-        steps.update()
-        steps.set_postfix_str("HLS synthesis")
-        hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"], output)
-        steps.update()
-        steps.set_postfix_str("RTL: da4ml, Verilator, Yosys")
-        rtl_block, rtl_notes = rtl_numbers(model, x, firmware, part, tmp, output) if csim["passed"] else (None, [])
-        steps.update()
+        steps.set_postfix_str("RTL: da4ml, start Yosys")
+        with start_rtl_numbers(model, x, firmware, part, tmp, output) as rtl:
+            steps.update()
+            steps.set_postfix_str("C-simulation")
+            csim = _check_csim(tmp, hls_model, model, x, keras_logits, tolerance, firmware, output)
+            _remove_bridge_libraries(tmp, project_name)
+            steps.update()
+            steps.set_postfix_str("HLS synthesis")
+            hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"], output)
+            steps.update()
+            steps.set_postfix_str("RTL: Verilator, Yosys")
+            rtl_block, rtl_notes = rtl.finish() if csim["passed"] else rtl.cancel()
+            steps.update()
     return csim, hls, rtl_block, notes + rtl_notes
 
 

@@ -31,6 +31,6 @@ from fpgakd._lazy import lazy_exports
 _EXPORTS = {"check_rtl_tools": "tools", "extract_student": "student", "quantize_inputs": "student",
             "reference_forward": "student", "RtlUnsupported": "student", "trace_student": "trace",
             "write_rtl": "verilog", "simulate_rtl": "simulate", "synthesize_rtl": "yosys",
-            "run_rtl_flow": "flow"}
+            "start_synthesis": "yosys", "run_rtl_flow": "flow", "start_rtl_flow": "flow"}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

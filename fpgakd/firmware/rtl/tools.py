@@ -9,7 +9,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import IO
 
 
 from fpgakd.errors import ToolError
@@ -91,6 +94,88 @@ def run_tool(cmd: list[str], *, cwd: Path, env: dict[str, str] | None, what: str
         raise ToolError(f"{what} failed (exit {proc.returncode}, cwd {cwd}):\n"
                         f"{_tail(proc.stdout + chr(10) + proc.stderr)}")
     return proc
+
+
+class BackgroundTool:
+    """A tool running beside the caller (:func:`start_tool`): ``wait()`` for it, or ``stop()`` it.
+
+    Its output goes to unnamed temporary files, not pipes, so a chatty tool never blocks
+    on a full pipe while nobody reads it. Leaving a ``with`` block stops the tool (killed
+    and reaped) unless it was waited for: an exception, Ctrl-C or SIGTERM in the caller
+    leaves no tool running and nothing writing into a directory being removed.
+    """
+
+    def __init__(self, cmd: list[str], *, cwd: Path, env: dict[str, str] | None, what: str,
+                 timeout: float) -> None:
+        self.what, self.cwd, self.timeout = what, cwd, timeout
+        self._out: IO[bytes] = tempfile.TemporaryFile()
+        self._err: IO[bytes] = tempfile.TemporaryFile()
+        self.started = time.perf_counter()
+        try:
+            self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self._out, stderr=self._err)
+        except FileNotFoundError as err:
+            self._close()
+            raise ToolError(f"{what}: command not found ({cmd[0]}): {err}; run {INSTALL_HINT}") from None
+        #: when the tool exited (perf_counter), set by the reaper thread, however late wait() comes
+        self.ended: float | None = None
+        self._reaper = threading.Thread(target=self._reap, name=f"reap {cmd[0]}", daemon=True)
+        self._reaper.start()
+
+    def _reap(self) -> None:
+        self.proc.wait()
+        self.ended = time.perf_counter()
+
+    def _read(self, f: IO[bytes]) -> str:
+        f.seek(0)
+        return f.read().decode(errors="replace")
+
+    def _close(self) -> None:
+        self._out.close()
+        self._err.close()
+
+    @property
+    def wall_s(self) -> float:
+        """Seconds from start to exit (to now while it runs)."""
+        return (self.ended if self.ended is not None else time.perf_counter()) - self.started
+
+    def wait(self) -> subprocess.CompletedProcess:
+        """Wait for the tool; ToolError with its output's tail if it fails or outlives ``timeout``."""
+        try:
+            self._reaper.join(max(0.0, self.started + self.timeout - time.perf_counter()))
+            if self._reaper.is_alive():
+                out, err = self._read(self._out), self._read(self._err)
+                raise ToolError(f"{self.what}: timed out after {self.timeout:.0f} s\n{_tail(out)}\n{_tail(err)}")
+            out, err = self._read(self._out), self._read(self._err)
+        finally:
+            self.stop()
+        if self.proc.returncode != 0:
+            raise ToolError(f"{self.what} failed (exit {self.proc.returncode}, cwd {self.cwd}):\n"
+                            f"{_tail(out + chr(10) + err)}")
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+
+    def stop(self) -> None:
+        """Kill the tool if it still runs and reap it (idempotent)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self._reaper.join()
+        self._close()
+
+    def __enter__(self) -> "BackgroundTool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_tool(cmd: list[str], *, cwd: Path, env: dict[str, str] | None, what: str,
+               timeout: float = 3600) -> BackgroundTool:
+    """Start a tool and return at once; :meth:`BackgroundTool.wait` gives what :func:`run_tool` would.
+
+    >>> with start_tool(["true"], cwd=Path("."), env=None, what="true") as tool:
+    ...     tool.wait().returncode
+    0
+    """
+    return BackgroundTool(cmd, cwd=cwd, env=env, what=what, timeout=timeout)
 
 
 def da4ml_version() -> str:

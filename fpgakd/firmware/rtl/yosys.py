@@ -6,13 +6,12 @@ import json
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 
 from fpgakd.errors import DataError, ToolError
-from fpgakd.firmware.rtl.tools import run_tool, yosys_command, yosys_version
+from fpgakd.firmware.rtl.tools import BackgroundTool, start_tool, yosys_command, yosys_version
 from fpgakd.firmware.rtl.verilog import META_FILE, read_meta
 
 
@@ -74,7 +73,7 @@ def _parse_stat_text(log: str) -> dict[str, int]:
     return cells
 
 
-def _table_steps(rtl_dir: Path, top: str) -> list[str]:
+def _table_steps(rtl_dir: Path, top: str) -> tuple[list[str], list[Path]]:
     """Yosys steps before synthesis for a design with da4ml lookup tables (e.g. the sigmoid).
 
     The memory files are copied beside the script: $readmemh opens them by bare name and
@@ -82,11 +81,12 @@ def _table_steps(rtl_dir: Path, top: str) -> list[str]:
     ``rom_style = "distributed"`` (its condition ``BW_IN <= 999`` always holds), which Yosys
     cannot map for a 1,024-entry table on xcup ("no valid mapping found"): the hint is
     removed so that Yosys picks, and it puts such a table into a RAMB18E2, absorbing the
-    pipeline register that follows the lookup.
+    pipeline register that follows the lookup. Returns the steps and the copies.
     """
+    copies = []
     for mem in (rtl_dir / "src" / "memfiles").glob("*.mem"):
-        shutil.copy2(mem, rtl_dir / mem.name)
-    return [f"hierarchy -top {top}", "setattr -unset rom_style a:rom_style"]
+        copies.append(Path(shutil.copy2(mem, rtl_dir / mem.name)))
+    return [f"hierarchy -top {top}", "setattr -unset rom_style a:rom_style"], copies
 
 
 def _design_sources(rtl_dir: Path, top: str | None,
@@ -199,6 +199,66 @@ def _da4ml_figures(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: what a Yosys run writes into the RTL dir (besides the memory files it copies)
+_YOSYS_FILES = ("yosys_synth.ys", "yosys.log", "yosys_stat.json", "yosys_stat.txt")
+
+
+class YosysJob:
+    """Yosys running in the background on an RTL dir (:func:`start_synthesis`).
+
+    ``result()`` waits and counts the cells; ``discard()`` stops Yosys and removes what it
+    wrote, as if it had never run. Leaving a ``with`` block without ``result()`` stops it.
+    """
+
+    def __init__(self, tool: BackgroundTool, rtl_dir: Path, top: str, meta: dict[str, Any] | None,
+                 version: str, family: str, script: str, copies: list[Path]) -> None:
+        self.tool, self.rtl_dir, self.top, self.meta = tool, rtl_dir, top, meta
+        self.version, self.family, self.script, self.copies = version, family, script, copies
+
+    def result(self) -> dict[str, Any]:
+        """Wait for Yosys; its cell counts and resource figures (see :func:`synthesize_rtl`)."""
+        proc = self.tool.wait()
+        cells = _read_cell_counts(self.rtl_dir, self.top, proc.stdout)
+        result = _resource_figures(self.rtl_dir, self.top, cells, self.meta, self.version, self.family,
+                                   self.tool.wall_s, self.script)
+        if self.meta is not None:
+            result.update(_da4ml_figures(self.meta))
+        return result
+
+    def discard(self) -> None:
+        """Stop Yosys (killed, reaped) and remove its script, log, statistics and copies."""
+        self.tool.stop()
+        for path in [*(self.rtl_dir / name for name in _YOSYS_FILES), *self.copies]:
+            path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "YosysJob":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.tool.stop()
+
+
+def start_synthesis(rtl_dir: str | os.PathLike, *, top: str | None = None, sources: list[str] | None = None,
+                    family: str = "xcup", timeout: float = 3 * 3600,
+                    script: str = DEFAULT_SCRIPT) -> YosysJob:
+    """Start :func:`synthesize_rtl`'s Yosys run and return at once; ``result()`` gives its figures.
+
+    The caller can do other work meanwhile (fpgakd's RTL flow runs Verilator). Yosys only
+    reads the Verilog sources and writes its own files (see :data:`_YOSYS_FILES`).
+
+    >>> with start_synthesis("runs/hlf_mlp/rtl") as job:            # doctest: +SKIP
+    ...     figures = job.result()
+    """
+    rtl_dir = Path(rtl_dir).resolve()
+    meta, top, sources = _design_sources(rtl_dir, top, sources)
+    version = yosys_version()
+    tables, copies = _table_steps(rtl_dir, top) if meta is not None and meta["has_tables"] else ([], [])
+    _write_yosys_script(rtl_dir, sources, tables, family, top, script)
+    tool = start_tool(yosys_command() + ["-q", "-l", "yosys.log", "-s", "yosys_synth.ys"], cwd=rtl_dir, env=None,
+                      what=f"Yosys synth_xilinx -family {family} (log: {rtl_dir / 'yosys.log'})", timeout=timeout)
+    return YosysJob(tool, rtl_dir, top, meta, version, family, script, copies)
+
+
 def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, sources: list[str] | None = None,
                    family: str = "xcup", timeout: float = 3 * 3600,
                    script: str = DEFAULT_SCRIPT) -> dict[str, Any]:
@@ -222,17 +282,6 @@ def synthesize_rtl(rtl_dir: str | os.PathLike, *, top: str | None = None, source
     >>> r["resources"]["LUT"], r["latency_cycles"]                # doctest: +SKIP
     (21856, 8)
     """
-    rtl_dir = Path(rtl_dir).resolve()
-    meta, top, sources = _design_sources(rtl_dir, top, sources)
-    version = yosys_version()
-    tables = _table_steps(rtl_dir, top) if meta is not None and meta["has_tables"] else []
-    _write_yosys_script(rtl_dir, sources, tables, family, top, script)
-    t0 = time.perf_counter()
-    proc = run_tool(yosys_command() + ["-q", "-l", "yosys.log", "-s", "yosys_synth.ys"], cwd=rtl_dir, env=None,
-                what=f"Yosys synth_xilinx -family {family} (log: {rtl_dir / 'yosys.log'})", timeout=timeout)
-    wall = time.perf_counter() - t0
-    cells = _read_cell_counts(rtl_dir, top, proc.stdout)
-    result = _resource_figures(rtl_dir, top, cells, meta, version, family, wall, script)
-    if meta is not None:
-        result.update(_da4ml_figures(meta))
-    return result
+    with start_synthesis(rtl_dir, top=top, sources=sources, family=family, timeout=timeout,
+                         script=script) as job:
+        return job.result()
