@@ -44,7 +44,7 @@ def _weights(directory):
 
 @pytest.mark.slow
 def test_an_interrupted_teacher_resumes_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch):
-    import fpgakd.learn.teacher as jet_teacher
+    import fpgakd.learn.teacher_folds as jet_teacher
     from fpgakd.learn.pileup.events import pileup_data
     from fpgakd.learn.pileup.teacher import fit_pileup_teacher
 

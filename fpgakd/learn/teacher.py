@@ -46,8 +46,9 @@ from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits,
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
 from fpgakd.learn.rundir import FOLDS_FILE, TEACHER_JSON, write_teacher_meta
 from fpgakd.learn.runtime import configure_tensorflow
-from fpgakd.learn.teacher_archs import (CONSTITUENTS, HLF, KINEMATICS, MASK, build_teacher,
-                                        teacher_input_names)
+from fpgakd.learn.teacher_archs import (CONSTITUENTS, HLF, KINEMATICS, MASK, build_teacher, load_teacher_model,
+                                        teacher_custom_objects, teacher_input_names)
+from fpgakd.learn.teacher_folds import fit_folds
 
 __all__ = ["TEACHER_FORMAT", "TeacherSpec", "build_teacher", "train_teacher", "load_teacher",
            "teacher_inputs", "teacher_extra_inputs", "teacher_logits", "teacher_custom_objects", "soft_target_key"]
@@ -61,17 +62,6 @@ _HASH_CHUNK = 1 << 20
 
 
 # ---------------------------------------------------------------- models
-def teacher_custom_objects() -> dict[str, Any]:
-    """Custom objects needed to load a built-in teacher file.
-
-    >>> sorted(teacher_custom_objects())                       # doctest: +SKIP
-    ['EdgeConv', 'MaskedPooling', 'MaskedSelfAttention', 'PairBiasSelfAttention']
-    """
-    from fpgakd.learn.teacher_layers import teacher_layers   # imports TensorFlow
-
-    return dict(teacher_layers())
-
-
 # ---------------------------------------------------------------- inputs
 def teacher_inputs(dataset: Any, features: tuple[str, ...] | list[str], n_particles: int,
                    standardization: dict[str, list[float]] | None = None
@@ -234,15 +224,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _load_keras(path: Path) -> "tf.keras.Model":  # noqa: F821
-    import tensorflow as tf
-
-    try:
-        return tf.keras.models.load_model(path, custom_objects=teacher_custom_objects(), compile=False)
-    except (OSError, ValueError, TypeError, KeyError) as err:
-        raise DataError(f"{path}: not a loadable Keras teacher model ({err})") from None
-
-
 # ---------------------------------------------------------------- inference
 def _model_input_names(model: Any) -> list[str]:
     """What the model's inputs are fed: one constituents input, (constituents, mask), or by name."""
@@ -321,7 +302,7 @@ def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
     cached = read_cached_logits(cache, key, (n, n_classes))
     if cached is not None:
         return cached
-    first = _load_keras(spec.models[0])
+    first = load_teacher_model(spec.models[0])
     inputs = _spec_inputs(spec, first, dataset)
     folds = None
     if use_oof:
@@ -333,7 +314,7 @@ def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
     from tqdm.auto import tqdm
 
     for k, model_path in enumerate(tqdm(spec.models, desc="teacher inference", disable=not progress)):
-        model = first if k == 0 else _load_keras(model_path)
+        model = first if k == 0 else load_teacher_model(model_path)
         _check_model(model, spec, model_path, dataset, inputs)
         z = _model_logits(model, spec, inputs, batch_size)
         # fold model k never saw fold k; it scores those jets alone, and votes on the rest
@@ -365,51 +346,6 @@ def _spec_inputs(spec: TeacherSpec, first: Any, dataset: Any) -> dict[str, np.nd
 
 
 # ---------------------------------------------------------------- training
-def teacher_callbacks(patience: int, progress: bool, label: str, bar_position: int = 0) -> list[Any]:
-    """Early stopping on validation loss (best weights restored), the learning rate halved
-    after ``patience // 2`` epochs without improvement, and a progress bar.
-
-    >>> model.fit(..., callbacks=teacher_callbacks(10, True, "teacher"))   # doctest: +SKIP
-    """
-    import tensorflow as tf
-
-    callbacks = [
-        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                         restore_best_weights=True),
-        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                             patience=max(1, patience // 2)),
-    ]
-    if progress:
-        from tqdm.keras import TqdmCallback
-        callbacks.append(TqdmCallback(verbose=0, desc=label, position=bar_position))
-    return callbacks
-
-
-def fit_teacher_model(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
-                      val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str,
-                      initial: Path | None = None, bar_position: int = 0) -> tuple[Any, dict[str, list[float]]]:
-    """One model trained on ``train``: a fresh one, or the Keras file ``initial`` fine-tuned;
-    the model and its history. ``bar_position`` is the line of its progress bar.
-
-    >>> model, history = fit_teacher_model(cfg, inputs, y, train, val, 5, 0, True, "teacher")  # doctest: +SKIP
-    """
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(seed)
-    x = inputs[CONSTITUENTS]
-    model = build_teacher(cfg, x.shape[1], x.shape[2], n_classes) if initial is None else _load_keras(initial)
-    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    callbacks = teacher_callbacks(cfg.patience, progress, label, bar_position)
-    names = list(teacher_input_names(cfg))
-    history = model.fit([inputs[k][train] for k in names], y[train],
-                        validation_data=([inputs[k][val] for k in names], y[val]),
-                        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
-                        callbacks=callbacks)
-    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
-
-
 def _resolved_config(config: TeacherConfig | None, overrides: dict[str, Any]) -> TeacherConfig:
     cfg = config or TeacherConfig()
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -481,7 +417,7 @@ def _pretrained_start(initial_teacher: str | os.PathLike, cfg: TeacherConfig
 def _initial_val_accuracy(cfg: TeacherConfig, start: Path, inputs: dict[str, np.ndarray],
                           y: np.ndarray, val: np.ndarray) -> float:
     """Validation accuracy of the pre-trained model before its first step (zero-shot)."""
-    model = _load_keras(start)
+    model = load_teacher_model(start)
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
     if shapes[0][1] != inputs[CONSTITUENTS].shape[1]:
         raise DataError(f"{start}: the pre-trained teacher reads {shapes[0][1]} constituents, "
@@ -550,7 +486,6 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     from fpgakd.atomic import atomic_dir
     from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import split_indices, subsample_stratified
-    from fpgakd.learn.teacher_folds import fit_folds
 
     started = time.time()
     cfg = _resolved_config(config, {"arch": arch, "epochs": epochs, "seed": seed, "n_folds": n_folds})

@@ -9,15 +9,16 @@ representation; pooling over real particles, the optional ``hlf`` and the head a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fpgakd.config import TeacherConfig
-from fpgakd.errors import ConfigError
+from fpgakd.errors import ConfigError, DataError
 from fpgakd.jets.jetfile import HLF_NAMES
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
 from fpgakd.learn.runtime import configure_tensorflow
 
-__all__ = ["build_teacher", "teacher_input_names", "CONSTITUENTS", "MASK", "KINEMATICS", "HLF"]
+__all__ = ["build_teacher", "teacher_input_names", "teacher_custom_objects", "load_teacher_model", "CONSTITUENTS", "MASK", "KINEMATICS", "HLF"]
 
 CONSTITUENTS, MASK, KINEMATICS, HLF = "constituents", "mask", "kinematics", "hlf"
 #: per-particle Dense layers of the Deep Sets teacher
@@ -106,3 +107,29 @@ def build_teacher(cfg: TeacherConfig, n_particles: int, n_features: int,
         h = tf.keras.layers.Dense(scale * cfg.width, activation="relu", name=f"rho{i + 1}")(h)
     out = tf.keras.layers.Dense(n_classes, name="logits")(h)
     return tf.keras.Model(list(inputs.values()), out, name=f"teacher_{cfg.arch}")
+
+
+def teacher_custom_objects() -> dict[str, Any]:
+    """Custom objects needed to load a built-in teacher file.
+
+    >>> sorted(teacher_custom_objects())                       # doctest: +SKIP
+    ['EdgeConv', 'MaskedPooling', 'MaskedSelfAttention', 'PairBiasSelfAttention']
+    """
+    from fpgakd.learn.teacher_layers import teacher_layers   # imports TensorFlow
+
+    return dict(teacher_layers())
+
+
+def load_teacher_model(path: Path) -> "tf.keras.Model":  # noqa: F821
+    """A teacher's Keras model file, with the built-in teacher layers; DataError naming the
+    file if it is not one.
+
+    >>> load_teacher_model(Path("runs/teacher/teacher_fold0.h5"))       # doctest: +SKIP
+    <keras.engine.functional.Functional object at ...>
+    """
+    import tensorflow as tf
+
+    try:
+        return tf.keras.models.load_model(path, custom_objects=teacher_custom_objects(), compile=False)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise DataError(f"{path}: not a loadable Keras teacher model ({err})") from None

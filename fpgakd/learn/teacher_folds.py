@@ -21,9 +21,9 @@ import numpy as np
 
 from fpgakd.config import TeacherConfig
 from fpgakd.learn.rundir import teacher_model_name
-from fpgakd.learn.teacher_archs import teacher_input_names
+from fpgakd.learn.teacher_archs import CONSTITUENTS, build_teacher, load_teacher_model, teacher_input_names
 
-__all__ = ["fit_folds", "fold_workers", "MIN_JETS_FOR_WORKERS"]
+__all__ = ["fit_folds", "fit_teacher_model", "teacher_callbacks", "fold_workers", "MIN_JETS_FOR_WORKERS"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,51 @@ log = logging.getLogger(__name__)
 MIN_JETS_FOR_WORKERS = 5000
 #: at most this many folds per core train at once: beyond it the workers only take turns
 _FOLDS_PER_CORE = 1.5
+
+
+def teacher_callbacks(patience: int, progress: bool, label: str, bar_position: int = 0) -> list[Any]:
+    """Early stopping on validation loss (best weights restored), the learning rate halved
+    after ``patience // 2`` epochs without improvement, and a progress bar.
+
+    >>> model.fit(..., callbacks=teacher_callbacks(10, True, "teacher"))   # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    callbacks = [
+        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                         restore_best_weights=True),
+        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                             patience=max(1, patience // 2)),
+    ]
+    if progress:
+        from tqdm.keras import TqdmCallback
+        callbacks.append(TqdmCallback(verbose=0, desc=label, position=bar_position))
+    return callbacks
+
+
+def fit_teacher_model(cfg: TeacherConfig, inputs: dict[str, np.ndarray], y: np.ndarray, train: np.ndarray,
+                      val: np.ndarray, n_classes: int, seed: int, progress: bool, label: str,
+                      initial: Path | None = None, bar_position: int = 0) -> tuple[Any, dict[str, list[float]]]:
+    """One model trained on ``train``: a fresh one, or the Keras file ``initial`` fine-tuned;
+    the model and its history. ``bar_position`` is the line of its progress bar.
+
+    >>> model, history = fit_teacher_model(cfg, inputs, y, train, val, 5, 0, True, "teacher")  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    x = inputs[CONSTITUENTS]
+    model = build_teacher(cfg, x.shape[1], x.shape[2], n_classes) if initial is None else load_teacher_model(initial)
+    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    callbacks = teacher_callbacks(cfg.patience, progress, label, bar_position)
+    names = list(teacher_input_names(cfg))
+    history = model.fit([inputs[k][train] for k in names], y[train],
+                        validation_data=([inputs[k][val] for k in names], y[val]),
+                        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
+                        callbacks=callbacks)
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
 @dataclass(frozen=True)
@@ -72,7 +117,6 @@ def fold_workers(n_folds: int, n_train: int, cores: int | None = None) -> int:
 def _train_fold(task: _FoldTask) -> tuple[dict[str, list[float]], np.ndarray]:
     """Train one fold model, save it to ``task.out_file``; its history and logits on every jet."""
     from fpgakd.learn.runtime import configure_tensorflow
-    from fpgakd.learn.teacher import fit_teacher_model
 
     configure_tensorflow()
     cfg = task.cfg

@@ -144,7 +144,7 @@ def _fit(cfg: PileupTeacherConfig, data: PileupData, xs: np.ndarray, split: tupl
     from fpgakd.learn.pileup.layers import build_pileup_teacher
     from fpgakd.learn.pileup.resume import (epoch_checkpoint_callback, read_epoch_checkpoint,
                                             restore_training_state)
-    from fpgakd.learn.teacher import teacher_callbacks
+    from fpgakd.learn.teacher_folds import teacher_callbacks
 
     train, val = split
     tf.keras.utils.set_random_seed(cfg.seed)
