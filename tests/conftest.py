@@ -11,6 +11,7 @@ by the tests that use them: a test that changes one works on its own copy.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ import pytest
 from helpers.events import tiny_pileup_teacher
 from helpers.firmware import have_rtl_tools
 from helpers.jets import tiny_student_config, train_tiny_teacher, write_synthetic_jets
+
+# `fpgakd distill` would start a background compilation of da4ml's solver for each run a test
+# makes; the RTL tests compile it where they need it
+os.environ["FPGAKD_JIT_WARMUP"] = "0"
 
 SLOW_REASON = "slow (trains, generates or runs a tool): run with --runslow"
 

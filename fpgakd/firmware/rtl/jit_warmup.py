@@ -1,0 +1,68 @@
+"""da4ml's solver compiled before the first synthesis needs it.
+
+da4ml compiles its solver with numba on first use and keeps the machine code in numba's
+cache beside its sources. In a fresh install that compilation is the longest step of the
+first ``fpgakd synth``: 133 s on the 2-core development machine, idle, against 5 s for the
+same trace once compiled. :func:`start_jit_warmup` traces a tiny student in a background
+process at the lowest priority, so the compilation takes the cycles that training leaves
+idle (``fpgakd distill`` starts it when the RTL tools are installed). Every later trace
+reads the cache; with the cache warm, the warm-up ends within seconds.
+
+    python -m fpgakd.firmware.rtl.jit_warmup      # the same, in the foreground
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["start_jit_warmup", "warm_jit_cache", "JIT_WARMUP_ENV"]
+
+log = logging.getLogger(__name__)
+
+#: the student traced: the default family, one narrow layer; numba compiles per argument
+#: type, not size, so this compiles what the default students' traces call
+_WARMUP_MODEL = "constituent_mlp"
+_WARMUP_HIDDEN = [4]
+#: ``fpgakd distill`` starts no warm-up when this environment variable is "0" (the test suite)
+JIT_WARMUP_ENV = "FPGAKD_JIT_WARMUP"
+#: os.nice increment of the warm-up process: it should only take cycles nobody else wants
+_LOWEST_PRIORITY = 19
+
+
+def warm_jit_cache() -> None:
+    """Trace a tiny student with da4ml, which compiles (or loads from numba's cache) its solver.
+
+    >>> warm_jit_cache()                        # doctest: +SKIP
+    """
+    from fpgakd.config import load_model_config, replace_config
+    from fpgakd.firmware.rtl.trace import trace_student
+    from fpgakd.jets.preprocessing import student_input_width
+    from fpgakd.learn.students import build_student
+
+    cfg = replace_config(load_model_config(_WARMUP_MODEL), {"hidden": _WARMUP_HIDDEN}, "jit warm-up")
+    trace_student(build_student(cfg, student_input_width(cfg.inputs), 5))
+
+
+def start_jit_warmup() -> Any | None:
+    """Start :func:`warm_jit_cache` in a background process at the lowest priority; the
+    process, or None when da4ml is not installed. Its output is discarded: a failure here
+    only means the first synthesis compiles the solver itself.
+
+    >>> process = start_jit_warmup()            # doctest: +SKIP
+    """
+    try:
+        import da4ml  # noqa: F401
+    except ImportError:
+        return None
+    log.info("compiling da4ml's solver in the background for the first synthesis")
+    return subprocess.Popen([sys.executable, "-m", __name__], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(_LOWEST_PRIORITY),
+                            start_new_session=True)
+
+
+if __name__ == "__main__":
+    warm_jit_cache()
