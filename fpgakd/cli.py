@@ -394,8 +394,8 @@ def _add_learning_commands(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--folds", type=_positive_int, default=None,
                    help="train one model per fold for out-of-fold soft targets (default 3; 1 = a single model)")
     p.add_argument("--workers", type=_positive_int, default=None,
-                   help="processes training the fold models side by side (default: one per fold, 1.5 per "
-                        "core at most; the weights do not depend on it)")
+                   help="processes training the fold models side by side (default: one per fold and 2 cores; "
+                        "the weights do not depend on it)")
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=_cmd_teacher)
 

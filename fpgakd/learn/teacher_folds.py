@@ -1,13 +1,14 @@
-"""A teacher's fold models, trained side by side in worker processes.
+"""A teacher's fold models, trained side by side in worker processes where the cores allow.
 
 Each fold model is an independent training (its own jets and seed), so the folds can train
 at once. A worker fixes TensorFlow's threads exactly as any training here does
-(:func:`fpgakd.learn.runtime.configure_tensorflow`), so a fold trained in a worker has the
-same weights, bit for bit, as one trained in this process: the workers change the wall time
-and nothing else. Small models leave cores idle between TensorFlow's steps, which is why
-two trainings at once beat one after the other even on two cores (about 1.5x the throughput
-on the 2-core development machine, ``benchmarks/bench_teacher_folds.py``).
-"""
+(:func:`fpgakd.learn.runtime.configure_tensorflow`, ``TF_THREADS`` intra-op threads), so a fold
+trained in a worker has the same weights, bit for bit, as one trained in this process: the
+workers change the wall time and nothing else. A training already keeps ``TF_THREADS`` cores
+busy, so there is one worker per ``TF_THREADS`` cores: on the 2-core development machine the
+folds train one after the other (three at once, the default teacher inside ``fpgakd distill``
+took 272 s there against 238 s in turn); a 16-core machine trains all three at once.
+``benchmarks/bench_teacher_folds.py`` times any worker count and checks the weights agree."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from fpgakd.config import TeacherConfig
 from fpgakd.learn.rundir import teacher_model_name
+from fpgakd.learn.runtime import TF_THREADS
 from fpgakd.learn.teacher_archs import CONSTITUENTS, build_teacher, load_teacher_model, teacher_input_names
 
 __all__ = ["fit_folds", "fit_teacher_model", "teacher_callbacks", "fold_workers", "MIN_JETS_FOR_WORKERS"]
@@ -30,8 +32,6 @@ log = logging.getLogger(__name__)
 #: below this many training jets a fold trains in seconds, and a worker's start (importing
 #: TensorFlow, about 5 s) would cost more than the parallel training saves
 MIN_JETS_FOR_WORKERS = 5000
-#: at most this many folds per core train at once: beyond it the workers only take turns
-_FOLDS_PER_CORE = 1.5
 
 
 def teacher_callbacks(patience: int, progress: bool, label: str, bar_position: int = 0) -> list[Any]:
@@ -99,11 +99,11 @@ class _FoldTask:
 
 def fold_workers(n_folds: int, n_train: int, cores: int | None = None) -> int:
     """Worker processes for ``n_folds`` fold models on ``n_train`` jets: one per fold, as the
-    cores allow; 1 (train here, one after the other) for one fold, few jets, or inside a
-    worker process.
+    cores allow (``TF_THREADS`` cores each); 1 (train here, one after the other) for one
+    fold, few jets, or inside a worker process.
 
     >>> fold_workers(3, 18000, cores=2), fold_workers(3, 18000, cores=16), fold_workers(3, 600, cores=16)
-    (3, 3, 1)
+    (1, 3, 1)
     """
     if cores is None:
         from fpgakd.cluster import default_workers
@@ -111,7 +111,7 @@ def fold_workers(n_folds: int, n_train: int, cores: int | None = None) -> int:
     # a daemonic process (a Dask or multiprocessing worker) may not start processes of its own
     if n_folds <= 1 or n_train < MIN_JETS_FOR_WORKERS or multiprocessing.current_process().daemon:
         return 1
-    return max(1, min(n_folds, int(_FOLDS_PER_CORE * cores)))
+    return max(1, min(n_folds, cores // TF_THREADS))
 
 
 def _train_fold(task: _FoldTask) -> tuple[dict[str, list[float]], np.ndarray]:
