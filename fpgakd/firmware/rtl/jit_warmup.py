@@ -4,7 +4,7 @@ da4ml compiles its solver with numba on first use and keeps the machine code in 
 cache beside its sources. In a fresh install that compilation is the longest step of the
 first ``fpgakd synth``: 133 s on the 2-core development machine, idle, against 5 s for the
 same trace once compiled. :func:`start_jit_warmup` traces a tiny student in a background
-process at the lowest priority, so the compilation takes the cycles that training leaves
+process at the lowest priority (nice 19, ``SCHED_IDLE``), so the compilation takes the cycles that training leaves
 idle (``fpgakd distill`` starts it when the RTL tools are installed). Every later trace
 reads the cache; with the cache warm, the warm-up ends within seconds.
 
@@ -13,6 +13,7 @@ reads the cache; with the cache warm, the warm-up ends within seconds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -59,9 +60,17 @@ def start_jit_warmup() -> Any | None:
     except ImportError:
         return None
     log.info("compiling da4ml's solver in the background for the first synthesis")
+    # same session as the caller: the kernel shares the CPU between sessions (autogroups)
+    # before it looks at priorities, so in a session of its own the warm-up would take a
+    # whole core from the training instead of its idle cycles
     return subprocess.Popen([sys.executable, "-m", __name__], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(_LOWEST_PRIORITY),
-                            start_new_session=True)
+                            stderr=subprocess.DEVNULL, preexec_fn=_lowest_priority)
+
+
+def _lowest_priority() -> None:
+    os.nice(_LOWEST_PRIORITY)
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 if __name__ == "__main__":
