@@ -61,7 +61,6 @@ _PROB_FLOOR = 1e-12
 _HASH_CHUNK = 1 << 20
 
 
-# ---------------------------------------------------------------- models
 # ---------------------------------------------------------------- inputs
 def teacher_inputs(dataset: Any, features: tuple[str, ...] | list[str], n_particles: int,
                    standardization: dict[str, list[float]] | None = None
