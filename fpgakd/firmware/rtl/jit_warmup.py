@@ -41,11 +41,12 @@ def warm_jit_cache() -> None:
     """
     from fpgakd.config import load_model_config, replace_config
     from fpgakd.firmware.rtl.trace import trace_student
+    from fpgakd.jets.jetfile import CLASS_NAMES
     from fpgakd.jets.preprocessing import student_input_width
     from fpgakd.learn.students import build_student
 
     cfg = replace_config(load_model_config(_WARMUP_MODEL), {"hidden": _WARMUP_HIDDEN}, "jit warm-up")
-    trace_student(build_student(cfg, student_input_width(cfg.inputs), 5))
+    trace_student(build_student(cfg, student_input_width(cfg.inputs), len(CLASS_NAMES)))
 
 
 def start_jit_warmup() -> Any | None:

@@ -85,15 +85,26 @@ def run_tool(cmd: list[str], *, cwd: Path, env: dict[str, str] | None, what: str
     try:
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError as err:
-        raise ToolError(f"{what}: command not found ({cmd[0]}): {err}; run {INSTALL_HINT}") from None
+        raise _not_found(what, cmd, err) from None
     except subprocess.TimeoutExpired as err:
-        raise ToolError(f"{what}: timed out after {timeout:.0f} s\n{_tail(err.stdout)}\n{_tail(err.stderr)}") from None
+        raise _timed_out(what, timeout, err.stdout, err.stderr) from None
     if log is not None:
         log.write_text(proc.stdout + ("\n--- stderr ---\n" + proc.stderr if proc.stderr else ""))
     if proc.returncode != 0:
-        raise ToolError(f"{what} failed (exit {proc.returncode}, cwd {cwd}):\n"
-                        f"{_tail(proc.stdout + chr(10) + proc.stderr)}")
+        raise _failed(what, proc.returncode, cwd, proc.stdout, proc.stderr)
     return proc
+
+
+def _not_found(what: str, cmd: list[str], err: OSError) -> ToolError:
+    return ToolError(f"{what}: command not found ({cmd[0]}): {err}; run {INSTALL_HINT}")
+
+
+def _timed_out(what: str, timeout: float, out: str | bytes | None, err: str | bytes | None) -> ToolError:
+    return ToolError(f"{what}: timed out after {timeout:.0f} s\n{_tail(out)}\n{_tail(err)}")
+
+
+def _failed(what: str, returncode: int, cwd: Path, out: str, err: str) -> ToolError:
+    return ToolError(f"{what} failed (exit {returncode}, cwd {cwd}):\n{_tail(out + chr(10) + err)}")
 
 
 class BackgroundTool:
@@ -115,7 +126,7 @@ class BackgroundTool:
             self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self._out, stderr=self._err)
         except FileNotFoundError as err:
             self._close()
-            raise ToolError(f"{what}: command not found ({cmd[0]}): {err}; run {INSTALL_HINT}") from None
+            raise _not_found(what, cmd, err) from None
         #: when the tool exited (perf_counter), set by the reaper thread, however late wait() comes
         self.ended: float | None = None
         self._reaper = threading.Thread(target=self._reap, name=f"reap {cmd[0]}", daemon=True)
@@ -144,13 +155,12 @@ class BackgroundTool:
             self._reaper.join(max(0.0, self.started + self.timeout - time.perf_counter()))
             if self._reaper.is_alive():
                 out, err = self._read(self._out), self._read(self._err)
-                raise ToolError(f"{self.what}: timed out after {self.timeout:.0f} s\n{_tail(out)}\n{_tail(err)}")
+                raise _timed_out(self.what, self.timeout, out, err)
             out, err = self._read(self._out), self._read(self._err)
         finally:
             self.stop()
         if self.proc.returncode != 0:
-            raise ToolError(f"{self.what} failed (exit {self.proc.returncode}, cwd {self.cwd}):\n"
-                            f"{_tail(out + chr(10) + err)}")
+            raise _failed(self.what, self.proc.returncode, self.cwd, out, err)
         return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
 
     def stop(self) -> None:
