@@ -4,9 +4,9 @@ Columns: ``key``, ``mode``, ``model``, ``status`` (``ok`` or ``error``), ``error
 resolved student key as ``student.<path>`` and firmware key as ``firmware.<path>`` (lists
 as JSON text); ``accuracy``, ``val_accuracy``, ``auc_<class>``, ``rej30_<class>`` /
 ``rej50_<class>`` (background q+g rejection at 30% / 50% signal efficiency), ``nonzero``
-and ``parameters``; ``LUT``, ``FF``, ``DSP``, ``BRAM_18K``, ``latency_cycles``,
-``latency_ns``, ``ii`` and ``resource_source`` (the report's ``source``: ``estimate``,
-``csynth``, ...) and ``lut_source`` (where an estimate's LUT comes from: the calibrated
+and ``parameters`` (and ``ebops`` for HGQ students); ``LUT``, ``FF``, ``DSP``,
+``BRAM_18K``, ``latency_cycles``, ``latency_ns``, ``ii`` and ``resource_source`` (the
+report's ``source``: ``estimate``, ``csynth``, ...) and ``lut_source`` (where an estimate's LUT comes from: the calibrated
 da4ml cost model); ``csim`` (``bit-exact``, ``within tolerance`` or ``mismatch``) and
 ``csim_max_abs_diff``; ``wall_s``, ``worker`` and ``finished`` (UTC, ISO 8601).
 """
@@ -60,6 +60,8 @@ def metric_columns(metrics: dict[str, Any], mode: str) -> dict[str, Any]:
     student = metrics[mode]
     out = {"accuracy": student.get("accuracy"), "val_accuracy": student.get("val_accuracy"),
            "nonzero": student.get("nonzero"), "parameters": student.get("parameters")}
+    if "ebops" in student:   # HGQ students: the bit operations their resource penalty trained down
+        out["ebops"] = student["ebops"]
     auc = student.get("auc")
     if isinstance(auc, dict):
         out.update({f"auc_{name}": value for name, value in auc.items()})

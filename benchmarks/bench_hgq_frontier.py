@@ -1,0 +1,224 @@
+#!/usr/bin/env python
+"""Benchmark (not a test): the HGQ students' accuracy-vs-LUT frontier beside the QKeras 8-bit one.
+
+    python benchmarks/bench_hgq_frontier.py                      # benchmark set, hlf + hybrid, 3 seeds
+    python benchmarks/bench_hgq_frontier.py --families hlf --betas 1e-5 --seeds 0
+    python benchmarks/bench_hgq_frontier.py --report-only        # table, goal check, plot from what is done
+
+Every HGQ student family (``hlf_hgq``, ``hybrid_hgq``) is trained at each resource-penalty
+weight beta (``--betas``), KD and scratch twins, over ``--seeds`` with ``fpgakd scan`` (Dask,
+resumable: a rerun skips finished points). The first seed's points run the RTL flow (da4ml
+Verilog, Verilator bit-exact against the proxy, Yosys LUT); the other seeds only train, so
+accuracy is the mean over the seeds and LUT, cycles and DSP are the first seed's. Data: the
+150,000-jet benchmark set (``fpgakd generate --benchmark``) unless ``--jets``; teacher:
+``--teacher``, or the one ``bench_frontier.py`` trains (``bench_runs/frontier/teacher``, the
+same 75.2% Deep Sets + HLF teacher its QKeras front was distilled from).
+
+The QKeras 8-bit front it is judged against is ``docs/results/frontier.csv`` (the table
+``bench_frontier.py`` produced on the same set: scratch, KD and tuned KD, 3 seeds, Yosys LUT).
+Printed: one row per (family, beta, mode) with accuracy mean +- std, EBOPs, LUT, cycles and
+the W/Z/t rejections; the goal check (at every accuracy of the QKeras HLF and hybrid fronts an
+HGQ student at <= 1/4 of its LUT; >= 68.2% at <= 6,000 LUT and >= 66.0% at <= 3,000 LUT with
+0 DSP, <= 6 cycles and II 1); ``hgq_frontier.png`` (accuracy against LUT, log x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench_frontier import REJECTION_COLUMNS, _run, _seed_groups, _teacher, _write_scan
+
+#: HGQ student families (base models under models/)
+FAMILIES = {"hlf": "hlf_hgq", "hybrid": "hybrid_hgq"}
+#: resource-penalty weights scanned, smallest (largest, most accurate students) first
+DEFAULT_BETAS = (3e-6, 1e-5, 3e-5, 1e-4)
+#: the QKeras 8-bit front this benchmark is judged against
+QKERAS_FRONT = Path(__file__).resolve().parent.parent / "docs" / "results" / "frontier.csv"
+#: the QKeras families the goal names, as that table labels them
+QKERAS_FAMILIES = ("hlf", "hybrid")
+#: an HGQ student must reach a QKeras point's accuracy with at most this share of its LUT
+LUT_SHARE = 0.25
+#: (accuracy, LUT budget) pairs the goal names explicitly
+GOAL_POINTS = ((0.682, 6000), (0.660, 3000))
+#: firmware limits of those goal points: cycles at 240 MHz, DSP, initiation interval
+MAX_CYCLES, MAX_DSP, MAX_II = 6, 0, 1
+
+
+def _first_number(cell: str, index: int = 0) -> float:
+    """The ``index``-th number of a table cell such as ``"68.2 ± 0.0"`` or ``"1,763 / 1,731"``."""
+    parts = str(cell).replace("**", "").replace(",", "").replace("±", "/").split("/")
+    return float(parts[index].split("(")[0].strip())
+
+
+def qkeras_front(path: Path = QKERAS_FRONT) -> Any:
+    """The QKeras 8-bit points of the HLF and hybrid families: family, size, mode, accuracy, LUT.
+
+    >>> front = qkeras_front()
+    >>> front[(front["student"] == "hlf 64-32-32") & (front["mode"] == "scratch")]["LUT"].item()
+    24202.0
+    """
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    columns = {"scratch": "scratch", "kd": "KD (model's T, alpha)", "kd tuned": "KD tuned (alpha, T)"}
+    rows = []
+    for _, row in table.iterrows():
+        family = row["student"].split()[0]
+        if family not in QKERAS_FAMILIES:
+            continue
+        for i, (mode, column) in enumerate(columns.items()):
+            rows.append({"student": row["student"], "family": family, "mode": mode,
+                         "accuracy": _first_number(row[column]) / 100,
+                         "LUT": _first_number(row["LUT scratch / KD / tuned"], i)})
+    return pd.DataFrame(rows)
+
+
+def run_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Path) -> list[Path]:
+    """One scan per family and seed group over the betas, KD and scratch; their directories."""
+    dirs = []
+    fixed = {"training.epochs": args.epochs, "training.batch_size": args.batch_size,
+             "training.patience": args.patience}
+    # every family's first seed (with RTL) before any further seed: a stopped run has a front
+    for seeds, rtl, suffix in _seed_groups(args):
+        for family in args.families:
+            grid = {"quantization.beta": list(args.betas), "training.seed": seeds}
+            path = _write_scan(out, f"hgq_{family}_{suffix}", FAMILIES[family], jets, teacher, rtl,
+                               modes=["kd", "scratch"], fixed=fixed, grid=grid)
+            dirs.append(_run(args, out, path))
+    return dirs
+
+
+def hgq_table(dirs: list[Path]) -> Any:
+    """One row per (model, beta, mode): accuracy and EBOPs over seeds, firmware of the RTL seed."""
+    import pandas as pd
+
+    from fpgakd.scan.table import read_results
+
+    frames = [f for f in (read_results(d) for d in dirs) if not f.empty]
+    if not frames:
+        return pd.DataFrame()
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["status"] == "ok"]
+    keys = ["model", "student.quantization.beta", "mode"]
+    firmware = ["LUT", "resource_source", "DSP", "latency_cycles", "ii", "csim"]
+    first = rows[rows["LUT"].notna()].sort_values("student.training.seed").groupby(keys)[
+        [c for c in firmware if c in rows]].first()
+    stats = rows.groupby(keys).agg(
+        accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"), seeds=("accuracy", "size"),
+        ebops=("ebops", "mean"), **{c: (c, "mean") for c in REJECTION_COLUMNS if c in rows})
+    return stats.join(first).reset_index().sort_values(["model", "LUT"])
+
+
+def _fits_firmware(row: Any) -> bool:
+    return (row.get("DSP", 0) or 0) <= MAX_DSP and (row.get("latency_cycles") or 0) <= MAX_CYCLES \
+        and (row.get("ii") or 1) <= MAX_II
+
+
+def goal_check(table: Any, front: Any) -> list[str]:
+    """The goal lines: each QKeras point against the HGQ students, then the two named points."""
+    lines = []
+    hgq = table.dropna(subset=["LUT"])
+    met = 0
+    for _, q in front.iterrows():
+        cheap = hgq[(hgq["accuracy"] >= q["accuracy"]) & (hgq["LUT"] <= LUT_SHARE * q["LUT"])]
+        met += not cheap.empty
+        best = hgq[hgq["accuracy"] >= q["accuracy"]].sort_values("LUT").head(1)
+        found = ("none as accurate" if best.empty else
+                 f"cheapest as accurate: {best['model'].item()} beta {best['student.quantization.beta'].item():g} "
+                 f"{best['mode'].item()} {100 * best['accuracy'].item():.1f}% at {best['LUT'].item():,.0f} LUT "
+                 f"({best['LUT'].item() / q['LUT']:.2f} of it)")
+        lines.append(f"QKeras {q['student']} {q['mode']} {100 * q['accuracy']:.1f}% at {q['LUT']:,.0f} LUT: {found}")
+    lines.append(f"goal (an HGQ student at <= {LUT_SHARE:.2f} of the LUT at every QKeras accuracy): "
+                 f"{'met' if met == len(front) else 'not met'} for {met} of {len(front)} points")
+    for accuracy, budget in GOAL_POINTS:
+        ok = hgq[(hgq["accuracy"] >= accuracy) & (hgq["LUT"] <= budget)]
+        ok = ok[[_fits_firmware(r) for _, r in ok.iterrows()]]
+        best = hgq[hgq["LUT"] <= budget].sort_values("accuracy").tail(1)
+        seen = ("no HGQ student that small" if best.empty else
+                f"best at <= {budget:,} LUT: {best['model'].item()} beta {best['student.quantization.beta'].item():g} "
+                f"{best['mode'].item()} {100 * best['accuracy'].item():.1f}% at {best['LUT'].item():,.0f} LUT, "
+                f"{best['latency_cycles'].item():.0f} cycles, DSP {best['DSP'].item():.0f}")
+        lines.append(f"goal >= {100 * accuracy:.1f}% at <= {budget:,} LUT, <= {MAX_CYCLES} cycles, "
+                     f"0 DSP, II 1: {'met' if not ok.empty else 'not met'} ({seen})")
+    return lines
+
+
+def plot_frontier(table: Any, front: Any, path: Path) -> Path:
+    from fpgakd.figures import pyplot, save_figure
+    from fpgakd.scan.pareto import MODE_COLOURS
+
+    fig, ax = pyplot().subplots(figsize=(7.5, 4.8))
+    for (family, mode), group in front[front["mode"] != "kd"].groupby(["family", "mode"]):
+        group = group.sort_values("LUT")
+        ax.plot(group["LUT"], 100 * group["accuracy"], linestyle=":", marker="x", color="grey" if
+                family == "hlf" else "black", label=f"QKeras 8-bit {family} {mode}")
+    markers = dict(zip(sorted(FAMILIES.values()), "os"))
+    for (model, mode), group in table.dropna(subset=["LUT"]).groupby(["model", "mode"]):
+        group = group.sort_values("LUT")
+        ax.errorbar(group["LUT"], 100 * group["accuracy"], yerr=100 * group["accuracy_std"].fillna(0),
+                    marker=markers.get(model, "D"), color=MODE_COLOURS.get(mode, "tab:green"), capsize=2,
+                    linestyle="--" if mode == "scratch" else "-", label=f"{model} {mode}")
+    sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
+    ax.set_xscale("log")
+    ax.set_xlabel(f"LUT (HGQ: {sources}, first seed; QKeras: Yosys)")
+    ax.set_ylabel("test accuracy (%), mean +- std over seeds")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jets", help="jet file or directory (default: the benchmark set, generated if missing)")
+    parser.add_argument("--teacher", help="an existing teacher directory")
+    parser.add_argument("--teacher-config", default="deepsets_hlf", help="teacher trained here when no --teacher")
+    parser.add_argument("--teacher-dir", default="bench_runs/frontier",
+                        help="where bench_frontier.py keeps (or this script trains) the teacher")
+    parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=list(FAMILIES))
+    parser.add_argument("--betas", type=float, nargs="+", default=list(DEFAULT_BETAS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=120)
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--patience", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=None, help="Dask workers (default: the cores)")
+    parser.add_argument("--no-rtl", action="store_true", help="the cost model only, also for the first seed")
+    parser.add_argument("--report-only", action="store_true", help="no training: table and plot of what is done")
+    parser.add_argument("--out", default="bench_runs/hgq_frontier")
+    parser.add_argument("--quiet", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(name)s: %(message)s")
+    from fpgakd.jets.benchmark import benchmark_jets_dir
+
+    out = Path(args.out)
+    if args.report_only:
+        dirs = sorted(p for p in (out / "scans").iterdir() if p.is_dir() and p.name.startswith("hgq_"))
+    else:
+        jets = Path(args.jets) if args.jets else benchmark_jets_dir(progress=not args.quiet)
+        teacher = (Path(args.teacher) if args.teacher
+                   else _teacher(Path(args.teacher_dir), jets, args.teacher_config, not args.quiet))
+        dirs = run_scans(args, out, jets, teacher)
+    table = hgq_table(dirs)
+    if table.empty:
+        print("no finished points yet")
+        return 1
+    front = qkeras_front()
+    columns = ["model", "student.quantization.beta", "mode", "seeds", "accuracy", "accuracy_std", "ebops",
+               "LUT", "resource_source", "latency_cycles", "DSP", "csim"] + [c for c in REJECTION_COLUMNS if c in table]
+    print(table[[c for c in columns if c in table]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    table.to_csv(out / "hgq_frontier.csv", index=False)
+    print("\n".join(goal_check(table, front)))
+    print(f"plot: {plot_frontier(table, front, out / 'hgq_frontier.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
