@@ -11,8 +11,9 @@ resumable: a rerun skips finished points). The first seed's points run the RTL f
 Verilog, Verilator bit-exact against the proxy, Yosys LUT); the other seeds only train, so
 accuracy is the mean over the seeds and LUT, cycles and DSP are the first seed's. Data: the
 150,000-jet benchmark set (``fpgakd generate --benchmark``) unless ``--jets``; teacher:
-``--teacher``, or the one ``bench_frontier.py`` trains (``bench_runs/frontier/teacher``, the
-same 75.2% Deep Sets + HLF teacher its QKeras front was distilled from).
+``--teacher``, or one trained here once from ``teachers/<--teacher-config>.yaml`` (by default
+``deepsets_hlf_single``: the Deep Sets + HLF teacher as one model, where the QKeras front was
+distilled from three out-of-fold ones, 75.2%; ``--teacher-config deepsets_hlf`` trains those).
 
 The QKeras 8-bit front it is judged against is ``docs/results/frontier.csv`` (the table
 ``bench_frontier.py`` produced on the same set: scratch, KD and tuned KD, 3 seeds, Yosys LUT).
@@ -175,9 +176,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jets", help="jet file or directory (default: the benchmark set, generated if missing)")
     parser.add_argument("--teacher", help="an existing teacher directory")
-    parser.add_argument("--teacher-config", default="deepsets_hlf", help="teacher trained here when no --teacher")
-    parser.add_argument("--teacher-dir", default="bench_runs/frontier",
-                        help="where bench_frontier.py keeps (or this script trains) the teacher")
+    parser.add_argument("--teacher-config", default="deepsets_hlf_single",
+                        help="teacher trained here (into --out) when no --teacher")
     parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=list(FAMILIES))
     parser.add_argument("--betas", type=float, nargs="+", default=list(DEFAULT_BETAS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         jets = Path(args.jets) if args.jets else benchmark_jets_dir(progress=not args.quiet)
         teacher = (Path(args.teacher) if args.teacher
-                   else _teacher(Path(args.teacher_dir), jets, args.teacher_config, not args.quiet))
+                   else _teacher(out, jets, args.teacher_config, not args.quiet))
         dirs = run_scans(args, out, jets, teacher)
     table = hgq_table(dirs)
     if table.empty:

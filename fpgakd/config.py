@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -571,6 +572,10 @@ def _check_optimiser(cfg: Any) -> None:
     _check(cfg.patience >= 1, "patience", cfg.patience, "an integer >= 1")
 
 
+#: a number in exponent form without a dot (1e-5, 3E+2), which YAML 1.1 leaves a string
+_YAML11_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _convert(value: Any, hint: Any, where: str, source: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
@@ -602,6 +607,9 @@ def _convert(value: Any, hint: Any, where: str, source: str) -> Any:
             raise ConfigError(f"{source}: key '{where}': got {value!r}, expected an integer")
         return value
     if hint is float:
+        if isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value.strip()):
+            # PyYAML reads YAML 1.1, where 1e-5 (no dot) is a string; YAML 1.2 and users mean a number
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{source}: key '{where}': got {value!r}, expected a number")
         return float(value)

@@ -116,3 +116,16 @@ def test_distillation_teachers_and_ensemble_mean() -> None:
     assert cfg.distillation.teachers == ("runs/a", "runs/b")
     with pytest.raises(ConfigError, match=r"key 'distillation.ensemble_mean': got 'median'"):
         config_from_dict(ModelConfig, {"name": "m", "distillation": {"ensemble_mean": "median"}})
+
+
+def test_exponent_numbers_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    # YAML 1.1 (PyYAML) reads 1e-5 as a string; a float key takes it as the number it means
+    path = tmp_path / "hgq.yaml"
+    path.write_text("name: x\nquantization: {kind: hgq, beta: 1e-5}\ntraining: {learning_rate: 2E-3}\n")
+    cfg = load_model_config(path)
+    assert cfg.quantization.beta == pytest.approx(1e-5)
+    assert cfg.training.learning_rate == pytest.approx(2e-3)
+    with pytest.raises(ConfigError, match="'quantization.beta': got '1e-5x', expected a number"):
+        config_from_dict(ModelConfig, {"name": "x", "quantization": {"kind": "hgq", "beta": "1e-5x"}}, "m.yaml")
+    with pytest.raises(ConfigError, match="'training.epochs': got '1e2', expected an integer"):
+        config_from_dict(ModelConfig, {"name": "x", "training": {"epochs": "1e2"}}, "m.yaml")
