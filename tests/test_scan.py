@@ -319,3 +319,17 @@ def test_a_finished_point_is_a_teacher_assistant_for_the_next_scan(finished, sha
     assert shared_inputs.teacher_identity == load_teacher_source(assistant).identity
     logits = member_logits(assistant, load_jets(shared["jets"]), cache_dir=shared["cache"], progress=False)
     assert logits.shape == (200, 5) and np.isfinite(logits).all()
+
+
+def test_longer_points_are_counted_as_more_work():
+    # the scan starts points in falling order of this figure, so a long one is not left last
+    from fpgakd.scan.points import point_work
+
+    def work(hidden, epochs, **more):
+        return point_work({"model": {"hidden": hidden, "training": {"epochs": epochs}, **more}})
+
+    assert work([64, 32, 32], 10) > work([32, 16], 10) > work([4], 10)
+    assert work([16], 40) == 4 * work([16], 10)
+    deepsets = {"particle_hidden": [64, 32], "inputs": {"n_constituents": 16}}
+    assert work([32, 32], 10, **deepsets) > work([64, 32, 32], 10)
+    assert work([32, 32], 10, **deepsets) > work([32, 32], 10, **{**deepsets, "inputs": {"n_constituents": 8}})

@@ -29,12 +29,17 @@ from fpgakd.learn.rundir import remove_bulky_files
 from fpgakd.learn.runtime import configure_tensorflow
 from fpgakd.scan.spec import TIED_KEYS, ScanConfig, resolve_firmware_path, resolve_model_path
 
-__all__ = ["ResolvedPoint", "resolve_point", "point_key", "point_task", "run_point", "failed_row"]
+__all__ = ["ResolvedPoint", "resolve_point", "point_key", "point_task", "point_work", "run_point",
+           "failed_row"]
 
 log = logging.getLogger(__name__)
 
 #: length of a point's key (hex digits of sha256): unique enough, short enough for paths
 _KEY_LENGTH = 16
+#: inputs and outputs :func:`point_work` assumes for every dense chain (16 features, 5 classes),
+#: and the features of each particle of a particle network: the order of points is all it sets
+_WORK_WIDTHS = (16, 5)
+_WORK_PARTICLE_FEATURES = 4
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,27 @@ def point_task(point: ResolvedPoint, key: str, *, jets: Path, teacher: Path, sof
             "soft_targets": str(soft_targets.resolve()),
             "run_dir": str(scan_dir / "runs" / key), "hls_root": str(scan_dir / "hls"),
             "csim_jets": csim_jets, "keep_project": keep_project}
+
+
+def _macs(widths: list[int]) -> int:
+    return sum(a * b for a, b in zip(widths, widths[1:]))
+
+
+def point_work(task: dict[str, Any]) -> float:
+    """A point's relative amount of work, so that a scan can start the longest first: its epochs
+    times the multiply-accumulates of its layers (a per-particle network once per particle).
+
+    >>> point_work({"model": {"hidden": [32, 16], "training": {"epochs": 10}}})
+    11040.0
+    """
+    model = task["model"]
+    first, last = _WORK_WIDTHS
+    macs = _macs([first, *(model.get("hidden") or []), last])
+    particle = list(model.get("particle_hidden") or [])
+    if particle:
+        n_particles = (model.get("inputs") or {}).get("n_constituents") or 1
+        macs += n_particles * _macs([_WORK_PARTICLE_FEATURES, *particle])
+    return float(model["training"]["epochs"] * macs)
 
 
 def _synthesize_point(task: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from fpgakd.errors import ConfigError
-from fpgakd.scan.points import ResolvedPoint, failed_row, point_key, point_task, resolve_point, run_point
+from fpgakd.scan.points import (ResolvedPoint, failed_row, point_key, point_task, point_work, resolve_point,
+                                 run_point)
 from fpgakd.scan.sampling import sample_choices
 from fpgakd.scan.spec import ScanConfig, load_scan_config
 from fpgakd.scan.table import TABLE_NAME, ResultsTable
@@ -116,8 +117,11 @@ def _collect(client: Any, tasks: list[dict[str, Any]], table: ResultsTable, retr
     from tqdm.auto import tqdm
 
     started = time.time()
+    # the longest points first: a long one started last would keep one worker busy alone
+    ordered = sorted(tasks, key=point_work, reverse=True)
     futures = {client.submit(run_point, task, key=f"scan-point-{task['key']}", retries=retries,
-                             pure=False): task for task in tasks}
+                             pure=False, priority=len(ordered) - rank): task
+               for rank, task in enumerate(ordered)}
     failed = 0
     try:
         for future in tqdm(as_completed(futures), total=len(futures), desc="scan", unit="point",
