@@ -15,6 +15,7 @@ from fpgakd.config import load_firmware_config, load_model_config, repo_dir
 from fpgakd.errors import ToolError
 from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME
 from fpgakd.firmware.report_table import format_report_table
+from fpgakd.firmware.rtl.verilog import META_FILE
 from fpgakd.firmware.reports import read_project_report
 from fpgakd.jets.preprocessing import student_input_width
 from fpgakd.learn.students import build_student, save_student
@@ -103,6 +104,10 @@ def test_synth_writes_rtl_and_reports_its_numbers_with_their_source(tiny_student
     assert report["resources"]["LUT"] > 0 and report["resources"]["FF"] > 0 and report["resources"]["DSP"] == 0
     assert report["latency_cycles"]["max"] >= 1 and report["ii"] == {"min": 1, "max": 1}
     assert report["estimate"]["source"] == "estimate" and report["estimate"]["resources"]["LUT"] > 0
+    # the estimate's LUT is priced from the RTL's own trace, not from a second one
+    rtl_meta = json.loads((prj / "rtl" / META_FILE).read_text())
+    assert report["estimate_details"]["da4ml_lut_cost"] == rtl_meta["delay_model"]["estimated_lut_cost"]
+    assert "da4ml_trace_s" not in report["estimate_details"]
     assert set(report["rtl"]["tools"]) == {"da4ml", "yosys", "verilator"}
     assert (prj / "rtl" / "yosys.log").is_file() and list((prj / "rtl" / "src").glob("*.v"))
     saved = json.loads((prj / FPGAKD_REPORT_NAME).read_text())

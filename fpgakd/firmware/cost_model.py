@@ -73,8 +73,9 @@ def da4ml_lut_cost(model: Any, firmware: FirmwareConfig, output: str = "linear")
 
 
 def apply_cost_model(report: dict[str, Any], model: Any, firmware: FirmwareConfig,
-                     output: str = "linear") -> dict[str, Any]:
-    """The estimate ``report`` with its LUT from the calibrated da4ml cost model.
+                     output: str = "linear", cost: float | None = None) -> dict[str, Any]:
+    """The estimate ``report`` with its LUT from the calibrated da4ml cost model; ``cost`` is
+    da4ml's cost where the student was traced already (the RTL flow's trace is the same logic).
 
     The older estimate's LUT stays under ``estimate_details["hls_estimate_LUT"]`` and a
     note names both; ``lut_source`` labels the figure. Where da4ml is missing or cannot
@@ -88,9 +89,9 @@ def apply_cost_model(report: dict[str, Any], model: Any, firmware: FirmwareConfi
     from fpgakd.firmware.report_schema import utilization
 
     out = dict(report)
-    t0 = time.perf_counter()
+    t0, traced_here = time.perf_counter(), cost is None
     try:
-        cost = da4ml_lut_cost(model, firmware, output)
+        cost = da4ml_lut_cost(model, firmware, output) if traced_here else float(cost)
     except FpgakdError as err:
         log.info("no da4ml cost model for this student: %s", err)
         out["notes"] = list(report.get("notes") or []) + [f"LUT: the HLS-priced estimate (no da4ml cost: {err})"]
@@ -101,7 +102,9 @@ def apply_cost_model(report: dict[str, Any], model: Any, firmware: FirmwareConfi
     out["utilization_pct"] = utilization(out["resources"], report.get("available"))
     out["lut_source"] = cost_model_label()
     out["estimate_details"] = {**(report.get("estimate_details") or {}), "da4ml_lut_cost": cost,
-                               "hls_estimate_LUT": old, "da4ml_trace_s": round(time.perf_counter() - t0, 2)}
+                               "hls_estimate_LUT": old}
+    if traced_here:   # else the cost came with the RTL flow's trace, timed there
+        out["estimate_details"]["da4ml_trace_s"] = round(time.perf_counter() - t0, 2)
     out["notes"] = list(report.get("notes") or []) + [
         f"LUT {lut}: {cost_model_label()}, from da4ml's cost {cost:g}; the HLS-priced estimate "
         f"(fpgakd.firmware.estimate) says {old}"]

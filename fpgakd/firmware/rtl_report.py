@@ -71,6 +71,14 @@ class RtlNumbers:
             flow = self.flow.finish(raise_on_mismatch=False)
         return _normalise(flow, self.tools, self.firmware, self.part), self.notes
 
+    @property
+    def lut_cost(self) -> float | None:
+        """da4ml's ``estimated_lut_cost`` of the traced student (None where no RTL was written):
+        the calibrated cost model's input, so the estimate need not trace the student again."""
+        if self.flow is None:
+            return None
+        return float(self.flow.meta["delay_model"]["estimated_lut_cost"])
+
     def cancel(self) -> tuple[None, list[str]]:
         """Stop Yosys and remove the RTL dir (nothing is reported)."""
         if self.flow is not None:

@@ -113,13 +113,14 @@ def _csim_tolerance(quantized: bool, firmware: FirmwareConfig, allow_tolerance: 
 
 
 def _hls_numbers(model: Any, hls_model: Any, firmware: FirmwareConfig, part: str, tmp: Path,
-                 csim_passed: bool, output: str) -> tuple[dict, list[str]]:
-    """C synthesis where the HLS tool exists, else the labelled estimate; with notes."""
+                 csim_passed: bool, output: str, lut_cost: float | None = None) -> tuple[dict, list[str]]:
+    """C synthesis where the HLS tool exists, else the labelled estimate (``lut_cost``: da4ml's
+    cost of the RTL's trace, where it ran); with notes."""
     tool = find_hls_tool(firmware.backend)
     if not csim_passed:
         note = "C-simulation check failed: HLS synthesis skipped, RTL skipped; resources are an estimate"
         log.error("%s", note)
-        return _estimate(model, firmware, part, output), [note]
+        return _estimate(model, firmware, part, output, lut_cost), [note]
     if tool is not None:
         return run_hls(hls_model, firmware, tool, tmp), []
     others = [t for b, ts in HLS_TOOLS.items() if b != firmware.backend for t in ts if shutil.which(t)]
@@ -128,7 +129,7 @@ def _hls_numbers(model: Any, hls_model: Any, firmware: FirmwareConfig, part: str
     if others:
         note += f" ({', '.join(others)} found on PATH: it needs another backend in the firmware config)"
     log.warning("%s", note)
-    return _estimate(model, firmware, part, output), [note]
+    return _estimate(model, firmware, part, output, lut_cost), [note]
 
 
 def _headline(hls: dict, rtl: dict | None) -> dict:
@@ -199,7 +200,8 @@ def _build_and_check(tmp: Path, model: Any, source: str, x: np.ndarray, keras_lo
             _remove_bridge_libraries(tmp, project_name)
             steps.update()
             steps.set_postfix_str("HLS synthesis")
-            hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"], output)
+            hls, notes = _hls_numbers(model, hls_model, firmware, part, tmp, csim["passed"], output,
+                                      rtl.lut_cost)
             steps.update()
             steps.set_postfix_str("RTL: Verilator, Yosys")
             rtl_block, rtl_notes = rtl.finish() if csim["passed"] else rtl.cancel()
@@ -325,9 +327,10 @@ def _check_csim(tmp: Path, hls_model: Any, model: Any, x: np.ndarray, keras_logi
     return csim
 
 
-def _estimate(model: Any, firmware: FirmwareConfig, part: str, output: str) -> dict:
+def _estimate(model: Any, firmware: FirmwareConfig, part: str, output: str, lut_cost: float | None = None) -> dict:
     """The labelled estimate: FF, DSP and latency priced as hls4ml's HLS build, the LUT from the
-    calibrated da4ml cost model (:mod:`fpgakd.firmware.cost_model`) where da4ml traces the model."""
+    calibrated da4ml cost model (:mod:`fpgakd.firmware.cost_model`) where da4ml traces the model
+    (``lut_cost``: its cost from a trace already made)."""
     from fpgakd.firmware.cost_model import apply_cost_model
     from fpgakd.firmware.estimate import estimate_resources
     from fpgakd.firmware.report_schema import new_report
@@ -341,7 +344,7 @@ def _estimate(model: Any, firmware: FirmwareConfig, part: str, output: str) -> d
         report = new_report(source="estimate", part=part, clock_ns=round(firmware.clock_period_ns, 3),
                             available=firmware.resources_of(part))
         report["notes"] = [f"no resource estimate for this flow: {err}"]
-    return apply_cost_model(report, model, firmware, output)
+    return apply_cost_model(report, model, firmware, output, cost=lut_cost)
 
 
 def _fix_output_dir(tmp: Path, project_dir: Path) -> None:
