@@ -7,8 +7,10 @@ import pytest
 
 from fpgakd.errors import DataError
 from fpgakd.jets.events.reconstruction import cluster_jets, generator_jets, weighted_jets, weighted_met
-from fpgakd.learn.pileup.verdict import (VerdictConfig, format_verdict_table, pileup_verdict, resolution,
-                                        verdict_summary)
+from fpgakd.config import config_from_dict
+from fpgakd.errors import ConfigError
+from fpgakd.learn.pileup.verdict import (VerdictConfig, distribution_agreement, format_verdict_table,
+                                        pileup_verdict, resolution, verdict_summary)
 from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
 from helpers.events import HARD, PILEUP, hand_built_events
 
@@ -92,3 +94,25 @@ def test_weights_of_the_wrong_length_or_no_truth_are_named():
     del events.particles["is_pileup"]
     with pytest.raises(DataError, match="hand-built: particles/is_pileup"):
         pileup_verdict(events, {})
+
+
+def test_distribution_agreement_compares_weight_histograms_with_the_teacher():
+    rng = np.random.default_rng(0)
+    teacher = rng.beta(0.3, 3.0, 50_000)
+    assert distribution_agreement(rng.permutation(teacher), teacher) == 1.0   # same distribution
+    close = distribution_agreement(np.clip(teacher + rng.normal(0, 0.01, teacher.size), 0, 1), teacher)
+    far = distribution_agreement(rng.uniform(0, 1, teacher.size), teacher)
+    assert 0.9 < close < 1.0 and far < close
+    # one bin holds 1/2 against 1/4, the other 1/2 against 3/4
+    assert distribution_agreement(np.array([0.1, 0.9]), np.array([0.1, 0.9, 0.9, 0.9]), bins=2) == \
+        pytest.approx((0.5 + (0.5 / 0.75)) / 2)
+
+    events = hand_built_events([HARD + PILEUP] * 2, gen=[[p[:3] for p in HARD]] * 2)
+    truth = (~events.particles["is_pileup"]).astype(np.float64)
+    verdict = pileup_verdict(events, {"puppi": np.full(events.n_particles, 0.7), "teacher": truth})
+    assert verdict["teacher"]["distribution_agreement"] == 1.0
+    assert verdict["puppi"]["distribution_agreement"] == 0.0     # all its weights sit in a bin the teacher leaves empty
+    assert "dist. agr." in format_verdict_table(verdict)
+    assert pileup_verdict(events, {"puppi": truth})["puppi"]["distribution_agreement"] is None
+    with pytest.raises(ConfigError, match="study.yaml: key 'distribution_bins': got 1"):
+        config_from_dict(VerdictConfig, {"distribution_bins": 1}, "study.yaml")

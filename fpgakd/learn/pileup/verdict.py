@@ -16,10 +16,14 @@ For each algorithm (a weight per particle; ``"none"``, all weights 1, is always 
 * **resolution**: as the paper defines it, half the interquartile range of the response,
   ``(q75 - q25) / 2`` (a Gaussian of width s gives 0.674 s); the median response is the scale.
 * **weight accuracy** against the truth flags: the fraction of particles with
-  ``(w > 0.5) == hard scatter``, and the same fraction weighted by pT. The paper's 97.7%
-  (QDistillNet) and 96.6% (PUPPI) are most likely the unweighted one: at mu = 140 about 97%
-  of the particles are pileup, so only a per-particle count sits that close to 1 with
-  PUPPI, which keeps some pileup and loses some soft hard-scatter neutrals.
+  ``(w > 0.5) == hard scatter``, and the same fraction weighted by pT (fpgakd's own measure).
+* **distribution agreement** with the teacher (the paper's "accuracy": 97.7% QDistillNet,
+  98.9% DistillNet, 96.6% PUPPI): the mean over weight bins of the ratio of an algorithm's
+  weight distribution to the teacher's GNN weight distribution (Bal et al. 2024, figure 3).
+  The ratio is taken as min/max of the two bin fractions, so it reads as an agreement in
+  [0, 1] whichever distribution is the larger in a bin (the paper does not say how a bin
+  above 1 counts); bins empty in both are left out. It compares distributions, not particles:
+  two algorithms that swap the weights of two particles agree perfectly.
 """
 
 from __future__ import annotations
@@ -32,13 +36,15 @@ import numpy as np
 from fpgakd.config import check_field
 from fpgakd.errors import DataError
 
-__all__ = ["VerdictConfig", "NO_MITIGATION", "REFERENCE", "resolution", "weight_accuracy",
-           "pileup_verdict", "verdict_summary", "format_verdict_table"]
+__all__ = ["VerdictConfig", "NO_MITIGATION", "REFERENCE", "DISTRIBUTION_REFERENCE", "resolution",
+           "weight_accuracy", "distribution_agreement", "pileup_verdict", "verdict_summary", "format_verdict_table"]
 
 #: the algorithm with every weight 1, always part of the verdict
 NO_MITIGATION = "none"
 #: the algorithm the table's relative improvements are taken against
 REFERENCE = "puppi"
+#: the algorithm whose weight distribution the others' are compared with (the paper's GNN)
+DISTRIBUTION_REFERENCE = "teacher"
 _LOWER_QUARTILE, _UPPER_QUARTILE = 25.0, 75.0
 
 
@@ -60,6 +66,9 @@ class VerdictConfig:
     min_gen_met: float = 10.0
     #: a weight above this counts as "hard scatter" in the weight accuracy
     weight_threshold: float = 0.5
+    #: equal-width bins of the weights in [0, 1] for the distribution agreement (the paper's
+    #: figure 3 shows 20)
+    distribution_bins: int = 20
 
     def __post_init__(self) -> None:
         check_field(0 < self.jet_r < 2, "jet_r", self.jet_r, "a number in (0, 2)")
@@ -68,6 +77,8 @@ class VerdictConfig:
         check_field(self.min_gen_met > 0, "min_gen_met", self.min_gen_met, "a number > 0 (GeV)")
         check_field(0 < self.weight_threshold < 1, "weight_threshold", self.weight_threshold,
                     "a number in (0, 1)")
+        check_field(self.distribution_bins >= 2, "distribution_bins", self.distribution_bins,
+                    "an integer >= 2")
 
 
 def resolution(response: np.ndarray) -> float:
@@ -99,6 +110,25 @@ def weight_accuracy(weights: np.ndarray, is_pileup: np.ndarray, pt: np.ndarray,
     if len(correct) == 0:
         return float("nan"), float("nan")
     return float(correct.mean()), float((pt * correct).sum() / pt.sum())
+
+
+def distribution_agreement(weights: np.ndarray, reference: np.ndarray, bins: int = 20) -> float:
+    """Mean over the weight bins in [0, 1] of min/max of the two distributions' bin fractions.
+
+    >>> w = np.array([0.0, 0.0, 0.02, 0.97, 1.0])
+    >>> distribution_agreement(w, w), distribution_agreement(w, w[::-1])
+    (1.0, 1.0)
+    >>> distribution_agreement(np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.0, 1.0]), bins=2)
+    0.5833333333333333
+    """
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    share = [np.histogram(np.clip(np.asarray(a, dtype=np.float64), 0.0, 1.0), edges)[0] / max(len(a), 1)
+             for a in (weights, reference)]
+    filled = (share[0] > 0) | (share[1] > 0)
+    if not filled.any():
+        return float("nan")
+    low, high = np.minimum(*share)[filled], np.maximum(*share)[filled]
+    return float(np.mean(low / high))
 
 
 def _met_entry(events: Any, weights: np.ndarray, gen_met: np.ndarray, cfg: VerdictConfig) -> dict[str, Any]:
@@ -154,8 +184,9 @@ def pileup_verdict(events: Any, weights: dict[str, np.ndarray], config: VerdictC
     :class:`~fpgakd.jets.events.eventfile.EventSet` with truth flags); ``"none"`` is added.
     Each entry holds ``met_resolution``, ``met_median_response``, ``n_met_events``,
     ``jet_resolution``, ``jet_median_response``, ``n_gen_jets``, ``n_matched_jets``,
-    ``jet_efficiency``, ``fake_jets_per_event``, ``accuracy``, ``accuracy_pt_weighted`` and
-    the response arrays ``met_response``, ``jet_response``.
+    ``jet_efficiency``, ``fake_jets_per_event``, ``accuracy``, ``accuracy_pt_weighted``,
+    ``distribution_agreement`` (with the ``"teacher"`` weights; None without them) and the
+    response arrays ``met_response``, ``jet_response``.
 
     >>> v = pileup_verdict(events, {"puppi": puppi_weights(events)})    # doctest: +SKIP
     >>> v["puppi"]["met_resolution"] < v["none"]["met_resolution"]        # doctest: +SKIP
@@ -169,13 +200,16 @@ def pileup_verdict(events: Any, weights: dict[str, np.ndarray], config: VerdictC
     algorithms = _checked_weights(events, weights)
     gen_met = generator_met(events)
     gen_jets = generator_jets(events, r=cfg.jet_r, pt_min=cfg.jet_pt_min)
+    reference = algorithms.get(DISTRIBUTION_REFERENCE)
     verdict = {}
     for name, w in tqdm(algorithms.items(), desc="verdict", unit="algorithm", disable=not progress):
         accuracy, pt_weighted = weight_accuracy(w, events.particles["is_pileup"], events.particles["pt"],
                                                 cfg.weight_threshold)
+        agreement = (None if reference is None else
+                     distribution_agreement(w, reference, cfg.distribution_bins))
         verdict[name] = {**_met_entry(events, w, gen_met, cfg), **_jet_entry(events, w, gen_jets, cfg),
                          "accuracy": accuracy, "accuracy_pt_weighted": pt_weighted,
-                         "weight_threshold": cfg.weight_threshold}
+                         "weight_threshold": cfg.weight_threshold, "distribution_agreement": agreement}
     return verdict
 
 
@@ -206,7 +240,7 @@ def format_verdict_table(verdict: dict[str, dict[str, Any]]) -> str:
     ref = rows.get(REFERENCE, {})
     width = max(12, *(len(n) + 2 for n in rows))
     head = (f"{'algorithm':<{width}}{'pT-miss res':>12}{'vs PUPPI %':>11}{'jet pT res':>12}{'vs PUPPI %':>11}"
-            f"{'jet eff':>9}{'accuracy':>10}{'acc (pT)':>10}")
+            f"{'jet eff':>9}{'accuracy':>10}{'acc (pT)':>10}{'dist. agr.':>11}")
     lines = [head, "-" * len(head)]
 
     def num(v: float | None, fmt: str) -> str:
@@ -217,9 +251,11 @@ def format_verdict_table(verdict: dict[str, dict[str, Any]]) -> str:
                      f"{num(r['jet_resolution'], '.4f'):>12}"
                      f"{_improvement(r['jet_resolution'], ref.get('jet_resolution')):>11}"
                      f"{num(r['jet_efficiency'], '.3f'):>9}{num(r['accuracy'], '.4f'):>10}"
-                     f"{num(r['accuracy_pt_weighted'], '.4f'):>10}")
+                     f"{num(r['accuracy_pt_weighted'], '.4f'):>10}"
+                     f"{num(r.get('distribution_agreement'), '.4f'):>11}")
     n = next(iter(rows.values()), {})
     lines.append(f"resolution: (q75 - q25) / 2 of (X - X_gen) / X_gen; {n.get('n_met_events', 0)} events "
                  f"in pT-miss, {n.get('n_gen_jets', 0)} generator jets; accuracy: "
-                 f"(w > {n.get('weight_threshold')}) == hard scatter")
+                 f"(w > {n.get('weight_threshold')}) == hard scatter; dist. agr.: mean over weight bins "
+                 f"of min/max of the bin fractions against the {DISTRIBUTION_REFERENCE}'s (the paper's accuracy)")
     return "\n".join(lines)
