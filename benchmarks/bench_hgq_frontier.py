@@ -173,6 +173,22 @@ def plot_frontier(table: Any, front: Any, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def docs_table(table: Any) -> Any:
+    """The frontier as the docs show it (``docs/results/hgq_frontier.csv``): one formatted row per
+    family, beta and mode, the cheapest first."""
+    import pandas as pd
+
+    rows = []
+    for _, r in table.sort_values(["model", "LUT"]).iterrows():
+        spread = f" ± {100 * r['accuracy_std']:.1f}" if r["seeds"] > 1 else " (1 seed)"
+        rows.append({"student": f"{r['model']} beta {r['student.quantization.beta']:g}", "mode": r["mode"],
+                     "accuracy": f"{100 * r['accuracy']:.1f}{spread}", "seeds": int(r["seeds"]),
+                     "EBOPs": f"{r['ebops']:,.0f}", "Yosys LUT": f"{r['LUT']:,.0f}",
+                     "cycles": f"{r['latency_cycles']:.0f}", "DSP": f"{r['DSP']:.0f}",
+                     "W / Z / t rej @30%": " / ".join(f"{r[f'rej30_{c}']:,.0f}" for c in "WZt")})
+    return pd.DataFrame(rows)
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jets", help="jet file or directory (default: the benchmark set, generated if missing)")
@@ -190,6 +206,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-rtl", action="store_true", help="the cost model only, also for the first seed")
     parser.add_argument("--report-only", action="store_true", help="no training: table and plot of what is done")
     parser.add_argument("--out", default="bench_runs/hgq_frontier")
+    parser.add_argument("--docs-csv", help="also write the formatted table here (docs/results/hgq_frontier.csv)")
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
@@ -217,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                "LUT", "resource_source", "latency_cycles", "DSP", "csim"] + [c for c in REJECTION_COLUMNS if c in table]
     print(table[[c for c in columns if c in table]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "hgq_frontier.csv", index=False)
+    if args.docs_csv:
+        docs_table(table.dropna(subset=["LUT"])).to_csv(args.docs_csv, index=False)
     print("\n".join(goal_check(table, front)))
     print(f"plot: {plot_frontier(table, front, out / 'hgq_frontier.png')}")
     return 0
