@@ -4,7 +4,9 @@ applied, and an int64 numpy replica of Keras's forward pass (the specification t
 A Deep Sets student (:mod:`fpgakd.learn.deepsets_students`) is the same chain with its first
 layers applied to each particle of the reshaped input (the same integer kernel for every
 particle), then the pooling: a mean over N = 2^k particles is their integer sum read with k
-more fractional bits (no rounding), a max is the integer maximum."""
+more fractional bits (no rounding), a max is the integer maximum. An interaction student
+(:mod:`fpgakd.learn.interaction_students`) is read as that Deep Sets chain plus its update
+step between the pooling and the head (:mod:`fpgakd.firmware.rtl.update`)."""
 
 from __future__ import annotations
 
@@ -65,6 +67,9 @@ class StudentSpec:
     n_particle_layers: int = 0
     #: Deep Sets: "mean" or "max" over the particles; None for an MLP
     pooling: str | None = None
+    #: interaction student: the update step between the pooling and the head
+    #: (:class:`fpgakd.firmware.rtl.update.UpdateSpec`); None otherwise
+    update: Any = None
 
     @property
     def n_in(self) -> int:
@@ -84,7 +89,8 @@ class StudentSpec:
         return self.layers[-1].acc_f
 
     def nonzero_weights(self) -> int:
-        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers))
+        extra = self.update.nonzero_weights() if self.update is not None else 0
+        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers)) + extra
 
 
 def _qname(q: Any) -> str:
@@ -184,11 +190,12 @@ def _quantized_bias(layer: Any, where: str, n_out: int) -> tuple[int, np.ndarray
     return bf, _to_codes(np.asarray(bq(layer.bias)), bf, f"{where} bias")
 
 
-def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
-    """Append a linear QDense, in integer codes, to the spec."""
-    if spec is None:
-        raise ConfigError(f"{where}: the RTL flow needs an input QActivation(quantized_bits) "
-                          "before the first QDense (the RTL input is that quantizer's integer code)")
+def read_qdense_codes(layer: Any, where: str, in_f: int) -> DenseSpec:
+    """A linear QDense in integer codes, its input at 2^-``in_f``.
+
+    >>> read_qdense_codes(model.get_layer("fc1"), "layer 'fc1'", 4).kernel_f   # doctest: +SKIP
+    7
+    """
     act = getattr(layer, "activation", None)
     act_name = getattr(act, "__name__", type(act).__name__)
     if act_name != "linear":
@@ -202,6 +209,14 @@ def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
     w = np.asarray(kq(layer.kernel))
     kernel = _to_codes(w, kf, f"{where} kernel")
     bf, bias = _quantized_bias(layer, where, kernel.shape[1])
+    return DenseSpec(layer.name, kernel, bias, kf, bf, in_f)
+
+
+def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
+    """Append a linear QDense, in integer codes, to the spec."""
+    if spec is None:
+        raise ConfigError(f"{where}: the RTL flow needs an input QActivation(quantized_bits) "
+                          "before the first QDense (the RTL input is that quantizer's integer code)")
     if spec.layers and spec.layers[-1].relu is None:
         raise ConfigError(f"{where}: two QDense layers without a quantized_relu between them "
                           "are not supported by the RTL flow")
@@ -210,7 +225,7 @@ def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
     in_f = spec.layers[-1].relu[1] if spec.layers else spec.input_kif[2]
     if spec.pooling is not None and len(spec.layers) == spec.n_particle_layers:
         in_f += spec.pool_shift
-    spec.layers.append(DenseSpec(layer.name, kernel, bias, kf, bf, in_f))
+    spec.layers.append(read_qdense_codes(layer, where, in_f))
 
 
 def _read_particles(layer: Any, where: str, spec: StudentSpec | None) -> None:
@@ -259,7 +274,9 @@ def _check_chain(model: Any, spec: StudentSpec | None) -> StudentSpec:
     if spec.layers[-1].relu is not None:
         raise ConfigError(f"model '{model.name}': the last layer '{spec.layers[-1].relu_name}' is a relu; "
                           "the RTL flow expects a linear QDense output (logits)")
-    for prev, nxt in zip(spec.layers, spec.layers[1:]):
+    for n, (prev, nxt) in enumerate(zip(spec.layers, spec.layers[1:]), start=1):
+        if spec.update is not None and n == spec.n_particle_layers:
+            continue   # the update step sits between them (its shapes: read_update)
         if prev.kernel.shape[1] != nxt.kernel.shape[0]:
             raise ConfigError(f"layers '{prev.name}' -> '{nxt.name}': shapes do not chain")
     return spec
@@ -277,7 +294,12 @@ def extract_student(model: Any) -> StudentSpec:
     >>> spec.input_kif, [l.name for l in spec.layers]
     ((1, 3, 4), ['fc1', 'fc2', 'fc3', 'output'])
     """
-    layers = [layer for layer in model.layers if type(layer).__name__ not in _IGNORED_LAYERS]
+    from fpgakd.learn.interaction_students import update_layer_names
+
+    update_layers = update_layer_names(model)
+    # an interaction student's chain without its update step is a Deep Sets student's
+    layers = [layer for layer in model.layers
+              if type(layer).__name__ not in _IGNORED_LAYERS and layer.name not in update_layers]
     _check_quantized_single_io(model, layers)
     spec: StudentSpec | None = None
     for idx, layer in enumerate(layers):
@@ -293,6 +315,10 @@ def extract_student(model: Any) -> StudentSpec:
             _read_pooling(kind, where, spec)
         else:
             _refuse_layer(layer, kind, where)
+    if update_layers and spec is not None and spec.pooling is not None:
+        from fpgakd.firmware.rtl.update import read_update
+
+        spec.update = read_update(model, spec)
     return _check_chain(model, spec)
 
 
@@ -346,7 +372,11 @@ def reference_forward(spec: StudentSpec, codes: np.ndarray, *, return_ties: bool
         h = h.reshape(len(h), spec.n_particles, -1)
     ties: dict[str, dict[str, int]] = {}
     for n, layer in enumerate(spec.layers):
-        if spec.pooling is not None and n == spec.n_particle_layers:
+        if spec.update is not None and n == spec.n_particle_layers:
+            from fpgakd.firmware.rtl.update import update_forward
+
+            h = update_forward(spec, h, np.asarray(codes, dtype=np.int64).reshape(h.shape[0], spec.n_particles, -1))
+        elif spec.pooling is not None and n == spec.n_particle_layers:
             # a mean's sum is read with pool_shift more fractional bits (layer.in_f has them)
             h = h.sum(axis=1) if spec.pooling == "mean" else h.max(axis=1)
         acc = shift_right(h @ layer.kernel, layer.acc_f - layer.in_f - layer.kernel_f) \
