@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import ConfigError
-from fpgakd.firmware.rtl.student import (DenseSpec, StudentSpec, _check_relu_settings, _qname,
-                                         _round_half_even_int, read_qdense_codes, shift_right)
+from fpgakd.firmware.rtl.codes import (DenseSpec, _check_relu_settings, _qname, _round_half_even_int,
+                                       read_qdense_codes, shift_right)
 
 __all__ = ["UpdateSpec", "read_update", "update_forward"]
 
@@ -74,9 +74,10 @@ def _mask_column(model: Any, n_columns: int) -> int:
     return ones[0]
 
 
-def read_update(model: Any, spec: StudentSpec) -> UpdateSpec:
-    """The update step of interaction ``model``, whose Deep Sets chain ``spec`` holds (the
-    head's first layer then reads the update's relu, pooled).
+def read_update(model: Any, spec: Any) -> UpdateSpec:
+    """The update step of interaction ``model``, whose Deep Sets chain ``spec`` (a
+    :class:`~fpgakd.firmware.rtl.student.StudentSpec`) holds; the head's first layer then
+    reads the update's relu, pooled.
 
     >>> spec = extract_student(build_student(load_model_config("jedi_linear_16"), 64, 5))  # doctest: +SKIP
     >>> spec.update.relu, spec.update.mask_column                                            # doctest: +SKIP
@@ -112,7 +113,7 @@ def _pool(h: np.ndarray, pooling: str) -> np.ndarray:
     return h.sum(axis=1) if pooling == "mean" else h.max(axis=1)
 
 
-def update_forward(spec: StudentSpec, h: np.ndarray, particles: np.ndarray) -> np.ndarray:
+def update_forward(spec: Any, h: np.ndarray, particles: np.ndarray) -> np.ndarray:
     """The pooled, masked update of per-particle codes ``h`` (jets, N, H), given the input
     codes ``particles`` (jets, N, F + 1): the head's input codes (jets, P).
 
