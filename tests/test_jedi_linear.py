@@ -108,6 +108,17 @@ def test_the_mask_selector_is_neither_trained_nor_pruned():
     assert "prune_low_magnitude_mask" not in wrapped and "prune_low_magnitude_update_particle" in wrapped
 
 
+def test_a_saved_student_loads_with_its_mask_selector(tmp_path):
+    from fpgakd.learn.students import load_student, save_student
+
+    model = _random_student(_jedi_cfg())
+    save_student(model, tmp_path / "student.h5")
+    loaded = load_student(tmp_path / "student.h5")
+    np.testing.assert_array_equal(loaded.get_layer("mask").kernel.numpy()[-1], 1.0)
+    x = _jets(32, 8)
+    np.testing.assert_array_equal(_logits(loaded, x), _logits(model, x))
+
+
 def test_inputs_carry_a_mask_and_too_many_particles_name_the_key(tmp_path):
     from fpgakd.jets.loading import load_jets
     from fpgakd.jets.preprocessing import student_inputs

@@ -112,14 +112,11 @@ def _mask_bits(particles: Any, width: int) -> Any:
     selector = np.zeros((n_columns, width), dtype=np.float32)
     selector[-1] = 1.0
     layer = QDense(width, use_bias=False, kernel_quantizer=quantized_bits(2, 1, alpha=1), trainable=False,
-                   kernel_initializer=_constant(selector), name=MASK_LAYER)
-    return QActivation(quantized_relu(1, 1), name=MASK_BIT)(layer(particles))
-
-
-def _constant(value: Any) -> Any:
-    import tensorflow as tf
-
-    return tf.keras.initializers.Constant(value)
+                   kernel_initializer="zeros", name=MASK_LAYER)
+    copies = layer(particles)
+    # set once built (a constant initializer holding the array does not survive a save/load)
+    layer.kernel.assign(selector)
+    return QActivation(quantized_relu(1, 1), name=MASK_BIT)(copies)
 
 
 def update_layer_names(model: Any) -> set[str]:
