@@ -21,13 +21,17 @@ channel in RTL). Training leaves ``mask`` alone (not trainable, not pruned).
 
 What hls4ml 1.3 converts (io_parallel, checked bit for bit by the C-simulation tests):
 the broadcast of ``W2 a + b`` back to every particle is ``Reshape((1, P))`` then
-``UpSampling1D(N)`` (hls4ml's ``Resize``, nearest neighbour: every particle reads row 0),
-then an ``Add`` of two (N, P) tensors (hls4ml's ``Merge``, whose result type it infers wide
-enough to be exact); the 3-D QDense layers become pointwise ``Conv1D`` as in Deep Sets; the
-mask product is a ``Multiply`` of two (N, P) tensors. Not converted by hls4ml 1.3's Keras 2
-front end: ``RepeatVector`` (no handler), an ``Add`` or ``Multiply`` that relies on Keras's
-broadcasting of (1, P) or (N, 1) against (N, P) (hls4ml's merge loops over one shape and
-reads past the smaller input), and ``Lambda`` slicing of the mask column.
+``Concatenate(axis=-2)`` layers (two inputs each: the row doubled 1, 2, 4... times, one per
+set bit of N; axis -2, not 1, because hls4ml's bit-exact pass indexes shapes without the batch
+dimension), then an ``Add`` of two (N, P) tensors (hls4ml's ``Merge``, typed wide enough to be
+exact); the 3-D QDense layers become pointwise ``Conv1D`` as in Deep Sets; the mask product is
+a ``Multiply`` of two (N, P) tensors. ``fpgakd synth`` types the mask bit
+``ufixed<1,1,RND_CONV,SAT>``: hls4ml 1.3 makes a quantized_relu without fractional bits a
+plain integer, which truncates where QKeras rounds. Not converted bit-exactly by hls4ml 1.3:
+``RepeatVector`` (no Keras 2 handler); ``UpSampling1D`` (it converts, to ``Resize``, but the
+bit-exact precision pass has no rule for it and refuses the model); an ``Add`` or
+``Multiply`` relying on Keras's broadcasting of (1, P) or (N, 1) against (N, P) (hls4ml's
+merge loops over one shape, no broadcast); ``Lambda`` slicing of the mask column.
 """
 
 from __future__ import annotations
