@@ -255,6 +255,11 @@ class ModelConfig:
     #: Deep Sets: how the per-particle outputs are pooled over the particles, padding included
     #: ("mean" divides by n_constituents, which must then be a power of two: a shift in firmware)
     pooling: Literal["mean", "max"] = "mean"
+    #: interaction student (JEDI-linear shape, ``inputs.type: particle_set``): width of the
+    #: per-particle update that also sees the pooled aggregate, relu(W1 h_i + W2 a + b), masked
+    #: and pooled again (the same ``pooling``) before the ``hidden`` head; 0 (the default): a
+    #: Deep Sets student, no update
+    interaction: int = 0
     #: batch normalization before the output layer (DistillNet); float students only
     batch_norm: bool = False
 
@@ -285,8 +290,13 @@ class ModelConfig:
                "a non-empty list exactly when inputs.type is 'particle_set'")
         _check(all(w >= 1 for w in self.particle_hidden), "particle_hidden", self.particle_hidden,
                "positive layer widths")
+        _check(self.interaction >= 0, "interaction", self.interaction, "an integer >= 0 (0: no update step)")
+        _check(deep_sets or not self.interaction, "interaction", self.interaction,
+               "0 unless inputs.type is 'particle_set' (the update step acts on particles)")
         if not deep_sets:
             return
+        _check(not self.interaction or self.quantization.enabled, "interaction", self.interaction,
+               "0 for a float student (the update's 0/1 mask is a QKeras quantizer)")
         n = self.inputs.n_constituents
         _check(self.pooling != "mean" or n & (n - 1) == 0, "inputs.n_constituents", n,
                "a power of two for pooling: mean (the firmware divides by a shift, exactly)")

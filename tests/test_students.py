@@ -21,8 +21,10 @@ def test_student_layers_follow_the_yaml(name: str) -> None:
     cfg = load_model_config(name)
     n_out = 5 if cfg.task == "classifier" else 1
     model = build_student(cfg, student_input_width(cfg.inputs), n_out)
-    dense = [layer for layer in model.layers if hasattr(layer, "kernel")]
-    assert [layer.units for layer in dense] == [*cfg.particle_hidden, *cfg.hidden, n_out]
+    # trained layers only: an interaction student's fixed mask selector is not one
+    dense = [layer for layer in model.layers if hasattr(layer, "kernel") and layer.trainable]
+    update = [cfg.interaction] * 2 if cfg.interaction else []
+    assert [layer.units for layer in dense] == [*cfg.particle_hidden, *update, *cfg.hidden, n_out]
     assert dense[-1].name == OUTPUT_LAYER
     # the logit stays linear: firmware appends the sigmoid table (output: sigmoid)
     assert dense[-1].activation is tf.keras.activations.linear

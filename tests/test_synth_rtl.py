@@ -46,7 +46,7 @@ def _trained_student(cfg, seed: int = 0, sparsity: float = 0.75):
               epochs=1, batch_size=128, verbose=0)
     for layer in model.layers:
         kernel = getattr(layer, "kernel", None)
-        if kernel is not None:
+        if kernel is not None and layer.trainable:   # pruning leaves a fixed layer (a mask selector) alone
             w = kernel.numpy()
             w[rng.random(w.shape) < sparsity] = 0.0
             kernel.assign(w)

@@ -31,12 +31,14 @@ __all__ = ["hls4ml_config", "convert_model", "convert_keras_model", "is_quantize
 
 log = logging.getLogger(__name__)
 
-#: Keras layer classes the firmware stage converts: those of fpgakd's MLP and Deep Sets
-#: students (:mod:`fpgakd.learn.deepsets_students`), which
+#: Keras layer classes the firmware stage converts: those of fpgakd's MLP, Deep Sets and
+#: interaction students (:mod:`fpgakd.learn.deepsets_students`,
+#: :mod:`fpgakd.learn.interaction_students`), which
 #: the C-simulation regression (tests/test_csim.py) checks bit for bit. Anything else
 #: (convolutions, recurrent layers, ...) is refused up front with the layer named.
 SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU",
-                              "FixedPointQuantizer", "Reshape", "GlobalAveragePooling1D", "GlobalMaxPooling1D"})
+                              "FixedPointQuantizer", "Reshape", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+                              "Concatenate", "Add", "Multiply"})
 
 #: strategies hls4ml accepts on Dense layers only (on the input layer it raises)
 DENSE_ONLY_STRATEGIES = frozenset({"distributed_arithmetic"})
@@ -169,31 +171,53 @@ def _set_pooling_precision(model: Any, hls_config: dict) -> None:
     # hls4ml 1.3 infers no exact accumulator for a global pooling (its default type rounds the
     # mean); and its Dense-to-pointwise-Conv1D rewrite drops the QKeras weight quantizer, so the
     # per-particle layers get the quantizer's type here (their kernels: _quantize_particle_kernels)
-    from fpgakd.learn.deepsets_students import POOL_LAYER, is_deepsets_model, particle_layers, pooling_precisions
+    from fpgakd.learn.deepsets_students import POOL_LAYER, is_deepsets_model, pooling_precisions
+    from fpgakd.learn.interaction_students import MASK_BIT, UPDATE_POOL, UPDATE_RELU, is_interaction_model
 
     if not is_deepsets_model(model) or quantizer_of(model) != "qkeras":
         return
-    relu = model.get_layer(POOL_LAYER).inbound_nodes[0].inbound_layers.quantizer
-    precisions = pooling_precisions(model, int(relu.bits), int(relu.integer))
-    hls_config["LayerName"].setdefault(POOL_LAYER, {})["Precision"] = precisions
-    for layer in particle_layers(model):
+    pools = {POOL_LAYER: model.get_layer(POOL_LAYER).inbound_nodes[0].inbound_layers}
+    if is_interaction_model(model):
+        # the masked update is the update relu's value times a 0/1 bit: on the relu's grid
+        pools[UPDATE_POOL] = model.get_layer(UPDATE_RELU)
+        # hls4ml 1.3 types a quantized_relu with no fractional bits as a plain integer (it
+        # truncates); the mask bit rounds half to even, as QKeras does
+        q = model.get_layer(MASK_BIT).quantizer
+        hls_config["LayerName"].setdefault(MASK_BIT, {})["Precision"] = {
+            "result": f"ufixed<{int(q.bits)},{int(q.integer)},RND_CONV,SAT>"}
+    for pool, relu in pools.items():
+        precisions = pooling_precisions(model.get_layer(pool), int(relu.quantizer.bits), int(relu.quantizer.integer))
+        hls_config["LayerName"].setdefault(pool, {})["Precision"] = precisions
+    for layer in _pointwise_layers(model):
         q = layer.kernel_quantizer_internal
         hls_config["LayerName"].setdefault(layer.name, {})["Precision"] = {
             "weight": f"fixed<{int(q.bits)},{int(q.integer) + 1}>", "bias": "fixed<1,0>"}
 
 
+def _pointwise_layers(model: Any) -> list[Any]:
+    """The QDense layers on a (particles, features) tensor: hls4ml rewrites each into a
+    pointwise Conv1D. All are bias-free in fpgakd's students (padding must stay zero)."""
+    layers = [layer for layer in model.layers
+              if getattr(layer, "kernel", None) is not None and len(layer.input_shape) == 3]
+    for layer in layers:
+        if getattr(layer, "bias", None) is not None:
+            raise FpgakdError(f"layer '{layer.name}': a per-particle QDense with a bias is not converted "
+                              "bit-exactly (hls4ml's pointwise rewrite drops its bias quantizer)")
+    return layers
+
+
 def _quantize_particle_kernels(model: Any) -> Any:
-    """A copy of a Deep Sets ``model`` whose per-particle kernels hold their quantized values
-    (the same logits: the quantizer leaves a quantized value as it is)."""
+    """A copy of a Deep Sets or interaction ``model`` whose per-particle kernels hold their
+    quantized values (the same logits: the quantizer leaves a quantized value as it is)."""
     import tensorflow as tf
 
-    from fpgakd.learn.deepsets_students import is_deepsets_model, particle_layers
+    from fpgakd.learn.deepsets_students import is_deepsets_model
 
     if not is_deepsets_model(model) or quantizer_of(model) != "qkeras":
         return model
     copy = tf.keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    for layer in particle_layers(copy):
+    for layer in _pointwise_layers(copy):
         layer.kernel.assign(layer.kernel_quantizer_internal(layer.kernel))
     return copy
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from fpgakd.config import ModelConfig
 
-__all__ = ["build_deepsets_student", "is_deepsets_model", "particle_layers", "POOL_LAYER", "PARTICLES_LAYER", "pooling_precisions"]
+__all__ = ["build_deepsets_student", "build_particle_network", "pooling_layer", "build_head", "is_deepsets_model", "particle_layers", "POOL_LAYER", "PARTICLES_LAYER", "pooling_precisions"]
 
 #: Name of the layer that reshapes the flat input into (N, F + 1) particles
 PARTICLES_LAYER = "particles"
@@ -50,6 +50,22 @@ def build_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int,
     """
     import tensorflow as tf
 
+    x_in, _, h = build_particle_network(cfg, n_inputs, makers)
+    h = pooling_layer(cfg.pooling, POOL_LAYER)(h)
+    out = build_head(cfg, h, n_outputs, makers)
+    return tf.keras.Model(x_in, out, name=cfg.name)
+
+
+def build_particle_network(cfg: ModelConfig, n_inputs: int, makers: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+    """(flat input, its (N, F + 1) particles, the per-particle network's output) of a
+    ``particle_set`` student: ``inputs``, ``input_quant``, ``particles``, ``phi1``/``phi_relu1``...
+
+    >>> x_in, particles, h = build_particle_network(cfg, 64, _layer_makers(cfg))  # doctest: +SKIP
+    >>> tuple(particles.shape), tuple(h.shape)                                     # doctest: +SKIP
+    ((None, 16, 4), (None, 16, 32))
+    """
+    import tensorflow as tf
+
     n_particles = cfg.inputs.n_constituents
     per_particle, rest = divmod(n_inputs, n_particles)
     if rest or per_particle != len(cfg.inputs.constituent_features) + 1:
@@ -58,19 +74,36 @@ def build_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int,
     input_layer, dense, relu = makers
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
     h = x_in if input_layer is None else input_layer(x_in)
-    h = tf.keras.layers.Reshape((n_particles, per_particle), name=PARTICLES_LAYER)(h)
+    particles = h = tf.keras.layers.Reshape((n_particles, per_particle), name=PARTICLES_LAYER)(h)
     for i, width in enumerate(cfg.particle_hidden, start=1):
         # no bias: a padded (all-zero) particle must stay exactly zero
         h = dense(width, f"phi{i}", use_bias=False)(h)
         h = relu(f"phi_relu{i}")(h)
-    pool = {"mean": tf.keras.layers.GlobalAveragePooling1D,
-            "max": tf.keras.layers.GlobalMaxPooling1D}[cfg.pooling]
-    h = pool(name=POOL_LAYER)(h)
+    return x_in, particles, h
+
+
+def pooling_layer(pooling: str, name: str) -> Any:
+    """The Keras layer pooling over the particles: ``mean`` or ``max``.
+
+    >>> type(pooling_layer("max", "pool")).__name__                     # doctest: +SKIP
+    'GlobalMaxPooling1D'
+    """
+    import tensorflow as tf
+
+    return {"mean": tf.keras.layers.GlobalAveragePooling1D,
+            "max": tf.keras.layers.GlobalMaxPooling1D}[pooling](name=name)
+
+
+def build_head(cfg: ModelConfig, h: Any, n_outputs: int, makers: tuple[Any, Any, Any]) -> Any:
+    """The ``hidden`` head (``fc1``/``relu1``...) and the linear ``output`` logit after a pooling.
+
+    >>> out = build_head(cfg, pooled, 5, _layer_makers(cfg))            # doctest: +SKIP
+    """
+    _, dense, relu = makers
     for i, width in enumerate(cfg.hidden, start=1):
         h = dense(width, f"fc{i}")(h)
         h = relu(f"relu{i}")(h)
-    out = dense(n_outputs, "output")(h)
-    return tf.keras.Model(x_in, out, name=cfg.name)
+    return dense(n_outputs, "output")(h)
 
 
 def is_deepsets_model(model: Any) -> bool:
@@ -93,15 +126,17 @@ def particle_layers(model: Any) -> list[Any]:
     return [layer for layer in before_pool if getattr(layer, "kernel", None) is not None]
 
 
-def pooling_precisions(model: Any, activation_bits: int, activation_integer: int) -> dict[str, str]:
-    """hls4ml precisions of the pooling layer that make it exact on unsigned
+def pooling_precisions(layer: Any, activation_bits: int, activation_integer: int) -> dict[str, str]:
+    """hls4ml precisions of the pooling ``layer`` (a Keras global pooling, or a model, whose
+    ``pool`` layer is taken) that make it exact on unsigned
     ``quantized_relu(activation_bits, activation_integer)`` inputs: the sum of N of them needs
     log2(N) more integer bits, their mean log2(N) more fractional bits.
 
     >>> pooling_precisions(model, 8, 3)                                     # doctest: +SKIP
     {'accum': 'ufixed<16,7>', 'result': 'ufixed<12,3>'}
     """
-    layer = model.get_layer(POOL_LAYER)
+    if hasattr(layer, "get_layer"):
+        layer = layer.get_layer(POOL_LAYER)
     n = int(layer.input_shape[1])
     extra = int(math.ceil(math.log2(n))) if n > 1 else 0
     if type(layer).__name__ == "GlobalMaxPooling1D":

@@ -71,7 +71,8 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
     """Build the (unpruned, untrained) student for ``cfg``: QKeras, or float Keras when
     ``quantization.enabled`` is false; with ``batch_norm``, a BatchNormalization before the
     ``output`` layer (DistillNet); a Deep Sets student for ``inputs.type: particle_set``
-    (:mod:`fpgakd.learn.deepsets_students`). The last layer is always a linear ``output`` logit.
+    (:mod:`fpgakd.learn.deepsets_students`), with ``interaction`` an interaction student
+    (:mod:`fpgakd.learn.interaction_students`). The last layer is always a linear ``output`` logit.
 
     >>> from fpgakd.config import load_model_config
     >>> build_student(load_model_config("hlf_mlp"), 16, 5).output_shape
@@ -87,6 +88,10 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
         from fpgakd.learn.hgq_students import build_hgq_student
 
         return build_hgq_student(cfg, n_inputs, n_outputs)
+    if cfg.inputs.type == PARTICLE_SET_INPUT and cfg.interaction:
+        from fpgakd.learn.interaction_students import build_interaction_student
+
+        return build_interaction_student(cfg, n_inputs, n_outputs, _layer_makers(cfg))
     if cfg.inputs.type == PARTICLE_SET_INPUT:
         from fpgakd.learn.deepsets_students import build_deepsets_student
 

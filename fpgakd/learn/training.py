@@ -58,8 +58,9 @@ def _prune(model: Any, cfg: ModelConfig, steps: dict[str, int]) -> Any:
 
     def wrap(layer):
         # the wrapper reuses the built layer, so the seeded initial weights are kept;
-        # QKeras's QDense is a Dense, so quantized and float students are pruned alike
-        if isinstance(layer, tf.keras.layers.Dense):
+        # QKeras's QDense is a Dense, so quantized and float students are pruned alike; a fixed
+        # layer (an interaction student's mask selector) is not trained, so not pruned either
+        if isinstance(layer, tf.keras.layers.Dense) and layer.trainable:
             return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
         return layer
 

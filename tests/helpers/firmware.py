@@ -27,7 +27,7 @@ def pruned_student(cfg: ModelConfig, seed: int = 1):
     model = build_student(cfg, n_in, n_out)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
-        if hasattr(layer, "kernel"):
+        if hasattr(layer, "kernel") and layer.trainable:   # as pruning: a fixed mask selector is kept
             w = layer.kernel.numpy()
             w[np.abs(w) < np.quantile(np.abs(w), SPARSITY)] = 0
             layer.kernel.assign(w)

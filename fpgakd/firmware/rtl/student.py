@@ -4,7 +4,9 @@ applied, and an int64 numpy replica of Keras's forward pass (the specification t
 A Deep Sets student (:mod:`fpgakd.learn.deepsets_students`) is the same chain with its first
 layers applied to each particle of the reshaped input (the same integer kernel for every
 particle), then the pooling: a mean over N = 2^k particles is their integer sum read with k
-more fractional bits (no rounding), a max is the integer maximum."""
+more fractional bits (no rounding), a max is the integer maximum. An interaction student
+(:mod:`fpgakd.learn.interaction_students`) is read as that Deep Sets chain plus its update
+step between the pooling and the head (:mod:`fpgakd.firmware.rtl.update`)."""
 
 from __future__ import annotations
 
@@ -14,42 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.errors import ConfigError, DataError, FpgakdError
-
-
-class RtlUnsupported(FpgakdError):
-    """The model has no exact integer weights (a float Keras model): RTL is skipped.
-
-    Distinct from :class:`ConfigError` so a caller can report "skipped" instead of "failed".
-    """
+from fpgakd.errors import ConfigError, DataError
+from fpgakd.firmware.rtl.codes import (DenseSpec, RtlUnsupported, _bits_kif, _check_relu_settings, _qname,
+                                       _round_half_even_int, _to_codes, read_qdense_codes, shift_right)
+from fpgakd.firmware.rtl.update import read_update, update_forward
 
 
 # --------------------------------------------------------------------------------------
 # Reading the student: integers only
 # --------------------------------------------------------------------------------------
-
-@dataclass
-class DenseSpec:
-    """One dense layer in integers: ``acc = x_code @ kernel + bias << shift`` at scale 2^-acc_f.
-
-    ``relu`` is None for the linear output layer, else (bits, f) of ``quantized_relu``:
-    output code = clip(round_half_even(acc * 2^(f - acc_f)), 0, 2^bits - 1), value = code*2^-f.
-    """
-
-    name: str
-    kernel: np.ndarray          # int64 (n_in, n_out), weight codes at scale 2^-kernel_f
-    bias: np.ndarray            # int64 (n_out,), codes at scale 2^-bias_f
-    kernel_f: int
-    bias_f: int
-    in_f: int                   # fractional bits of this layer's input codes
-    relu: tuple[int, int] | None = None   # (bits, f)
-    relu_name: str | None = None
-
-    @property
-    def acc_f(self) -> int:
-        """Fractional bits of the exact accumulator (products and bias aligned)."""
-        return max(self.in_f + self.kernel_f, self.bias_f)
-
 
 @dataclass
 class StudentSpec:
@@ -65,6 +40,9 @@ class StudentSpec:
     n_particle_layers: int = 0
     #: Deep Sets: "mean" or "max" over the particles; None for an MLP
     pooling: str | None = None
+    #: interaction student: the update step between the pooling and the head
+    #: (:class:`fpgakd.firmware.rtl.update.UpdateSpec`); None otherwise
+    update: Any = None
 
     @property
     def n_in(self) -> int:
@@ -84,46 +62,8 @@ class StudentSpec:
         return self.layers[-1].acc_f
 
     def nonzero_weights(self) -> int:
-        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers))
-
-
-def _qname(q: Any) -> str:
-    return type(q).__name__ if q is not None else "None"
-
-
-def _alpha_is_one(q: Any) -> bool:
-    alpha = getattr(q, "alpha", 1)
-    if alpha is None:
-        return True
-    if isinstance(alpha, str):
-        return False          # "auto", "auto_po2": per-channel scales, not a fixed grid
-    try:
-        return bool(np.all(np.asarray(alpha, dtype=float) == 1.0))
-    except (TypeError, ValueError):
-        return False
-
-
-def _bits_kif(q: Any, what: str) -> tuple[int, int, int]:
-    """(keep_negative, integer, fractional) of a ``quantized_bits`` quantizer."""
-    if _qname(q) != "quantized_bits":
-        raise ConfigError(f"{what}: quantizer {_qname(q)} is not supported by the RTL flow "
-                          "(expected quantized_bits)")
-    if not _alpha_is_one(q):
-        raise ConfigError(f"{what}: quantized_bits with alpha={q.alpha!r} scales weights by a "
-                          "non-power-of-two; the RTL flow needs alpha=1")
-    k = int(bool(getattr(q, "keep_negative", True)))
-    bits, integer = int(q.bits), int(q.integer)
-    return k, integer, bits - integer - k
-
-
-def _to_codes(values: np.ndarray, f: int, what: str) -> np.ndarray:
-    """Exact integer codes of values on a 2^-f grid; ConfigError if they are not on it."""
-    scaled = np.asarray(values, dtype=np.float64) * 2.0 ** f
-    codes = np.round(scaled)
-    if not np.array_equal(codes, scaled):
-        bad = float(np.asarray(values).ravel()[np.argmax((codes != scaled).ravel())])
-        raise ConfigError(f"{what}: value {bad!r} is not on the 2^-{f} grid of its quantizer")
-    return codes.astype(np.int64)
+        extra = self.update.nonzero_weights() if self.update is not None else 0
+        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers)) + extra
 
 
 _IGNORED_LAYERS = {"InputLayer"}
@@ -137,21 +77,6 @@ def _check_quantized_single_io(model: Any, layers: list[Any]) -> None:
                              "RTL skipped, there are no exact integer weights to implement")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ConfigError(f"model '{model.name}': RTL needs one input and one output")
-
-
-def _check_relu_settings(q: Any, where: str) -> None:
-    """ConfigError for a quantized_relu setting the RTL does not implement."""
-    checks = {
-        "negative_slope": (getattr(q, "negative_slope", 0.0), 0.0),
-        "use_sigmoid": (getattr(q, "use_sigmoid", 0), 0),
-        "use_stochastic_rounding": (bool(getattr(q, "use_stochastic_rounding", False)), False),
-        "relu_upper_bound": (getattr(q, "relu_upper_bound", None), None),
-        "qnoise_factor": (float(getattr(q, "qnoise_factor", 1.0)), 1.0),
-    }
-    for attr, (val, want) in checks.items():
-        if val != want:
-            raise ConfigError(f"{where}: quantized_relu({attr}={val!r}) is not supported "
-                              f"by the RTL flow (needs {want!r})")
 
 
 def _read_quantized_activation(model: Any, layer: Any, idx: int, where: str,
@@ -172,36 +97,11 @@ def _read_quantized_activation(model: Any, layer: Any, idx: int, where: str,
                       "the RTL flow (supported: input quantized_bits first, quantized_relu after QDense)")
 
 
-def _quantized_bias(layer: Any, where: str, n_out: int) -> tuple[int, np.ndarray]:
-    """Fractional bits and integer codes of a QDense's bias (zeros without a bias)."""
-    if not (getattr(layer, "use_bias", True) and layer.bias is not None):
-        return 0, np.zeros(n_out, dtype=np.int64)
-    bq = getattr(layer, "bias_quantizer_internal", None)
-    if bq is None:
-        raise RtlUnsupported(f"{where} has no bias quantizer: RTL skipped, there are no exact "
-                             "integer weights to implement")
-    _, _, bf = _bits_kif(bq, f"{where} bias")
-    return bf, _to_codes(np.asarray(bq(layer.bias)), bf, f"{where} bias")
-
-
 def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
     """Append a linear QDense, in integer codes, to the spec."""
     if spec is None:
         raise ConfigError(f"{where}: the RTL flow needs an input QActivation(quantized_bits) "
                           "before the first QDense (the RTL input is that quantizer's integer code)")
-    act = getattr(layer, "activation", None)
-    act_name = getattr(act, "__name__", type(act).__name__)
-    if act_name != "linear":
-        raise ConfigError(f"{where}: activation '{act_name}' inside the QDense is not supported "
-                          "(use a linear QDense followed by QActivation(quantized_relu))")
-    kq = getattr(layer, "kernel_quantizer_internal", None)
-    if kq is None:
-        raise RtlUnsupported(f"{where} has no kernel quantizer: RTL skipped, there are no exact "
-                             "integer weights to implement")
-    _, _, kf = _bits_kif(kq, f"{where} kernel")
-    w = np.asarray(kq(layer.kernel))
-    kernel = _to_codes(w, kf, f"{where} kernel")
-    bf, bias = _quantized_bias(layer, where, kernel.shape[1])
     if spec.layers and spec.layers[-1].relu is None:
         raise ConfigError(f"{where}: two QDense layers without a quantized_relu between them "
                           "are not supported by the RTL flow")
@@ -210,7 +110,7 @@ def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
     in_f = spec.layers[-1].relu[1] if spec.layers else spec.input_kif[2]
     if spec.pooling is not None and len(spec.layers) == spec.n_particle_layers:
         in_f += spec.pool_shift
-    spec.layers.append(DenseSpec(layer.name, kernel, bias, kf, bf, in_f))
+    spec.layers.append(read_qdense_codes(layer, where, in_f))
 
 
 def _read_particles(layer: Any, where: str, spec: StudentSpec | None) -> None:
@@ -259,7 +159,9 @@ def _check_chain(model: Any, spec: StudentSpec | None) -> StudentSpec:
     if spec.layers[-1].relu is not None:
         raise ConfigError(f"model '{model.name}': the last layer '{spec.layers[-1].relu_name}' is a relu; "
                           "the RTL flow expects a linear QDense output (logits)")
-    for prev, nxt in zip(spec.layers, spec.layers[1:]):
+    for n, (prev, nxt) in enumerate(zip(spec.layers, spec.layers[1:]), start=1):
+        if spec.update is not None and n == spec.n_particle_layers:
+            continue   # the update step sits between them (its shapes: read_update)
         if prev.kernel.shape[1] != nxt.kernel.shape[0]:
             raise ConfigError(f"layers '{prev.name}' -> '{nxt.name}': shapes do not chain")
     return spec
@@ -277,7 +179,12 @@ def extract_student(model: Any) -> StudentSpec:
     >>> spec.input_kif, [l.name for l in spec.layers]
     ((1, 3, 4), ['fc1', 'fc2', 'fc3', 'output'])
     """
-    layers = [layer for layer in model.layers if type(layer).__name__ not in _IGNORED_LAYERS]
+    from fpgakd.learn.interaction_students import update_layer_names
+
+    update_layers = update_layer_names(model)
+    # an interaction student's chain without its update step is a Deep Sets student's
+    layers = [layer for layer in model.layers
+              if type(layer).__name__ not in _IGNORED_LAYERS and layer.name not in update_layers]
     _check_quantized_single_io(model, layers)
     spec: StudentSpec | None = None
     for idx, layer in enumerate(layers):
@@ -293,6 +200,8 @@ def extract_student(model: Any) -> StudentSpec:
             _read_pooling(kind, where, spec)
         else:
             _refuse_layer(layer, kind, where)
+    if update_layers and spec is not None and spec.pooling is not None:
+        spec.update = read_update(model, spec)
     return _check_chain(model, spec)
 
 
@@ -318,20 +227,6 @@ def quantize_inputs(model: Any, spec: StudentSpec, inputs: np.ndarray) -> np.nda
     return codes
 
 
-def shift_right(a: np.ndarray, s: int) -> np.ndarray:
-    return a << s if s >= 0 else a >> (-s)
-
-
-def _round_half_even_int(acc: np.ndarray, s: int) -> np.ndarray:
-    """round_half_even(acc / 2^s) on int64 (tf.round semantics), exact."""
-    if s <= 0:
-        return acc << (-s)
-    q = acc >> s                     # floor
-    rem = acc - (q << s)
-    half = np.int64(1) << (s - 1)
-    return q + ((rem > half) | ((rem == half) & ((q & 1) == 1))).astype(np.int64)
-
-
 def reference_forward(spec: StudentSpec, codes: np.ndarray, *, return_ties: bool = False):
     """Exact integer replica of the Keras forward pass; returns logit codes at scale 2^-spec.out_f.
 
@@ -346,7 +241,9 @@ def reference_forward(spec: StudentSpec, codes: np.ndarray, *, return_ties: bool
         h = h.reshape(len(h), spec.n_particles, -1)
     ties: dict[str, dict[str, int]] = {}
     for n, layer in enumerate(spec.layers):
-        if spec.pooling is not None and n == spec.n_particle_layers:
+        if spec.update is not None and n == spec.n_particle_layers:
+            h = update_forward(spec, h, np.asarray(codes, dtype=np.int64).reshape(h.shape[0], spec.n_particles, -1))
+        elif spec.pooling is not None and n == spec.n_particle_layers:
             # a mean's sum is read with pool_shift more fractional bits (layer.in_f has them)
             h = h.sum(axis=1) if spec.pooling == "mean" else h.max(axis=1)
         acc = shift_right(h @ layer.kernel, layer.acc_f - layer.in_f - layer.kernel_f) \

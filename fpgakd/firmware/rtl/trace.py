@@ -197,6 +197,32 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
                     sigmoid_table_size)
 
 
+def _traced_pool(h: Any, spec: StudentSpec) -> Any:
+    """Over the particles: a mean over 2^k is the sum shifted (wiring), a max is comparators."""
+    return np.sum(h, axis=0) * 2.0 ** -spec.pool_shift if spec.pooling == "mean" else np.max(h, axis=0)
+
+
+def _traced_update(spec: StudentSpec, h: Any, particles: Any, rounding: str) -> Any:
+    """An interaction student's update step (:mod:`fpgakd.firmware.rtl.update`), pooled: W2 a + b
+    once, added to W1 h_i of every particle, the relu, the mask bit as a mux, the pooling."""
+    from da4ml.trace import FixedVariableArray
+
+    up = spec.update
+
+    def weights(d: Any) -> tuple[np.ndarray, np.ndarray]:
+        return d.kernel.astype(np.float64) * 2.0 ** -d.kernel_f, d.bias.astype(np.float64) * 2.0 ** -d.bias_f
+
+    w1, _ = weights(up.particle)
+    w2, b2 = weights(up.aggregate)
+    aggregate = _traced_pool(h, spec) @ w2
+    if np.any(b2 != 0):
+        aggregate = aggregate + b2
+    u = _traced_relu(h @ w1 + aggregate, up.relu[0], up.relu[1], rounding)
+    mask = _traced_relu(particles[:, up.mask_column], 1, 0, rounding)
+    gated = [[m.msb_mux(v, 0.0) for v in row] for m, row in zip(mask._vars, u._vars)]
+    return _traced_pool(FixedVariableArray(np.array(gated, dtype=object), u.solver_options), spec)
+
+
 def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str, sigmoid_table_size: int | None
                   ) -> tuple[Any, Any]:
     """(da4ml input array, traced output array) of a QKeras student's integer spec."""
@@ -208,9 +234,10 @@ def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str, sigmoid_table_
                                       solver_options={"hard_dc": hard_dc})
     h = inp.reshape(spec.n_particles, -1) if spec.n_particles else inp
     for n, layer in enumerate(spec.layers):
-        if spec.pooling is not None and n == spec.n_particle_layers:
-            # over the particles: a mean over 2^k is the sum shifted (wiring), a max is comparators
-            h = np.sum(h, axis=0) * 2.0 ** -spec.pool_shift if spec.pooling == "mean" else np.max(h, axis=0)
+        if spec.update is not None and n == spec.n_particle_layers:
+            h = _traced_update(spec, h, inp.reshape(spec.n_particles, -1), rounding)
+        elif spec.pooling is not None and n == spec.n_particle_layers:
+            h = _traced_pool(h, spec)
         # float64 weight/bias values are exact (codes * 2^-f with small codes); da4ml solves
         # the constant matrix-vector product as shift-adds (no DSPs).
         w = layer.kernel.astype(np.float64) * 2.0 ** -layer.kernel_f
