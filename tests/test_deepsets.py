@@ -4,7 +4,6 @@ errors, and the firmware: C-simulation and RTL bit-exact on a tiny distilled stu
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 
 import numpy as np
@@ -12,13 +11,11 @@ import pytest
 
 from fpgakd.config import config_from_dict, ModelConfig, load_model_config
 from fpgakd.errors import ConfigError
-from fpgakd.jets.preprocessing import student_input_width
 from helpers.jets import tiny_student_config, write_synthetic_jets
+from helpers.particle_sets import (N_PER_PARTICLE, assert_csim_bit_exact_with_short_jets, assert_rtl_bit_exact,
+                                   padded_jets, random_particle_student)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-
-#: per particle: deta, dphi, log_pt_frac and the mask
-N_PER_PARTICLE = 4
 
 
 def _deepsets_cfg(**over) -> ModelConfig:
@@ -27,33 +24,11 @@ def _deepsets_cfg(**over) -> ModelConfig:
     return tiny_student_config(**{**base, **over})
 
 
-def _random_student(cfg: ModelConfig, seed: int = 0):
-    """The student of ``cfg`` with random head biases, so that nothing is trivially zero."""
-    from fpgakd.learn.students import build_student
-
-    model = build_student(cfg, student_input_width(cfg.inputs), 5)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if getattr(layer, "bias", None) is not None:
-            layer.bias.assign(rng.uniform(-0.5, 0.5, layer.bias.shape).astype(np.float32))
-    return model
-
-
-def _jets(n_jets: int, n_particles: int, seed: int = 0) -> np.ndarray:
-    """(n_jets, n_particles, 4) standardized particles, jet i holding 1 + i % n_particles real ones."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1.5, size=(n_jets, n_particles, N_PER_PARTICLE)).astype(np.float32)
-    real = np.arange(n_particles)[None, :] < (1 + np.arange(n_jets) % n_particles)[:, None]
-    x[..., -1] = 1.0
-    x[~real] = 0.0
-    return x
-
-
 @pytest.mark.parametrize("pooling", ["mean", "max"])
 def test_keras_student_is_invariant_to_particle_order(pooling):
     cfg = _deepsets_cfg(pooling=pooling)
-    model = _random_student(cfg)
-    x = _jets(64, 8)
+    model = random_particle_student(cfg)
+    x = padded_jets(64, 8)
     perm = np.random.default_rng(1).permutation(8)
     a = model(x.reshape(64, -1), training=False).numpy()
     b = model(x[:, perm].reshape(64, -1), training=False).numpy()
@@ -63,8 +38,8 @@ def test_keras_student_is_invariant_to_particle_order(pooling):
 
 def test_padded_particles_change_nothing():
     """Real particles in the first slots, or spread among padding: the same logits."""
-    model = _random_student(_deepsets_cfg())
-    x = _jets(64, 8)
+    model = random_particle_student(_deepsets_cfg())
+    x = padded_jets(64, 8)
     order = np.argsort(-x[..., -1] + np.random.default_rng(2).random((64, 8)), axis=1)[:, ::-1]
     shuffled = np.take_along_axis(x, order[..., None], axis=1)
     a = model(x.reshape(64, -1), training=False).numpy()
@@ -150,20 +125,7 @@ def deepsets_run(jets_16, teacher_16, tmp_path_factory):
 
 @pytest.mark.slow
 def test_distilled_student_is_bit_exact_in_csim_with_short_jets(deepsets_run, tmp_path):
-    from fpgakd.config import load_firmware_config
-    from fpgakd.firmware.synth import synthesize_run
-    from fpgakd.learn.rundir import run_inputs_file
-
-    x = np.load(run_inputs_file(deepsets_run)).reshape(-1, 16, N_PER_PARTICLE)
-    n_real = x[..., -1].sum(axis=1)
-    assert np.mean(n_real < 16) > 0.1 and np.all(x[x[..., -1] == 0] == 0)
-    assert json.loads((deepsets_run / "metrics.json").read_text())["kd"]["accuracy"] > 0
-
-    report = synthesize_run(deepsets_run, firmware=load_firmware_config(), hls_root=tmp_path / "hls",
-                            rtl=False, progress=False)
-
-    csim = report["csim"]
-    assert csim["bit_exact"] and csim["passed"] and csim["n_jets"] == len(x)
+    assert_csim_bit_exact_with_short_jets(deepsets_run, tmp_path / "hls")
 
 
 @pytest.mark.parametrize("pooling", ["mean", "max"])
@@ -171,10 +133,10 @@ def test_integer_replica_is_keras_and_invariant_to_particle_order(pooling):
     from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward
 
     cfg = _deepsets_cfg(pooling=pooling)
-    model = _random_student(cfg)
+    model = random_particle_student(cfg)
     spec = extract_student(model)
     assert (spec.n_particles, spec.n_particle_layers, spec.pooling) == (8, 2, pooling)
-    x = _jets(200, 8)
+    x = padded_jets(200, 8)
     perm = np.random.default_rng(3).permutation(8)
     ref = reference_forward(spec, quantize_inputs(model, spec, x.reshape(200, -1)))
     ref_perm = reference_forward(spec, quantize_inputs(model, spec, x[:, perm].reshape(200, -1)))
@@ -198,19 +160,4 @@ def test_rtl_refuses_a_mean_over_a_non_power_of_two():
 
 @pytest.mark.slow
 def test_distilled_student_is_bit_exact_in_verilator(deepsets_run, rtl_tools, tmp_path):
-    from fpgakd.firmware.rtl.flow import run_rtl_flow
-    from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward
-    from fpgakd.firmware.hls import load_keras
-    from fpgakd.learn.rundir import run_inputs_file
-
-    model, _ = load_keras(deepsets_run / "student_kd.h5")
-    x = np.load(run_inputs_file(deepsets_run))
-    spec = extract_student(model)
-    ref = reference_forward(spec, quantize_inputs(model, spec, x)) * 2.0 ** -spec.out_f
-    np.testing.assert_array_equal(ref, model(x, training=False).numpy())
-
-    report = run_rtl_flow(model, tmp_path / "rtl", x)
-
-    sim = report["simulation"]
-    assert sim["bit_exact"] and sim["n_differing"] == 0 and sim["n_jets"] == len(x)
-    assert report["synthesis"]["resources"]["LUT"] > 0 and sim["latency_cycles"] >= 1
+    assert_rtl_bit_exact(deepsets_run, tmp_path / "rtl")

@@ -11,13 +11,11 @@ import pytest
 
 from fpgakd.config import ModelConfig, load_model_config
 from fpgakd.errors import ConfigError
-from fpgakd.jets.preprocessing import student_input_width
 from helpers.jets import tiny_student_config, write_synthetic_jets
+from helpers.particle_sets import (N_PER_PARTICLE, assert_csim_bit_exact_with_short_jets, assert_rtl_bit_exact,
+                                   padded_jets, random_particle_student)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-
-#: per particle: deta, dphi, log_pt_frac and the mask
-N_PER_PARTICLE = 4
 
 
 def _jedi_cfg(**over) -> ModelConfig:
@@ -26,36 +24,14 @@ def _jedi_cfg(**over) -> ModelConfig:
     return tiny_student_config(**{**base, **over})
 
 
-def _random_student(cfg: ModelConfig, seed: int = 0):
-    """The student of ``cfg`` with random biases, so that nothing is trivially zero."""
-    from fpgakd.learn.students import build_student
-
-    model = build_student(cfg, student_input_width(cfg.inputs), 5)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if getattr(layer, "bias", None) is not None:
-            layer.bias.assign(rng.uniform(-0.5, 0.5, layer.bias.shape).astype(np.float32))
-    return model
-
-
-def _jets(n_jets: int, n_particles: int, seed: int = 0) -> np.ndarray:
-    """(n_jets, n_particles, 4) standardized particles, jet i holding 1 + i % n_particles real ones."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1.5, size=(n_jets, n_particles, N_PER_PARTICLE)).astype(np.float32)
-    real = np.arange(n_particles)[None, :] < (1 + np.arange(n_jets) % n_particles)[:, None]
-    x[..., -1] = 1.0
-    x[~real] = 0.0
-    return x
-
-
 def _logits(model, x: np.ndarray) -> np.ndarray:
     return model(x.reshape(len(x), -1), training=False).numpy()
 
 
 @pytest.mark.parametrize("pooling", ["mean", "max"])
 def test_keras_student_is_invariant_to_particle_order(pooling):
-    model = _random_student(_jedi_cfg(pooling=pooling))
-    x = _jets(64, 8)
+    model = random_particle_student(_jedi_cfg(pooling=pooling))
+    x = padded_jets(64, 8)
     perm = np.random.default_rng(1).permutation(8)
     a = _logits(model, x)
     np.testing.assert_array_equal(a, _logits(model, x[:, perm]))
@@ -68,8 +44,8 @@ def test_padded_particles_change_nothing_and_their_update_is_masked(pooling):
     padded particle, relu(W2 a + b) before the mask, is exactly zero after it."""
     import tensorflow as tf
 
-    model = _random_student(_jedi_cfg(pooling=pooling))
-    x = _jets(64, 8)
+    model = random_particle_student(_jedi_cfg(pooling=pooling))
+    x = padded_jets(64, 8)
     order = np.argsort(-x[..., -1] + np.random.default_rng(2).random((64, 8)), axis=1)[:, ::-1]
     shuffled = np.take_along_axis(x, order[..., None], axis=1)
     np.testing.assert_array_equal(_logits(model, x), _logits(model, shuffled))
@@ -87,8 +63,8 @@ def test_the_update_sees_the_other_particles():
     """Changing one particle changes another particle's update (Deep Sets' phi would not)."""
     import tensorflow as tf
 
-    model = _random_student(_jedi_cfg())
-    x = _jets(16, 8)[8:]             # jets with at least one real particle besides the first
+    model = random_particle_student(_jedi_cfg())
+    x = padded_jets(16, 8)[8:]             # jets with at least one real particle besides the first
     y = x.copy()
     y[:, 0, :3] += 1.0
     probe = tf.keras.Model(model.input, model.get_layer("update_masked").output)
@@ -100,7 +76,7 @@ def test_the_mask_selector_is_neither_trained_nor_pruned():
     from fpgakd.learn.training import _prune
 
     cfg = _jedi_cfg()
-    model = _random_student(cfg)
+    model = random_particle_student(cfg)
     mask = model.get_layer("mask")
     assert not mask.trainable and mask.kernel.name not in {w.name for w in model.trainable_weights}
     pruned = _prune(model, cfg, {"begin_step": 0, "end_step": 10, "frequency": 1})
@@ -111,11 +87,11 @@ def test_the_mask_selector_is_neither_trained_nor_pruned():
 def test_a_saved_student_loads_with_its_mask_selector(tmp_path):
     from fpgakd.learn.students import load_student, save_student
 
-    model = _random_student(_jedi_cfg())
+    model = random_particle_student(_jedi_cfg())
     save_student(model, tmp_path / "student.h5")
     loaded = load_student(tmp_path / "student.h5")
     np.testing.assert_array_equal(loaded.get_layer("mask").kernel.numpy()[-1], 1.0)
-    x = _jets(32, 8)
+    x = padded_jets(32, 8)
     np.testing.assert_array_equal(_logits(loaded, x), _logits(model, x))
 
 
@@ -158,11 +134,11 @@ def test_bad_interaction_config_names_file_and_key(tmp_path, change, key):
 def test_integer_replica_is_keras_and_invariant_to_particle_order(pooling):
     from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward
 
-    model = _random_student(_jedi_cfg(pooling=pooling))
+    model = random_particle_student(_jedi_cfg(pooling=pooling))
     spec = extract_student(model)
     assert (spec.n_particles, spec.n_particle_layers, spec.pooling) == (8, 1, pooling)
     assert spec.update.mask_column == 3 and spec.update.relu == (8, 5)
-    x = _jets(200, 8)
+    x = padded_jets(200, 8)
     x[:20, :, -1] = np.random.default_rng(4).normal(0, 2, (20, 8))   # masks that are not 0/1 round alike
     perm = np.random.default_rng(3).permutation(8)
     ref = reference_forward(spec, quantize_inputs(model, spec, x.reshape(200, -1)))
@@ -174,7 +150,7 @@ def test_integer_replica_is_keras_and_invariant_to_particle_order(pooling):
 def test_rtl_refuses_a_mask_selector_that_was_changed():
     from fpgakd.firmware.rtl.student import extract_student
 
-    model = _random_student(_jedi_cfg())
+    model = random_particle_student(_jedi_cfg())
     kernel = model.get_layer("mask").kernel
     kernel.assign(np.where(np.arange(kernel.shape[1]) == 2, 0.0, kernel.numpy()).astype(np.float32))
     with pytest.raises(ConfigError, match=r"layer 'mask' .*fixed mask selector"):
@@ -195,37 +171,11 @@ def jedi_run(jets_16, teacher_16, tmp_path_factory):
 
 @pytest.mark.slow
 def test_distilled_student_is_bit_exact_in_csim_with_short_jets(jedi_run, tmp_path):
-    from fpgakd.config import load_firmware_config
-    from fpgakd.firmware.synth import synthesize_run
-    from fpgakd.learn.rundir import run_inputs_file
-
-    x = np.load(run_inputs_file(jedi_run)).reshape(-1, 16, N_PER_PARTICLE)
-    assert np.mean(x[..., -1].sum(axis=1) < 16) > 0.1 and np.all(x[x[..., -1] == 0] == 0)
     metrics = json.loads((jedi_run / "metrics.json").read_text())
-    assert metrics["kd"]["accuracy"] > 0 and metrics["scratch"]["accuracy"] > 0
-
-    report = synthesize_run(jedi_run, firmware=load_firmware_config(), hls_root=tmp_path / "hls",
-                            rtl=False, progress=False)
-
-    csim = report["csim"]
-    assert csim["bit_exact"] and csim["passed"] and csim["n_jets"] == len(x)
+    assert metrics["scratch"]["accuracy"] > 0
+    assert_csim_bit_exact_with_short_jets(jedi_run, tmp_path / "hls")
 
 
 @pytest.mark.slow
 def test_distilled_student_is_bit_exact_in_verilator(jedi_run, rtl_tools, tmp_path):
-    from fpgakd.firmware.hls import load_keras
-    from fpgakd.firmware.rtl.flow import run_rtl_flow
-    from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward
-    from fpgakd.learn.rundir import run_inputs_file
-
-    model, _ = load_keras(jedi_run / "student_kd.h5")
-    x = np.load(run_inputs_file(jedi_run))
-    spec = extract_student(model)
-    ref = reference_forward(spec, quantize_inputs(model, spec, x)) * 2.0 ** -spec.out_f
-    np.testing.assert_array_equal(ref, model(x, training=False).numpy())
-
-    report = run_rtl_flow(model, tmp_path / "rtl", x)
-
-    sim = report["simulation"]
-    assert sim["bit_exact"] and sim["n_differing"] == 0 and sim["n_jets"] == len(x)
-    assert report["synthesis"]["resources"]["LUT"] > 0 and sim["latency_cycles"] >= 1
+    assert_rtl_bit_exact(jedi_run, tmp_path / "rtl")
