@@ -147,3 +147,24 @@ def test_an_hgq_particle_run_synthesises_bit_exact_with_its_sigmoid_table(hgq_ru
     sim = rtl["rtl_sim"]
     assert sim["bit_exact"] and sim["output"] == "sigmoid" and sim["n_values"] == n
     assert rtl["resources"]["LUT"] > 0 and rtl["latency_cycles"]["max"] >= 1
+
+
+@pytest.mark.slow      # da4ml's solver compiles on its first trace
+def test_the_traced_sigmoid_after_a_proxy_is_the_emulated_table_of_its_logits() -> None:
+    from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes
+    from fpgakd.firmware.rtl.trace import trace_student
+    from fpgakd.firmware.sigmoid import emulate_sigmoid
+    from fpgakd.learn.hgq_students import hgq_proxy
+    from fpgakd.learn.students import build_student
+
+    x = 3 * np.random.default_rng(0).standard_normal((4000, 16)).astype(np.float32)
+    proxy, _ = hgq_proxy(build_student(_tiny_hgq_config(), 16, 1), x)
+    logits = proxy.predict(x, verbose=0).astype(np.float64)
+    spec = extract_proxy(proxy)
+    grid = proxy_input_codes(proxy, spec, x) * 2.0 ** -spec.input_kif[2]
+    traced = trace_student(proxy, latency_cutoff=None, sigmoid_table_size=1024)
+    out = traced.comb.predict(grid).reshape(logits.shape)
+    np.testing.assert_array_equal(out, emulate_sigmoid(logits, 1024))
+    assert len(np.unique(out)) > 10          # the logits reach many table entries, not one
+    linear = trace_student(proxy, latency_cutoff=None)
+    np.testing.assert_array_equal(linear.comb.predict(grid).reshape(logits.shape), logits)
