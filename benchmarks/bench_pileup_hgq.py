@@ -36,14 +36,14 @@ HGQ = "qdistillnet_hgq"
 PUBLISHED_LUT = 2379
 
 
-def _hgq_run(data: Any, train_path: Path, teacher: Path, out: Path, seed: int, beta: float | None) -> Path:
-    """The HGQ student at ``beta`` (the config's own when None), on the teacher's soft weights."""
+def _hgq_run(data: Any, train_path: Path, teacher: Path, out: Path, seed: int, beta: float) -> Path:
+    """The HGQ student at ``beta``, on the teacher's soft weights."""
     from fpgakd.config import load_model_config
     from fpgakd.learn.pileup.student import distill_particles
 
     if not (out / "metrics.json").is_file():
         cfg = load_model_config(HGQ)
-        q = cfg.quantization if beta is None else dataclasses.replace(cfg.quantization, beta=beta)
+        q = dataclasses.replace(cfg.quantization, beta=beta)
         cfg = dataclasses.replace(cfg, quantization=q, training=dataclasses.replace(cfg.training, seed=seed))
         distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=data.puppi)
     return out
@@ -149,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     seed_dir = out / f"seed{args.seed}"
     teacher = _teacher(train, train_path, seed_dir / "teacher", args.seed, args.teacher_epochs)
     runs = {EIGHT_BIT: _student_run(EIGHT_BIT, train, train_path, teacher, seed_dir / EIGHT_BIT, args.seed)}
-    for beta in args.betas or [None]:
-        name = HGQ if beta is None else f"{HGQ}_beta{beta:g}"
+    from fpgakd.config import load_model_config
+
+    for beta in args.betas or [load_model_config(HGQ).quantization.beta]:
+        name = f"{HGQ}_beta{beta:g}"
         runs[name] = _hgq_run(train, train_path, teacher, seed_dir / name, args.seed, beta)
     firmware = {} if args.no_synth else {name: _firmware(run, seed_dir / "hls") for name, run in runs.items()}
     verdict = _verdict(seed_dir, teacher, runs, evaluation)
