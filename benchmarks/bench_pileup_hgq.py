@@ -71,8 +71,9 @@ def _firmware(run: Path, hls_root: Path) -> dict[str, Any]:
             "n_checked": report["csim"]["n_jets"], "synth_seconds": seconds}
 
 
-def _verdict(out: Path, teacher: Path, runs: dict[str, Path], data: Any) -> dict[str, Any]:
-    """The verdict of PUPPI, the teacher and every student on the evaluation events (cached)."""
+def _verdict(out: Path, teacher: Path | None, runs: dict[str, Path], data: Any) -> dict[str, Any]:
+    """The verdict of PUPPI, the teacher (unless None) and every student on the evaluation
+    events (cached)."""
     from fpgakd.learn.pileup.teacher import pileup_soft_labels
     from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
@@ -81,7 +82,9 @@ def _verdict(out: Path, teacher: Path, runs: dict[str, Path], data: Any) -> dict
         cached = json.loads(done.read_text())
         if set(runs) <= set(cached):
             return cached
-    weights = {REFERENCE: data.puppi, "teacher": pileup_soft_labels(teacher, data)}
+    weights = {REFERENCE: data.puppi}
+    if teacher is not None:      # its soft weights on the evaluation events take the longest
+        weights["teacher"] = pileup_soft_labels(teacher, data)
     weights.update({name: student_weights(run, data) for name, run in runs.items()})
     summary = verdict_summary(pileup_verdict(data.events, weights, progress=True))
     done.write_text(json.dumps(summary, indent=1))
@@ -133,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--betas", type=float, nargs="*", default=None,
                         help="HGQ betas to train (default: the one of models/qdistillnet_hgq.yaml)")
     parser.add_argument("--no-synth", action="store_true", help="skip the firmware (no LUT, no bit-exact checks)")
+    parser.add_argument("--no-teacher-verdict", action="store_true",
+                        help="leave the teacher out of the verdict (its graph inference is the slow part)")
     parser.add_argument("--lut-goal", type=int, default=PUBLISHED_LUT)
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--out", default="bench_runs/pileup_hgq")
@@ -155,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         name = f"{HGQ}_beta{beta:g}"
         runs[name] = _hgq_run(train, train_path, teacher, seed_dir / name, args.seed, beta)
     firmware = {} if args.no_synth else {name: _firmware(run, seed_dir / "hls") for name, run in runs.items()}
-    verdict = _verdict(seed_dir, teacher, runs, evaluation)
+    verdict = _verdict(seed_dir, None if args.no_teacher_verdict else teacher, runs, evaluation)
     rows = [_row(name, json.loads((run / "metrics.json").read_text()), verdict, firmware.get(name))
             for name, run in runs.items()]
     print(f"\nmu {mu}: trained on {args.train_events} events (teacher {args.teacher_epochs} epochs, seed "
           f"{args.seed}), judged on {evaluation.events.n_events} independent events\n{_table(rows)}")
-    for extra in (REFERENCE, "teacher"):
+    for extra in (name for name in (REFERENCE, "teacher") if name in verdict):
         v = verdict[extra]
         print(f"{extra}: MET res {v['met_resolution']:.4f} (resp {v['met_median_response']:+.3f}), jet res "
               f"{v['jet_resolution']:.4f} (resp {v['jet_median_response']:+.3f}), acc {v['accuracy']:.4f}")
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows[1:]:
         print(_goal(row, base, args.lut_goal, args.tolerance))
     (seed_dir / "summary.json").write_text(json.dumps({"args": vars(args), "rows": rows,
-                                                       "puppi": verdict[REFERENCE], "teacher": verdict["teacher"]},
+                                                       "puppi": verdict[REFERENCE], "teacher": verdict.get("teacher")},
                                                       indent=1, default=str))
     return 0
 
