@@ -69,11 +69,13 @@ def student_weights(run: Path, data: Any) -> Any:
     import numpy as np
 
     from fpgakd.jets.preprocessing import Standardizer
+    from fpgakd.learn.rundir import find_student_file
     from fpgakd.learn.students import load_student
 
     standardizer = Standardizer.from_dict(json.loads((run / "standardization.json").read_text()),
                                           str(run / "standardization.json"))
-    z = load_student(run / "student_kd.h5").predict(standardizer.transform(data.x, data.names),
+    # an HGQ run's proxy first: it computes the firmware's logit
+    z = load_student(find_student_file(run)).predict(standardizer.transform(data.x, data.names),
                                                     batch_size=8192, verbose=0)[:, 0]
     return (1.0 / (1.0 + np.exp(-z.astype(np.float64)))).astype(np.float32)
 

@@ -279,10 +279,6 @@ class ModelConfig:
             _check(not self.pruning.enabled, "pruning.enabled", self.pruning.enabled,
                    "false for an HGQ student (HGQ prunes a weight by training its width to zero; "
                    "leave the pruning block out)")
-            _check(self.task != "particle_weight", "quantization.kind", "hgq",
-                   "'qkeras' for task particle_weight (HGQ DistillNet students are not supported)")
-            _check(self.output == "linear", "output", self.output,
-                   "'linear' for an HGQ student (the firmware's sigmoid table follows QKeras logits only)")
 
     def _check_particle_set(self) -> None:
         deep_sets = self.inputs.type == PARTICLE_SET_INPUT

@@ -26,7 +26,7 @@ from fpgakd.config import FirmwareConfig
 from fpgakd.errors import FpgakdError, ToolError
 
 __all__ = ["hls4ml_config", "convert_model", "convert_keras_model", "is_quantized", "quantizer_of", "check_supported",
-           "find_hls_tool",
+           "find_hls_tool", "logit_layer_names", "traced_logit_layer",
            "load_keras", "n_features", "run_hls", "SUPPORTED_LAYERS", "HLS_TOOLS", "OUTPUTS"]
 
 log = logging.getLogger(__name__)
@@ -222,6 +222,35 @@ def _quantize_particle_kernels(model: Any) -> Any:
     return copy
 
 
+def logit_layer_names(model: Any) -> list[str]:
+    """The layers whose output may be the firmware's logit, in hls4ml's graph: the last layer,
+    and for an HGQ proxy the Dense before its last ``FixedPointQuantizer`` (hls4ml fuses that
+    quantizer into the Dense's result type and drops it).
+
+    >>> logit_layer_names(proxy)                                     # doctest: +SKIP
+    ['output_quantizer', 'output']
+    """
+    last = model.layers[-1]
+    names = [last.name]
+    if type(last).__name__ == "FixedPointQuantizer":
+        names.append(last.inbound_nodes[0].inbound_layers.name)
+    return names
+
+
+def traced_logit_layer(model: Any, hls_model: Any) -> str:
+    """The name of ``model``'s logit layer in the converted ``hls_model`` (see :func:`logit_layer_names`).
+
+    >>> traced_logit_layer(proxy, hls_model)                         # doctest: +SKIP
+    'output'
+    """
+    names = logit_layer_names(model)
+    found = next((name for name in names if name in hls_model.graph), None)
+    if found is None:
+        raise FpgakdError(f"model '{model.name}': none of its logit layers ({', '.join(names)}) is in "
+                          f"hls4ml's converted model (its layers: {', '.join(hls_model.graph)})")
+    return found
+
+
 def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part: str, output_dir: Path,
                         project_name: str, output: str = "linear") -> Any:
     """Convert a Keras student with hls4ml; ``output="sigmoid"`` appends hls4ml's sigmoid table
@@ -231,7 +260,7 @@ def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part:
     check_supported(model, source)
     if output not in OUTPUTS:
         raise FpgakdError(f"{source}: output must be one of {', '.join(OUTPUTS)}, got {output!r}")
-    logit_layer = model.layers[-1].name
+    logit_layers = logit_layer_names(model)
     if output == "sigmoid":
         from fpgakd.firmware.sigmoid import append_sigmoid
 
@@ -246,7 +275,9 @@ def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part:
     kwargs = hls4ml_config(model, firmware, part)
     if output == "sigmoid":
         # hls_model.trace() then returns the firmware's logit beside its sigmoid output
-        kwargs["hls_config"]["LayerName"][logit_layer]["Trace"] = True
+        for name in logit_layers:
+            if name in kwargs["hls_config"]["LayerName"]:
+                kwargs["hls_config"]["LayerName"][name]["Trace"] = True
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):

@@ -304,6 +304,7 @@ def _check_csim(tmp: Path, hls_model: Any, model: Any, x: np.ndarray, keras_logi
     """:func:`run_csim` against Keras; for a sigmoid output against the emulated table, plus
     the firmware's logit against Keras's (both must pass)."""
     from fpgakd.firmware.csim import compare_outputs, run_csim, trace_layer_output
+    from fpgakd.firmware.hls import traced_logit_layer
 
     if output != "sigmoid":
         return run_csim(tmp, hls_model, x, keras_logits, tolerance=tolerance, raise_on_mismatch=False)
@@ -311,7 +312,7 @@ def _check_csim(tmp: Path, hls_model: Any, model: Any, x: np.ndarray, keras_logi
 
     size = firmware.sigmoid_table_size
     # one traced build of the bridge gives both its output and its logit
-    bridge, fw_logits = trace_layer_output(hls_model, x, model.layers[-1].name)
+    bridge, fw_logits = trace_layer_output(hls_model, x, traced_logit_layer(model, hls_model))
     logit = compare_outputs(fw_logits, keras_logits, tolerance=tolerance)
     csim = run_csim(tmp, hls_model, x, emulate_sigmoid(keras_logits, size), tolerance=tolerance,
                     raise_on_mismatch=False, threshold=SIGMOID_DECISION, bridge_output=bridge)

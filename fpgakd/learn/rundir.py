@@ -22,7 +22,8 @@ file                       content
 ``teacher/``               the teacher directory, when the run trained its own
 ========================== =====================================================================
 
-A per-particle (DistillNet) run holds ``student_kd.h5``, ``config.yaml``,
+A per-particle (DistillNet) run holds ``student_kd.h5`` (with ``student_kd_proxy.h5`` beside it
+for an HGQ student), ``config.yaml``,
 ``standardization.json``, ``test_inputs.npy`` (the particles of the test events),
 ``metrics.json`` (its ``"events"`` names the event file), ``training_curves.png`` and
 ``weights_test.npz``: ``event_indices`` (the test events) and the ``teacher``, ``puppi`` and

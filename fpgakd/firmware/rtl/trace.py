@@ -176,15 +176,14 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
     if is_hgq_proxy(model):
         from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, trace_proxy
 
-        if sigmoid_table_size is not None:
-            raise ConfigError(f"model '{model.name}': the sigmoid table follows QKeras logits only, "
-                              "not an HGQ proxy's")
         spec: Any = extract_proxy(model)
         inp, h = trace_proxy(spec, hard_dc)
         rounding = "proxy"      # the proxy's own TRN/RND per quantizer
     else:
         spec = extract_student(model)
-        inp, h = _trace_qkeras(spec, hard_dc, rounding, sigmoid_table_size)
+        inp, h = _trace_qkeras(spec, hard_dc, rounding)
+    if sigmoid_table_size is not None:
+        h = _append_traced_sigmoid(h, sigmoid_table_size)
     comb = comb_trace(inp, h)
     t1 = time.perf_counter()
     pipe = None
@@ -223,8 +222,15 @@ def _traced_update(spec: StudentSpec, h: Any, particles: Any, rounding: str) -> 
     return _traced_pool(FixedVariableArray(np.array(gated, dtype=object), u.solver_options), spec)
 
 
-def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str, sigmoid_table_size: int | None
-                  ) -> tuple[Any, Any]:
+def _append_traced_sigmoid(h: Any, table_size: int) -> Any:
+    """hls4ml's sigmoid table after every traced logit of ``h`` (QKeras or HGQ proxy alike)."""
+    from da4ml.trace import FixedVariableArray
+
+    flat = [_traced_sigmoid(v, table_size) for v in h._vars.ravel()]
+    return FixedVariableArray(np.array(flat, dtype=object).reshape(h.shape), h.solver_options)
+
+
+def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str) -> tuple[Any, Any]:
     """(da4ml input array, traced output array) of a QKeras student's integer spec."""
     from da4ml.trace import FixedVariableArray
 
@@ -248,9 +254,6 @@ def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str, sigmoid_table_
         if layer.relu is not None:
             bits, rf = layer.relu
             h = _traced_relu(h, bits, rf, rounding)
-    if sigmoid_table_size is not None:
-        flat = [_traced_sigmoid(v, sigmoid_table_size) for v in h._vars.ravel()]
-        h = FixedVariableArray(np.array(flat, dtype=object).reshape(h.shape), h.solver_options)
     return inp, h
 
 

@@ -6,7 +6,9 @@ labels, the split over events shared with the teacher, the student trained per p
 on the soft labels alone with the MAE of sigmoid(logit) to them (no truth flag enters its
 training: Bal et al. 2024), and the run directory.
 
-Outputs in ``run_dir`` (the contract: :mod:`fpgakd.learn.rundir`): ``config.yaml``, ``student_kd.h5``,
+Outputs in ``run_dir`` (the contract: :mod:`fpgakd.learn.rundir`): ``config.yaml``, ``student_kd.h5``
+(and, for an HGQ student, its proxy ``student_kd_proxy.h5``: the ``student`` weights and the
+firmware come from the proxy, the summary holds its exact EBOPs),
 ``standardization.json``, ``test_inputs.npy`` (the standardized particles of the test
 events, the firmware C-simulation's inputs), ``weights_test.npz`` (``event_indices`` of the
 test events and the ``teacher``, ``puppi`` and ``student`` weights of their particles, in
@@ -102,8 +104,14 @@ def _train(cfg: ModelConfig, xs: np.ndarray, soft: np.ndarray, rows: dict[str, n
     shutil.rmtree(checkpoint, ignore_errors=True)
     with contextlib.suppress(OSError):   # the run's checkpoint folder, once empty
         checkpoint.parent.rmdir()
-    return model, {"history": history, "pruning_steps": steps,
-                   "summary": {**student_summary(model, cfg), "train_seconds": time.time() - started}}
+    summary = {**student_summary(model, cfg), "train_seconds": time.time() - started}
+    proxies = {}
+    if cfg.quantization.enabled and cfg.quantization.kind == "hgq":
+        from fpgakd.learn.hgq_students import hgq_proxy
+
+        # the proxy computes what the firmware computes: its weights are the ones reported
+        proxies[_MODE], summary["ebops"] = hgq_proxy(model, xs[rows["train"]])
+    return model, {"history": history, "pruning_steps": steps, "summary": summary, "proxies": proxies}
 
 
 def _metrics(cfg: ModelConfig, data: PileupData, events_path: Path, teacher_dir: Path,
@@ -131,11 +139,13 @@ def _metrics(cfg: ModelConfig, data: PileupData, events_path: Path, teacher_dir:
 
 def _write_run(tmp: Path, cfg: ModelConfig, model: Any, standardizer: Any, xs_test: np.ndarray,
                test_events: np.ndarray, weights: dict[str, np.ndarray], metrics: dict[str, Any],
-               history: dict[str, list[float]]) -> None:
+               trained: dict[str, Any]) -> None:
     from fpgakd.learn import rundir
     from fpgakd.learn.metrics import plot_training_curves
 
+    history = trained["history"]
     rundir.write_students(tmp, {_MODE: model})
+    rundir.write_proxies(tmp, trained["proxies"])
     rundir.write_run_inputs(tmp, cfg, standardizer, test_inputs=xs_test)
     rundir.write_particle_weights(tmp, test_events, weights)
     plot_training_curves({"student": history}, tmp / rundir.TRAINING_CURVES_FILE)
@@ -182,11 +192,11 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
         log.warning("%s: the %d test events hold %d particles, fewer than the %d the firmware check "
                     "wants; %s holds them all", events_path, len(split["test"]), len(test),
                     MIN_CSIM_PARTICLES, TEST_INPUTS_FILE)
+    evaluated = trained["proxies"].get(_MODE, model)
     weights = {"teacher": soft[test], "puppi": data.puppi[test],
-               "student": _sigmoid(model.predict(xs[test], batch_size=4096, verbose=0)[:, 0])}
+               "student": _sigmoid(evaluated.predict(xs[test], batch_size=4096, verbose=0)[:, 0])}
     metrics = _metrics(model_cfg, data, events_path, teacher_dir, split, weights, trained, started)
     with atomic_dir(run_dir) as tmp:
-        _write_run(tmp, model_cfg, model, standardizer, xs[test], split["test"], weights, metrics,
-                   trained["history"])
+        _write_run(tmp, model_cfg, model, standardizer, xs[test], split["test"], weights, metrics, trained)
     log.info("particle distillation of %s done in %.0f s", model_cfg.name, metrics["seconds"]["total"])
     return metrics
