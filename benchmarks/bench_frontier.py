@@ -206,20 +206,24 @@ def plot_frontier(table: Any, path: Path) -> Path:
     from fpgakd.scan.pareto import MODE_COLOURS
 
     fig, ax = pyplot().subplots(figsize=(7, 4.5))
+    draw_fronts(ax, table, {**MODE_COLOURS, TUNED: "tab:green"})
+    sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
+    ax.set_xlabel(f"LUT ({sources})")
+    return save_figure(fig, path)
+
+
+def draw_fronts(ax: Any, table: Any, colours: dict[str, str]) -> None:
+    """One line per (model, mode) of ``table``: accuracy mean +- std against LUT, log x."""
     markers = dict(zip(sorted(table["model"].unique()), "osD^v"))
-    colours = {**MODE_COLOURS, TUNED: "tab:green"}
     for (model, mode), group in table.dropna(subset=["LUT"]).groupby(["model", "mode"]):
         group = group.sort_values("LUT")
         ax.errorbar(group["LUT"], 100 * group["accuracy"], yerr=100 * group["accuracy_std"].fillna(0),
-                    marker=markers[model], color=colours[mode], capsize=2,
+                    marker=markers[model], color=colours.get(mode, "tab:green"), capsize=2,
                     linestyle="--" if mode == "scratch" else "-", label=f"{model} {mode}")
-    sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
     ax.set_xscale("log")
-    ax.set_xlabel(f"LUT ({sources})")
     ax.set_ylabel("test accuracy (%), mean +- std over seeds")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

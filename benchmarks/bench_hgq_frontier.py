@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench_frontier import REJECTION_COLUMNS, _run, _seed_groups, _teacher, _write_scan
+from bench_frontier import REJECTION_COLUMNS, _run, _seed_groups, _teacher, _write_scan, draw_fronts
 
 #: HGQ student families (base models under models/)
 FAMILIES = {"hlf": "hlf_hgq", "hybrid": "hybrid_hgq"}
@@ -158,18 +158,9 @@ def plot_frontier(table: Any, front: Any, path: Path) -> Path:
         group = group.sort_values("LUT")
         ax.plot(group["LUT"], 100 * group["accuracy"], linestyle=":", marker="x", color="grey" if
                 family == "hlf" else "black", label=f"QKeras 8-bit {family} {mode}")
-    markers = dict(zip(sorted(FAMILIES.values()), "os"))
-    for (model, mode), group in table.dropna(subset=["LUT"]).groupby(["model", "mode"]):
-        group = group.sort_values("LUT")
-        ax.errorbar(group["LUT"], 100 * group["accuracy"], yerr=100 * group["accuracy_std"].fillna(0),
-                    marker=markers.get(model, "D"), color=MODE_COLOURS.get(mode, "tab:green"), capsize=2,
-                    linestyle="--" if mode == "scratch" else "-", label=f"{model} {mode}")
+    draw_fronts(ax, table, MODE_COLOURS)
     sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
-    ax.set_xscale("log")
     ax.set_xlabel(f"LUT (HGQ: {sources}, first seed; QKeras: Yosys)")
-    ax.set_ylabel("test accuracy (%), mean +- std over seeds")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
     return save_figure(fig, path)
 
 
