@@ -43,6 +43,18 @@ def _event_file(path: Path, mu: float, n_events: int, seed: int) -> Path:
     return path
 
 
+def training_and_evaluation_events(out: Path, mu: float, train_events: int, eval_events: int
+                                   ) -> tuple[Path, Any, Any]:
+    """(training event file, its data, the independent evaluation events' data), generated once."""
+    from fpgakd.learn.pileup.events import load_pileup_data
+
+    out.mkdir(parents=True, exist_ok=True)
+    label = f"{mu:g}"
+    train_path = _event_file(out / f"train_mu{label}_{train_events}.h5", mu, train_events, 1)
+    eval_path = _event_file(out / f"eval_mu{label}_{eval_events}.h5", mu, eval_events, 2)
+    return train_path, load_pileup_data(train_path), load_pileup_data(eval_path)
+
+
 def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> Path:
     from fpgakd.config import load_pileup_teacher_config
     from fpgakd.learn.pileup.teacher import TEACHER_JSON, fit_pileup_teacher
@@ -146,14 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench_runs/pileup")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from fpgakd.learn.pileup.events import load_pileup_data
-
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    mu = f"{args.mu:g}"
-    train_path = _event_file(out / f"train_mu{mu}_{args.train_events}.h5", args.mu, args.train_events, 1)
-    eval_path = _event_file(out / f"eval_mu{mu}_{args.eval_events}.h5", args.mu, args.eval_events, 2)
-    train, evaluation = load_pileup_data(train_path), load_pileup_data(eval_path)
+    train_path, train, evaluation = training_and_evaluation_events(out, args.mu, args.train_events,
+                                                                   args.eval_events)
     per_seed = []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
@@ -162,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0))
         print(f"seed {seed} done")
     table, stats = spread_table(per_seed)
-    print(f"\nmu {mu}: trained on {args.train_events} events, judged on {evaluation.events.n_events} "
+    print(f"\nmu {args.mu:g}: trained on {args.train_events} events, judged on {evaluation.events.n_events} "
           f"independent events; mean ± std over seeds {args.seeds}\n{table}")
     print("\n".join(goal_lines(stats)))
     (out / "summary.json").write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed},

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pileup import REFERENCE, _event_file, _student_run, _teacher, student_weights  # noqa: E402
+from bench_pileup import (REFERENCE, _student_run, _teacher, student_weights,  # noqa: E402
+                          training_and_evaluation_events)
 
 EIGHT_BIT = "qdistillnet"
 HGQ = "qdistillnet_hgq"
@@ -143,14 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench_runs/pileup_hgq")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from fpgakd.learn.pileup.events import load_pileup_data
-
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    mu = f"{args.mu:g}"
-    train_path = _event_file(out / f"train_mu{mu}_{args.train_events}.h5", args.mu, args.train_events, 1)
-    eval_path = _event_file(out / f"eval_mu{mu}_{args.eval_events}.h5", args.mu, args.eval_events, 2)
-    train, evaluation = load_pileup_data(train_path), load_pileup_data(eval_path)
+    train_path, train, evaluation = training_and_evaluation_events(out, args.mu, args.train_events,
+                                                                   args.eval_events)
     seed_dir = out / f"seed{args.seed}"
     teacher = _teacher(train, train_path, seed_dir / "teacher", args.seed, args.teacher_epochs)
     runs = {EIGHT_BIT: _student_run(EIGHT_BIT, train, train_path, teacher, seed_dir / EIGHT_BIT, args.seed)}
@@ -163,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = _verdict(seed_dir, None if args.no_teacher_verdict else teacher, runs, evaluation)
     rows = [_row(name, json.loads((run / "metrics.json").read_text()), verdict, firmware.get(name))
             for name, run in runs.items()]
-    print(f"\nmu {mu}: trained on {args.train_events} events (teacher {args.teacher_epochs} epochs, seed "
+    print(f"\nmu {args.mu:g}: trained on {args.train_events} events (teacher {args.teacher_epochs} epochs, seed "
           f"{args.seed}), judged on {evaluation.events.n_events} independent events\n{_table(rows)}")
     for extra in (name for name in (REFERENCE, "teacher") if name in verdict):
         v = verdict[extra]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fpgakd.config import ModelConfig, config_from_dict, config_to_dict, dump_config, load_model_config
-from fpgakd.errors import ConfigError
+from helpers.config_errors import one_line_config_error
 
 pytest.importorskip("HGQ")
 
@@ -46,13 +46,7 @@ def _train(cfg: ModelConfig, tmp: Path) -> tuple[object, dict]:
 
 # ---------------------------------------------------------------- config (cheap)
 def _load_error(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load_model_config(path)
-    message = str(err.value)
-    assert "\n" not in message and str(path) in message
-    return message
+    return one_line_config_error(tmp_path / "bad.yaml", text)
 
 
 @pytest.mark.parametrize("quant, key", [

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from fpgakd.config import ModelConfig, config_from_dict, config_to_dict, dump_config, load_model_config
-from fpgakd.errors import ConfigError
 from fpgakd.jets.events.eventfile import write_events
+from helpers.config_errors import one_line_config_error
 from helpers.events import fake_puppi
 
 pytest.importorskip("HGQ")
@@ -30,14 +30,8 @@ def test_qdistillnet_hgq_loads_as_an_unpruned_hgq_particle_student(tmp_path: Pat
 
 
 def _load_error(tmp_path: Path, quant: str, extra: str = "") -> str:
-    path = tmp_path / "bad.yaml"
-    path.write_text(f"name: x\ntask: particle_weight\ninputs: {{type: particles}}\noutput: sigmoid\n"
-                    f"quantization: {quant}\n{extra}")
-    with pytest.raises(ConfigError) as err:
-        load_model_config(path)
-    message = str(err.value)
-    assert "\n" not in message and str(path) in message
-    return message
+    return one_line_config_error(tmp_path / "bad.yaml", "name: x\ntask: particle_weight\ninputs: {type: particles}\n"
+                                 f"output: sigmoid\nquantization: {quant}\n{extra}")
 
 
 @pytest.mark.parametrize("quant, key", [

@@ -1,0 +1,20 @@
+"""Bad model YAML for the config tests: the one-line error a user gets for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fpgakd.config import load_model_config
+from fpgakd.errors import ConfigError
+
+
+def one_line_config_error(path: Path, text: str) -> str:
+    """Write ``text`` to ``path``, load it as a model config: the error, one line naming the file."""
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_model_config(path)
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message
+    return message
