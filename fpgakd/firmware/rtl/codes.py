@@ -11,7 +11,7 @@ import numpy as np
 
 from fpgakd.errors import ConfigError, FpgakdError
 
-__all__ = ["RtlUnsupported", "DenseSpec", "read_qdense_codes", "shift_right"]
+__all__ = ["RtlUnsupported", "DenseSpec", "KernelChain", "read_qdense_codes", "shift_right"]
 
 
 class RtlUnsupported(FpgakdError):
@@ -42,6 +42,18 @@ class DenseSpec:
     def acc_f(self) -> int:
         """Fractional bits of the exact accumulator (products and bias aligned)."""
         return max(self.in_f + self.kernel_f, self.bias_f)
+
+
+class KernelChain:
+    """What any traced student's chain of weight layers (``self.layers``, each with a
+    ``kernel`` of shape (n_in, n_out)) says about it; a QKeras spec and an HGQ proxy alike."""
+
+    @property
+    def n_out(self) -> int:
+        return int(self.layers[-1].kernel.shape[1])
+
+    def nonzero_weights(self) -> int:
+        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers))
 
 
 def _qname(q: Any) -> str:

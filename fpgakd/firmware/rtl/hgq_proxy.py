@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import ConfigError, DataError
+from fpgakd.firmware.rtl.codes import KernelChain
 
 __all__ = ["ProxyQuantizer", "ProxyDense", "ProxySpec", "extract_proxy", "trace_proxy", "proxy_input_codes",
            "proxy_reference"]
@@ -59,7 +60,7 @@ class ProxyDense:
 
 
 @dataclass
-class ProxySpec:
+class ProxySpec(KernelChain):
     """The proxy as steps: ("quantize", ProxyQuantizer), ("dense", ProxyDense), ("relu", None)."""
 
     name: str
@@ -75,10 +76,6 @@ class ProxySpec:
         return int(self.layers[0].kernel.shape[0])
 
     @property
-    def n_out(self) -> int:
-        return int(self.layers[-1].kernel.shape[1])
-
-    @property
     def input_kif(self) -> tuple[int, int, int]:
         k, i, f = self.input_quantizer.kif
         return int(k.max()), int(i.max()), int(f.max())
@@ -87,9 +84,6 @@ class ProxySpec:
     def out_f(self) -> int:
         last = [obj for kind, obj in self.steps if kind == "quantize"][-1]
         return int(last.kif[2].max())
-
-    def nonzero_weights(self) -> int:
-        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers))
 
 
 def _read_quantizer(layer: Any, width: int) -> ProxyQuantizer:

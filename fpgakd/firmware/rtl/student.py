@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import ConfigError, DataError
-from fpgakd.firmware.rtl.codes import (DenseSpec, RtlUnsupported, _bits_kif, _check_relu_settings, _qname,
-                                       _round_half_even_int, _to_codes, read_qdense_codes, shift_right)
+from fpgakd.firmware.rtl.codes import (DenseSpec, KernelChain, RtlUnsupported, _bits_kif, _check_relu_settings,
+                                       _qname, _round_half_even_int, _to_codes, read_qdense_codes, shift_right)
 from fpgakd.firmware.rtl.update import read_update, update_forward
 
 
@@ -27,7 +27,7 @@ from fpgakd.firmware.rtl.update import read_update, update_forward
 # --------------------------------------------------------------------------------------
 
 @dataclass
-class StudentSpec:
+class StudentSpec(KernelChain):
     """Integer description of a QKeras student (what the RTL implements)."""
 
     name: str
@@ -54,16 +54,12 @@ class StudentSpec:
         return int(math.log2(self.n_particles)) if self.pooling == "mean" else 0
 
     @property
-    def n_out(self) -> int:
-        return int(self.layers[-1].kernel.shape[1])
-
-    @property
     def out_f(self) -> int:
         return self.layers[-1].acc_f
 
     def nonzero_weights(self) -> int:
         extra = self.update.nonzero_weights() if self.update is not None else 0
-        return int(sum(np.count_nonzero(layer.kernel) for layer in self.layers)) + extra
+        return super().nonzero_weights() + extra
 
 
 _IGNORED_LAYERS = {"InputLayer"}
