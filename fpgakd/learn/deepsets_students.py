@@ -29,7 +29,8 @@ from typing import Any
 
 from fpgakd.config import ModelConfig
 
-__all__ = ["build_deepsets_student", "build_particle_network", "pooling_layer", "build_head", "is_deepsets_model", "particle_layers", "POOL_LAYER", "PARTICLES_LAYER", "pooling_precisions"]
+__all__ = ["build_deepsets_student", "build_particle_network", "pooling_layer", "build_head", "is_deepsets_model",
+           "POOL_LAYER", "PARTICLES_LAYER", "pooling_precisions"]
 
 #: Name of the layer that reshapes the flat input into (N, F + 1) particles
 PARTICLES_LAYER = "particles"
@@ -113,17 +114,6 @@ def is_deepsets_model(model: Any) -> bool:
     False
     """
     return any(layer.name == PARTICLES_LAYER for layer in model.layers)
-
-
-def particle_layers(model: Any) -> list[Any]:
-    """The Dense layers shared by every particle (before the pooling), in order.
-
-    >>> [layer.name for layer in particle_layers(model)]                   # doctest: +SKIP
-    ['phi1', 'phi2']
-    """
-    names = [layer.name for layer in model.layers]
-    before_pool = model.layers[:names.index(POOL_LAYER)]
-    return [layer for layer in before_pool if getattr(layer, "kernel", None) is not None]
 
 
 def pooling_precisions(layer: Any, activation_bits: int, activation_integer: int) -> dict[str, str]:
