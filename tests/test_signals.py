@@ -230,9 +230,11 @@ def test_scan_stopped_by_sigterm_stops_its_workers_and_keeps_no_temporaries(tmp_
                                          "model": str(model), "csim_jets": 20, "rtl": False,
                                          "grid": {"hidden": [[4], [6], [8], [10]]}}))
     out = tmp_path / "out"
-    proc = _fpgakd(["-q", "scan", str(scan_yaml), "-o", str(out), "--workers", "2"], tmp_path,
-                   tmp_path / "cache")
-    _wait_for(lambda: (out / "runs").is_dir() and any((out / "runs").iterdir()), proc, "points running")
+    cache = tmp_path / "cache"
+    proc = _fpgakd(["-q", "scan", str(scan_yaml), "-o", str(out), "--workers", "2"], tmp_path, cache)
+    # the workers inherit the cache: a checkpoint there means a point is training (the first
+    # point's run directory would appear only after its 400 epochs)
+    _wait_for(lambda: any((cache / "checkpoints").glob("*/*/history.csv")), proc, "points running")
     workers = _children(proc.pid)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)

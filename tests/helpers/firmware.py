@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import functools
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -53,13 +58,29 @@ def firmware_test_config(cfg: ModelConfig) -> ModelConfig:
     return dataclasses.replace(cfg, hidden=narrow(cfg.hidden), particle_hidden=narrow(cfg.particle_hidden))
 
 
+#: held while one test process starts the RTL tools for the first time (see have_rtl_tools);
+#: one per Python environment, because numba's cache of da4ml lives in that environment
+_FIRST_START_LOCK = Path(tempfile.gettempdir()) / (
+    "fpgakd-rtl-first-start-" + hashlib.sha256(sys.prefix.encode()).hexdigest()[:12] + ".lock")
+
+
 @functools.cache
 def have_rtl_tools() -> bool:
-    """Whether da4ml, Yosys and Verilator all run; asked once (a first Yosys start is slow)."""
+    """Whether da4ml, Yosys and Verilator all run; asked once per process.
+
+    In a fresh environment the first start is the costly part (yowasp compiles Yosys to machine
+    code, about 100 s of CPU; numba compiles da4ml's solver, about 130 s), and both land in
+    caches. Under pytest-xdist the first test process to ask does both while holding a lock,
+    so the other waits for the caches instead of compiling the same code beside it.
+    """
+    from fpgakd.firmware.rtl.jit_warmup import warm_jit_cache
     from fpgakd.firmware.rtl.tools import check_rtl_tools
 
-    try:
-        check_rtl_tools()
-    except ToolError:
-        return False
+    with _FIRST_START_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            check_rtl_tools()
+        except ToolError:
+            return False
+        warm_jit_cache()
     return True
