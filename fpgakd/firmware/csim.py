@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -145,13 +146,27 @@ def _run_testbench(project_dir: Path, n_jets: int) -> np.ndarray:
     return out
 
 
+def _write_project(hls_model: Any) -> None:
+    """hls4ml's sources, written once before both builds read them (``compile()`` would
+    write them again while the testbench compiles)."""
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):   # hls4ml prints; the library logs
+            hls_model.write()
+    except Exception as err:  # hls4ml raises bare exceptions
+        raise ToolError(f"hls4ml could not write {hls_model.config.get_output_dir()} "
+                        f"({err}):\n{_tail(buf.getvalue())}") from None
+
+
 def _run_bridge(hls_model: Any, x: np.ndarray, progress: bool) -> np.ndarray:
+    """Compile the written project into hls4ml's bridge library and run ``x`` through it."""
     from tqdm.auto import tqdm
 
     buf = io.StringIO()
     try:
-        with contextlib.redirect_stdout(buf):   # hls4ml prints; the library logs
-            hls_model.compile()
+        with contextlib.redirect_stdout(buf):   # hls4ml prints g++'s output on failure
+            # compile() without its write(): the sources are written (_write_project)
+            hls_model._compile()
     except Exception as err:  # hls4ml raises a bare Exception and prints g++'s output
         raise ToolError(f"hls4ml could not compile {hls_model.config.get_output_dir()} "
                         f"({err}):\n{_tail(buf.getvalue())}") from None
@@ -265,9 +280,9 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
     with ``threshold=0.5`` for the one-output decision). ``bridge_output``: the bridge's
     outputs on ``x`` already computed (:func:`trace_layer_output`), so it is not compiled again.
 
-    Writes the testbench data, compiles the bridge (``hls_model.compile()``) and the exact
-    testbench, runs both, and returns a summary: ``n_jets``, ``n_outputs``, ``n_values``,
-    ``tolerance``, per build (``testbench``, ``bridge``) the number of differing values, the
+    Writes the project and the testbench data, compiles the bridge (hls4ml's ``compile()``)
+    and the exact testbench side by side, runs both, and returns a summary: ``n_jets``,
+    ``n_outputs``, ``n_values``, ``tolerance``, per build (``testbench``, ``bridge``) the number of differing values, the
     number beyond tolerance, max |difference| and class agreement, plus the worst of the two
     (``n_different``, ``mismatches``, ``max_abs_diff``, ``class_agreement``), ``bit_exact``
     (no value differs in either) and ``passed`` (none beyond tolerance). If not ``passed``
@@ -280,10 +295,16 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
     x, keras_logits = _csim_arrays(project_dir, x, keras_logits, tolerance)
     project_name = hls_model.config.get_project_name()
 
-    # the bridge first: hls4ml's compile() rewrites the project's sources
-    bridge = _run_bridge(hls_model, x, progress) if bridge_output is None else \
-        np.asarray(bridge_output, dtype=np.float64).reshape(len(x), -1)
-    testbench = _run_exact_testbench(project_dir, project_name, x, keras_logits)
+    if bridge_output is None:
+        # the two builds are independent g++ runs on the same sources: side by side
+        _write_project(hls_model)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            testbench_job = pool.submit(_run_exact_testbench, project_dir, project_name, x, keras_logits)
+            bridge = _run_bridge(hls_model, x, progress)
+            testbench = testbench_job.result()
+    else:
+        bridge = np.asarray(bridge_output, dtype=np.float64).reshape(len(x), -1)
+        testbench = _run_exact_testbench(project_dir, project_name, x, keras_logits)
     _check_output_shapes(project_dir, keras_logits, testbench=testbench, bridge=bridge)
     summary = _summarize_csim(testbench, bridge, keras_logits, tolerance, threshold)
     (log.info if summary["passed"] else log.error)("%s", summary["text"])
