@@ -4,6 +4,9 @@
     python benchmarks/bench_hgq_frontier.py                      # benchmark set, hlf + hybrid, 3 seeds
     python benchmarks/bench_hgq_frontier.py --families hlf --betas 1e-5 --seeds 0
     python benchmarks/bench_hgq_frontier.py --report-only        # table, goal check, plot from what is done
+    python benchmarks/bench_hgq_frontier.py --families hybrid --betas 1e-5 --epochs 120 --patience 30 \
+        --beta-ramp-epochs 10 --out bench_runs/hgq_frontier_e120  # longer training, its own directory
+    python benchmarks/bench_hgq_frontier.py --report-only --also-from bench_runs/hgq_frontier_e120
 
 Every HGQ student family (``hlf_hgq``, ``hybrid_hgq``) is trained at each resource-penalty
 weight beta (``--betas``), KD and scratch twins, over ``--seeds`` with ``fpgakd scan`` (Dask,
@@ -95,7 +98,7 @@ def run_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Path) ->
 
 
 def hgq_table(dirs: list[Path]) -> Any:
-    """One row per (model, beta, mode): accuracy and EBOPs over seeds, firmware of the RTL seed."""
+    """One row per (model, beta, epochs, mode): accuracy and EBOPs over seeds, firmware of the RTL seed."""
     import pandas as pd
 
     from fpgakd.scan.table import read_results
@@ -105,7 +108,7 @@ def hgq_table(dirs: list[Path]) -> Any:
         return pd.DataFrame()
     rows = pd.concat(frames, ignore_index=True)
     rows = rows[rows["status"] == "ok"]
-    keys = ["model", "student.quantization.beta", "mode"]
+    keys = ["model", "student.quantization.beta", "student.training.epochs", "mode"]
     firmware = ["LUT", "resource_source", "DSP", "latency_cycles", "ii", "csim"]
     first = rows[rows["LUT"].notna()].sort_values("student.training.seed").groupby(keys)[
         [c for c in firmware if c in rows]].first()
@@ -135,7 +138,7 @@ def goal_check(table: Any, front: Any) -> list[str]:
                  f"({best['LUT'].item() / q['LUT']:.2f} of it)")
         lines.append(f"QKeras {q['student']} {q['mode']} {100 * q['accuracy']:.1f}% at {q['LUT']:,.0f} LUT: {found}")
     lines.append(f"goal (an HGQ student at <= {LUT_SHARE:.2f} of the LUT at every QKeras accuracy): "
-                 f"{'met' if met == len(front) else 'not met'} for {met} of {len(front)} points")
+                 f"{'met' if met == len(front) else 'not met'} (met at {met} of {len(front)} points)")
     for accuracy, budget in GOAL_POINTS:
         ok = hgq[(hgq["accuracy"] >= accuracy) & (hgq["LUT"] <= budget)]
         ok = ok[[_fits_firmware(r) for _, r in ok.iterrows()]]
@@ -158,6 +161,9 @@ def plot_frontier(table: Any, front: Any, path: Path) -> Path:
         group = group.sort_values("LUT")
         ax.plot(group["LUT"], 100 * group["accuracy"], linestyle=":", marker="x", color="grey" if
                 family == "hlf" else "black", label=f"QKeras 8-bit {family} {mode}")
+    epochs = table["student.training.epochs"]
+    if epochs.nunique() > 1:   # one line per training length
+        table = table.assign(model=table["model"] + " " + epochs.astype(int).astype(str) + " ep.")
     draw_fronts(ax, table, MODE_COLOURS)
     sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
     ax.set_xlabel(f"LUT (HGQ: {sources}, first seed; QKeras: Yosys)")
@@ -172,12 +178,18 @@ def docs_table(table: Any) -> Any:
     rows = []
     for _, r in table.sort_values(["model", "LUT"]).iterrows():
         spread = f" ± {100 * r['accuracy_std']:.1f}" if r["seeds"] > 1 else " (1 seed)"
-        rows.append({"student": f"{r['model']} beta {r['student.quantization.beta']:g}", "mode": r["mode"],
+        rows.append({"student": f"{r['model']} beta {r['student.quantization.beta']:g}",
+                     "epochs": int(r["student.training.epochs"]), "mode": r["mode"],
                      "accuracy": f"{100 * r['accuracy']:.1f}{spread}", "seeds": int(r["seeds"]),
                      "EBOPs": f"{r['ebops']:,.0f}", "Yosys LUT": f"{r['LUT']:,.0f}",
                      "cycles": f"{r['latency_cycles']:.0f}", "DSP": f"{r['DSP']:.0f}",
                      "W / Z / t rej @30%": " / ".join(f"{r[f'rej30_{c}']:,.0f}" for c in "WZt")})
     return pd.DataFrame(rows)
+
+
+def _scan_dirs(out: Path) -> list[Path]:
+    """The HGQ scans an earlier run wrote under ``out``."""
+    return sorted(p for p in (out / "scans").iterdir() if p.is_dir() and p.name.startswith("hgq_"))
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -197,6 +209,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-rtl", action="store_true", help="the cost model only, also for the first seed")
     parser.add_argument("--report-only", action="store_true", help="no training: table and plot of what is done")
     parser.add_argument("--out", default="bench_runs/hgq_frontier")
+    parser.add_argument("--also-from", nargs="+", default=[], metavar="DIR",
+                        help="with --report-only: also the scans of these earlier --out directories")
     parser.add_argument("--docs-csv", help="also write the formatted table here (docs/results/hgq_frontier.csv)")
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
@@ -210,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     if args.report_only:
-        dirs = sorted(p for p in (out / "scans").iterdir() if p.is_dir() and p.name.startswith("hgq_"))
+        dirs = [p for root in (out, *map(Path, args.also_from)) for p in _scan_dirs(root)]
     else:
         jets = Path(args.jets) if args.jets else benchmark_jets_dir(progress=not args.quiet)
         teacher = (Path(args.teacher) if args.teacher
@@ -221,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no finished points yet")
         return 1
     front = qkeras_front()
-    columns = ["model", "student.quantization.beta", "mode", "seeds", "accuracy", "accuracy_std", "ebops",
+    columns = ["model", "student.quantization.beta", "student.training.epochs", "mode", "seeds", "accuracy", "accuracy_std", "ebops",
                "LUT", "resource_source", "latency_cycles", "DSP", "csim"] + [c for c in REJECTION_COLUMNS if c in table]
     print(table[[c for c in columns if c in table]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "hgq_frontier.csv", index=False)

@@ -159,12 +159,11 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 
     if args.events:
         return _cmd_distill_particles(args)
-    from fpgakd.firmware.rtl.jit_warmup import JIT_WARMUP_ENV, start_jit_warmup
+    from fpgakd.firmware.rtl.jit_warmup import start_jit_warmup
 
     model_cfg = load_model_config(args.model)
     # synth comes next: its da4ml solver compiles meanwhile, on the cycles training leaves idle
-    if os.environ.get(JIT_WARMUP_ENV, "1") != "0":
-        start_jit_warmup()
+    start_jit_warmup()
     jets = _jets_or_default(args.jets, args.quiet)
     run_dir = Path(args.run_dir) if args.run_dir else DEFAULT_RUNS_DIR / model_cfg.name
     metrics = distill(model_cfg, jets, run_dir, teacher_path=args.teacher,

@@ -32,10 +32,13 @@ def test_the_warmup_module_traces_a_student_and_exits_cleanly(rtl_tools):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the priority from /proc")
-def test_the_warmup_starts_in_the_background_at_the_lowest_priority():
+def test_the_warmup_starts_in_the_background_at_the_lowest_priority(monkeypatch):
     pytest.importorskip("da4ml")
-    from fpgakd.firmware.rtl.jit_warmup import _LOWEST_PRIORITY, start_jit_warmup
+    from fpgakd.firmware.rtl.jit_warmup import _LOWEST_PRIORITY, JIT_WARMUP_ENV, start_jit_warmup
 
+    monkeypatch.setenv(JIT_WARMUP_ENV, "0")
+    assert start_jit_warmup() is None   # the test suite's setting
+    monkeypatch.delenv(JIT_WARMUP_ENV)
     process = start_jit_warmup()
     try:
         assert process is not None and process.args[1:] == ["-m", "fpgakd.firmware.rtl.jit_warmup"]

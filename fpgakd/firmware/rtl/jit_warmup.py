@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 #: type, not size, so this compiles what the default students' traces call
 _WARMUP_MODEL = "constituent_mlp"
 _WARMUP_HIDDEN = [4]
-#: ``fpgakd distill`` starts no warm-up when this environment variable is "0" (the test suite)
+#: no warm-up starts when this environment variable is "0" (the test suite)
 JIT_WARMUP_ENV = "FPGAKD_JIT_WARMUP"
 #: os.nice increment of the warm-up process: it should only take cycles nobody else wants
 _LOWEST_PRIORITY = 19
@@ -51,11 +51,13 @@ def warm_jit_cache() -> None:
 
 def start_jit_warmup() -> Any | None:
     """Start :func:`warm_jit_cache` in a background process at the lowest priority; the
-    process, or None when da4ml is not installed. Its output is discarded: a failure here
-    only means the first synthesis compiles the solver itself.
+    process, or None when da4ml is not installed or ``FPGAKD_JIT_WARMUP`` is "0". Its output
+    is discarded: a failure here only means the first synthesis compiles the solver itself.
 
     >>> process = start_jit_warmup()            # doctest: +SKIP
     """
+    if os.environ.get(JIT_WARMUP_ENV, "1") == "0":
+        return None
     try:
         import da4ml  # noqa: F401
     except ImportError:
