@@ -92,7 +92,7 @@ def run_scans(args: argparse.Namespace, out: Path, jets: Path, teacher: Path) ->
         for family in args.families:
             grid = {"quantization.beta": list(args.betas), "training.seed": seeds}
             path = _write_scan(out, f"hgq_{family}_{suffix}", FAMILIES[family], jets, teacher, rtl,
-                               modes=["kd", "scratch"], fixed=fixed, grid=grid)
+                               modes=list(args.modes), fixed=fixed, grid=grid)
             dirs.append(_run(args, out, path))
     return dirs
 
@@ -201,6 +201,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=list(FAMILIES))
     parser.add_argument("--betas", type=float, nargs="+", default=list(DEFAULT_BETAS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--modes", nargs="+", choices=["kd", "scratch"], default=["kd", "scratch"],
+                        help="the KD student, its scratch twin, or both")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--patience", type=int, default=10)
