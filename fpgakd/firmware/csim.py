@@ -282,9 +282,10 @@ def run_csim(project_dir: str | os.PathLike, hls_model: Any, x: np.ndarray, kera
 
     Writes the project and the testbench data, compiles the bridge (hls4ml's ``compile()``)
     and the exact testbench side by side, runs both, and returns a summary: ``n_jets``,
-    ``n_outputs``, ``n_values``, ``tolerance``, per build (``testbench``, ``bridge``) the number of differing values, the
-    number beyond tolerance, max |difference| and class agreement, plus the worst of the two
-    (``n_different``, ``mismatches``, ``max_abs_diff``, ``class_agreement``), ``bit_exact``
+    ``n_outputs``, ``n_values``, ``tolerance``, per build (``testbench``, ``bridge``) the
+    number of differing values, the number beyond tolerance, max |difference| and class
+    agreement, plus the worst of the two (``n_different``, ``mismatches``, ``max_abs_diff``,
+    ``class_agreement``), ``bit_exact``
     (no value differs in either) and ``passed`` (none beyond tolerance). If not ``passed``
     and ``raise_on_mismatch``, raises :class:`~fpgakd.errors.MismatchError` with the summary.
 
