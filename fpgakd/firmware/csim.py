@@ -146,31 +146,32 @@ def _run_testbench(project_dir: Path, n_jets: int) -> np.ndarray:
     return out
 
 
+def _hls4ml_quietly(hls_model: Any, verb: str, call: Callable[[], Any]) -> tuple[Any, str]:
+    """``call()`` with hls4ml's prints captured: its result and what it printed. hls4ml raises
+    bare exceptions and prints g++'s output, so a failure becomes a ToolError quoting that."""
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            result = call()
+    except Exception as err:
+        raise ToolError(f"hls4ml could not {verb} {hls_model.config.get_output_dir()} "
+                        f"({err}):\n{_tail(buf.getvalue())}") from None
+    return result, buf.getvalue()
+
+
 def _write_project(hls_model: Any) -> None:
     """hls4ml's sources, written once before both builds read them (``compile()`` would
     write them again while the testbench compiles)."""
-    buf = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buf):   # hls4ml prints; the library logs
-            hls_model.write()
-    except Exception as err:  # hls4ml raises bare exceptions
-        raise ToolError(f"hls4ml could not write {hls_model.config.get_output_dir()} "
-                        f"({err}):\n{_tail(buf.getvalue())}") from None
+    _hls4ml_quietly(hls_model, "write", hls_model.write)
 
 
 def _run_bridge(hls_model: Any, x: np.ndarray, progress: bool) -> np.ndarray:
     """Compile the written project into hls4ml's bridge library and run ``x`` through it."""
     from tqdm.auto import tqdm
 
-    buf = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buf):   # hls4ml prints g++'s output on failure
-            # compile() without its write(): the sources are written (_write_project)
-            hls_model._compile()
-    except Exception as err:  # hls4ml raises a bare Exception and prints g++'s output
-        raise ToolError(f"hls4ml could not compile {hls_model.config.get_output_dir()} "
-                        f"({err}):\n{_tail(buf.getvalue())}") from None
-    log.debug("hls4ml compile output:\n%s", buf.getvalue())
+    # compile() without its write(): the sources are written (_write_project)
+    _, printed = _hls4ml_quietly(hls_model, "compile", hls_model._compile)
+    log.debug("hls4ml compile output:\n%s", printed)
     chunks = np.array_split(x, max(1, len(x) // _BRIDGE_CHUNK))
     out = [np.asarray(hls_model.predict(np.ascontiguousarray(c))).reshape(len(c), -1)
            for c in tqdm(chunks, desc="hls4ml bridge", disable=not progress, leave=False)]
@@ -325,15 +326,13 @@ def trace_layer_output(hls_model: Any, x: np.ndarray, layer: str) -> tuple[np.nd
     >>> logits[:2]                                                      # doctest: +SKIP
     array([[ 0.25 ], [-1.125]])
     """
-    buf = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buf):   # hls4ml prints that it recompiles
-            out, traced = hls_model.trace(np.ascontiguousarray(np.asarray(x, dtype=np.float64)))
-            hls_model.config.trace_output = False
-            hls_model.write()
-    except Exception as err:  # hls4ml raises a bare Exception and prints g++'s output
-        raise ToolError(f"hls4ml could not trace {hls_model.config.get_output_dir()} "
-                        f"({err}):\n{_tail(buf.getvalue())}") from None
+    def trace_then_write_untraced() -> tuple[Any, dict]:
+        result = hls_model.trace(np.ascontiguousarray(np.asarray(x, dtype=np.float64)))
+        hls_model.config.trace_output = False
+        hls_model.write()
+        return result
+
+    (out, traced), _ = _hls4ml_quietly(hls_model, "trace", trace_then_write_untraced)
     if layer not in traced:
         raise ToolError(f"hls4ml traced no output for layer '{layer}' (traced: {', '.join(traced) or 'none'})")
     return (np.asarray(out, dtype=np.float64).reshape(len(x), -1),
