@@ -3,6 +3,7 @@
 
     python benchmarks/bench_pileup_hgq.py                                    # 1 seed, betas of the config
     python benchmarks/bench_pileup_hgq.py --betas 2e-6 1e-5 --train-events 150 --eval-events 1000
+    python benchmarks/bench_pileup_hgq.py --summarize 0 1 2                  # mean +- std over seeds run before
 
 The setting of ``bench_pileup.py`` for one seed: one event file to train on (``--train-events``,
 split 60/20/20 by event), one independent file to judge on (``--eval-events``), one pileup
@@ -127,6 +128,40 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: what the summary over seeds averages, per student
+SUMMARY_METRICS = ("LUT", "cycles", "met_resolution", "met_median_response", "jet_resolution",
+                   "jet_median_response", "jet_efficiency", "accuracy")
+
+
+def seeds_summary(out: Path, seeds: list[int], lut_goal: int, tolerance: float) -> list[str]:
+    """Mean +- std over the seeds' ``summary.json`` per student, whether every design was
+    bit-exact, and the goal judged on the means (and on each seed)."""
+    import statistics
+
+    per_seed = {seed: json.loads((out / f"seed{seed}" / "summary.json").read_text())["rows"] for seed in seeds}
+    names = [r["name"] for r in per_seed[seeds[0]]]
+    lines = [f"{'student':<26}" + "".join(f"{m:>22}" for m in SUMMARY_METRICS) + "  bit-exact"]
+    means: dict[str, dict[str, float]] = {}
+    for name in names:
+        rows = [next(r for r in per_seed[seed] if r["name"] == name) for seed in seeds]
+        means[name] = {"name": name, "lut_source": rows[0].get("lut_source")}
+        cells = []
+        for metric in SUMMARY_METRICS:
+            values = [float(r[metric]) for r in rows if r.get(metric) is not None]
+            mean = statistics.mean(values) if values else float("nan")
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            means[name][metric] = mean
+            cells.append(f"{mean:>13.4g} ± {sd:<6.2g}")
+        exact = all(r.get("csim_bit_exact") and r.get("rtl_bit_exact") for r in rows)
+        lines.append(f"{name:<26}" + "".join(cells) + f"  {'yes' if exact else 'no'}")
+    base = means[names[0]]
+    lines += [f"mean over seeds {seeds}: " + _goal(means[n], base, lut_goal, tolerance) for n in names[1:]]
+    for seed in seeds:
+        rows = per_seed[seed]
+        lines += [f"seed {seed}: " + _goal(r, rows[0], lut_goal, tolerance) for r in rows[1:]]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mu", type=float, default=140.0)
@@ -142,9 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lut-goal", type=int, default=PUBLISHED_LUT)
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--out", default="bench_runs/pileup_hgq")
+    parser.add_argument("--summarize", type=int, nargs="+", metavar="SEED",
+                        help="no training: mean +- std over these seeds' finished runs, and the goal")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
+    if args.summarize:
+        print("\n".join(seeds_summary(out, args.summarize, args.lut_goal, args.tolerance)))
+        return 0
     train_path, train, evaluation = training_and_evaluation_events(out, args.mu, args.train_events,
                                                                    args.eval_events)
     seed_dir = out / f"seed{args.seed}"
