@@ -13,7 +13,7 @@ from fpgakd.config import config_from_dict, ModelConfig, load_model_config
 from fpgakd.errors import ConfigError
 from helpers.jets import tiny_student_config, write_synthetic_jets
 from helpers.particle_sets import (N_PER_PARTICLE, assert_csim_bit_exact_with_short_jets, assert_rtl_bit_exact,
-                                   padded_jets, random_particle_student)
+                                   distilled_particle_run, padded_jets, random_particle_student)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -115,12 +115,8 @@ def test_max_pooling_allows_any_number_of_particles():
 @pytest.fixture(scope="module")
 def deepsets_run(jets_16, teacher_16, tmp_path_factory):
     """A tiny Deep Sets student of 16 particles distilled on ``jets_16`` (16 slots, many jets fewer)."""
-    from fpgakd.learn.distillation import distill
-
-    run = tmp_path_factory.mktemp("deepsets_run") / "run"
-    cfg = _deepsets_cfg(training={"epochs": 3}, inputs={"n_constituents": 16})
-    distill(cfg, jets_16, run, teacher_path=teacher_16, progress=False)
-    return run
+    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16}), jets_16, teacher_16,
+                                  tmp_path_factory.mktemp("deepsets_run"))
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from fpgakd.config import ModelConfig, load_model_config
 from fpgakd.errors import ConfigError
 from helpers.jets import tiny_student_config, write_synthetic_jets
 from helpers.particle_sets import (N_PER_PARTICLE, assert_csim_bit_exact_with_short_jets, assert_rtl_bit_exact,
-                                   padded_jets, random_particle_student)
+                                   distilled_particle_run, padded_jets, random_particle_student)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -160,13 +160,9 @@ def test_rtl_refuses_a_mask_selector_that_was_changed():
 # ------------------------------------------------------------------ firmware (slow)
 @pytest.fixture(scope="module")
 def jedi_run(jets_16, teacher_16, tmp_path_factory):
-    """A tiny interaction student of 16 particles distilled on ``jets_16`` (many jets fewer)."""
-    from fpgakd.learn.distillation import distill
-
-    run = tmp_path_factory.mktemp("jedi_run") / "run"
-    cfg = _jedi_cfg(training={"epochs": 3}, inputs={"n_constituents": 16})
-    distill(cfg, jets_16, run, teacher_path=teacher_16, progress=False)
-    return run
+    """A tiny interaction student of 16 particles distilled on ``jets_16`` (16 slots, many jets fewer)."""
+    return distilled_particle_run(_jedi_cfg(inputs={"n_constituents": 16}), jets_16, teacher_16,
+                                  tmp_path_factory.mktemp("jedi_run"))
 
 
 @pytest.mark.slow

@@ -33,6 +33,18 @@ def padded_jets(n_jets: int, n_particles: int, seed: int = 0) -> np.ndarray:
     return x
 
 
+def distilled_particle_run(cfg: ModelConfig, jets, teacher, root):
+    """``cfg`` distilled for 3 epochs on ``jets`` with ``teacher``: its run directory under ``root``."""
+    import dataclasses
+
+    from fpgakd.learn.distillation import distill
+
+    run = root / "run"
+    cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, epochs=3))
+    distill(cfg, jets, run, teacher_path=teacher, progress=False)
+    return run
+
+
 def assert_csim_bit_exact_with_short_jets(run, hls_root, n_particles: int = 16) -> None:
     """A distilled particle-set run whose held-out jets are often shorter than ``n_particles``:
     its KD student is bit-exact in C-simulation on all of them."""
