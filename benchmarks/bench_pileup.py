@@ -11,9 +11,12 @@ and a CPU cannot train the graph teacher on thousands of mu-140 events in a sess
 (teacher and student initialisation; the data stay fixed): the pileup teacher, DistillNet
 (float, 16-128-64-1) and QDistillNet (8-bit, 75% pruned, 16-64-32-1), then PUPPI, the teacher
 and both students on the evaluation events: pT-miss and jet pT resolution, weight accuracy.
-Printed: mean +- std over seeds per algorithm, improvement over PUPPI, and the goal of issue
-#14 (teacher better than PUPPI, QDistillNet between them). Resumable: finished teachers, runs
-and evaluations are reused. ``responses.png`` and ``weights.png`` show the first seed.
+Printed: mean +- std over seeds per algorithm, improvement over PUPPI, and the goal (teacher
+better than PUPPI, QDistillNet between them). Resumable: finished teachers, runs and
+evaluations are reused. ``responses.png`` and ``weights.png`` show the first seed.
+``--calibrate`` fits a jet response correction per algorithm on the training events
+(:mod:`fpgakd.learn.pileup.calibration`, recorded in ``seedN/calibration.json``) and judges
+every algorithm calibrated (``summary_calibrated.json``, ``responses_calibrated.png``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,12 @@ from typing import Any
 
 STUDENTS = ("distillnet", "qdistillnet")
 REFERENCE = "puppi"
-METRICS = ("met_resolution", "jet_resolution", "accuracy", "distribution_agreement")
+METRICS = ("met_resolution", "met_median_response", "jet_resolution", "jet_median_response", "jet_efficiency",
+           "accuracy", "distribution_agreement")
+#: the table's column heads
+HEADS = {"met_resolution": "pT-miss res", "met_median_response": "pT-miss resp", "jet_resolution": "jet pT res",
+         "jet_median_response": "jet resp", "jet_efficiency": "jet eff", "accuracy": "accuracy",
+         "distribution_agreement": "dist. agr. (paper)"}
 #: the metrics whose improvement over PUPPI the table shows
 RESOLUTIONS = ("met_resolution", "jet_resolution")
 
@@ -92,21 +100,42 @@ def student_weights(run: Path, data: Any) -> Any:
     return (1.0 / (1.0 + np.exp(-z.astype(np.float64)))).astype(np.float32)
 
 
-def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: Any, plots: bool) -> dict:
-    """The verdict of every algorithm on the evaluation events (cached in the seed's folder)."""
-    from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
+def _algorithm_weights(teacher: Path, runs: dict[str, Path], data: Any) -> dict[str, Any]:
+    """PUPPI's, the teacher's and every student's weight per particle of ``data``."""
     from fpgakd.learn.pileup.teacher import pileup_soft_labels
 
-    done = seed_dir / "verdict.json"
-    if done.is_file() and not plots:
-        return json.loads(done.read_text())
     weights = {REFERENCE: data.puppi, "teacher": pileup_soft_labels(teacher, data)}
     weights.update({name: student_weights(run, data) for name, run in runs.items()})
-    verdict = pileup_verdict(data.events, weights, progress=True)
+    return weights
+
+
+def _calibrations(seed_dir: Path, teacher: Path, runs: dict[str, Path], train: Any) -> dict[str, Any]:
+    """Each algorithm's jet calibration fitted on the training events (recorded in the seed's folder)."""
+    from fpgakd.learn.pileup.verdict import fit_verdict_calibrations
+
+    calibrations = fit_verdict_calibrations(train.events, _algorithm_weights(teacher, runs, train))
+    (seed_dir / "calibration.json").write_text(json.dumps(
+        {name: {"edges_gev": c.edges, "factors": c.factors} for name, c in calibrations.items()}, indent=1))
+    return calibrations
+
+
+def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: Any, plots: bool,
+                  calibrate_on: Any = None) -> dict:
+    """The verdict of every algorithm on the evaluation events (cached in the seed's folder);
+    with ``calibrate_on`` (the training events), every algorithm's jets calibrated on them."""
+    from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
+
+    done = seed_dir / ("verdict_calibrated.json" if calibrate_on is not None else "verdict.json")
+    if done.is_file() and not plots:
+        return json.loads(done.read_text())
+    calibrations = None if calibrate_on is None else _calibrations(seed_dir, teacher, runs, calibrate_on)
+    weights = _algorithm_weights(teacher, runs, data)
+    verdict = pileup_verdict(data.events, weights, calibrations=calibrations, progress=True)
     if plots:
         from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
 
-        plot_responses(verdict, seed_dir.parent / "responses.png")
+        suffix = "_calibrated" if calibrations else ""
+        plot_responses(verdict, seed_dir.parent / f"responses{suffix}.png")
         plot_weight_distributions(weights, data.events.particles["is_pileup"], seed_dir.parent / "weights.png")
     summary = verdict_summary(verdict)
     done.write_text(json.dumps(summary, indent=1))
@@ -123,13 +152,13 @@ def spread_table(per_seed: list[dict]) -> tuple[str, dict[str, dict[str, tuple[f
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
             stats[name][metric] = (statistics.mean(values), sd) if values else (float("nan"), 0.0)
     ref = stats[REFERENCE]
-    lines = [f"{'algorithm':<14}{'pT-miss res':>18}{'vs PUPPI':>10}{'jet pT res':>18}{'vs PUPPI':>10}{'accuracy':>18}"
-             f"{'dist. agr. (paper)':>19}"]
+    lines = [f"{'algorithm':<14}" + "".join(f"{HEADS[m]:>21}" + (f"{'vs PUPPI':>10}" if m in RESOLUTIONS else "")
+                                           for m in METRICS)]
     for name, s in stats.items():
         cells = []
         for metric in METRICS:
             mean, sd = s[metric]
-            cells.append(f"{mean:>11.4f} ± {sd:.4f}")
+            cells.append(f"{mean:>+12.4f} ± {sd:.4f}" if metric.endswith("response") else f"{mean:>12.4f} ± {sd:.4f}")
             if metric in RESOLUTIONS:
                 cells.append(f"{100 * (1 - mean / ref[metric][0]):>+9.1f}%")
         lines.append(f"{name:<14}" + "".join(cells))
@@ -137,7 +166,7 @@ def spread_table(per_seed: list[dict]) -> tuple[str, dict[str, dict[str, tuple[f
 
 
 def goal_lines(stats: dict[str, dict[str, tuple[float, float]]]) -> list[str]:
-    """Issue #14's goal: teacher better than PUPPI, QDistillNet between them (per observable)."""
+    """The goal: teacher better than PUPPI, QDistillNet between them (per observable)."""
     out = []
     for metric, label in (("met_resolution", "pT-miss"), ("jet_resolution", "jet pT")):
         puppi, teacher, student = (stats[n][metric][0] for n in (REFERENCE, "teacher", "qdistillnet"))
@@ -156,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--teacher-epochs", type=int, default=10)
     parser.add_argument("--out", default="bench_runs/pileup")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="calibrate every algorithm's jets (and pT-miss, type 1) on the training events")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
@@ -166,13 +197,15 @@ def main(argv: list[str] | None = None) -> int:
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
         runs = {name: _student_run(name, train, train_path, teacher, seed_dir / name, seed) for name in STUDENTS}
-        per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0))
+        per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0,
+                                      calibrate_on=train if args.calibrate else None))
         print(f"seed {seed} done")
     table, stats = spread_table(per_seed)
     print(f"\nmu {args.mu:g}: trained on {args.train_events} events, judged on {evaluation.events.n_events} "
           f"independent events; mean ± std over seeds {args.seeds}\n{table}")
     print("\n".join(goal_lines(stats)))
-    (out / "summary.json").write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed},
+    summary = out / ("summary_calibrated.json" if args.calibrate else "summary.json")
+    summary.write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed},
                                                  indent=1))
     return 0
 

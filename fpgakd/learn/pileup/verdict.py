@@ -17,6 +17,9 @@ For each algorithm (a weight per particle; ``"none"``, all weights 1, is always 
   ``(q75 - q25) / 2`` (a Gaussian of width s gives 0.674 s); the median response is the scale.
 * **weight accuracy** against the truth flags: the fraction of particles with
   ``(w > 0.5) == hard scatter``, and the same fraction weighted by pT (fpgakd's own measure).
+* **calibration** (optional, :mod:`fpgakd.learn.pileup.calibration`): a jet response correction
+  per algorithm, fitted on training events, applied to the jets before their pT threshold and
+  propagated to pT-miss (type 1); every algorithm, ``"none"`` included, gets its own or none does.
 * **distribution agreement** with the teacher (the paper's "accuracy": 97.7% QDistillNet,
   98.9% DistillNet, 96.6% PUPPI): the mean over weight bins of the ratio of an algorithm's
   weight distribution to the teacher's GNN weight distribution (Bal et al. 2024, figure 3).
@@ -35,9 +38,11 @@ import numpy as np
 
 from fpgakd.config import check_field
 from fpgakd.errors import DataError
+from fpgakd.learn.pileup.calibration import CALIBRATION_PT_MIN, JetCalibration, fit_calibrations
 
 __all__ = ["VerdictConfig", "NO_MITIGATION", "REFERENCE", "DISTRIBUTION_REFERENCE", "resolution",
-           "weight_accuracy", "distribution_agreement", "pileup_verdict", "verdict_summary", "format_verdict_table"]
+           "weight_accuracy", "distribution_agreement", "fit_verdict_calibrations", "pileup_verdict",
+           "verdict_summary", "format_verdict_table"]
 
 #: the algorithm with every weight 1, always part of the verdict
 NO_MITIGATION = "none"
@@ -131,21 +136,32 @@ def distribution_agreement(weights: np.ndarray, reference: np.ndarray, bins: int
     return float(np.mean(low / high))
 
 
-def _met_entry(events: Any, weights: np.ndarray, gen_met: np.ndarray, cfg: VerdictConfig) -> dict[str, Any]:
+def _reco_jets(events: Any, weights: np.ndarray, cfg: VerdictConfig,
+               calibration: JetCalibration | None) -> tuple[Any, np.ndarray]:
+    """(jets above the analysis threshold, type-1 pT-miss change per event) of one algorithm."""
+    from fpgakd.jets.events.reconstruction import weighted_jets
+
+    if calibration is None:
+        return weighted_jets(events, weights, r=cfg.jet_r, pt_min=cfg.jet_pt_min), np.zeros((events.n_events, 2))
+    raw = weighted_jets(events, weights, r=cfg.jet_r, pt_min=CALIBRATION_PT_MIN)
+    return calibration.apply(raw, cfg.jet_pt_min), calibration.met_shift(raw)
+
+
+def _met_entry(events: Any, weights: np.ndarray, gen_met: np.ndarray, met_shift: np.ndarray,
+               cfg: VerdictConfig) -> dict[str, Any]:
     from fpgakd.jets.events.reconstruction import weighted_met
 
     gen = np.hypot(gen_met[:, 0], gen_met[:, 1])
     used = gen >= cfg.min_gen_met
-    met = weighted_met(events, weights)
+    met = weighted_met(events, weights) + met_shift
     response = (np.hypot(met[used, 0], met[used, 1]) - gen[used]) / gen[used]
     return {"met_resolution": resolution(response), "met_median_response": _median(response),
             "n_met_events": int(used.sum()), "met_response": response}
 
 
-def _jet_entry(events: Any, weights: np.ndarray, gen_jets: Any, cfg: VerdictConfig) -> dict[str, Any]:
-    from fpgakd.jets.events.reconstruction import match_jets, weighted_jets
+def _jet_entry(reco: Any, gen_jets: Any, n_events: int, cfg: VerdictConfig) -> dict[str, Any]:
+    from fpgakd.jets.events.reconstruction import match_jets
 
-    reco = weighted_jets(events, weights, r=cfg.jet_r, pt_min=cfg.jet_pt_min)
     matched = match_jets(reco, gen_jets, max_dr=cfg.match_dr)
     ok = matched >= 0
     response = (reco.pt[matched[ok]] - gen_jets.pt[ok]) / gen_jets.pt[ok]
@@ -153,7 +169,7 @@ def _jet_entry(events: Any, weights: np.ndarray, gen_jets: Any, cfg: VerdictConf
     return {"jet_resolution": resolution(response), "jet_median_response": _median(response),
             "n_gen_jets": n_gen, "n_matched_jets": int(ok.sum()),
             "jet_efficiency": float(ok.sum() / n_gen) if n_gen else float("nan"),
-            "fake_jets_per_event": float((reco.n_jets - ok.sum()) / max(events.n_events, 1)),
+            "fake_jets_per_event": float((reco.n_jets - ok.sum()) / max(n_events, 1)),
             "jet_response": response}
 
 
@@ -176,8 +192,32 @@ def _checked_weights(events: Any, weights: dict[str, np.ndarray]) -> dict[str, n
     return out
 
 
+def fit_verdict_calibrations(events: Any, weights: dict[str, np.ndarray], config: VerdictConfig | None = None
+                             ) -> dict[str, JetCalibration]:
+    """A jet calibration for each algorithm of ``weights`` and for ``"none"``, fitted on
+    ``events`` (training events with truth) with the verdict's jets and matching.
+
+    >>> calibrations = fit_verdict_calibrations(train.events, {"puppi": train.puppi})   # doctest: +SKIP
+    >>> pileup_verdict(test.events, {"puppi": test.puppi}, calibrations=calibrations)   # doctest: +SKIP
+    """
+    cfg = config or VerdictConfig()
+    return fit_calibrations(events, _checked_weights(events, weights), r=cfg.jet_r, match_dr=cfg.match_dr)
+
+
+def _checked_calibrations(calibrations: dict[str, JetCalibration] | None, names: list[str]
+                          ) -> dict[str, JetCalibration | None]:
+    if calibrations is None:
+        return {name: None for name in names}
+    missing = [name for name in names if name not in calibrations]
+    if missing:
+        raise DataError(f"calibrations: none for {', '.join(map(repr, missing))}; calibrate every "
+                        "algorithm alike (fit_verdict_calibrations) or none")
+    return {name: calibrations[name] for name in names}
+
+
 def pileup_verdict(events: Any, weights: dict[str, np.ndarray], config: VerdictConfig | None = None,
-                   *, progress: bool = False) -> dict[str, dict[str, Any]]:
+                   *, calibrations: dict[str, JetCalibration] | None = None,
+                   progress: bool = False) -> dict[str, dict[str, Any]]:
     """Per algorithm: pT-miss and jet resolutions and responses, weight accuracy vs truth.
 
     ``weights`` maps an algorithm name to one weight per particle row of ``events`` (an
@@ -198,6 +238,7 @@ def pileup_verdict(events: Any, weights: dict[str, np.ndarray], config: VerdictC
 
     cfg = config or VerdictConfig()
     algorithms = _checked_weights(events, weights)
+    calibration = _checked_calibrations(calibrations, list(algorithms))
     gen_met = generator_met(events)
     gen_jets = generator_jets(events, r=cfg.jet_r, pt_min=cfg.jet_pt_min)
     reference = algorithms.get(DISTRIBUTION_REFERENCE)
@@ -207,7 +248,10 @@ def pileup_verdict(events: Any, weights: dict[str, np.ndarray], config: VerdictC
                                                 cfg.weight_threshold)
         agreement = (None if reference is None else
                      distribution_agreement(w, reference, cfg.distribution_bins))
-        verdict[name] = {**_met_entry(events, w, gen_met, cfg), **_jet_entry(events, w, gen_jets, cfg),
+        reco, met_shift = _reco_jets(events, w, cfg, calibration[name])
+        verdict[name] = {**_met_entry(events, w, gen_met, met_shift, cfg),
+                         **_jet_entry(reco, gen_jets, events.n_events, cfg),
+                         "calibrated": calibration[name] is not None,
                          "accuracy": accuracy, "accuracy_pt_weighted": pt_weighted,
                          "weight_threshold": cfg.weight_threshold, "distribution_agreement": agreement}
     return verdict
