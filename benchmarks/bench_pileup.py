@@ -100,20 +100,23 @@ def student_weights(run: Path, data: Any) -> Any:
     return (1.0 / (1.0 + np.exp(-z.astype(np.float64)))).astype(np.float32)
 
 
-def _algorithm_weights(teacher: Path, runs: dict[str, Path], data: Any) -> dict[str, Any]:
-    """PUPPI's, the teacher's and every student's weight per particle of ``data``."""
+def algorithm_weights(teacher: Path | None, runs: dict[str, Path], data: Any) -> dict[str, Any]:
+    """PUPPI's, the teacher's (unless None) and every student's weight per particle of ``data``."""
     from fpgakd.learn.pileup.teacher import pileup_soft_labels
 
-    weights = {REFERENCE: data.puppi, "teacher": pileup_soft_labels(teacher, data)}
+    weights = {REFERENCE: data.puppi}
+    if teacher is not None:      # its graph inference is the slow part (cached once done)
+        weights["teacher"] = pileup_soft_labels(teacher, data)
     weights.update({name: student_weights(run, data) for name, run in runs.items()})
     return weights
 
 
-def _calibrations(seed_dir: Path, teacher: Path, runs: dict[str, Path], train: Any) -> dict[str, Any]:
+def fit_seed_calibrations(seed_dir: Path, teacher: Path | None, runs: dict[str, Path], train: Any
+                          ) -> dict[str, Any]:
     """Each algorithm's jet calibration fitted on the training events (recorded in the seed's folder)."""
     from fpgakd.learn.pileup.verdict import fit_verdict_calibrations
 
-    calibrations = fit_verdict_calibrations(train.events, _algorithm_weights(teacher, runs, train))
+    calibrations = fit_verdict_calibrations(train.events, algorithm_weights(teacher, runs, train))
     (seed_dir / "calibration.json").write_text(json.dumps(
         {name: {"edges_gev": c.edges, "factors": c.factors} for name, c in calibrations.items()}, indent=1))
     return calibrations
@@ -128,8 +131,8 @@ def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: An
     done = seed_dir / ("verdict_calibrated.json" if calibrate_on is not None else "verdict.json")
     if done.is_file() and not plots:
         return json.loads(done.read_text())
-    calibrations = None if calibrate_on is None else _calibrations(seed_dir, teacher, runs, calibrate_on)
-    weights = _algorithm_weights(teacher, runs, data)
+    calibrations = None if calibrate_on is None else fit_seed_calibrations(seed_dir, teacher, runs, calibrate_on)
+    weights = algorithm_weights(teacher, runs, data)
     verdict = pileup_verdict(data.events, weights, calibrations=calibrations, progress=True)
     if plots:
         from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions

@@ -4,6 +4,7 @@
     python benchmarks/bench_pileup_hgq.py                                    # 1 seed, betas of the config
     python benchmarks/bench_pileup_hgq.py --betas 2e-6 1e-5 --train-events 150 --eval-events 1000
     python benchmarks/bench_pileup_hgq.py --summarize 0 1 2                  # mean +- std over seeds run before
+    python benchmarks/bench_pileup_hgq.py --calibrate --seed 1                # jets calibrated on the training events
 
 The setting of ``bench_pileup.py`` for one seed: one event file to train on (``--train-events``,
 split 60/20/20 by event), one independent file to judge on (``--eval-events``), one pileup
@@ -29,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pileup import (REFERENCE, _student_run, _teacher, student_weights,  # noqa: E402
-                          training_and_evaluation_events)
+from bench_pileup import (REFERENCE, _student_run, _teacher, algorithm_weights,  # noqa: E402
+                          fit_seed_calibrations, training_and_evaluation_events)
 
 EIGHT_BIT = "qdistillnet"
 HGQ = "qdistillnet_hgq"
@@ -73,22 +74,20 @@ def _firmware(run: Path, hls_root: Path) -> dict[str, Any]:
             "n_checked": report["csim"]["n_jets"], "synth_seconds": seconds}
 
 
-def _verdict(out: Path, teacher: Path | None, runs: dict[str, Path], data: Any) -> dict[str, Any]:
+def _verdict(out: Path, teacher: Path | None, runs: dict[str, Path], data: Any, calibrate_on: Any = None
+             ) -> dict[str, Any]:
     """The verdict of PUPPI, the teacher (unless None) and every student on the evaluation
-    events (cached)."""
-    from fpgakd.learn.pileup.teacher import pileup_soft_labels
+    events (cached); with ``calibrate_on`` (the training events) every algorithm calibrated on them."""
     from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
-    done = out / "verdict.json"
+    done = out / ("verdict_calibrated.json" if calibrate_on is not None else "verdict.json")
     if done.is_file():
         cached = json.loads(done.read_text())
         if set(runs) <= set(cached):
             return cached
-    weights = {REFERENCE: data.puppi}
-    if teacher is not None:      # its soft weights on the evaluation events take the longest
-        weights["teacher"] = pileup_soft_labels(teacher, data)
-    weights.update({name: student_weights(run, data) for name, run in runs.items()})
-    summary = verdict_summary(pileup_verdict(data.events, weights, progress=True))
+    calibrations = None if calibrate_on is None else fit_seed_calibrations(out, teacher, runs, calibrate_on)
+    weights = algorithm_weights(teacher, runs, data)
+    summary = verdict_summary(pileup_verdict(data.events, weights, calibrations=calibrations, progress=True))
     done.write_text(json.dumps(summary, indent=1))
     return summary
 
@@ -128,17 +127,27 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _number(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4f}"
+
+
+def _summary_name(calibrated: bool) -> str:
+    return "summary_calibrated.json" if calibrated else "summary.json"
+
+
 #: what the summary over seeds averages, per student
 SUMMARY_METRICS = ("LUT", "cycles", "met_resolution", "met_median_response", "jet_resolution",
                    "jet_median_response", "jet_efficiency", "accuracy")
 
 
-def seeds_summary(out: Path, seeds: list[int], lut_goal: int, tolerance: float) -> list[str]:
-    """Mean +- std over the seeds' ``summary.json`` per student, whether every design was
-    bit-exact, and the goal judged on the means (and on each seed)."""
+def seeds_summary(out: Path, seeds: list[int], lut_goal: int, tolerance: float, calibrated: bool = False
+                  ) -> list[str]:
+    """Mean +- std over the seeds' ``summary.json`` (``summary_calibrated.json``) per student,
+    whether every design was bit-exact, and the goal judged on the means (and on each seed)."""
     import statistics
 
-    per_seed = {seed: json.loads((out / f"seed{seed}" / "summary.json").read_text())["rows"] for seed in seeds}
+    summary_file = _summary_name(calibrated)
+    per_seed = {seed: json.loads((out / f"seed{seed}" / summary_file).read_text())["rows"] for seed in seeds}
     names = [r["name"] for r in per_seed[seeds[0]]]
     lines = [f"{'student':<26}" + "".join(f"{m:>22}" for m in SUMMARY_METRICS) + "  bit-exact"]
     means: dict[str, dict[str, float]] = {}
@@ -151,7 +160,7 @@ def seeds_summary(out: Path, seeds: list[int], lut_goal: int, tolerance: float) 
             mean = statistics.mean(values) if values else float("nan")
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
             means[name][metric] = mean
-            cells.append(f"{mean:>13.4g} ± {sd:<6.2g}")
+            cells.append(f"{_number(mean):>13} ± {_number(sd):<6}")
         exact = all(r.get("csim_bit_exact") and r.get("rtl_bit_exact") for r in rows)
         lines.append(f"{name:<26}" + "".join(cells) + f"  {'yes' if exact else 'no'}")
     base = means[names[0]]
@@ -177,13 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lut-goal", type=int, default=PUBLISHED_LUT)
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--out", default="bench_runs/pileup_hgq")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="calibrate every algorithm's jets and pT-miss on the training events before judging")
     parser.add_argument("--summarize", type=int, nargs="+", metavar="SEED",
                         help="no training: mean +- std over these seeds' finished runs, and the goal")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
     if args.summarize:
-        print("\n".join(seeds_summary(out, args.summarize, args.lut_goal, args.tolerance)))
+        print("\n".join(seeds_summary(out, args.summarize, args.lut_goal, args.tolerance, args.calibrate)))
         return 0
     train_path, train, evaluation = training_and_evaluation_events(out, args.mu, args.train_events,
                                                                    args.eval_events)
@@ -196,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         name = f"{HGQ}_beta{beta:g}"
         runs[name] = _hgq_run(train, train_path, teacher, seed_dir / name, args.seed, beta)
     firmware = {} if args.no_synth else {name: _firmware(run, seed_dir / "hls") for name, run in runs.items()}
-    verdict = _verdict(seed_dir, None if args.no_teacher_verdict else teacher, runs, evaluation)
+    verdict = _verdict(seed_dir, None if args.no_teacher_verdict else teacher, runs, evaluation,
+                       calibrate_on=train if args.calibrate else None)
     rows = [_row(name, json.loads((run / "metrics.json").read_text()), verdict, firmware.get(name))
             for name, run in runs.items()]
     print(f"\nmu {args.mu:g}: trained on {args.train_events} events (teacher {args.teacher_epochs} epochs, seed "
@@ -208,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     base = rows[0]
     for row in rows[1:]:
         print(_goal(row, base, args.lut_goal, args.tolerance))
-    (seed_dir / "summary.json").write_text(json.dumps({"args": vars(args), "rows": rows,
+    (seed_dir / _summary_name(args.calibrate)).write_text(json.dumps({"args": vars(args), "rows": rows,
                                                        "puppi": verdict[REFERENCE], "teacher": verdict.get("teacher")},
                                                       indent=1, default=str))
     return 0
