@@ -200,6 +200,43 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def plot(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Test accuracy against the unrolled weights, one marker per family and mode (error bars: std)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    styles = {("mlp", "scratch"): ("s", "none"), ("mlp", "kd"): ("s", None),
+              ("deepsets", "scratch"): ("o", "none"), ("deepsets", "kd"): ("o", None)}
+    for (kind, mode), (marker, face) in styles.items():
+        sel = [r for r in rows if ARCHS[r["student"]].kind == kind and r["mode"] == mode]
+        if not sel:
+            continue
+        label = f"{'hybrid MLP' if kind == 'mlp' else 'Deep Sets + HLF'}, {mode}"
+        colour = "C0" if kind == "mlp" else "C1"
+        ax.errorbar([r["unrolled weights"] for r in sel], [r["accuracy"] for r in sel],
+                    yerr=[r["std"] or 0.0 for r in sel], fmt=marker, color=colour, label=label,
+                    markerfacecolor=face or colour, capsize=2)
+        for r in sel:
+            if mode == "scratch":
+                ax.annotate(r["student"], (r["unrolled weights"], r["accuracy"]), fontsize=7,
+                            xytext=(4, -9), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("weights in a fully parallel firmware (N x per-particle network + head)")
+    ax.set_ylabel("test accuracy (%), float, unpruned")
+    ax.set_title("Students that read the particles: the float ceiling (benchmark set)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jets", help="jet file or directory (default: the benchmark set, generated if missing)")
@@ -218,8 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         run(args, out)
-    lines = format_rows(report(out))
+    rows = report(out)
+    lines = format_rows(rows)
     print("\n".join(lines))
+    if rows:
+        print(f"plot: {plot(rows, out / 'particle_ceiling.png')}")
     if args.docs_csv:
         Path(args.docs_csv).write_text("\n".join(lines) + "\n")
     return 0
