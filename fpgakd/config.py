@@ -64,11 +64,16 @@ class InputConfig:
     n_constituents: int = 16
     #: constituents and hybrid: per-particle features, names as in fpgakd's jet files
     constituent_features: tuple[str, ...] = ("deta", "dphi", "log_pt_frac")
+    #: particle_set: also read the 16 high-level features (after the particles) and join them
+    #: to the pooled particles before the head, as the Deep Sets + HLF teacher does
+    hlf: bool = False
 
     def __post_init__(self) -> None:
         _check(self.n_constituents >= 1, "n_constituents", self.n_constituents, "an integer >= 1")
         _check(len(self.constituent_features) >= 1, "constituent_features",
                self.constituent_features, "a non-empty list of feature names")
+        _check(not self.hlf or self.type == "particle_set", "hlf", self.hlf,
+               "false unless type is 'particle_set' (hybrid students read the features already)")
 
 
 #: keys of each quantizer kind (``quantization.kind``); a key of the other kind is refused
@@ -287,6 +292,8 @@ class ModelConfig:
         _check(all(w >= 1 for w in self.particle_hidden), "particle_hidden", self.particle_hidden,
                "positive layer widths")
         _check(self.interaction >= 0, "interaction", self.interaction, "an integer >= 0 (0: no update step)")
+        _check(not (self.interaction and self.inputs.hlf), "inputs.hlf", self.inputs.hlf,
+               "false for an interaction student (the features join a Deep Sets student's head only)")
         _check(deep_sets or not self.interaction, "interaction", self.interaction,
                "0 unless inputs.type is 'particle_set' (the update step acts on particles)")
         if not deep_sets:

@@ -11,6 +11,7 @@ import pytest
 
 from fpgakd.config import config_from_dict, ModelConfig, load_model_config
 from fpgakd.errors import ConfigError
+from fpgakd.jets.jetfile import HLF_NAMES
 from helpers.jets import tiny_student_config, write_synthetic_jets
 from helpers.particle_sets import (N_PER_PARTICLE, assert_csim_bit_exact_with_short_jets, assert_rtl_bit_exact,
                                    distilled_particle_run, padded_jets, random_particle_student)
@@ -92,6 +93,8 @@ def test_a_feature_the_file_lacks_names_the_key(tmp_path):
     ({"pooling": "mean", "inputs": {"n_constituents": 12}}, "inputs.n_constituents"),
     ({"particle_hidden": []}, "particle_hidden"),
     ({"inputs": {"type": "constituents"}}, "particle_hidden"),
+    ({"inputs": {"type": "hybrid", "hlf": True}}, "inputs.hlf"),
+    ({"inputs": {"hlf": True}, "interaction": 8}, "inputs.hlf"),
 ])
 def test_bad_deep_sets_config_names_file_and_key(tmp_path, change, key):
     import yaml
@@ -105,6 +108,49 @@ def test_bad_deep_sets_config_names_file_and_key(tmp_path, change, key):
         load_model_config(path)
     text = str(err.value)
     assert str(path) in text and f"'{key}'" in text and "\n" not in text
+
+
+def _with_features(particles: np.ndarray, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Flat inputs of a student with ``inputs.hlf``: the particles, then 16 random features."""
+    hlf = np.random.default_rng(seed).normal(size=(len(particles), len(HLF_NAMES))).astype(np.float32)
+    return np.concatenate([particles.reshape(len(particles), -1), hlf], axis=1), hlf
+
+
+def test_a_student_with_the_features_reads_them_and_ignores_particle_order_and_padding():
+    from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward
+
+    model = random_particle_student(_deepsets_cfg(inputs={"hlf": True}))
+    x = padded_jets(64, 8)
+    flat, hlf = _with_features(x)
+    order = np.argsort(-x[..., -1] + np.random.default_rng(2).random((64, 8)), axis=1)[:, ::-1]
+    shuffled, _ = _with_features(np.take_along_axis(x, order[..., None], axis=1))
+    other_features = np.concatenate([flat[:, :-len(HLF_NAMES)], hlf[::-1]], axis=1)
+    logits = model(flat, training=False).numpy()
+    np.testing.assert_array_equal(logits, model(shuffled, training=False).numpy())
+    assert np.any(logits != model(other_features, training=False).numpy()), "the head must read the features"
+    # the integer replica the RTL implements: the same, bit for bit
+    spec = extract_student(model)
+    assert spec.n_hlf == len(HLF_NAMES) and spec.n_in == flat.shape[1]
+    ref = reference_forward(spec, quantize_inputs(model, spec, flat))
+    np.testing.assert_array_equal(ref, reference_forward(spec, quantize_inputs(model, spec, shuffled)))
+    np.testing.assert_array_equal(ref * 2.0 ** -spec.out_f, logits)
+
+
+def test_the_features_follow_the_particles_and_are_standardized(tmp_path):
+    from fpgakd.jets.loading import load_jets
+    from fpgakd.jets.preprocessing import fit_student_standardizer, student_input_width, student_inputs
+
+    cfg = _deepsets_cfg(inputs={"hlf": True})
+    ds = load_jets(write_synthetic_jets(tmp_path / "jets.h5", n_per_class=20, n_particles=8))
+    x, names = student_inputs(ds, cfg.inputs)
+    n_particles = 8 * N_PER_PARTICLE
+    assert x.shape == (100, student_input_width(cfg.inputs)) == (100, n_particles + len(HLF_NAMES))
+    assert names[n_particles:] == tuple(HLF_NAMES)
+    xs = fit_student_standardizer(x, names, cfg.inputs).transform(x)
+    np.testing.assert_allclose(xs[:, n_particles:].mean(axis=0), 0.0, atol=1e-5)
+    mask = np.asarray(ds.mask[:, :8])
+    particles = xs[:, :n_particles].reshape(100, 8, N_PER_PARTICLE)
+    assert np.all(particles[~mask] == 0) and np.all(particles[..., -1] == mask)
 
 
 def test_max_pooling_allows_any_number_of_particles():
@@ -157,3 +203,17 @@ def test_rtl_refuses_a_mean_over_a_non_power_of_two():
 @pytest.mark.slow
 def test_distilled_student_is_bit_exact_in_verilator(deepsets_run, rtl_tools, tmp_path):
     assert_rtl_bit_exact(deepsets_run, tmp_path / "rtl")
+
+
+@pytest.fixture(scope="module")
+def deepsets_hlf_run(jets_16, teacher_16, tmp_path_factory):
+    """A tiny Deep Sets student with the 16 features at its head, distilled on ``jets_16``."""
+    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16, "hlf": True}), jets_16, teacher_16,
+                                  tmp_path_factory.mktemp("deepsets_hlf_run"))
+
+
+@pytest.mark.slow
+def test_a_distilled_student_with_the_features_is_bit_exact_in_csim_and_verilator(deepsets_hlf_run, rtl_tools,
+                                                                                   tmp_path):
+    assert_csim_bit_exact_with_short_jets(deepsets_hlf_run, tmp_path / "hls", n_hlf=len(HLF_NAMES))
+    assert_rtl_bit_exact(deepsets_hlf_run, tmp_path / "rtl")

@@ -18,6 +18,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 #: (convolutions, recurrent layers, ...) is refused up front with the layer named.
 SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU",
                               "FixedPointQuantizer", "Reshape", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-                              "Concatenate", "Add", "Multiply"})
+                              "Concatenate", "Add", "Multiply", "Cropping1D", "Flatten"})
 
 #: strategies hls4ml accepts on Dense layers only (on the input layer it raises)
 DENSE_ONLY_STRATEGIES = frozenset({"distributed_arithmetic"})
@@ -188,10 +189,47 @@ def _set_pooling_precision(model: Any, hls_config: dict) -> None:
     for pool, relu in pools.items():
         precisions = pooling_precisions(model.get_layer(pool), int(relu.quantizer.bits), int(relu.quantizer.integer))
         hls_config["LayerName"].setdefault(pool, {})["Precision"] = precisions
+    _set_join_precision(model, hls_config)
     for layer in _pointwise_layers(model):
         q = layer.kernel_quantizer_internal
         hls_config["LayerName"].setdefault(layer.name, {})["Precision"] = {
             "weight": f"fixed<{int(q.bits)},{int(q.integer) + 1}>", "bias": "fixed<1,0>"}
+
+
+def _set_join_precision(model: Any, hls_config: dict) -> None:
+    """With the high-level features at the head: the crops keep the input quantizer's type, and
+    the join's type holds the pooled particles (unsigned) and the features (signed) exactly."""
+    from fpgakd.learn.deepsets_students import HLF_CROP_LAYER, HLF_LAYER, JOIN_LAYER, PARTICLES_CROP_LAYER, POOL_LAYER
+    from fpgakd.learn.students import INPUT_QUANT_LAYER
+
+    if JOIN_LAYER not in {layer.name for layer in model.layers}:
+        return
+    q = model.get_layer(INPUT_QUANT_LAYER).quantizer      # quantized_bits(bits, integer): signed
+    in_int, in_frac = int(q.integer) + 1, int(q.bits) - int(q.integer) - 1
+    for name in (PARTICLES_CROP_LAYER, HLF_CROP_LAYER, HLF_LAYER):
+        hls_config["LayerName"].setdefault(name, {})["Precision"] = {"result": f"fixed<{in_int + in_frac},{in_int}>"}
+    width, integer = map(int, re.findall(r"\d+", hls_config["LayerName"][POOL_LAYER]["Precision"]["result"]))
+    join_int, join_frac = max(integer + 1, in_int), max(width - integer, in_frac)
+    hls_config["LayerName"].setdefault(JOIN_LAYER, {})["Precision"] = {"result": f"fixed<{join_int + join_frac},{join_int}>"}
+
+
+def _register_cropping_kif() -> None:
+    """Teach hls4ml 1.3's bit-exact pass what a Cropping1D produces: the kept rows of its input's
+    fixed-point formats. That pass has no rule for the layer (it raises NotImplementedError), yet
+    a crop only drops values; a Deep Sets student with the high-level features crops its input.
+    A private hls4ml registry (the pinned 1.3.0): a newer hls4ml may have the rule itself."""
+    from hls4ml.model.layers import Cropping1D
+    from hls4ml.model.optimizer.passes import bit_exact
+
+    if Cropping1D in bit_exact._produce_kif.registry:
+        return
+
+    def cropped(layer: Any) -> Any:
+        kif = bit_exact.produce_kif(bit_exact.get_input_layers(layer)[0])
+        left, width = int(layer.attributes["crop_left"]), int(layer.attributes["out_width"])
+        return tuple(a[left:left + width] for a in kif)
+
+    bit_exact._produce_kif.register(Cropping1D, cropped)
 
 
 def _pointwise_layers(model: Any) -> list[Any]:
@@ -272,6 +310,7 @@ def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part:
         log.warning("%s: firmware config has bit_exact: false; the firmware may differ from QKeras",
                     source)
     model = _quantize_particle_kernels(model)
+    _register_cropping_kif()
     kwargs = hls4ml_config(model, firmware, part)
     if output == "sigmoid":
         # hls_model.trace() then returns the firmware's logit beside its sigmoid output

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ DERIVED_FEATURES: dict[str, str] = {"log_pt_frac": "pt_frac", "log_e_frac": "e_f
 
 #: The last per-particle column of a ``particle_set`` student: 1 for a real particle, 0 for padding
 MASK_FEATURE = "mask"
+#: a particle column's name: p<index>_<feature> (:func:`student_inputs`)
+_PARTICLE_COLUMN = re.compile(r"p\d+_")
 
 
 # ===================================================================== student inputs
@@ -46,7 +49,8 @@ def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray
     ``type: hybrid``: the 16 features, then those constituent columns.
     ``type: particle_set`` (Deep Sets): the constituent columns with each particle's 0/1
     :data:`MASK_FEATURE` after its features, so a padded particle reads all zeros; the file
-    must store at least ``n_constituents`` particles per jet.
+    must store at least ``n_constituents`` particles per jet. With ``hlf: true`` the 16
+    features follow the particles.
     Derived features (:data:`DERIVED_FEATURES`) are logs of the stored fractions.
 
     >>> x, names = student_inputs(ds, InputConfig(type="constituents", n_constituents=8))  # doctest: +SKIP
@@ -59,7 +63,11 @@ def student_inputs(dataset: JetDataset, inputs: InputConfig) -> tuple[np.ndarray
         hlf, hlf_names = _hlf_inputs(dataset)
         con, con_names = _constituent_inputs(dataset, inputs)
         return np.concatenate([hlf, con], axis=1), hlf_names + con_names
-    return _constituent_inputs(dataset, inputs, with_mask=inputs.type == PARTICLE_SET_INPUT)
+    particles = _constituent_inputs(dataset, inputs, with_mask=inputs.type == PARTICLE_SET_INPUT)
+    if not inputs.hlf:
+        return particles
+    hlf, hlf_names = _hlf_inputs(dataset)
+    return np.concatenate([particles[0], hlf], axis=1), particles[1] + hlf_names
 
 
 def student_input_width(inputs: InputConfig) -> int:
@@ -71,6 +79,8 @@ def student_input_width(inputs: InputConfig) -> int:
     if inputs.type == PARTICLE_INPUT:
         return N_PARTICLE_INPUTS
     per_particle = inputs.n_constituents * (len(inputs.constituent_features) + (inputs.type == PARTICLE_SET_INPUT))
+    if inputs.hlf:
+        return per_particle + len(HLF_NAMES)
     return {HLF_INPUT: len(HLF_NAMES), HYBRID_INPUT: len(HLF_NAMES) + per_particle}.get(inputs.type, per_particle)
 
 
@@ -123,6 +133,7 @@ def fit_student_standardizer(x: np.ndarray, names: Sequence[str], inputs: InputC
     A ``particle_set`` student's particle columns are only scaled (by their root mean square),
     never shifted, and its mask columns are kept as they are: a padded particle then still reads
     exactly zero, which is how its Deep Sets network leaves it out (bias-free per-particle layers).
+    Its high-level features (``hlf: true``) are standardized as any student's.
 
     >>> x = np.array([[2.0, 1.0, 0.0, 0.0], [-2.0, 1.0, 0.0, 0.0]])
     >>> s = fit_student_standardizer(x, ("p0_a", "p0_mask", "p1_a", "p1_mask"),
@@ -135,9 +146,11 @@ def fit_student_standardizer(x: np.ndarray, names: Sequence[str], inputs: InputC
         return standardizer
     values = np.asarray(x, dtype=np.float64)
     rms = np.sqrt(np.mean(values ** 2, axis=0))
-    is_mask = np.array([name.endswith("_" + MASK_FEATURE) for name in standardizer.feature_names_])
-    standardizer.mean_ = np.zeros_like(standardizer.mean_)
-    standardizer.scale_ = np.where(is_mask | (rms == 0), 1.0, rms)
+    names = standardizer.feature_names_
+    is_mask = np.array([name.endswith("_" + MASK_FEATURE) for name in names])
+    is_particle = np.array([_PARTICLE_COLUMN.match(name) is not None for name in names])
+    standardizer.mean_ = np.where(is_particle, 0.0, standardizer.mean_)
+    standardizer.scale_ = np.where(is_particle, np.where(is_mask | (rms == 0), 1.0, rms), standardizer.scale_)
     return standardizer
 
 

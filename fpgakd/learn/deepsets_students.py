@@ -20,6 +20,12 @@ then the Vivado/Vitis pointwise implementation), the same kernel for every parti
 then a division by N, exact when its accumulator has log2(N) more fractional and integer
 bits, which :func:`pooling_precisions` sets, since hls4ml 1.3 does not infer it for global
 pooling); the head is the MLP's QDense chain.
+
+With ``inputs.hlf: true`` the 16 high-level features follow the particles in the flat input and
+join the pooled particles before the head (the Deep Sets + HLF teacher's shape, shrunk). hls4ml
+1.3 has no slicing layer, but it converts ``Cropping1D``: the quantized input is reshaped to one
+column (a no-op), cropped into the particles and the features, and the features flattened; the
+join is a ``Concatenate`` whose type holds both exactly (:mod:`fpgakd.firmware.hls` sets it).
 """
 
 from __future__ import annotations
@@ -28,14 +34,21 @@ import math
 from typing import Any
 
 from fpgakd.config import ModelConfig
+from fpgakd.jets.jetfile import HLF_NAMES
 
 __all__ = ["build_deepsets_student", "build_particle_network", "pooling_layer", "build_head", "is_deepsets_model",
-           "POOL_LAYER", "PARTICLES_LAYER", "pooling_precisions"]
+           "POOL_LAYER", "PARTICLES_LAYER", "JOIN_LAYER", "HLF_CROP_LAYER", "PARTICLES_CROP_LAYER",
+           "pooling_precisions"]
 
 #: Name of the layer that reshapes the flat input into (N, F + 1) particles
 PARTICLES_LAYER = "particles"
 #: Name of the pooling layer over the particles
 POOL_LAYER = "pool"
+#: With ``inputs.hlf``: the flat input seen as one column (a no-op Reshape), the crops that
+#: take the particles and the features out of it, and the join of the pooled particles and the
+#: features before the head
+COLUMNS_LAYER, PARTICLES_CROP_LAYER, HLF_CROP_LAYER, HLF_LAYER = "columns", "crop_particles", "crop_hlf", "hlf"
+JOIN_LAYER = "join"
 
 
 def build_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int,
@@ -51,36 +64,49 @@ def build_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int,
     """
     import tensorflow as tf
 
-    x_in, _, h = build_particle_network(cfg, n_inputs, makers)
+    x_in, _, h, hlf = build_particle_network(cfg, n_inputs, makers)
     h = pooling_layer(cfg.pooling, POOL_LAYER)(h)
+    if hlf is not None:
+        h = tf.keras.layers.Concatenate(name=JOIN_LAYER)([h, hlf])
     out = build_head(cfg, h, n_outputs, makers)
     return tf.keras.Model(x_in, out, name=cfg.name)
 
 
-def build_particle_network(cfg: ModelConfig, n_inputs: int, makers: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
-    """(flat input, its (N, F + 1) particles, the per-particle network's output) of a
-    ``particle_set`` student: ``inputs``, ``input_quant``, ``particles``, ``phi1``/``phi_relu1``...
+def build_particle_network(cfg: ModelConfig, n_inputs: int, makers: tuple[Any, Any, Any]) -> tuple[Any, Any, Any, Any]:
+    """(flat input, its (N, F + 1) particles, the per-particle network's output, the high-level
+    features or None) of a ``particle_set`` student: ``inputs``, ``input_quant``,
+    ``particles``, ``phi1``/``phi_relu1``...; with ``inputs.hlf`` the quantized input is cropped
+    into the particles (``crop_particles``) and the 16 features after them (``crop_hlf``, ``hlf``).
 
-    >>> x_in, particles, h = build_particle_network(cfg, 64, _layer_makers(cfg))  # doctest: +SKIP
-    >>> tuple(particles.shape), tuple(h.shape)                                     # doctest: +SKIP
+    >>> x_in, particles, h, hlf = build_particle_network(cfg, 64, _layer_makers(cfg))  # doctest: +SKIP
+    >>> tuple(particles.shape), tuple(h.shape)                                         # doctest: +SKIP
     ((None, 16, 4), (None, 16, 32))
     """
     import tensorflow as tf
 
     n_particles = cfg.inputs.n_constituents
-    per_particle, rest = divmod(n_inputs, n_particles)
+    n_hlf = len(HLF_NAMES) if cfg.inputs.hlf else 0
+    per_particle, rest = divmod(n_inputs - n_hlf, n_particles)
     if rest or per_particle != len(cfg.inputs.constituent_features) + 1:
         raise ValueError(f"{cfg.name}: {n_inputs} inputs are not {n_particles} particles of "
-                         f"{len(cfg.inputs.constituent_features)} features and a mask")
+                         f"{len(cfg.inputs.constituent_features)} features and a mask"
+                         + (f", then {n_hlf} high-level features" if n_hlf else ""))
     input_layer, dense, relu = makers
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
     h = x_in if input_layer is None else input_layer(x_in)
+    hlf = None
+    if n_hlf:
+        # hls4ml 1.3 converts a Cropping1D (no slicing layer): the flat input as one column
+        columns = tf.keras.layers.Reshape((n_inputs, 1), name=COLUMNS_LAYER)(h)
+        h = tf.keras.layers.Cropping1D((0, n_hlf), name=PARTICLES_CROP_LAYER)(columns)
+        hlf = tf.keras.layers.Cropping1D((n_inputs - n_hlf, 0), name=HLF_CROP_LAYER)(columns)
+        hlf = tf.keras.layers.Flatten(name=HLF_LAYER)(hlf)
     particles = h = tf.keras.layers.Reshape((n_particles, per_particle), name=PARTICLES_LAYER)(h)
     for i, width in enumerate(cfg.particle_hidden, start=1):
         # no bias: a padded (all-zero) particle must stay exactly zero
         h = dense(width, f"phi{i}", use_bias=False)(h)
         h = relu(f"phi_relu{i}")(h)
-    return x_in, particles, h
+    return x_in, particles, h, hlf
 
 
 def pooling_layer(pooling: str, name: str) -> Any:

@@ -75,7 +75,7 @@ def build_interaction_student(cfg: ModelConfig, n_inputs: int, n_outputs: int,
     import tensorflow as tf
 
     _, dense, relu = makers
-    x_in, particles, h = build_particle_network(cfg, n_inputs, makers)
+    x_in, particles, h, _ = build_particle_network(cfg, n_inputs, makers)
     n, width = cfg.inputs.n_constituents, cfg.interaction
     pooled = pooling_layer(cfg.pooling, POOL_LAYER)(h)
     per_particle = dense(width, UPDATE_PARTICLE, use_bias=False)(h)

@@ -26,6 +26,8 @@ __all__ = ["build_student", "student_custom_objects", "load_student", "save_stud
 
 #: Name of the final (logit) layer of every student.
 OUTPUT_LAYER = "output"
+#: the QKeras student's input quantizer (its first layer)
+INPUT_QUANT_LAYER = "input_quant"
 #: Name of the batch normalization before it (``batch_norm: true``, float students)
 BATCH_NORM_LAYER = "batch_norm"
 
@@ -64,7 +66,7 @@ def _layer_makers(cfg: ModelConfig) -> tuple[Any, Any, Any]:
 
     def qrelu(name: str) -> Any:
         return QActivation(quant["relu"], name=name)
-    return QActivation(quant["input"], name="input_quant"), qdense, qrelu
+    return QActivation(quant["input"], name=INPUT_QUANT_LAYER), qdense, qrelu
 
 
 def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.Model":  # noqa: F821

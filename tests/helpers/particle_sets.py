@@ -45,16 +45,18 @@ def distilled_particle_run(cfg: ModelConfig, jets, teacher, root):
     return run
 
 
-def assert_csim_bit_exact_with_short_jets(run, hls_root, n_particles: int = 16) -> None:
-    """A distilled particle-set run whose held-out jets are often shorter than ``n_particles``:
-    its KD student is bit-exact in C-simulation on all of them."""
+def assert_csim_bit_exact_with_short_jets(run, hls_root, n_particles: int = 16, n_hlf: int = 0) -> None:
+    """A distilled particle-set run whose held-out jets are often shorter than ``n_particles``
+    (and ``n_hlf`` features after them): its KD student is bit-exact in C-simulation on all of them."""
     import json
 
     from fpgakd.config import load_firmware_config
     from fpgakd.firmware.synth import synthesize_run
     from fpgakd.learn.rundir import run_inputs_file
 
-    x = np.load(run_inputs_file(run)).reshape(-1, n_particles, N_PER_PARTICLE)
+    flat = np.load(run_inputs_file(run))
+    assert flat.shape[1] == n_particles * N_PER_PARTICLE + n_hlf
+    x = flat[:, :n_particles * N_PER_PARTICLE].reshape(-1, n_particles, N_PER_PARTICLE)
     assert np.mean(x[..., -1].sum(axis=1) < n_particles) > 0.1 and np.all(x[x[..., -1] == 0] == 0)
     assert json.loads((run / "metrics.json").read_text())["kd"]["accuracy"] > 0
 

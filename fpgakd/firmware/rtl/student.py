@@ -43,10 +43,13 @@ class StudentSpec(KernelChain):
     #: interaction student: the update step between the pooling and the head
     #: (:class:`fpgakd.firmware.rtl.update.UpdateSpec`); None otherwise
     update: Any = None
+    #: Deep Sets with the high-level features: the input columns after the particles, joined
+    #: to the pooled particles before the head; 0 otherwise
+    n_hlf: int = 0
 
     @property
     def n_in(self) -> int:
-        return int(self.layers[0].kernel.shape[0]) * max(1, self.n_particles)
+        return int(self.layers[0].kernel.shape[0]) * max(1, self.n_particles) + self.n_hlf
 
     @property
     def pool_shift(self) -> int:
@@ -101,17 +104,24 @@ def _read_qdense(layer: Any, where: str, spec: StudentSpec | None) -> None:
     if spec.layers and spec.layers[-1].relu is None:
         raise ConfigError(f"{where}: two QDense layers without a quantized_relu between them "
                           "are not supported by the RTL flow")
-    # the layer's input: the relu before it (pooled: a mean adds fractional bits), or the input
-    # quantizer for the first QDense
+    # the layer's input: the relu before it (pooled: a mean adds fractional bits; joined with the
+    # features: the finer of the two grids), or the input quantizer for the first QDense
     in_f = spec.layers[-1].relu[1] if spec.layers else spec.input_kif[2]
     if spec.pooling is not None and len(spec.layers) == spec.n_particle_layers:
         in_f += spec.pool_shift
+        if spec.n_hlf:
+            in_f = max(in_f, spec.input_kif[2])
     spec.layers.append(read_qdense_codes(layer, where, in_f))
 
 
 def _read_particles(layer: Any, where: str, spec: StudentSpec | None) -> None:
-    """A Reshape of the quantized input to (particles, features): a Deep Sets student."""
+    """A Reshape of the quantized input to (particles, features): a Deep Sets student. (The
+    flat input seen as one column, before a student with the features crops it, is a view.)"""
+    from fpgakd.learn.deepsets_students import COLUMNS_LAYER
+
     target = tuple(layer.target_shape)
+    if layer.name == COLUMNS_LAYER and spec is not None and not spec.layers and target[1:] == (1,):
+        return
     if spec is None or spec.layers or spec.n_particles or len(target) != 2:
         raise ConfigError(f"{where}: the RTL flow takes a Reshape only to (particles, features), "
                           "right after the input quantizer")
@@ -130,6 +140,26 @@ def _read_pooling(kind: str, where: str, spec: StudentSpec | None) -> None:
         raise ConfigError(f"{where}: a mean over {n} particles is not a shift; the RTL flow needs a power of two")
     spec.pooling = pooling
     spec.n_particle_layers = len(spec.layers)
+
+
+def _read_hlf_branch(layer: Any, kind: str, where: str, spec: StudentSpec | None) -> None:
+    """The crops of a Deep Sets student with the high-level features, their Flatten and their
+    join with the pooled particles (:mod:`fpgakd.learn.deepsets_students`)."""
+    from fpgakd.learn.deepsets_students import HLF_CROP_LAYER, HLF_LAYER, JOIN_LAYER, PARTICLES_CROP_LAYER
+
+    expected = {"Cropping1D": (PARTICLES_CROP_LAYER, HLF_CROP_LAYER), "Flatten": (HLF_LAYER,),
+                "Concatenate": (JOIN_LAYER,)}[kind]
+    if spec is None or layer.name not in expected:
+        raise ConfigError(f"{where}: the RTL flow takes a {kind} only as a Deep Sets student's "
+                          f"'{' or '.join(expected)}' (inputs.hlf)")
+    if layer.name == HLF_CROP_LAYER:
+        left, right = (int(c) for c in layer.cropping)
+        if right:
+            raise ConfigError(f"{where}: the features must be the last input columns (cropping (n, 0))")
+        spec.n_hlf = int(layer.output_shape[1])
+    elif layer.name == JOIN_LAYER and (spec.pooling is None or not spec.n_hlf
+                                       or len(spec.layers) != spec.n_particle_layers):
+        raise ConfigError(f"{where}: the RTL flow joins the features right after the pooling")
 
 
 def _refuse_layer(layer: Any, kind: str, where: str) -> None:
@@ -158,7 +188,8 @@ def _check_chain(model: Any, spec: StudentSpec | None) -> StudentSpec:
     for n, (prev, nxt) in enumerate(zip(spec.layers, spec.layers[1:]), start=1):
         if spec.update is not None and n == spec.n_particle_layers:
             continue   # the update step sits between them (its shapes: read_update)
-        if prev.kernel.shape[1] != nxt.kernel.shape[0]:
+        joined = spec.n_hlf if n == spec.n_particle_layers else 0
+        if prev.kernel.shape[1] + joined != nxt.kernel.shape[0]:
             raise ConfigError(f"layers '{prev.name}' -> '{nxt.name}': shapes do not chain")
     return spec
 
@@ -194,6 +225,8 @@ def extract_student(model: Any) -> StudentSpec:
             _read_particles(layer, where, spec)
         elif kind in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
             _read_pooling(kind, where, spec)
+        elif kind in ("Cropping1D", "Flatten", "Concatenate"):
+            _read_hlf_branch(layer, kind, where, spec)
         else:
             _refuse_layer(layer, kind, where)
     if update_layers and spec is not None and spec.pooling is not None:
@@ -223,6 +256,12 @@ def quantize_inputs(model: Any, spec: StudentSpec, inputs: np.ndarray) -> np.nda
     return codes
 
 
+def _join_hlf_codes(spec: StudentSpec, pooled: np.ndarray, hlf: np.ndarray, in_f: int) -> np.ndarray:
+    """The pooled particles and the features side by side, both on the head's 2^-in_f grid."""
+    pooled_f = spec.layers[spec.n_particle_layers - 1].relu[1] + spec.pool_shift
+    return np.concatenate([pooled << (in_f - pooled_f), hlf << (in_f - spec.input_kif[2])], axis=1)
+
+
 def reference_forward(spec: StudentSpec, codes: np.ndarray, *, return_ties: bool = False):
     """Exact integer replica of the Keras forward pass; returns logit codes at scale 2^-spec.out_f.
 
@@ -232,16 +271,19 @@ def reference_forward(spec: StudentSpec, codes: np.ndarray, *, return_ties: bool
 
     >>> logits = reference_forward(spec, quantize_inputs(model, spec, x)) * 2.0 ** -spec.out_f  # doctest: +SKIP
     """
-    h = np.asarray(codes, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    h = codes
     if spec.n_particles:
-        h = h.reshape(len(h), spec.n_particles, -1)
+        h = h[:, :h.shape[1] - spec.n_hlf].reshape(len(h), spec.n_particles, -1)
     ties: dict[str, dict[str, int]] = {}
     for n, layer in enumerate(spec.layers):
         if spec.update is not None and n == spec.n_particle_layers:
-            h = update_forward(spec, h, np.asarray(codes, dtype=np.int64).reshape(h.shape[0], spec.n_particles, -1))
+            h = update_forward(spec, h, codes.reshape(h.shape[0], spec.n_particles, -1))
         elif spec.pooling is not None and n == spec.n_particle_layers:
             # a mean's sum is read with pool_shift more fractional bits (layer.in_f has them)
             h = h.sum(axis=1) if spec.pooling == "mean" else h.max(axis=1)
+            if spec.n_hlf:
+                h = _join_hlf_codes(spec, h, codes[:, codes.shape[1] - spec.n_hlf:], layer.in_f)
         acc = shift_right(h @ layer.kernel, layer.acc_f - layer.in_f - layer.kernel_f) \
             + shift_right(layer.bias, layer.acc_f - layer.bias_f)
         if layer.relu is None:

@@ -230,6 +230,20 @@ def _append_traced_sigmoid(h: Any, table_size: int) -> Any:
     return FixedVariableArray(np.array(flat, dtype=object).reshape(h.shape), h.solver_options)
 
 
+def _columns(arr: Any, start: int, stop: int) -> Any:
+    """Elements ``start:stop`` of a 1-D traced array."""
+    from da4ml.trace import FixedVariableArray
+
+    return FixedVariableArray(np.asarray(arr._vars)[start:stop], arr.solver_options)
+
+
+def _concatenate(a: Any, b: Any) -> Any:
+    """Two 1-D traced arrays end to end."""
+    from da4ml.trace import FixedVariableArray
+
+    return FixedVariableArray(np.concatenate([np.asarray(a._vars), np.asarray(b._vars)]), a.solver_options)
+
+
 def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str) -> tuple[Any, Any]:
     """(da4ml input array, traced output array) of a QKeras student's integer spec."""
     from da4ml.trace import FixedVariableArray
@@ -238,12 +252,15 @@ def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str) -> tuple[Any, 
     n_in = spec.n_in
     inp = FixedVariableArray.from_kif(np.full(n_in, k), np.full(n_in, i), np.full(n_in, f),
                                       solver_options={"hard_dc": hard_dc})
-    h = inp.reshape(spec.n_particles, -1) if spec.n_particles else inp
+    n_particle_columns = n_in - spec.n_hlf
+    h = _columns(inp, 0, n_particle_columns).reshape(spec.n_particles, -1) if spec.n_particles else inp
     for n, layer in enumerate(spec.layers):
         if spec.update is not None and n == spec.n_particle_layers:
             h = _traced_update(spec, h, inp.reshape(spec.n_particles, -1), rounding)
         elif spec.pooling is not None and n == spec.n_particle_layers:
             h = _traced_pool(h, spec)
+            if spec.n_hlf:   # the features join the pooled particles as they are (wiring)
+                h = _concatenate(h, _columns(inp, n_particle_columns, n_in))
         # float64 weight/bias values are exact (codes * 2^-f with small codes); da4ml solves
         # the constant matrix-vector product as shift-adds (no DSPs).
         w = layer.kernel.astype(np.float64) * 2.0 ** -layer.kernel_f
