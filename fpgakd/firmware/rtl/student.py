@@ -152,11 +152,13 @@ def _read_hlf_branch(layer: Any, kind: str, where: str, spec: StudentSpec | None
     if spec is None or layer.name not in expected:
         raise ConfigError(f"{where}: the RTL flow takes a {kind} only as a Deep Sets student's "
                           f"'{' or '.join(expected)}' (inputs.hlf)")
-    if layer.name == HLF_CROP_LAYER:
+    if layer.name in (PARTICLES_CROP_LAYER, HLF_CROP_LAYER):
         left, right = (int(c) for c in layer.cropping)
-        if right:
-            raise ConfigError(f"{where}: the features must be the last input columns (cropping (n, 0))")
-        spec.n_hlf = int(layer.output_shape[1])
+        if (left, right)[layer.name == HLF_CROP_LAYER]:
+            raise ConfigError(f"{where}: the particles must be the first input columns and the "
+                              "features the last (croppings (0, n) and (n, 0))")
+        if layer.name == HLF_CROP_LAYER:
+            spec.n_hlf = int(layer.output_shape[1])
     elif layer.name == JOIN_LAYER and (spec.pooling is None or not spec.n_hlf
                                        or len(spec.layers) != spec.n_particle_layers):
         raise ConfigError(f"{where}: the RTL flow joins the features right after the pooling")
