@@ -161,6 +161,21 @@ def test_the_exact_replica_of_a_proxy_matches_keras(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ref, proxy.predict(x, verbose=0).astype(np.float64))
 
 
+def test_an_hgq_student_whose_inputs_all_trained_to_zero_bits_is_refused_in_one_line() -> None:
+    from fpgakd.errors import ConfigError
+    from fpgakd.firmware.rtl.hgq_proxy import extract_proxy
+    from fpgakd.learn.hgq_students import hgq_proxy
+    from fpgakd.learn.students import build_student
+
+    x = _tiny_data()[0]
+    proxy, _ = hgq_proxy(build_student(_hgq_cfg(), N_IN, N_OUT), x[:400])
+    quantizer = proxy.layers[1]
+    quantizer.bits.assign(np.zeros(quantizer.bits.shape, dtype=quantizer.bits.dtype.as_numpy_dtype))
+    with pytest.raises(ConfigError, match=r"every input .* trained to zero bits.*quantization\.beta") as err:
+        extract_proxy(proxy)
+    assert "\n" not in str(err.value)
+
+
 def test_firmware_refuses_a_trainable_hgq_model_in_one_line(tmp_path: Path) -> None:
     from fpgakd.config import load_firmware_config
     from fpgakd.errors import FpgakdError

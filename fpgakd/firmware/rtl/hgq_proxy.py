@@ -124,6 +124,10 @@ def extract_proxy(model: Any) -> ProxySpec:
         raise ConfigError(f"model '{model.name}': an HGQ proxy starts with its input FixedPointQuantizer")
     width = int(model.input_shape[-1])
     spec = ProxySpec(model.name, _read_quantizer(layers[0], width))
+    if not spec.input_quantizer.bits.any():
+        raise ConfigError(f"model '{model.name}': every input of the HGQ student trained to zero bits, so "
+                          "its output is a constant and there is no circuit to build; train it with a "
+                          "smaller quantization.beta")
     for layer in layers[1:]:
         kind = type(layer).__name__
         if kind == "Dense":
