@@ -37,8 +37,8 @@ from fpgakd.config import ModelConfig
 from fpgakd.jets.jetfile import HLF_NAMES
 
 __all__ = ["build_deepsets_student", "build_particle_network", "pooling_layer", "build_head", "is_deepsets_model",
-           "POOL_LAYER", "PARTICLES_LAYER", "JOIN_LAYER", "HLF_CROP_LAYER", "PARTICLES_CROP_LAYER",
-           "pooling_precisions"]
+           "POOL_LAYER", "PARTICLES_LAYER", "COLUMNS_LAYER", "PARTICLES_CROP_LAYER", "HLF_CROP_LAYER", "HLF_LAYER",
+           "JOIN_LAYER", "pooling_precisions"]
 
 #: Name of the layer that reshapes the flat input into (N, F + 1) particles
 PARTICLES_LAYER = "particles"
