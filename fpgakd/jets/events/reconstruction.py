@@ -31,6 +31,22 @@ class Jets:
     def n_jets(self) -> int:
         return len(self.pt)
 
+    def event_index(self) -> np.ndarray:
+        """The event of each jet (J,)."""
+        return np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+
+    def where(self, keep: np.ndarray, pt: np.ndarray | None = None) -> "Jets":
+        """The jets where ``keep`` (with ``pt`` instead of their own, if given), event offsets rebuilt.
+
+        >>> Jets(np.array([20.0, 5.0, 30.0]), np.zeros(3), np.zeros(3), np.array([0, 2, 3])).where(
+        ...     np.array([True, False, True])).offsets.tolist()
+        [0, 1, 2]
+        """
+        n_events = len(self.offsets) - 1
+        counts = np.bincount(self.event_index()[keep], minlength=n_events)
+        pt = self.pt if pt is None else pt
+        return Jets(pt[keep], self.y[keep], self.phi[keep], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+
 
 def weighted_met(events: Any, weights: np.ndarray) -> np.ndarray:
     """pT-miss (x, y) per event, minus the vector sum of ``w_i pT_i``; shape (E, 2).
@@ -80,12 +96,10 @@ def cluster_jets(p4: np.ndarray, offsets: np.ndarray, *, r: float, pt_min: float
     px, py, pz, e = (ak.to_numpy(ak.flatten(jets[k])).astype(np.float64) for k in ("px", "py", "pz", "E"))
     y, phi = _rapidity_phi(px, py, pz, e)
     counts = ak.to_numpy(ak.num(jets))
-    # FastJet's pT cut is inclusive (>=); the documented threshold is strict
     pt = np.hypot(px, py)
-    keep = pt > pt_min
-    event = np.repeat(np.arange(len(counts)), counts)[keep]
-    new_offsets = np.concatenate([[0], np.cumsum(np.bincount(event, minlength=len(counts)))]).astype(np.int64)
-    return Jets(pt[keep], y[keep], phi[keep], new_offsets)
+    every = Jets(pt, y, phi, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+    # FastJet's pT cut is inclusive (>=); the documented threshold is strict
+    return every.where(pt > pt_min)
 
 
 def weighted_jets(events: Any, weights: np.ndarray, *, r: float, pt_min: float) -> Jets:

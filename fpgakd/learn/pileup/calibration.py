@@ -24,7 +24,7 @@ from fpgakd.errors import DataError
 from fpgakd.jets.events.reconstruction import Jets
 
 __all__ = ["JetCalibration", "IDENTITY", "CALIBRATION_PT_MIN", "MET_JET_PT_MIN", "DEFAULT_EDGES",
-           "fit_factors", "fit_jet_calibration", "fit_calibrations"]
+           "fit_factors", "fit_jet_calibration"]
 
 #: GeV: jets clustered, fitted and corrected from this pT on (below the analysis threshold,
 #: so a jet measured low can be corrected above it)
@@ -64,18 +64,14 @@ class JetCalibration:
     def apply(self, jets: Jets, pt_min: float) -> Jets:
         """The jets with calibrated pT, those above ``pt_min`` kept (order within an event kept)."""
         pt = jets.pt * self.factors_of(jets.pt)
-        keep = pt > pt_min
-        event = np.repeat(np.arange(len(jets.offsets) - 1), np.diff(jets.offsets))[keep]
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(event, minlength=len(jets.offsets) - 1))])
-        return Jets(pt[keep], jets.y[keep], jets.phi[keep], offsets.astype(np.int64))
+        return jets.where(pt > pt_min, pt)
 
     def met_shift(self, jets: Jets) -> np.ndarray:
         """Type-1 change of pT-miss (x, y) per event: minus the pT the calibration adds to the
         jets that are above :data:`MET_JET_PT_MIN` once calibrated; shape (E, 2)."""
         factor = self.factors_of(jets.pt)
         added = np.where(jets.pt * factor > MET_JET_PT_MIN, (factor - 1.0) * jets.pt, 0.0)
-        event = np.repeat(np.arange(len(jets.offsets) - 1), np.diff(jets.offsets))
-        n = len(jets.offsets) - 1
+        event, n = jets.event_index(), len(jets.offsets) - 1
         return -np.stack([np.bincount(event, weights=added * f(jets.phi), minlength=n) for f in (np.cos, np.sin)],
                          axis=1)
 
@@ -121,13 +117,3 @@ def fit_jet_calibration(events: Any, weights: np.ndarray, *, r: float, match_dr:
     matched = match_jets(reco, gen, max_dr=match_dr)
     ok = matched >= 0
     return fit_factors(reco.pt[matched[ok]], gen.pt[ok], edges)
-
-
-def fit_calibrations(events: Any, weights: dict[str, np.ndarray], *, r: float, match_dr: float
-                     ) -> dict[str, JetCalibration]:
-    """One calibration per algorithm of ``weights`` (name -> one weight per particle of ``events``).
-
-    >>> fit_calibrations(train_events, {"puppi": w}, r=0.4, match_dr=0.2).keys()   # doctest: +SKIP
-    dict_keys(['puppi'])
-    """
-    return {name: fit_jet_calibration(events, w, r=r, match_dr=match_dr) for name, w in weights.items()}

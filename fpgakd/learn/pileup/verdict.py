@@ -38,7 +38,7 @@ import numpy as np
 
 from fpgakd.config import check_field
 from fpgakd.errors import DataError
-from fpgakd.learn.pileup.calibration import CALIBRATION_PT_MIN, JetCalibration, fit_calibrations
+from fpgakd.learn.pileup.calibration import CALIBRATION_PT_MIN, JetCalibration, fit_jet_calibration
 
 __all__ = ["VerdictConfig", "NO_MITIGATION", "REFERENCE", "DISTRIBUTION_REFERENCE", "resolution",
            "weight_accuracy", "distribution_agreement", "fit_verdict_calibrations", "pileup_verdict",
@@ -201,7 +201,8 @@ def fit_verdict_calibrations(events: Any, weights: dict[str, np.ndarray], config
     >>> pileup_verdict(test.events, {"puppi": test.puppi}, calibrations=calibrations)   # doctest: +SKIP
     """
     cfg = config or VerdictConfig()
-    return fit_calibrations(events, _checked_weights(events, weights), r=cfg.jet_r, match_dr=cfg.match_dr)
+    return {name: fit_jet_calibration(events, w, r=cfg.jet_r, match_dr=cfg.match_dr)
+            for name, w in _checked_weights(events, weights).items()}
 
 
 def _checked_calibrations(calibrations: dict[str, JetCalibration] | None, names: list[str]
