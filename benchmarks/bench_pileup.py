@@ -100,6 +100,11 @@ def student_weights(run: Path, data: Any) -> Any:
     return (1.0 / (1.0 + np.exp(-z.astype(np.float64)))).astype(np.float32)
 
 
+def result_name(stem: str, calibrated: bool) -> str:
+    """The JSON file of a verdict or summary, judged as printed or with calibrated jets."""
+    return f"{stem}_calibrated.json" if calibrated else f"{stem}.json"
+
+
 def algorithm_weights(teacher: Path | None, runs: dict[str, Path], data: Any) -> dict[str, Any]:
     """PUPPI's, the teacher's (unless None) and every student's weight per particle of ``data``."""
     from fpgakd.learn.pileup.teacher import pileup_soft_labels
@@ -128,7 +133,7 @@ def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: An
     with ``calibrate_on`` (the training events), every algorithm's jets calibrated on them."""
     from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
-    done = seed_dir / ("verdict_calibrated.json" if calibrate_on is not None else "verdict.json")
+    done = seed_dir / result_name("verdict", calibrate_on is not None)
     if done.is_file() and not plots:
         return json.loads(done.read_text())
     calibrations = None if calibrate_on is None else fit_seed_calibrations(seed_dir, teacher, runs, calibrate_on)
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmu {args.mu:g}: trained on {args.train_events} events, judged on {evaluation.events.n_events} "
           f"independent events; mean ± std over seeds {args.seeds}\n{table}")
     print("\n".join(goal_lines(stats)))
-    summary = out / ("summary_calibrated.json" if args.calibrate else "summary.json")
+    summary = out / result_name("summary", args.calibrate)
     summary.write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed},
                                                  indent=1))
     return 0

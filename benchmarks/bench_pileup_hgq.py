@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pileup import (REFERENCE, _student_run, _teacher, algorithm_weights,  # noqa: E402
-                          fit_seed_calibrations, training_and_evaluation_events)
+                          fit_seed_calibrations, result_name, training_and_evaluation_events)
 
 EIGHT_BIT = "qdistillnet"
 HGQ = "qdistillnet_hgq"
@@ -80,7 +80,7 @@ def _verdict(out: Path, teacher: Path | None, runs: dict[str, Path], data: Any, 
     events (cached); with ``calibrate_on`` (the training events) every algorithm calibrated on them."""
     from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
-    done = out / ("verdict_calibrated.json" if calibrate_on is not None else "verdict.json")
+    done = out / result_name("verdict", calibrate_on is not None)
     if done.is_file():
         cached = json.loads(done.read_text())
         if set(runs) <= set(cached):
@@ -131,10 +131,6 @@ def _number(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4f}"
 
 
-def _summary_name(calibrated: bool) -> str:
-    return "summary_calibrated.json" if calibrated else "summary.json"
-
-
 #: what the summary over seeds averages, per student
 SUMMARY_METRICS = ("LUT", "cycles", "met_resolution", "met_median_response", "jet_resolution",
                    "jet_median_response", "jet_efficiency", "accuracy")
@@ -146,7 +142,7 @@ def seeds_summary(out: Path, seeds: list[int], lut_goal: int, tolerance: float, 
     whether every design was bit-exact, and the goal judged on the means (and on each seed)."""
     import statistics
 
-    summary_file = _summary_name(calibrated)
+    summary_file = result_name("summary", calibrated)
     per_seed = {seed: json.loads((out / f"seed{seed}" / summary_file).read_text())["rows"] for seed in seeds}
     names = [r["name"] for r in per_seed[seeds[0]]]
     lines = [f"{'student':<26}" + "".join(f"{m:>22}" for m in SUMMARY_METRICS) + "  bit-exact"]
@@ -220,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     base = rows[0]
     for row in rows[1:]:
         print(_goal(row, base, args.lut_goal, args.tolerance))
-    (seed_dir / _summary_name(args.calibrate)).write_text(json.dumps({"args": vars(args), "rows": rows,
+    (seed_dir / result_name("summary", args.calibrate)).write_text(json.dumps({"args": vars(args), "rows": rows,
                                                        "puppi": verdict[REFERENCE], "teacher": verdict.get("teacher")},
                                                       indent=1, default=str))
     return 0
