@@ -41,8 +41,11 @@ def test_the_cached_default_dataset_has_the_golden_hashes():
     assert default["options"] == {"jets_per_class": DEFAULT_JETS_PER_CLASS, "seed": DEFAULT_SEED}
     if not any(cache_dir().glob("default_jets_*.h5")):
         pytest.skip("the default dataset is not cached here (fpgakd distill generates it)")
-    bad = _differences(array_hashes(load_jets(default_jets_path(progress=False))), default["hashes"])
+    dataset = load_jets(default_jets_path(progress=False))
+    bad = _differences(array_hashes(dataset), default["hashes"])
     assert not bad, "\n".join(bad)
+    # the shipped default teacher is keyed by it
+    assert dataset.fingerprint() == default["fingerprint"]
 
 
 def test_the_hash_names_an_array_that_differs_by_one_bit():

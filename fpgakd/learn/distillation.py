@@ -43,6 +43,7 @@ from fpgakd.config import ModelConfig, TeacherConfig, config_fields, config_to_d
 from fpgakd.errors import ConfigError
 from fpgakd.learn.rundir import TEACHER_DIR, TEACHER_JSON
 from fpgakd.learn.runtime import configure_tensorflow
+from fpgakd.learn.shipped_teacher import shipped_teacher
 from fpgakd.learn.training import checkpoint_dirs, run_digest
 
 __all__ = ["distill", "default_teacher_dir", "MODES"]
@@ -107,7 +108,8 @@ def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_see
 
     Keyed by the data fingerprint and the teacher config (``config``, default
     :class:`TeacherConfig`, with ``split_seed``), so a scan and single runs on the same data
-    share one teacher.
+    share one teacher. Where the cache has none for the key but fpgakd ships one (the default
+    dataset's, :mod:`fpgakd.learn.shipped_teacher`), that one is used instead of training.
 
     >>> default_teacher_dir("jets.h5", load_jets("jets.h5"))            # doctest: +SKIP
     PosixPath('/home/me/.cache/fpgakd/teachers/3f2a...')
@@ -118,10 +120,17 @@ def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_see
     from fpgakd.learn.teacher import train_teacher
 
     config = dataclasses.replace(config or TeacherConfig(), split_seed=split_seed)
-    cached = cache_dir() / "teachers" / run_digest(dataset.fingerprint(), config_fields(config))
-    if not (cached / TEACHER_JSON).is_file():
-        log.info("no teacher given: training one (kept in %s)", cached)
-        train_teacher(jets_path, cached, config=config, progress=progress)
+    digest = run_digest(dataset.fingerprint(), config_fields(config))
+    cached = cache_dir() / "teachers" / digest
+    if (cached / TEACHER_JSON).is_file():
+        return cached
+    shipped = shipped_teacher(digest)
+    if shipped is not None:
+        log.info("no teacher given: the default teacher of this data, shipped trained with fpgakd "
+                 "(%s; `fpgakd teacher` trains it anew)", shipped)
+        return shipped
+    log.info("no teacher given: training one (kept in %s)", cached)
+    train_teacher(jets_path, cached, config=config, progress=progress)
     return cached
 
 
