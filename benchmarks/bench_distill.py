@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Benchmark (not a test): KD vs scratch students over several seeds, plus the wall time
-of a default distillation run (teacher training included).
+of a default distillation run (its default teacher included: shipped trained for the default
+dataset, trained into the cache for any other).
 
     python benchmarks/bench_distill.py                       # default dataset, constituent_mlp and hlf_mlp
     python benchmarks/bench_distill.py --model hlf_mlp --seeds 0 1 2 3
     python benchmarks/bench_distill.py --temperature 3 --alpha 0.2 --out bench_runs/t3
 
-The first seed of the first model runs exactly what a default ``fpgakd distill`` runs (a
-teacher is trained in its run directory); its wall time is reported. Everything else reuses that teacher and
+The first seed of the first model runs exactly what a default ``fpgakd distill`` runs (the
+default teacher, copied into its run directory); its wall time is reported. Everything else reuses that teacher and
 its cached soft targets and change only the students' ``training.seed`` (the data split,
 ``training.split_seed``, stays fixed so the teacher never saw any student's test jets).
 Choose settings on the validation numbers (``val``), never on test.
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_seed_statistics(base, runs, args, jets)
         summary[base.name] = runs
     if default_wall is not None:
-        print(f"wall time of a default distill (teacher + soft targets + KD + scratch): {default_wall:.0f} s")
+        print(f"wall time of a default distill (default teacher + soft targets + KD + scratch): {default_wall:.0f} s")
     (out / "bench_summary.json").write_text(json.dumps(
         {"seeds": args.seeds, "default_wall_s": default_wall, "runs": summary}, indent=1))
     return 0

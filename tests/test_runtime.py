@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fpgakd.config import ModelConfig, config_from_dict
-from fpgakd.learn.runtime import TF_THREADS
+from fpgakd.learn.runtime import ONEDNN_ISA, TF_THREADS
 from helpers.jets import write_synthetic_jets
 
 _TEACHER_SCRIPT = """
@@ -33,6 +33,7 @@ for path in sorted(Path(out).glob("*.h5")):
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 print(json.dumps({"weights": digest.hexdigest(), "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+                  "isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
                   "intra": tf.config.threading.get_intra_op_parallelism_threads(),
                   "inter": tf.config.threading.get_inter_op_parallelism_threads(),
                   "deterministic": tf_config.is_op_determinism_enabled()}))
@@ -75,14 +76,35 @@ def test_teacher_trainings_are_pinned_and_repeat_bit_for_bit(tmp_path):
     settings that make numbers machine-independent are applied, and the weights agree."""
     jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=60, n_particles=8)
     cpus = sorted(os.sched_getaffinity(0))
-    weights = []
-    for tag, allowed in (("one core", cpus[:1]), ("all cores", cpus)):
-        env = {k: v for k, v in os.environ.items() if k not in ("TF_ENABLE_ONEDNN_OPTS", "FPGAKD_TF_THREADS")}
-        out = subprocess.run([sys.executable, "-c", _TEACHER_SCRIPT, str(jets), str(tmp_path / tag),
-                              json.dumps(allowed)], capture_output=True, text=True, env=env)
-        assert out.returncode == 0, out.stderr[-2000:]
-        weights.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    weights = [_train_tiny_teacher(jets, tmp_path / tag, allowed)
+               for tag, allowed in (("one core", cpus[:1]), ("all cores", cpus))]
     for run in weights:
-        assert run["onednn"] == "0" and run["deterministic"]
+        assert run["onednn"] == "0" and run["deterministic"] and run["isa"] == ONEDNN_ISA
         assert run["intra"] == run["inter"] == TF_THREADS
     assert weights[0]["weights"] == weights[1]["weights"]
+
+
+def _train_tiny_teacher(jets, out, cpus, isa=None):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_ENABLE_ONEDNN_OPTS", "FPGAKD_TF_THREADS", "ONEDNN_MAX_CPU_ISA")}
+    if isa is not None:
+        env["ONEDNN_MAX_CPU_ISA"] = isa
+    out = subprocess.run([sys.executable, "-c", _TEACHER_SCRIPT, str(jets), str(out), json.dumps(cpus)],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_the_instruction_set_cap_is_what_makes_processors_agree(tmp_path):
+    """oneDNN's products follow the instruction set even with its graph rewrites off: a
+    training capped at an older set gets other weights, so the cap fpgakd sets is doing the
+    work (on an AVX-512 processor, uncapped would differ from capped as AVX differs here)."""
+    jets = write_synthetic_jets(tmp_path / "jets.h5", n_per_class=60, n_particles=8)
+    cpus = sorted(os.sched_getaffinity(0))
+    capped = _train_tiny_teacher(jets, tmp_path / "capped", cpus)
+    explicit = _train_tiny_teacher(jets, tmp_path / "explicit", cpus, isa=ONEDNN_ISA)
+    older = _train_tiny_teacher(jets, tmp_path / "older", cpus, isa="AVX")
+    assert capped["isa"] == ONEDNN_ISA and older["isa"] == "AVX"
+    assert capped["weights"] == explicit["weights"]
+    assert older["weights"] != capped["weights"]

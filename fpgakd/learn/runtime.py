@@ -9,10 +9,16 @@ Measured on the teacher (a Deep Sets network trained on the same jets with the s
 * Eigen splits reductions by thread count: 1 and 2 intra-op threads gave other weights.
   The thread count is therefore fixed (:data:`TF_THREADS`) instead of following the cores.
 * ``enable_op_determinism`` removes what scheduling order is left.
+* Even with oneDNN's graph rewrites off, TensorFlow's matrix products run on oneDNN's
+  ``sgemm`` (its Eigen contraction kernel), which picks its code by the processor at run
+  time: the same small training gave other weights on an AVX-512 processor than with
+  ``ONEDNN_MAX_CPU_ISA=AVX2``, and other again with ``AVX``. The instruction set is
+  therefore capped at AVX2 (:data:`ONEDNN_ISA`), which every x86-64 processor of the last
+  decade has: an AVX-512 machine then computes what an AVX2 machine does.
 
-With all three, a teacher trained on 1 core and on 2 gave identical weights, and the
-students, which were already insensitive to threads and oneDNN, are unchanged. The cost
-on the 2-core reference machine is in the README (benchmarks/bench_distill.py).
+With all four, a teacher trained on 1 core and on 2 gave identical weights, and the default
+``fpgakd distill`` printed the same tables on an AVX2 AMD EPYC and an AVX-512 Intel Xeon.
+The cost on the 2-core reference machine is in the README (benchmarks/bench_distill.py).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import logging
 import os
 import sys
 
-__all__ = ["configure_tensorflow", "TF_THREADS"]
+__all__ = ["configure_tensorflow", "TF_THREADS", "ONEDNN_ISA"]
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,11 @@ log = logging.getLogger(__name__)
 #: the figures measured there are the ones anyone gets. ``FPGAKD_TF_THREADS`` overrides it
 #: (at the price of other rounding in the teacher).
 TF_THREADS = 2
+#: the highest instruction set oneDNN's kernels may use (its ``ONEDNN_MAX_CPU_ISA``); a user
+#: who sets that variable keeps their choice, at the price of other rounding
+ONEDNN_ISA = "AVX2"
 _ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+_ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
 _configured = False
 
 
@@ -42,7 +52,8 @@ def _threads() -> int:
 
 
 def configure_tensorflow() -> None:
-    """Import TensorFlow with oneDNN off, fixed thread counts and deterministic ops (once).
+    """Import TensorFlow with oneDNN off, its instruction set capped, fixed thread counts and
+    deterministic ops (once).
 
     Called by every training entry point before it builds a model; a user who imported
     TensorFlow earlier keeps their settings, with a warning that the numbers may then
@@ -53,6 +64,8 @@ def configure_tensorflow() -> None:
     global _configured
     if _configured:
         return
+    # oneDNN reads its cap at its first product, not at import: in time unless one ran already
+    os.environ.setdefault(_ONEDNN_ISA_ENV, ONEDNN_ISA)
     if "tensorflow" not in sys.modules:
         os.environ.setdefault(_ONEDNN_ENV, "0")
     elif os.environ.get(_ONEDNN_ENV) != "0":

@@ -1,12 +1,14 @@
-"""da4ml's solver compiled before the first synthesis needs it.
+"""da4ml's solver and Yosys compiled before the first synthesis needs them.
 
 da4ml compiles its solver with numba on first use and keeps the machine code in numba's
 cache beside its sources. In a fresh install that compilation is the longest step of the
 first ``fpgakd synth``: 133 s on the 2-core development machine, idle, against 5 s for the
-same trace once compiled. :func:`start_jit_warmup` traces a tiny student in a background
-process at the lowest priority (nice 19, ``SCHED_IDLE``), so the compilation takes the cycles that training leaves
-idle (``fpgakd distill`` starts it when the RTL tools are installed). Every later trace
-reads the cache; with the cache warm, the warm-up ends within seconds.
+same trace once compiled. yowasp's Yosys is WebAssembly, compiled to machine code on its
+first start and cached per user (29 s of wall time, 53 s of CPU, on a 2-core Intel Xeon).
+:func:`start_jit_warmup` traces a tiny student and starts Yosys once in a background
+process at the lowest priority (nice 19, ``SCHED_IDLE``), so the compilations take the
+cycles that training leaves idle (``fpgakd distill`` starts it when the RTL tools are
+installed). Every later run reads the caches; with them warm, the warm-up ends within seconds.
 
     python -m fpgakd.firmware.rtl.jit_warmup      # the same, in the foreground
 """
@@ -35,7 +37,8 @@ _LOWEST_PRIORITY = 19
 
 
 def warm_jit_cache() -> None:
-    """Trace a tiny student with da4ml, which compiles (or loads from numba's cache) its solver.
+    """Trace a tiny student with da4ml, which compiles (or loads from numba's cache) its
+    solver, then start Yosys, which compiles (or loads) its machine code.
 
     >>> warm_jit_cache()                        # doctest: +SKIP
     """
@@ -45,8 +48,11 @@ def warm_jit_cache() -> None:
     from fpgakd.jets.preprocessing import student_input_width
     from fpgakd.learn.students import build_student
 
+    from fpgakd.firmware.rtl.tools import yosys_version
+
     cfg = replace_config(load_model_config(_WARMUP_MODEL), {"hidden": _WARMUP_HIDDEN}, "jit warm-up")
     trace_student(build_student(cfg, student_input_width(cfg.inputs), len(CLASS_NAMES)))
+    yosys_version()
 
 
 def start_jit_warmup() -> Any | None:
@@ -62,7 +68,7 @@ def start_jit_warmup() -> Any | None:
         import da4ml  # noqa: F401
     except ImportError:
         return None
-    log.info("compiling da4ml's solver in the background for the first synthesis")
+    log.info("compiling da4ml's solver and Yosys in the background for the first synthesis")
     # same session as the caller: the kernel shares the CPU between sessions (autogroups)
     # before it looks at priorities, so in a session of its own the warm-up would take a
     # whole core from the training instead of its idle cycles
