@@ -407,7 +407,8 @@ def _add_learning_commands(sub: "argparse._SubParsersAction") -> None:
                    help="teacher: a directory from `fpgakd teacher`, a Keras model file, or a distill run "
                         "directory (a teacher assistant); repeat for an ensemble (mean of the members' "
                         "logits, distillation.ensemble_mean); default: the model's distillation.teachers, "
-                        "else one is trained; with --events: one pileup teacher directory")
+                        "else the default teacher (shipped for the default dataset, else trained once into the "
+                        "cache); with --events: one pileup teacher directory")
     p.add_argument("--run-dir", help="output directory (default runs/<model name>)")
     p.add_argument("--no-scratch", action="store_true", help="skip the comparison student trained without the teacher")
     p.set_defaults(func=_cmd_distill)
