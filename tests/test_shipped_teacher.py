@@ -39,35 +39,38 @@ def test_a_shipped_teacher_loads_with_the_identity_it_was_written_with(directory
     assert load_teacher(directory).identity == meta["identity"]
 
 
-def _tiny_dataset() -> JetDataset:
-    return JetDataset(hlf=np.arange(32, dtype=np.float32).reshape(2, 16), labels=np.array([0, 1]))
-
-
 def _no_training(*args, **kwargs):
     raise AssertionError("the teacher was trained although one is shipped or cached")
 
 
-def test_a_shipped_teacher_is_used_instead_of_training(tmp_path, monkeypatch):
+@pytest.fixture
+def tiny_key(tmp_path, monkeypatch):
+    """A tiny dataset and its default-teacher key, with an empty cache and shipped folder
+    under ``tmp_path`` and training forbidden."""
     monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(shipped, "SHIPPED_TEACHERS", tmp_path / "shipped")
     monkeypatch.setattr("fpgakd.learn.teacher.train_teacher", _no_training)
-    ds = _tiny_dataset()
-    key = run_digest(ds.fingerprint(), config_fields(dataclasses.replace(TeacherConfig(), split_seed=0)))
-    (tmp_path / "shipped" / key).mkdir(parents=True)
-    (tmp_path / "shipped" / key / TEACHER_JSON).write_text("{}")
-    assert default_teacher_dir("jets.h5", ds, progress=False) == tmp_path / "shipped" / key
+    ds = JetDataset(hlf=np.arange(32, dtype=np.float32).reshape(2, 16), labels=np.array([0, 1]))
+    return ds, run_digest(ds.fingerprint(), config_fields(dataclasses.replace(TeacherConfig(), split_seed=0)))
+
+
+def _place_teacher(root: Path, key: str) -> Path:
+    (root / key).mkdir(parents=True)
+    (root / key / TEACHER_JSON).write_text("{}")
+    return root / key
+
+
+def test_a_shipped_teacher_is_used_instead_of_training(tmp_path, tiny_key):
+    ds, key = tiny_key
+    shipped_dir = _place_teacher(tmp_path / "shipped", key)
+    assert default_teacher_dir("jets.h5", ds, progress=False) == shipped_dir
     # another teacher config has another key: nothing shipped for it, so it trains
     with pytest.raises(AssertionError, match="was trained"):
         default_teacher_dir("jets.h5", ds, config=TeacherConfig(n_folds=2), progress=False)
 
 
-def test_a_teacher_in_the_cache_comes_before_the_shipped_one(tmp_path, monkeypatch):
-    monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(shipped, "SHIPPED_TEACHERS", tmp_path / "shipped")
-    monkeypatch.setattr("fpgakd.learn.teacher.train_teacher", _no_training)
-    ds = _tiny_dataset()
-    key = run_digest(ds.fingerprint(), config_fields(dataclasses.replace(TeacherConfig(), split_seed=0)))
-    for root in (tmp_path / "shipped", tmp_path / "cache" / "teachers"):
-        (root / key).mkdir(parents=True)
-        (root / key / TEACHER_JSON).write_text("{}")
-    assert default_teacher_dir("jets.h5", ds, progress=False) == tmp_path / "cache" / "teachers" / key
+def test_a_teacher_in_the_cache_comes_before_the_shipped_one(tmp_path, tiny_key):
+    ds, key = tiny_key
+    _place_teacher(tmp_path / "shipped", key)
+    cached = _place_teacher(tmp_path / "cache" / "teachers", key)
+    assert default_teacher_dir("jets.h5", ds, progress=False) == cached
