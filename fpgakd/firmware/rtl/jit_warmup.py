@@ -43,12 +43,11 @@ def warm_jit_cache() -> None:
     >>> warm_jit_cache()                        # doctest: +SKIP
     """
     from fpgakd.config import load_model_config, replace_config
+    from fpgakd.firmware.rtl.tools import yosys_version
     from fpgakd.firmware.rtl.trace import trace_student
     from fpgakd.jets.jetfile import CLASS_NAMES
     from fpgakd.jets.preprocessing import student_input_width
     from fpgakd.learn.students import build_student
-
-    from fpgakd.firmware.rtl.tools import yosys_version
 
     cfg = replace_config(load_model_config(_WARMUP_MODEL), {"hidden": _WARMUP_HIDDEN}, "jit warm-up")
     trace_student(build_student(cfg, student_input_width(cfg.inputs), len(CLASS_NAMES)))
