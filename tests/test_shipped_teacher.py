@@ -3,19 +3,18 @@ is used (not retrained) exactly where data and teacher config match."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fpgakd.config import TeacherConfig, config_fields
+from fpgakd.config import TeacherConfig
 from fpgakd.jets.dataset import JetDataset
 from fpgakd.learn import shipped_teacher as shipped
 from fpgakd.learn.distillation import default_teacher_dir
 from fpgakd.learn.rundir import TEACHER_JSON
-from fpgakd.learn.training import run_digest
+from fpgakd.learn.shipped_teacher import teacher_key
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_hashes.json").read_text())
 
@@ -26,8 +25,7 @@ def _shipped_dirs() -> list[Path]:
 
 def test_the_default_teacher_is_shipped_under_the_key_the_default_config_looks_up():
     # a changed TeacherConfig default or default dataset would silently retrain: fail instead
-    key = run_digest(GOLDEN["default"]["fingerprint"], config_fields(dataclasses.replace(TeacherConfig(), split_seed=0)))
-    assert [p.name for p in _shipped_dirs()] == [key]
+    assert [p.name for p in _shipped_dirs()] == [teacher_key(GOLDEN["default"]["fingerprint"], TeacherConfig())]
 
 
 @pytest.mark.parametrize("directory", _shipped_dirs(), ids=lambda p: p.name)
@@ -51,7 +49,7 @@ def tiny_key(tmp_path, monkeypatch):
     monkeypatch.setattr(shipped, "SHIPPED_TEACHERS", tmp_path / "shipped")
     monkeypatch.setattr("fpgakd.learn.teacher.train_teacher", _no_training)
     ds = JetDataset(hlf=np.arange(32, dtype=np.float32).reshape(2, 16), labels=np.array([0, 1]))
-    return ds, run_digest(ds.fingerprint(), config_fields(dataclasses.replace(TeacherConfig(), split_seed=0)))
+    return ds, teacher_key(ds.fingerprint(), TeacherConfig())
 
 
 def _place_teacher(root: Path, key: str) -> Path:

@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import ModelConfig, TeacherConfig, config_fields, config_to_dict
+from fpgakd.config import ModelConfig, TeacherConfig, config_to_dict
 from fpgakd.errors import ConfigError
 from fpgakd.learn.rundir import TEACHER_DIR, TEACHER_JSON
 from fpgakd.learn.runtime import configure_tensorflow
-from fpgakd.learn.shipped_teacher import shipped_teacher
+from fpgakd.learn.shipped_teacher import shipped_teacher, teacher_key
 from fpgakd.learn.training import checkpoint_dirs, run_digest
 
 __all__ = ["distill", "default_teacher_dir", "MODES"]
@@ -120,7 +120,7 @@ def default_teacher_dir(jets_path: str | os.PathLike, dataset: Any, *, split_see
     from fpgakd.learn.teacher import train_teacher
 
     config = dataclasses.replace(config or TeacherConfig(), split_seed=split_seed)
-    digest = run_digest(dataset.fingerprint(), config_fields(config))
+    digest = teacher_key(dataset.fingerprint(), config)
     cached = cache_dir() / "teachers" / digest
     if (cached / TEACHER_JSON).is_file():
         return cached

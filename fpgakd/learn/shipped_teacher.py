@@ -14,12 +14,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fpgakd.config import TeacherConfig, config_fields
 from fpgakd.learn.rundir import TEACHER_JSON
+from fpgakd.learn.training import run_digest
 
-__all__ = ["SHIPPED_TEACHERS", "shipped_teacher"]
+__all__ = ["SHIPPED_TEACHERS", "shipped_teacher", "teacher_key"]
 
 #: one directory per shipped teacher, named by its cache key
 SHIPPED_TEACHERS = Path(__file__).resolve().parent / "pretrained"
+
+
+def teacher_key(fingerprint: str, config: TeacherConfig) -> str:
+    """The key of the teacher of the data with ``fingerprint`` under ``config``: its directory
+    name in the teacher cache and among the shipped teachers.
+
+    >>> len(teacher_key("0" * 64, TeacherConfig()))
+    16
+    """
+    return run_digest(fingerprint, config_fields(config))
 
 
 def shipped_teacher(digest: str) -> Path | None:
