@@ -50,6 +50,8 @@ def _keep_module_fixtures_on_one_worker(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
+# first: pytest-xdist's worker reads the xdist_group marks in its own hook of this name
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     unmarked = [item.nodeid for item in items
                 if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ())) and "slow" not in item.keywords]
