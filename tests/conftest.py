@@ -17,12 +17,15 @@ from pathlib import Path
 import pytest
 
 from helpers.events import tiny_pileup_teacher
-from helpers.firmware import have_rtl_tools
+from helpers.firmware import have_rtl_tools, start_rtl_tools_once
 from helpers.jets import tiny_student_config, train_tiny_teacher, write_synthetic_jets
 
 # `fpgakd distill` would start a background compilation of da4ml's solver for each run a test
-# makes; the RTL tests compile it where they need it
+# makes; the session compiles it once, before the test processes start (pytest_sessionstart)
 os.environ["FPGAKD_JIT_WARMUP"] = "0"
+# numba at LLVM's -O1 compiles da4ml's solver in 62 s instead of 94 (the 2-core development
+# machine) and the solver runs as fast on the tests' students, with the same netlists
+os.environ.setdefault("NUMBA_OPT", "1")
 
 SLOW_REASON = "slow (trains, generates or runs a tool): run with --runslow"
 
@@ -48,6 +51,13 @@ def _keep_module_fixtures_on_one_worker(items: list[pytest.Item]) -> None:
     for item in items:
         if _uses_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With the slow tests, the RTL tools' first start (minutes in a fresh environment) runs
+    once here, before pytest-xdist starts its test processes (its own hook runs last)."""
+    if session.config.getoption("--runslow") and not hasattr(session.config, "workerinput"):
+        start_rtl_tools_once()
 
 
 # first: pytest-xdist's worker reads the xdist_group marks in its own hook of this name

@@ -158,11 +158,16 @@ def test_max_pooling_allows_any_number_of_particles():
 
 
 # ------------------------------------------------------------------ firmware (slow)
+#: the firmware runs' per-particle layers: two of them, as in the students under models/, but
+#: narrow (16 copies of [16, 8] are a 13,000-LUT design that Yosys needs a minute for)
+FIRMWARE_PARTICLE_HIDDEN = [8, 4]
+
+
 @pytest.fixture(scope="module")
 def deepsets_run(jets_16, teacher_16, tmp_path_factory):
     """A tiny Deep Sets student of 16 particles distilled on ``jets_16`` (16 slots, many jets fewer)."""
-    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16}), jets_16, teacher_16,
-                                  tmp_path_factory.mktemp("deepsets_run"))
+    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16}, particle_hidden=FIRMWARE_PARTICLE_HIDDEN),
+                                  jets_16, teacher_16, tmp_path_factory.mktemp("deepsets_run"))
 
 
 @pytest.mark.slow
@@ -208,8 +213,9 @@ def test_distilled_student_is_bit_exact_in_verilator(deepsets_run, rtl_tools, tm
 @pytest.fixture(scope="module")
 def deepsets_hlf_run(jets_16, teacher_16, tmp_path_factory):
     """A tiny Deep Sets student with the 16 features at its head, distilled on ``jets_16``."""
-    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16, "hlf": True}), jets_16, teacher_16,
-                                  tmp_path_factory.mktemp("deepsets_hlf_run"))
+    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16, "hlf": True},
+                                                particle_hidden=FIRMWARE_PARTICLE_HIDDEN),
+                                  jets_16, teacher_16, tmp_path_factory.mktemp("deepsets_hlf_run"))
 
 
 @pytest.mark.slow

@@ -161,8 +161,9 @@ def test_rtl_refuses_a_mask_selector_that_was_changed():
 @pytest.fixture(scope="module")
 def jedi_run(jets_16, teacher_16, tmp_path_factory):
     """A tiny interaction student of 16 particles distilled on ``jets_16`` (16 slots, many jets fewer)."""
-    return distilled_particle_run(_jedi_cfg(inputs={"n_constituents": 16}), jets_16, teacher_16,
-                                  tmp_path_factory.mktemp("jedi_run"))
+    # narrow (a 16-wide particle network here is a design Yosys needs a minute for)
+    return distilled_particle_run(_jedi_cfg(inputs={"n_constituents": 16}, particle_hidden=[8], interaction=4),
+                                  jets_16, teacher_16, tmp_path_factory.mktemp("jedi_run"))
 
 
 @pytest.mark.slow

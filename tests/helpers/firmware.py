@@ -6,6 +6,7 @@ import dataclasses
 import fcntl
 import functools
 import hashlib
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -46,22 +47,36 @@ def pruned_student(cfg: ModelConfig, seed: int = 1):
 #: lies in its inputs, quantizers and depth, and a 35,000-LUT design costs a minute to compile
 FULL_SIZE_FAMILY = "constituent_mlp"
 NARROW_WIDTH = 16
+#: a particle-set family's per-particle layers, narrower still: they are copied once per particle
+NARROW_PARTICLE_WIDTH = 8
 
 
 def firmware_test_config(cfg: ModelConfig) -> ModelConfig:
     """``cfg`` as the per-family firmware tests build it: real sizes for
-    :data:`FULL_SIZE_FAMILY`, hidden widths capped at :data:`NARROW_WIDTH` otherwise."""
+    :data:`FULL_SIZE_FAMILY`, hidden widths capped at :data:`NARROW_WIDTH` otherwise (the
+    per-particle ones and an interaction's at :data:`NARROW_PARTICLE_WIDTH`)."""
     if cfg.name == FULL_SIZE_FAMILY:
         return cfg
-    def narrow(widths: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(min(w, NARROW_WIDTH) for w in widths)
-    return dataclasses.replace(cfg, hidden=narrow(cfg.hidden), particle_hidden=narrow(cfg.particle_hidden))
+    def narrow(widths: tuple[int, ...], width: int) -> tuple[int, ...]:
+        return tuple(min(w, width) for w in widths)
+    return dataclasses.replace(cfg, hidden=narrow(cfg.hidden, NARROW_WIDTH),
+                               particle_hidden=narrow(cfg.particle_hidden, NARROW_PARTICLE_WIDTH),
+                               interaction=min(cfg.interaction, NARROW_PARTICLE_WIDTH))
 
 
 #: held while one test process starts the RTL tools for the first time (see have_rtl_tools);
 #: one per Python environment, because numba's cache of da4ml lives in that environment
 _FIRST_START_LOCK = Path(tempfile.gettempdir()) / (
     "fpgakd-rtl-first-start-" + hashlib.sha256(sys.prefix.encode()).hexdigest()[:12] + ".lock")
+
+
+def start_rtl_tools_once() -> None:
+    """The RTL tools' first start (:func:`fpgakd.firmware.rtl.jit_warmup.warm_jit_cache`), in
+    a process of its own before any test process starts, so that no test compiles them beside
+    another one; nothing is said if they are not installed (their tests skip)."""
+    with _FIRST_START_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run([sys.executable, "-m", "fpgakd.firmware.rtl.jit_warmup"], capture_output=True, check=False)
 
 
 @functools.cache

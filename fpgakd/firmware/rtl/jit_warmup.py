@@ -21,6 +21,7 @@ import logging
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 __all__ = ["start_jit_warmup", "warm_jit_cache", "JIT_WARMUP_ENV"]
@@ -38,8 +39,8 @@ _LOWEST_PRIORITY = 19
 
 
 def warm_jit_cache() -> None:
-    """Trace a tiny student with da4ml, which compiles (or loads from numba's cache) its
-    solver, then start Yosys, which compiles (or loads) its machine code.
+    """Start Yosys, which compiles (or loads) its machine code, and meanwhile trace a tiny
+    student with da4ml, which compiles (or loads from numba's cache) its solver.
 
     >>> warm_jit_cache()                        # doctest: +SKIP
     """
@@ -50,9 +51,12 @@ def warm_jit_cache() -> None:
     from fpgakd.jets.preprocessing import student_input_width
     from fpgakd.learn.students import build_student
 
-    cfg = replace_config(load_model_config(_WARMUP_MODEL), {"hidden": _WARMUP_HIDDEN}, "jit warm-up")
-    trace_student(build_student(cfg, student_input_width(cfg.inputs), len(CLASS_NAMES)))
-    yosys_version()
+    # Yosys runs in a process of its own: the two compilations can share the cores
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yosys = pool.submit(yosys_version)
+        cfg = replace_config(load_model_config(_WARMUP_MODEL), {"hidden": _WARMUP_HIDDEN}, "jit warm-up")
+        trace_student(build_student(cfg, student_input_width(cfg.inputs), len(CLASS_NAMES)))
+        yosys.result()
 
 
 def start_jit_warmup() -> Any | None:
