@@ -12,6 +12,7 @@ by the tests that use them: a test that changes one works on its own copy.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """With the slow tests, the RTL tools' first start (minutes in a fresh environment) runs
     once here, before pytest-xdist starts its test processes (its own hook runs last)."""
     if session.config.getoption("--runslow") and not hasattr(session.config, "workerinput"):
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        started = time.perf_counter()
         start_rtl_tools_once()
+        if reporter is not None:
+            reporter.write_line(f"RTL tools started (da4ml's solver and Yosys compiled or loaded from their "
+                                f"caches) in {time.perf_counter() - started:.0f} s")
 
 
 # first: pytest-xdist's worker reads the xdist_group marks in its own hook of this name
