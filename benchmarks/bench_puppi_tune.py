@@ -3,6 +3,7 @@
 
     python benchmarks/bench_puppi_tune.py                        # tune on 300 events, judge on 600
     python benchmarks/bench_puppi_tune.py --tune-events 100 --eval-events 200
+    python benchmarks/bench_puppi_tune.py --eval --calibrate     # the presets' jets calibrated on the tuning events
 
 CMS's published parameters fit CMS's detector: its vertex finder, its particle-flow
 thresholds. fpgakd keeps particles above 0.5 GeV, counts every interaction as a vertex and
@@ -118,16 +119,21 @@ def default_key() -> str:
     return hashlib.sha256(json.dumps(config_to_dict(PuppiConfig()), sort_keys=True).encode()).hexdigest()[:10]
 
 
-def evaluate(events: Any, cache: Path) -> list[tuple[str, dict]]:
-    """No mitigation, the old PUPPI, CMS's published one and fpgakd's default (cached)."""
+def evaluate(events: Any, cache: Path, calibrate_on: Any = None) -> list[tuple[str, dict]]:
+    """No mitigation, the old PUPPI, CMS's published one and fpgakd's default (cached); with
+    ``calibrate_on`` (the tuning events), each one's jets calibrated on those events, as
+    ``bench_pileup.py --calibrate`` does for the learned weights."""
     from fpgakd.jets.events.puppi import PuppiConfig, load_puppi_config, puppi_weights
-    from fpgakd.learn.pileup.verdict import pileup_verdict
+    from fpgakd.learn.pileup.verdict import fit_verdict_calibrations, pileup_verdict
 
     if cache.is_file():
         return [tuple(x) for x in json.loads(cache.read_text())]
     configs = {"bertolini2014 (old)": load_puppi_config("bertolini2014"),
                "cms_phase2 (published)": load_puppi_config("cms_phase2"), "default (CMS tuned)": PuppiConfig()}
-    verdict = pileup_verdict(events, {name: puppi_weights(events, cfg, progress=True) for name, cfg in configs.items()})
+    calibrations = None if calibrate_on is None else fit_verdict_calibrations(
+        calibrate_on, {name: puppi_weights(calibrate_on, cfg, progress=True) for name, cfg in configs.items()})
+    verdict = pileup_verdict(events, {name: puppi_weights(events, cfg, progress=True) for name, cfg in configs.items()},
+                             calibrations=calibrations)
     rows = [(name, summary(entry)) for name, entry in verdict.items()]
     cache.write_text(json.dumps(rows, indent=1))
     return rows
@@ -144,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--next-slopes", type=float, nargs="+", default=[0.01, 0.03])
     parser.add_argument("--base", default="cms_phase2", help="preset under puppi_configs/ the candidates start from")
     parser.add_argument("--eval", action="store_true", help="also judge the presets on the evaluation events")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="with --eval: every preset's jets calibrated on the tuning events first")
     parser.add_argument("--out", default="bench_runs/puppi_tune")
     args = parser.parse_args(argv)
     from fpgakd.errors import FpgakdError
@@ -172,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{'meets' if meets_targets(best) else 'misses'} the targets")
     if args.eval:
         print(f"\nevaluation events {eval_path}:")
-        print(format_rows(evaluate(load_events(eval_path), out / f"{eval_path.stem}_verdict_{default_key()}.json")))
+        calibrated = "_calibrated" if args.calibrate else ""
+        print(format_rows(evaluate(load_events(eval_path), out / f"{eval_path.stem}_verdict_{default_key()}{calibrated}.json",
+                                   calibrate_on=load_events(tune_path) if args.calibrate else None)))
     return 0
 
 
