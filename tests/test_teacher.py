@@ -68,6 +68,60 @@ def test_teacher_is_permutation_invariant_and_ignores_padding(arch):
     assert not np.allclose(predict(moved), ref, atol=1e-4)
 
 
+@pytest.mark.parametrize("arch", sorted(_ARCHS))
+def test_every_teacher_has_a_float64_twin_with_its_logits(arch):
+    """The soft targets' forward pass: the teacher rebuilt in float64 with its own weights."""
+    import types
+
+    import tensorflow as tf
+
+    from fpgakd.config import config_to_dict
+    from fpgakd.learn.teacher import SOFT_TARGET_PRECISION, _float64_copy, build_teacher
+
+    tf.keras.utils.set_random_seed(2)
+    cfg = TeacherConfig(width=8, **_ARCHS[arch])
+    model = build_teacher(cfg, 6, 3, 5)
+    twin = _float64_copy(model, types.SimpleNamespace(meta={"config": config_to_dict(cfg)}, source="t"))
+    assert twin is not None and twin.dtype == SOFT_TARGET_PRECISION and tf.keras.backend.floatx() == "float32"
+    rng = np.random.default_rng(1)
+    shapes = {"constituents": (4, 6, 3), "kinematics": (4, 6, 3), "mask": (4, 6), "hlf": (4, 16)}
+    feed = [np.abs(rng.normal(size=shapes[name])).astype(np.float32) for name in model.input_names]
+    z32 = model.predict(feed, verbose=0)
+    z64 = twin.predict([x.astype(np.float64) for x in feed], verbose=0)
+    assert z64.dtype == np.float64
+    np.testing.assert_allclose(z64, z32, rtol=1e-4, atol=1e-5)
+    # a teacher fpgakd did not build keeps its own precision
+    assert _float64_copy(model, types.SimpleNamespace(meta={}, source="t")) is None
+
+
+_SOFT_TARGETS_SCRIPT = """
+import sys
+from fpgakd.jets.loading import load_jets
+from fpgakd.learn.teacher import teacher_logits
+from fpgakd.jets.jetfile import content_hash
+z = teacher_logits(sys.argv[1], load_jets(sys.argv[2]), cache_dir=sys.argv[3], progress=False)
+print(content_hash(z))
+"""
+
+
+@pytest.mark.slow
+def test_soft_targets_are_the_same_bits_under_other_onednn_kernels(teacher_8, jets_8, tmp_path):
+    """Capped at AVX instead of fpgakd's AVX2, oneDNN runs other kernels; the soft targets,
+    from a float64 forward pass, do not follow them."""
+    import os
+    import subprocess
+    import sys
+
+    hashes = []
+    for isa in ("AVX2", "AVX"):
+        done = subprocess.run([sys.executable, "-c", _SOFT_TARGETS_SCRIPT, str(teacher_8), str(jets_8),
+                               str(tmp_path / isa)], env={**os.environ, "ONEDNN_MAX_CPU_ISA": isa},
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        hashes.append(done.stdout.split()[-1])
+    assert hashes[0] == hashes[1]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["edgeconv_pairs_hlf", "attention_pairs_hlf"])
 def test_new_teachers_train_save_and_reload(arch, jets, tmp_path):

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import TeacherConfig, config_to_dict
+from fpgakd.config import TeacherConfig, config_from_dict, config_to_dict
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
@@ -250,9 +250,43 @@ def _check_model(model: Any, spec: TeacherSpec, path: Path, dataset: Any,
                         f"{given} (features {list(spec.constituent_features or [])})")
 
 
+#: the soft targets come from a float64 forward pass, rounded to float32 once at the end: in
+#: float32 the teacher's sums follow oneDNN's kernels, which the processor picks at run time
+#: (other logits with the kernels capped at AVX than at AVX2), in float64 they come out the
+#: same bits (benchmarks/bench_soft_target_isa.py)
+SOFT_TARGET_PRECISION = "float64"
+
+
+def _float64_copy(model: Any, spec: TeacherSpec) -> Any | None:
+    """``model`` rebuilt from the teacher's config in float64 with its weights; None for a
+    teacher fpgakd did not build (no config recorded, or other layers)."""
+    import tensorflow as tf
+
+    if not isinstance(spec.meta.get("config"), dict):
+        return None
+    cfg = config_from_dict(TeacherConfig, spec.meta["config"], f"{spec.source}: teacher config")
+    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    floatx = tf.keras.backend.floatx()
+    tf.keras.backend.set_floatx(SOFT_TARGET_PRECISION)
+    try:
+        copy = build_teacher(cfg, shapes[0][1], shapes[0][2], model.output_shape[-1])
+    finally:
+        tf.keras.backend.set_floatx(floatx)
+    weights = model.get_weights()
+    if [w.shape for w in copy.get_weights()] != [w.shape for w in weights]:
+        return None
+    copy.set_weights([w.astype(SOFT_TARGET_PRECISION) for w in weights])
+    return copy
+
+
 def _model_logits(model: Any, spec: TeacherSpec, inputs: dict[str, np.ndarray],
                   batch_size: int) -> np.ndarray:
     feed = [inputs[n] for n in _model_input_names(model)]
+    copy = _float64_copy(model, spec)
+    if copy is None:
+        log.info("%s: not rebuilt in float64, its soft targets follow this processor's kernels", spec.source)
+    else:
+        model, feed = copy, [x.astype(SOFT_TARGET_PRECISION) for x in feed]
     pred = np.asarray(model.predict(feed if len(feed) > 1 else feed[0], batch_size=batch_size,
                                     verbose=0), dtype=np.float64)
     output = spec.output
@@ -271,7 +305,7 @@ def soft_target_key(spec: TeacherSpec, dataset: Any, out_of_fold: bool) -> str:
     >>> soft_target_key(load_teacher("teacher"), ds, True)[:8]    # doctest: +SKIP
     'a91c03d2'
     """
-    return logits_key(spec.identity, dataset.fingerprint(), out_of_fold)
+    return logits_key(f"{spec.identity}\nforward pass: {SOFT_TARGET_PRECISION}", dataset.fingerprint(), out_of_fold)
 
 
 def teacher_logits(teacher_path: str | os.PathLike, dataset: Any, *,
