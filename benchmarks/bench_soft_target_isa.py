@@ -3,9 +3,9 @@ paths on this machine and compare the logits' content hashes, float32 against fl
 
 TensorFlow's matrix products go through oneDNN, which picks its kernels at run time;
 ``ONEDNN_MAX_CPU_ISA`` caps them (fpgakd sets AVX2). Each path runs in a fresh process: every
-fold model of the shipped default teacher scores the default jets once as fpgakd does
-(float32) and once rebuilt in float64 (``tf.keras.backend.set_floatx``, the weights cast,
-the logits rounded to float32). A path whose hashes differ from the first one's is named;
+fold model of the shipped default teacher scores the default jets once in float32 and once
+through the float64 twin fpgakd's soft targets come from (``fpgakd.learn.teacher``), the
+logits rounded to float32. A path whose hashes differ from the first one's is named;
 hashes printed on two machines compare the machines.
 
     python benchmarks/bench_soft_target_isa.py            # the default dataset, generated if missing
@@ -27,28 +27,21 @@ import json
 import numpy as np
 from fpgakd.learn.runtime import configure_tensorflow
 configure_tensorflow()   # fpgakd's thread and determinism settings; the cap comes from the environment
-from fpgakd.config import TeacherConfig, config_from_dict
 from fpgakd.jets.jetfile import content_hash
 from fpgakd.jets.loading import default_jets_path, load_jets
 from fpgakd.learn import teacher as T
 from fpgakd.learn.shipped_teacher import SHIPPED_TEACHERS
-from fpgakd.learn.teacher_archs import build_teacher
-import tensorflow as tf
 
 ds = load_jets(default_jets_path(progress=False))
 spec = T.load_teacher(next(p for p in sorted(SHIPPED_TEACHERS.iterdir()) if p.is_dir()))
-cfg = config_from_dict(TeacherConfig, spec.meta["config"], "teacher.json")
 models = [T.load_teacher_model(p) for p in spec.models]
 inputs = T._spec_inputs(spec, models[0], ds)
 feed = [inputs[n] for n in T._model_input_names(models[0])]
 z32 = np.stack([np.asarray(m.predict(feed, batch_size=4096, verbose=0), np.float32) for m in models])
-tf.keras.backend.set_floatx("float64")
-z64 = []
-for m in models:
-    m64 = build_teacher(cfg, feed[0].shape[1], feed[0].shape[2], z32.shape[-1])
-    m64.set_weights([w.astype(np.float64) for w in m.get_weights()])
-    z64.append(np.asarray(m64.predict([f.astype(np.float64) for f in feed], batch_size=4096, verbose=0)))
-z64 = np.stack(z64).astype(np.float32)
+# the float64 twin teacher_logits computes the soft targets with
+z64 = np.stack([np.asarray(T._float64_copy(m, spec).predict([f.astype(T.SOFT_TARGET_PRECISION) for f in feed],
+                                                            batch_size=4096, verbose=0)) for m in models])
+z64 = z64.astype(np.float32)
 print(json.dumps({"float32": content_hash(z32), "float64": content_hash(z64),
                   "max |float64 - float32|": float(np.abs(z64 - z32).max())}))
 """

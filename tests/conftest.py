@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from fpgakd.firmware.rtl.jit_warmup import WARMUP_NUMBA_OPT
 from helpers.events import tiny_pileup_teacher
 from helpers.firmware import have_rtl_tools, start_rtl_tools_once
 from helpers.jets import tiny_student_config, train_tiny_teacher, write_synthetic_jets
@@ -24,9 +25,8 @@ from helpers.jets import tiny_student_config, train_tiny_teacher, write_syntheti
 # `fpgakd distill` would start a background compilation of da4ml's solver for each run a test
 # makes; the session compiles it once, before the test processes start (pytest_sessionstart)
 os.environ["FPGAKD_JIT_WARMUP"] = "0"
-# numba at LLVM's -O1 compiles da4ml's solver in 62 s instead of 94 (the 2-core development
-# machine) and the solver runs as fast on the tests' students, with the same netlists
-os.environ.setdefault("NUMBA_OPT", "1")
+# numba compiles da4ml's solver at the level the background warm-up uses (why: jit_warmup)
+os.environ.setdefault("NUMBA_OPT", WARMUP_NUMBA_OPT)
 
 SLOW_REASON = "slow (trains, generates or runs a tool): run with --runslow"
 

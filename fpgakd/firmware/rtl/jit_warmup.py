@@ -26,7 +26,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["start_jit_warmup", "warm_jit_cache", "JIT_WARMUP_ENV"]
+__all__ = ["start_jit_warmup", "warm_jit_cache", "JIT_WARMUP_ENV", "WARMUP_NUMBA_OPT"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ _LOWEST_PRIORITY = 19
 #: at 1 da4ml's solver compiles in 62 s instead of 94 (idle 2-core AMD EPYC), traces as fast
 #: and gives the same netlists; numba's cache does not record the level, so every later
 #: synthesis loads this machine code
-_WARMUP_NUMBA_OPT = "1"
+WARMUP_NUMBA_OPT = "1"
 
 
 def warm_jit_cache() -> None:
@@ -83,7 +83,7 @@ def start_jit_warmup() -> Any | None:
     # same session as the caller: the kernel shares the CPU between sessions (autogroups)
     # before it looks at priorities, so in a session of its own the warm-up would take a
     # whole core from the training instead of its idle cycles
-    env = {"NUMBA_OPT": _WARMUP_NUMBA_OPT, **os.environ}
+    env = {"NUMBA_OPT": WARMUP_NUMBA_OPT, **os.environ}
     return subprocess.Popen([sys.executable, "-m", __name__], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, preexec_fn=_lowest_priority, env=env)
 
