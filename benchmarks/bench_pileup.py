@@ -228,12 +228,39 @@ def goal_lines(stats: dict[str, dict[str, tuple[float, float]]]) -> list[str]:
     return out
 
 
-def _report(title: str, per_seed: list[dict], summary_path: Path, args: argparse.Namespace) -> None:
-    """Print a process's table over the seeds and its goal lines, and write its summary."""
+#: the docs table's name of each algorithm
+DOCS_NAMES = {"none": "none", REFERENCE: "PUPPI", "teacher": "teacher", "distillnet": "DistillNet",
+              "qdistillnet": "QDistillNet"}
+
+
+def docs_table_rows(stats: dict[str, dict[str, tuple[float, float]]]) -> list[list[str]]:
+    """The docs' table (header first): mean ± std per algorithm, resolutions against PUPPI."""
+    def spread(metric: str, name: str, digits: int = 3, sign: str = "") -> str:
+        mean, sd = stats[name][metric]
+        return f"{mean:{sign}.{digits}f} ± {sd:.{digits}f}"
+
+    rows = [["algorithm", "pT-miss resolution", "vs PUPPI", "jet pT resolution", "vs PUPPI",
+             "median response pT-miss", "median response jets", "jet efficiency"]]
+    for name in stats:
+        gains = [f"{100 * (1 - stats[name][m][0] / stats[REFERENCE][m][0]):+.0f}%" for m in RESOLUTIONS]
+        rows.append([DOCS_NAMES.get(name, name), spread("met_resolution", name), gains[0],
+                     spread("jet_resolution", name), gains[1], spread("met_median_response", name, 2, "+"),
+                     spread("jet_median_response", name, 2, "+"), spread("jet_efficiency", name, 2)])
+    return rows
+
+
+def _report(title: str, per_seed: list[dict], summary_path: Path, args: argparse.Namespace,
+            docs_csv: Path | None) -> None:
+    """Print a process's table over the seeds and its goal lines, write its summary (and the docs' CSV)."""
+    import csv
+
     table, stats = spread_table(per_seed)
     print(f"\n{title}; mean ± std over seeds {args.seeds}\n{table}")
     print("\n".join(goal_lines(stats)))
     summary_path.write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed}, indent=1))
+    if docs_csv is not None:
+        with docs_csv.open("w", newline="") as f:
+            csv.writer(f).writerows(docs_table_rows(stats))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--second-process", default=None, metavar="PROCESS",
                         help="also judge every seed's teacher and students on --eval-events independent events "
                              "of this hard process (e.g. ttbar_dilep)")
+    parser.add_argument("--docs-csv", type=Path, default=None, metavar="FILE",
+                        help="also write the table over seeds as CSV for the docs (the second process's "
+                             "beside it, FILE's stem + _PROCESS)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
@@ -268,11 +298,13 @@ def main(argv: list[str] | None = None) -> int:
                                                  calibrate_on=calibrate_on, process=args.second_process))
         print(f"seed {seed} done")
     _report(f"mu {args.mu:g}: trained on {args.train_events} events, judged on {evaluation.events.n_events} "
-            f"independent events", per_seed, out / result_name("summary", args.calibrate), args)
+            f"independent events", per_seed, out / result_name("summary", args.calibrate), args, args.docs_csv)
     if second is not None:
+        second_csv = (None if args.docs_csv is None
+                      else args.docs_csv.with_name(f"{args.docs_csv.stem}_{args.second_process}.csv"))
         _report(f"{args.second_process}, mu {args.mu:g}: the same models judged on {second.events.n_events} "
                 f"independent events", per_seed_second,
-                out / result_name(f"summary_{args.second_process}", args.calibrate), args)
+                out / result_name(f"summary_{args.second_process}", args.calibrate), args, second_csv)
     return 0
 
 

@@ -120,10 +120,10 @@ def _table(rows: list[dict]) -> str:
 
     def cell(fmt: str, v: Any) -> str:
         if isinstance(v, float):
-            v = f"{v:.3g}" if abs(v) < 1e-3 and v else f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4f}"
+            v = f"{v:.3g}" if abs(v) < 1e-3 and v else f"{v:.0f}" if abs(v) >= 100 else f"{v:.4f}"
         return fmt.format("-" if v is None else str(v))
-    lines = ["".join(fmt.format(h) for (_, fmt), h in zip(cols, heads))]
-    lines += ["".join(cell(fmt, r.get(k)) for k, fmt in cols) for r in rows]
+    lines = [" ".join(fmt.format(h) for (_, fmt), h in zip(cols, heads))]
+    lines += [" ".join(cell(fmt, r.get(k)) for k, fmt in cols) for r in rows]
     return "\n".join(lines)
 
 
