@@ -257,7 +257,8 @@ def _report(title: str, per_seed: list[dict], summary_path: Path, args: argparse
     table, stats = spread_table(per_seed)
     print(f"\n{title}; mean ± std over seeds {args.seeds}\n{table}")
     print("\n".join(goal_lines(stats)))
-    summary_path.write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed}, indent=1))
+    summary_path.write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed}, indent=1,
+                                       default=str))
     if docs_csv is not None:
         with docs_csv.open("w", newline="") as f:
             csv.writer(f).writerows(docs_table_rows(stats))
