@@ -19,6 +19,11 @@ evaluations are reused. ``responses.png`` and ``weights.png`` show the first see
 every algorithm calibrated (``summary_calibrated.json``, ``responses_calibrated.png``).
 ``--second-process ttbar_dilep`` judges the same teacher and students (trained on the first
 process) also on independent events of that process, in a table of their own.
+``--charged-from-vertex`` judges the teacher and students with each charged particle weighted
+by its track's vertex association, as PUPPI weighs it (CMS's charged-hadron subtraction), so
+that their learned weights act on the neutrals only (files tagged ``_vertex``).
+``--pt-weighted-students`` trains the students with each particle's loss weighted by its pT
+(``distillation.particle_weighting: pt``; runs and files tagged ``_ptweighted``).
 
 The goal (the DistillNet paper's ordering and margins): the teacher's pT-miss and jet pT
 resolutions at least 10% and 18% better than PUPPI's, its median responses within +-0.10 and
@@ -55,6 +60,18 @@ RESPONSE_LIMIT = 0.10
 EFFICIENCY_SHORTFALL = 0.02
 #: the seed of the evaluation events of the first process and of a second one
 EVAL_SEEDS = {"first": 2, "second": 3}
+#: the result files' tags of the variants: students trained pT-weighted, learned charged
+#: weights replaced by the vertex association
+PT_WEIGHTED_TAG, VERTEX_TAG = "_ptweighted", "_vertex"
+
+
+def variant_tag(pt_weighted: bool, charged_from_vertex: bool) -> str:
+    """The tag of a variant's result files ("" for the benchmark as the paper runs it).
+
+    >>> variant_tag(True, True)
+    '_ptweighted_vertex'
+    """
+    return (PT_WEIGHTED_TAG if pt_weighted else "") + (VERTEX_TAG if charged_from_vertex else "")
 
 
 def _event_file(path: Path, mu: float, n_events: int, seed: int, process: str = "wjets") -> Path:
@@ -96,13 +113,16 @@ def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> 
     return out
 
 
-def _student_run(name: str, data: Any, train_path: Path, teacher: Path, out: Path, seed: int) -> Path:
+def _student_run(name: str, data: Any, train_path: Path, teacher: Path, out: Path, seed: int,
+                 pt_weighted: bool = False) -> Path:
     from fpgakd.config import load_model_config
     from fpgakd.learn.pileup.student import distill_particles
 
     if not (out / "metrics.json").is_file():
         cfg = load_model_config(name)
         cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, seed=seed))
+        if pt_weighted:
+            cfg = dataclasses.replace(cfg, distillation=dataclasses.replace(cfg.distillation, particle_weighting="pt"))
         distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=data.puppi)
     return out
 
@@ -128,48 +148,67 @@ def result_name(stem: str, calibrated: bool) -> str:
     return f"{stem}_calibrated.json" if calibrated else f"{stem}.json"
 
 
-def algorithm_weights(teacher: Path | None, runs: dict[str, Path], data: Any) -> dict[str, Any]:
-    """PUPPI's, the teacher's (unless None) and every student's weight per particle of ``data``."""
+def algorithm_weights(teacher: Path | None, runs: dict[str, Path], data: Any,
+                      charged_from_vertex: bool = False) -> dict[str, Any]:
+    """PUPPI's, the teacher's (unless None) and every student's weight per particle of ``data``;
+    with ``charged_from_vertex``, the learned weights of charged particles replaced by their
+    vertex association."""
+    import numpy as np
+
     from fpgakd.learn.pileup.teacher import pileup_soft_labels
 
     weights = {REFERENCE: data.puppi}
     if teacher is not None:      # its graph inference is the slow part (cached once done)
         weights["teacher"] = pileup_soft_labels(teacher, data)
     weights.update({name: student_weights(run, data) for name, run in runs.items()})
+    if charged_from_vertex:
+        # PUPPI weighs a tracked charged particle 1 or 0 by its track's dz alone (CMS's
+        # charged-hadron subtraction), and fpgakd's tracker covers the whole acceptance: so
+        # PUPPI's weight of every charged particle is its vertex association
+        charged = np.asarray(data.events.particles["charge"]) != 0
+        for name in weights.keys() - {REFERENCE}:
+            weights[name] = np.where(charged, data.puppi, weights[name]).astype(np.float32)
     return weights
 
 
-def fit_seed_calibrations(seed_dir: Path, teacher: Path | None, runs: dict[str, Path], train: Any
-                          ) -> dict[str, Any]:
+def fit_seed_calibrations(seed_dir: Path, teacher: Path | None, runs: dict[str, Path], train: Any,
+                          charged_from_vertex: bool = False, variant: str = "") -> dict[str, Any]:
     """Each algorithm's jet calibration fitted on the training events (recorded in the seed's folder)."""
     from fpgakd.learn.pileup.verdict import fit_verdict_calibrations
 
-    calibrations = fit_verdict_calibrations(train.events, algorithm_weights(teacher, runs, train))
-    (seed_dir / "calibration.json").write_text(json.dumps(
+    weights = algorithm_weights(teacher, runs, train, charged_from_vertex)
+    calibrations = fit_verdict_calibrations(train.events, weights)
+    (seed_dir / f"calibration{variant}.json").write_text(json.dumps(
         {name: {"edges_gev": c.edges, "factors": c.factors} for name, c in calibrations.items()}, indent=1))
     return calibrations
 
 
 def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: Any, plots: bool,
-                  calibrate_on: Any = None, process: str = "") -> dict:
-    """The verdict of every algorithm on the evaluation events (cached in the seed's folder);
+                  calibrate_on: Any = None, process: str = "", charged_from_vertex: bool = False,
+                  variant: str = "") -> dict:
+    """The verdict of every algorithm on the evaluation events (cached in the seed's folder,
+    with its plots where ``plots``: drawn again only where missing);
     with ``calibrate_on`` (the training events), every algorithm's jets calibrated on them;
-    ``process`` names a second process's events in the cached files' and plots' names."""
+    ``process`` names a second process's events in the cached files' and plots' names;
+    ``charged_from_vertex`` takes the learned algorithms' charged weights from the vertex;
+    ``variant`` tags the cached files of a variant (see :func:`variant_tag`)."""
     from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
-    tag = f"_{process}" if process else ""
+    tag = (f"_{process}" if process else "") + variant
     done = seed_dir / result_name(f"verdict{tag}", calibrate_on is not None)
-    if done.is_file() and not plots:
+    suffix = "_calibrated" if calibrate_on is not None else ""
+    drawn = [seed_dir.parent / f"responses{tag}{suffix}.png", seed_dir.parent / f"weights{tag}.png"]
+    if done.is_file() and not (plots and not all(path.is_file() for path in drawn)):
         return json.loads(done.read_text())
-    calibrations = None if calibrate_on is None else fit_seed_calibrations(seed_dir, teacher, runs, calibrate_on)
-    weights = algorithm_weights(teacher, runs, data)
+    calibrations = (None if calibrate_on is None
+                    else fit_seed_calibrations(seed_dir, teacher, runs, calibrate_on, charged_from_vertex, variant))
+    weights = algorithm_weights(teacher, runs, data, charged_from_vertex)
     verdict = pileup_verdict(data.events, weights, calibrations=calibrations, progress=True)
     if plots:
         from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
 
-        suffix = "_calibrated" if calibrations else ""
-        plot_responses(verdict, seed_dir.parent / f"responses{tag}{suffix}.png")
-        plot_weight_distributions(weights, data.events.particles["is_pileup"], seed_dir.parent / f"weights{tag}.png")
+        plot_responses(verdict, drawn[0])
+        plot_weight_distributions(weights, data.events.particles["is_pileup"], drawn[1])
     summary = verdict_summary(verdict)
     done.write_text(json.dumps(summary, indent=1))
     return summary
@@ -280,6 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs-csv", type=Path, default=None, metavar="FILE",
                         help="also write the table over seeds as CSV for the docs (the second process's "
                              "beside it, FILE's stem + _PROCESS)")
+    parser.add_argument("--pt-weighted-students", action="store_true",
+                        help="train the students with each particle weighted by its pT in the loss "
+                             "(distillation.particle_weighting: pt; runs seedN/NAME_ptweighted)")
+    parser.add_argument("--charged-from-vertex", action="store_true",
+                        help="judge the teacher and students with every charged particle weighted by its vertex "
+                             "association (PUPPI's charged weight: 1 if |dz| < dz_cut), their learned weights on "
+                             "the neutrals only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
@@ -288,24 +334,29 @@ def main(argv: list[str] | None = None) -> int:
     second = (None if args.second_process is None
               else second_process_events(out, args.second_process, args.mu, args.eval_events))
     calibrate_on = train if args.calibrate else None
+    tag = variant_tag(args.pt_weighted_students, args.charged_from_vertex)
+    students_tag = PT_WEIGHTED_TAG if args.pt_weighted_students else ""
     per_seed, per_seed_second = [], []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
-        runs = {name: _student_run(name, train, train_path, teacher, seed_dir / name, seed) for name in STUDENTS}
-        per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on))
+        runs = {name: _student_run(name, train, train_path, teacher, seed_dir / f"{name}{students_tag}", seed,
+                                   args.pt_weighted_students) for name in STUDENTS}
+        per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on,
+                                      charged_from_vertex=args.charged_from_vertex, variant=tag))
         if second is not None:
             per_seed_second.append(evaluate_seed(seed_dir, teacher, runs, second, plots=i == 0,
-                                                 calibrate_on=calibrate_on, process=args.second_process))
+                                                 calibrate_on=calibrate_on, process=args.second_process,
+                                                 charged_from_vertex=args.charged_from_vertex, variant=tag))
         print(f"seed {seed} done")
     _report(f"mu {args.mu:g}: trained on {args.train_events} events, judged on {evaluation.events.n_events} "
-            f"independent events", per_seed, out / result_name("summary", args.calibrate), args, args.docs_csv)
+            f"independent events", per_seed, out / result_name(f"summary{tag}", args.calibrate), args, args.docs_csv)
     if second is not None:
         second_csv = (None if args.docs_csv is None
                       else args.docs_csv.with_name(f"{args.docs_csv.stem}_{args.second_process}.csv"))
         _report(f"{args.second_process}, mu {args.mu:g}: the same models judged on {second.events.n_events} "
                 f"independent events", per_seed_second,
-                out / result_name(f"summary_{args.second_process}", args.calibrate), args, second_csv)
+                out / result_name(f"summary_{args.second_process}{tag}", args.calibrate), args, second_csv)
     return 0
 
 

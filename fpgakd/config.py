@@ -217,6 +217,9 @@ class DistillationConfig:
     alpha: float = 0.1
     #: regression students: "mae" or "mse" to the teacher's output
     regression_loss: Literal["mae", "mse"] = "mae"
+    #: per-particle students (task: particle_weight): how each particle counts in the loss,
+    #: "none" (all alike, Bal et al. 2024) or "pt" (by its pT, as jets and pT-miss sum them)
+    particle_weighting: Literal["none", "pt"] = "none"
     #: teacher sources used when ``fpgakd distill`` gets no --teacher: teacher directories,
     #: Keras model files, or distill run directories (a teacher assistant); several = an ensemble
     teachers: tuple[str, ...] = ()
@@ -279,6 +282,9 @@ class ModelConfig:
                self.name, "letters, digits, '-' and '_' only")
         _check(len(self.hidden) >= 1 and all(w >= 1 for w in self.hidden), "hidden",
                self.hidden, "a non-empty list of positive layer widths")
+        _check(self.distillation.particle_weighting == "none" or self.task == "particle_weight",
+               "distillation.particle_weighting", self.distillation.particle_weighting,
+               "'none' unless task is 'particle_weight' (only particles have a pT to weigh by)")
         self._check_particle_set()
         if self.quantization.enabled and self.quantization.kind == "hgq":
             _check(not self.pruning.enabled, "pruning.enabled", self.pruning.enabled,

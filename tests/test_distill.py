@@ -60,6 +60,31 @@ def test_regression_loss():
         regression_kd_loss(p, z, kind="huber")
 
 
+def test_regression_loss_weighted_by_row():
+    from fpgakd.learn.losses import regression_kd_loss
+
+    z = np.array([[0.0], [2.0], [-1.0]])
+    p = np.array([[0.3], [0.5], [0.0]])
+    w = np.array([1.0, 3.0, 0.0])
+    error = np.abs(1 / (1 + np.exp(-z[:, 0])) - p[:, 0])
+    assert float(regression_kd_loss(p, z, weight=w)) == pytest.approx((w * error).sum() / w.sum(), rel=1e-5)
+    # equal weights give the plain mean
+    assert float(regression_kd_loss(p, z, weight=np.full(3, 2.0))) == pytest.approx(error.mean(), rel=1e-5)
+
+
+def test_particle_weighting_only_for_particle_students(tmp_path):
+    from fpgakd.config import load_model_config
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ndistillation: {particle_weighting: pt}\n")
+    with pytest.raises(ConfigError, match="bad.yaml.*distillation.particle_weighting"):
+        load_model_config(str(bad))
+    bad.write_text("name: bad\ntask: particle_weight\ninputs: {type: particles}\n"
+                   "distillation: {particle_weighting: energy}\n")
+    with pytest.raises(ConfigError, match="particle_weighting"):
+        load_model_config(str(bad))
+
+
 def test_pruning_schedule_lands_on_frequency_grid():
     from fpgakd.learn.training import pruning_schedule_steps
 

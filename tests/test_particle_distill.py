@@ -96,6 +96,22 @@ def test_the_student_never_sees_the_truth_flags(teacher, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
+def test_a_pt_weighted_student_trains_on_other_weights_and_says_so(teacher, tmp_path):
+    from fpgakd.learn.students import load_student
+
+    directory, data = teacher
+    plain = tiny("distillnet")
+    weighted = dataclasses.replace(plain, distillation=dataclasses.replace(plain.distillation,
+                                                                           particle_weighting="pt"))
+    for cfg, name in ((plain, "plain"), (weighted, "weighted")):
+        distill(cfg, data.events, directory, tmp_path, name)
+    assert load_model_config(tmp_path / "weighted" / "config.yaml").distillation.particle_weighting == "pt"
+    students = [load_student(tmp_path / name / "student_kd.h5").get_weights() for name in ("plain", "weighted")]
+    # same seed, same soft labels: only the particles' weights in the loss tell the two apart
+    assert any(not np.array_equal(a, b) for a, b in zip(*students))
+
+
 def test_a_jet_student_on_events_is_refused_by_name(untrained_teacher, tmp_path):
     directory, data = untrained_teacher
     with pytest.raises(ConfigError, match="model hlf_mlp: key 'task'.*particle_weight"):

@@ -43,8 +43,10 @@ def kd_loss(y_true: Any, teacher_logits: Any, student_logits: Any, *, temperatur
     return tf.reduce_mean(alpha * ce + (1.0 - alpha) * temperature ** 2 * kl)
 
 
-def regression_kd_loss(target: Any, student_logits: Any, *, kind: str = "mae") -> "tf.Tensor":  # noqa: F821
-    """Mean ``|sigmoid(z) - target|`` (``kind="mae"``) or its square (``"mse"``).
+def regression_kd_loss(target: Any, student_logits: Any, *, kind: str = "mae",
+                       weight: Any = None) -> "tf.Tensor":  # noqa: F821
+    """Mean ``|sigmoid(z) - target|`` (``kind="mae"``) or its square (``"mse"``); with ``weight``
+    (one per row), the weighted mean ``sum(weight * error) / sum(weight)``.
 
     >>> float(regression_kd_loss([[0.5]], [[0.0]]))                 # doctest: +SKIP
     0.0
@@ -55,10 +57,15 @@ def regression_kd_loss(target: Any, student_logits: Any, *, kind: str = "mae") -
     p = tf.reshape(tf.convert_to_tensor(target, dtype=tf.float32), [-1])
     diff = tf.sigmoid(z) - p
     if kind == "mae":
-        return tf.reduce_mean(tf.abs(diff))
-    if kind == "mse":
-        return tf.reduce_mean(tf.square(diff))
-    raise ConfigError(f"distillation.regression_loss: got {kind!r}, allowed: 'mae', 'mse'")
+        error = tf.abs(diff)
+    elif kind == "mse":
+        error = tf.square(diff)
+    else:
+        raise ConfigError(f"distillation.regression_loss: got {kind!r}, allowed: 'mae', 'mse'")
+    if weight is None:
+        return tf.reduce_mean(error)
+    w = tf.reshape(tf.convert_to_tensor(weight, dtype=tf.float32), [-1])
+    return tf.reduce_sum(w * error) / tf.reduce_sum(w)
 
 
 def pack_classifier_targets(labels: Any, teacher_logits: Any, n_classes: int) -> Any:
@@ -75,8 +82,9 @@ def pack_classifier_targets(labels: Any, teacher_logits: Any, n_classes: int) ->
 
 
 def keras_loss(task: str, mode: str, n_classes: int, temperature: float, alpha: float,
-                regression: str):
-    """A Keras loss reading packed ``y_true`` = [one-hot | teacher logits] or [target]."""
+                regression: str, weighted: bool = False):
+    """A Keras loss reading packed ``y_true`` = [one-hot | teacher logits] or [target]
+    (``weighted``: [target | weight], the regression's per-row weight)."""
     import tensorflow as tf
 
     if task == "classifier":
@@ -85,7 +93,8 @@ def keras_loss(task: str, mode: str, n_classes: int, temperature: float, alpha: 
                            temperature=temperature, alpha=alpha)
     elif mode == "kd":
         def loss(y_true, y_pred):
-            return regression_kd_loss(y_true[:, :1], y_pred, kind=regression)
+            return regression_kd_loss(y_true[:, :1], y_pred, kind=regression,
+                                      weight=y_true[:, 1] if weighted else None)
     else:
         def loss(y_true, y_pred):
             return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(

@@ -123,7 +123,8 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
     """Train, prune and strip one student; returns (model, history, pruning steps).
 
     ``mode`` is ``"kd"`` or ``"scratch"``; ``y_packed`` is [one-hot | teacher logits]
-    for classifiers or [target] for regressors. ``checkpoint_dir`` holds the state an
+    for classifiers or [target] for regressors ([target | weight] for a per-particle student
+    with ``distillation.particle_weighting``). ``checkpoint_dir`` holds the state an
     interrupted run resumes from (Keras ``BackupAndRestore``); it is removed on success.
 
     >>> model, hist, steps = train_student(cfg, "kd", x, y, tr, va, 5, Path("ckpt"))  # doctest: +SKIP
@@ -146,7 +147,8 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
     metrics = [keras_accuracy(n_classes)] if cfg.task == "classifier" else []
     model.compile(optimizer=tf.keras.optimizers.Adam(t.learning_rate),
                   loss=keras_loss(cfg.task, mode, n_classes, cfg.distillation.temperature, alpha,
-                                   cfg.distillation.regression_loss),
+                                   cfg.distillation.regression_loss,
+                                   cfg.distillation.particle_weighting != "none"),
                   metrics=metrics)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     # best weights are chosen only once pruning is complete, so the kept model is fully sparse;

@@ -34,7 +34,7 @@ from fpgakd.learn.pileup.events import PileupData
 from fpgakd.learn.rundir import TEST_INPUTS_FILE
 from fpgakd.learn.runtime import configure_tensorflow
 
-__all__ = ["distill_particles", "default_pileup_teacher_dir", "DEFAULT_PILEUP_TEACHER",
+__all__ = ["distill_particles", "packed_targets", "default_pileup_teacher_dir", "DEFAULT_PILEUP_TEACHER",
            "MIN_CSIM_PARTICLES"]
 
 log = logging.getLogger(__name__)
@@ -91,15 +91,35 @@ def _checked_teacher(cfg: ModelConfig, teacher_path: str | os.PathLike | None, d
 
 
 # ---------------------------------------------------------------- the student
-def _train(cfg: ModelConfig, xs: np.ndarray, soft: np.ndarray, rows: dict[str, np.ndarray],
+def packed_targets(cfg: ModelConfig, soft: np.ndarray, pt: np.ndarray, train_rows: np.ndarray) -> np.ndarray:
+    """The student's packed targets: [soft label], or [soft label | weight] with
+    ``distillation.particle_weighting: pt`` (each particle's pT over the training particles'
+    mean pT, so that the loss keeps its scale).
+
+    >>> import dataclasses
+    >>> from fpgakd.config import load_model_config
+    >>> cfg = load_model_config("distillnet")
+    >>> cfg = dataclasses.replace(cfg, distillation=dataclasses.replace(cfg.distillation, particle_weighting="pt"))
+    >>> packed_targets(cfg, np.array([0.2, 0.9]), np.array([1.0, 3.0]), np.arange(2)).tolist()
+    [[0.20000000298023224, 0.5], [0.8999999761581421, 1.5]]
+    """
+    soft = np.asarray(soft, dtype=np.float32)[:, None]
+    if cfg.distillation.particle_weighting == "none":
+        return soft
+    pt = np.asarray(pt, dtype=np.float64)
+    weight = pt / pt[train_rows].mean()
+    return np.concatenate([soft, weight.astype(np.float32)[:, None]], axis=1)
+
+
+def _train(cfg: ModelConfig, xs: np.ndarray, packed: np.ndarray, rows: dict[str, np.ndarray],
            key_parts: tuple[Any, ...], run_dir: Path, progress: bool) -> tuple[Any, dict[str, Any]]:
     from fpgakd.learn.students import student_summary
     from fpgakd.learn.training import checkpoint_dirs, run_digest, train_student
 
     started = time.time()
     checkpoint = checkpoint_dirs(run_dir, run_digest(*key_parts), [_MODE])[_MODE]
-    # the packed target is the soft label alone: the truth flags never reach the loss
-    model, history, steps = train_student(cfg, _MODE, xs, soft[:, None], rows["train"], rows["val"], 1,
+    # the packed target is the soft label (and its weight): the truth flags never reach the loss
+    model, history, steps = train_student(cfg, _MODE, xs, packed, rows["train"], rows["val"], 1,
                                           checkpoint, progress=progress)
     shutil.rmtree(checkpoint, ignore_errors=True)
     with contextlib.suppress(OSError):   # the run's checkpoint folder, once empty
@@ -185,7 +205,8 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
     rows = {name: data.rows(events) for name, events in split.items()}
     standardizer = Standardizer().fit(data.x[rows["train"]], data.names)
     xs = standardizer.transform(data.x, data.names)
-    model, trained = _train(model_cfg, xs, soft, rows, (config_to_dict(model_cfg), data.fingerprint,
+    packed = packed_targets(model_cfg, soft, data.events.particles["pt"], rows["train"])
+    model, trained = _train(model_cfg, xs, packed, rows, (config_to_dict(model_cfg), data.fingerprint,
                                                         str(teacher_dir.resolve())), run_dir, progress)
     test = rows["test"]
     if len(test) < MIN_CSIM_PARTICLES:
