@@ -42,6 +42,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fpgakd.atomic import write_text_atomic
+
 STUDENTS = ("distillnet", "qdistillnet")
 REFERENCE = "puppi"
 METRICS = ("met_resolution", "met_median_response", "jet_resolution", "jet_median_response", "jet_efficiency",
@@ -178,7 +180,7 @@ def fit_seed_calibrations(seed_dir: Path, teacher: Path | None, runs: dict[str, 
 
     weights = algorithm_weights(teacher, runs, train, charged_from_vertex)
     calibrations = fit_verdict_calibrations(train.events, weights)
-    (seed_dir / f"calibration{variant}.json").write_text(json.dumps(
+    write_text_atomic(seed_dir / f"calibration{variant}.json", json.dumps(
         {name: {"edges_gev": c.edges, "factors": c.factors} for name, c in calibrations.items()}, indent=1))
     return calibrations
 
@@ -210,7 +212,7 @@ def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: An
         plot_responses(verdict, drawn[0])
         plot_weight_distributions(weights, data.events.particles["is_pileup"], drawn[1])
     summary = verdict_summary(verdict)
-    done.write_text(json.dumps(summary, indent=1))
+    write_text_atomic(done, json.dumps(summary, indent=1))
     return summary
 
 
@@ -292,15 +294,17 @@ def _report(title: str, per_seed: list[dict], summary_path: Path, args: argparse
             docs_csv: Path | None) -> None:
     """Print a process's table over the seeds and its goal lines, write its summary (and the docs' CSV)."""
     import csv
+    import io
 
     table, stats = spread_table(per_seed)
     print(f"\n{title}; mean ± std over seeds {args.seeds}\n{table}")
     print("\n".join(goal_lines(stats)))
-    summary_path.write_text(json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed}, indent=1,
+    write_text_atomic(summary_path, json.dumps({"args": vars(args), "stats": stats, "per_seed": per_seed}, indent=1,
                                        default=str))
     if docs_csv is not None:
-        with docs_csv.open("w", newline="") as f:
-            csv.writer(f).writerows(docs_table_rows(stats))
+        table_csv = io.StringIO(newline="")
+        csv.writer(table_csv).writerows(docs_table_rows(stats))
+        write_text_atomic(docs_csv, table_csv.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
