@@ -67,13 +67,24 @@ EVAL_SEEDS = {"first": 2, "second": 3}
 PT_WEIGHTED_TAG, VERTEX_TAG = "_ptweighted", "_vertex"
 
 
-def variant_tag(pt_weighted: bool, charged_from_vertex: bool) -> str:
-    """The tag of a variant's result files ("" for the benchmark as the paper runs it).
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """What a run changes from the paper's setup (nothing, by default), and its files' tag.
 
-    >>> variant_tag(True, True)
+    >>> Variant(pt_weighted_students=True, charged_from_vertex=True).tag
     '_ptweighted_vertex'
     """
-    return (PT_WEIGHTED_TAG if pt_weighted else "") + (VERTEX_TAG if charged_from_vertex else "")
+
+    pt_weighted_students: bool = False
+    charged_from_vertex: bool = False
+
+    @property
+    def students_tag(self) -> str:
+        return PT_WEIGHTED_TAG if self.pt_weighted_students else ""
+
+    @property
+    def tag(self) -> str:
+        return self.students_tag + (VERTEX_TAG if self.charged_from_vertex else "")
 
 
 def _event_file(path: Path, mu: float, n_events: int, seed: int, process: str = "wjets") -> Path:
@@ -164,47 +175,45 @@ def algorithm_weights(teacher: Path | None, runs: dict[str, Path], data: Any,
         weights["teacher"] = pileup_soft_labels(teacher, data)
     weights.update({name: student_weights(run, data) for name, run in runs.items()})
     if charged_from_vertex:
-        # PUPPI weighs a tracked charged particle 1 or 0 by its track's dz alone (CMS's
-        # charged-hadron subtraction), and fpgakd's tracker covers the whole acceptance: so
-        # PUPPI's weight of every charged particle is its vertex association
-        charged = np.asarray(data.events.particles["charge"]) != 0
+        from fpgakd.jets.events.puppi import vertex_association
+
+        tracked, from_pv = vertex_association(data.events.particles)
         for name in weights.keys() - {REFERENCE}:
-            weights[name] = np.where(charged, data.puppi, weights[name]).astype(np.float32)
+            weights[name] = np.where(tracked, from_pv, weights[name]).astype(np.float32)
     return weights
 
 
 def fit_seed_calibrations(seed_dir: Path, teacher: Path | None, runs: dict[str, Path], train: Any,
-                          charged_from_vertex: bool = False, variant: str = "") -> dict[str, Any]:
+                          variant: Variant = Variant()) -> dict[str, Any]:
     """Each algorithm's jet calibration fitted on the training events (recorded in the seed's folder)."""
     from fpgakd.learn.pileup.verdict import fit_verdict_calibrations
 
-    weights = algorithm_weights(teacher, runs, train, charged_from_vertex)
+    weights = algorithm_weights(teacher, runs, train, variant.charged_from_vertex)
     calibrations = fit_verdict_calibrations(train.events, weights)
-    write_text_atomic(seed_dir / f"calibration{variant}.json", json.dumps(
+    write_text_atomic(seed_dir / f"calibration{variant.tag}.json", json.dumps(
         {name: {"edges_gev": c.edges, "factors": c.factors} for name, c in calibrations.items()}, indent=1))
     return calibrations
 
 
 def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: Any, plots: bool,
-                  calibrate_on: Any = None, process: str = "", charged_from_vertex: bool = False,
-                  variant: str = "") -> dict:
+                  calibrate_on: Any = None, process: str = "", variant: Variant = Variant()) -> dict:
     """The verdict of every algorithm on the evaluation events (cached in the seed's folder,
     with its plots where ``plots``: drawn again only where missing);
     with ``calibrate_on`` (the training events), every algorithm's jets calibrated on them;
     ``process`` names a second process's events in the cached files' and plots' names;
-    ``charged_from_vertex`` takes the learned algorithms' charged weights from the vertex;
-    ``variant`` tags the cached files of a variant (see :func:`variant_tag`)."""
+    ``variant`` judges a :class:`Variant` (its tag in the cached files' names)."""
     from fpgakd.learn.pileup.verdict import pileup_verdict, verdict_summary
 
-    tag = (f"_{process}" if process else "") + variant
+    tag = (f"_{process}" if process else "") + variant.tag
     done = seed_dir / result_name(f"verdict{tag}", calibrate_on is not None)
     suffix = "_calibrated" if calibrate_on is not None else ""
     drawn = [seed_dir.parent / f"responses{tag}{suffix}.png", seed_dir.parent / f"weights{tag}.png"]
-    if done.is_file() and not (plots and not all(path.is_file() for path in drawn)):
+    plots_missing = plots and not all(path.is_file() for path in drawn)
+    if done.is_file() and not plots_missing:
         return json.loads(done.read_text())
     calibrations = (None if calibrate_on is None
-                    else fit_seed_calibrations(seed_dir, teacher, runs, calibrate_on, charged_from_vertex, variant))
-    weights = algorithm_weights(teacher, runs, data, charged_from_vertex)
+                    else fit_seed_calibrations(seed_dir, teacher, runs, calibrate_on, variant))
+    weights = algorithm_weights(teacher, runs, data, variant.charged_from_vertex)
     verdict = pileup_verdict(data.events, weights, calibrations=calibrations, progress=True)
     if plots:
         from fpgakd.learn.pileup.verdict_plots import plot_responses, plot_weight_distributions
@@ -338,29 +347,29 @@ def main(argv: list[str] | None = None) -> int:
     second = (None if args.second_process is None
               else second_process_events(out, args.second_process, args.mu, args.eval_events))
     calibrate_on = train if args.calibrate else None
-    tag = variant_tag(args.pt_weighted_students, args.charged_from_vertex)
-    students_tag = PT_WEIGHTED_TAG if args.pt_weighted_students else ""
+    variant = Variant(args.pt_weighted_students, args.charged_from_vertex)
     per_seed, per_seed_second = [], []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
-        runs = {name: _student_run(name, train, train_path, teacher, seed_dir / f"{name}{students_tag}", seed,
-                                   args.pt_weighted_students) for name in STUDENTS}
+        runs = {name: _student_run(name, train, train_path, teacher, seed_dir / f"{name}{variant.students_tag}",
+                                   seed, variant.pt_weighted_students) for name in STUDENTS}
         per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on,
-                                      charged_from_vertex=args.charged_from_vertex, variant=tag))
+                                      variant=variant))
         if second is not None:
             per_seed_second.append(evaluate_seed(seed_dir, teacher, runs, second, plots=i == 0,
                                                  calibrate_on=calibrate_on, process=args.second_process,
-                                                 charged_from_vertex=args.charged_from_vertex, variant=tag))
+                                                 variant=variant))
         print(f"seed {seed} done")
     _report(f"mu {args.mu:g}: trained on {args.train_events} events, judged on {evaluation.events.n_events} "
-            f"independent events", per_seed, out / result_name(f"summary{tag}", args.calibrate), args, args.docs_csv)
+            f"independent events", per_seed, out / result_name(f"summary{variant.tag}", args.calibrate), args,
+            args.docs_csv)
     if second is not None:
         second_csv = (None if args.docs_csv is None
                       else args.docs_csv.with_name(f"{args.docs_csv.stem}_{args.second_process}.csv"))
         _report(f"{args.second_process}, mu {args.mu:g}: the same models judged on {second.events.n_events} "
                 f"independent events", per_seed_second,
-                out / result_name(f"summary_{args.second_process}{tag}", args.calibrate), args, second_csv)
+                out / result_name(f"summary_{args.second_process}{variant.tag}", args.calibrate), args, second_csv)
     return 0
 
 

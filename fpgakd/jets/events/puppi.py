@@ -40,7 +40,7 @@ from fpgakd.errors import DataError
 from fpgakd.jets.events.puppi_config import PuppiConfig, PuppiRegion, load_puppi_config
 
 __all__ = ["PuppiConfig", "PuppiRegion", "load_puppi_config", "PuppiShapes", "puppi_weights",
-           "puppi_shapes", "apply_puppi_cuts", "local_shape", "pileup_reference"]
+           "vertex_association", "puppi_shapes", "apply_puppi_cuts", "local_shape", "pileup_reference"]
 
 #: CMS's floor on the RMS (PuppiAlgo::computeMedRMS: an RMS of 0 becomes 1e-5)
 _RMS_FLOOR = 1e-5
@@ -141,13 +141,28 @@ def _regions(abs_eta: np.ndarray, pt: np.ndarray, cfg: PuppiConfig) -> np.ndarra
     return region
 
 
+def vertex_association(particles: dict[str, np.ndarray], config: PuppiConfig | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(has a track, its track points to the primary vertex) per particle: the charged-hadron
+    subtraction PUPPI applies to every tracked particle before anything else.
+
+    >>> tracked, from_pv = vertex_association({"charge": np.array([1, -1, 0]), "eta": np.zeros(3),
+    ...                                        "dz": np.array([0.01, 0.3, 0.0])})
+    >>> tracked.tolist(), from_pv.tolist()
+    ([True, True, False], [True, False, False])
+    """
+    cfg = config or PuppiConfig()
+    tracked = (np.asarray(particles["charge"]) != 0) & (np.abs(np.asarray(particles["eta"], np.float64))
+                                                        < cfg.tracker_eta)
+    return tracked, tracked & (np.abs(np.asarray(particles["dz"], np.float64)) < cfg.dz_cut)
+
+
 def _event_raw_weights(p: dict[str, np.ndarray], cfg: PuppiConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One event's weights before the cuts, region per particle, and which have no track."""
     eta, phi, pt = (np.asarray(p[k], np.float64) for k in ("eta", "phi", "pt"))
     abs_eta = np.abs(eta)
     region = _regions(abs_eta, pt, cfg)
-    tracked = (np.asarray(p["charge"]) != 0) & (abs_eta < cfg.tracker_eta)
-    from_pv = tracked & (np.abs(np.asarray(p["dz"], np.float64)) < cfg.dz_cut)
+    tracked, from_pv = vertex_association(p, cfg)
     shaped = ~tracked & (region >= 0)
     # the reference samples: charged particles of the central tracker inside some region
     sample = tracked & (abs_eta < cfg.extrap_eta) & (region >= 0)
