@@ -10,7 +10,8 @@ The architectures (``ARCHS``): the hybrid MLP of ``models/hybrid_mlp.yaml`` (16 
 features and the top-N constituents flattened, 64-32-32), and a Deep Sets that reads the top-N
 constituents (deta, dphi, log pT fraction and the 0/1 mask, the columns and the rms scaling of
 a ``particle_set`` student) through a bias-free per-particle network, a max over the particles,
-and the 16 high-level features joined at the head: the teacher's own shape, shrunk. Every
+and the 16 high-level features joined at the head: the teacher's own shape, shrunk. The ``_t7``
+shapes read the seven particle features the teacher reads instead of three. Every
 network is float and unpruned, so each number is a ceiling for the quantized, pruned student of
 that shape. ``unrolled weights`` is what a fully parallel (II 1) firmware holds: N copies of
 the per-particle network plus the head; at about 20 LUT per non-zero 8-bit weight and 75%
@@ -41,6 +42,9 @@ import numpy as np
 TEMPERATURE, ALPHA = 2.0, 0.5
 LEARNING_RATE, BATCH_SIZE, PATIENCE = 2e-3, 512, 8
 FEATURES = ("deta", "dphi", "log_pt_frac")
+#: the seven per-particle features the teacher reads (its ``constituent_features``), the
+#: fractions as logs as a student reads them
+TEACHER_FEATURES = ("deta", "dphi", "log_pt", "log_e", "log_pt_frac", "log_e_frac", "delta_r")
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,11 @@ class Arch:
     n_particles: int
     phi: tuple[int, ...]
     head: tuple[int, ...]
+    features: tuple[str, ...] = FEATURES
 
     def unrolled_weights(self, n_hlf: int = 16, n_out: int = 5) -> int:
         """Multiplications a fully parallel firmware holds (biases left out)."""
-        per_particle = len(FEATURES) + (self.kind == "deepsets")
+        per_particle = len(self.features) + (self.kind == "deepsets")
         if self.kind == "mlp":
             widths = [n_hlf + self.n_particles * per_particle, *self.head, n_out]
             return sum(a * b for a, b in zip(widths, widths[1:]))
@@ -72,6 +77,12 @@ ARCHS = {
     "ds16_16": Arch("deepsets", 16, (16, 16), (32, 16)),
     "ds16_32": Arch("deepsets", 16, (32, 32), (64, 32)),
     "ds32_32": Arch("deepsets", 32, (32, 32), (64, 32)),
+    # the same shapes reading what the teacher reads of each particle
+    "hybrid4_64_t7": Arch("mlp", 4, (), (64, 32, 32), TEACHER_FEATURES),
+    "ds16_8_t7": Arch("deepsets", 16, (8, 8), (32, 16), TEACHER_FEATURES),
+    "ds16_16_t7": Arch("deepsets", 16, (16, 16), (32, 16), TEACHER_FEATURES),
+    "ds16_32_t7": Arch("deepsets", 16, (32, 32), (64, 32), TEACHER_FEATURES),
+    "ds32_32_t7": Arch("deepsets", 32, (32, 32), (64, 32), TEACHER_FEATURES),
 }
 
 
@@ -81,7 +92,7 @@ def _inputs(dataset: Any, arch: Arch, train: np.ndarray) -> list[np.ndarray]:
     from fpgakd.jets.preprocessing import fit_student_standardizer, student_inputs
 
     kind = "hybrid" if arch.kind == "mlp" else "particle_set"
-    inputs = InputConfig(type=kind, n_constituents=arch.n_particles, constituent_features=FEATURES)
+    inputs = InputConfig(type=kind, n_constituents=arch.n_particles, constituent_features=arch.features)
     x, names = student_inputs(dataset, inputs)
     x = fit_student_standardizer(x[train], names, inputs).transform(x).astype(np.float32)
     if arch.kind == "mlp":
@@ -182,7 +193,8 @@ def report(out: Path) -> list[dict[str, Any]]:
         for mode in ("scratch", "kd"):
             acc = [r["accuracy"] for r in results if r["arch"] == name and r["mode"] == mode]
             if acc:
-                rows.append({"student": name, "particles": arch.n_particles, "per-particle network":
+                rows.append({"student": name, "particles": arch.n_particles, "features": len(arch.features),
+                             "per-particle network":
                              "-".join(map(str, arch.phi)) or "-", "head": "-".join(map(str, arch.head)),
                              "mode": mode, "accuracy": 100 * float(np.mean(acc)),
                              "std": 100 * float(np.std(acc)) if len(acc) > 1 else None, "seeds": len(acc),
@@ -192,10 +204,11 @@ def report(out: Path) -> list[dict[str, Any]]:
 
 def format_rows(rows: list[dict[str, Any]]) -> list[str]:
     """CSV lines of the report (accuracy as 'mean ± std' or 'x (1 seed)')."""
-    lines = ["student,particles,per-particle network,head,mode,test accuracy (%),unrolled weights"]
+    lines = ["student,particles,features per particle,per-particle network,head,mode,test accuracy (%),"
+             "unrolled weights"]
     for r in rows:
         acc = f"{r['accuracy']:.1f} ± {r['std']:.1f}" if r["std"] is not None else f"{r['accuracy']:.1f} (1 seed)"
-        lines.append(f"{r['student']},{r['particles']},{r['per-particle network']},{r['head']},{r['mode']},"
+        lines.append(f"{r['student']},{r['particles']},{r['features']},{r['per-particle network']},{r['head']},{r['mode']},"
                      f"{acc},\"{r['unrolled weights']:,}\"")
     return lines
 
@@ -208,27 +221,28 @@ def plot(rows: list[dict[str, Any]], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    styles = {("mlp", "scratch"): ("s", "none"), ("mlp", "kd"): ("s", None),
-              ("deepsets", "scratch"): ("o", "none"), ("deepsets", "kd"): ("o", None)}
-    for (kind, mode), (marker, face) in styles.items():
-        sel = [r for r in rows if ARCHS[r["student"]].kind == kind and r["mode"] == mode]
-        if not sel:
-            continue
-        label = f"{'hybrid MLP' if kind == 'mlp' else 'Deep Sets + HLF'}, {mode}"
-        colour = "C0" if kind == "mlp" else "C1"
-        ax.errorbar([r["unrolled weights"] for r in sel], [r["accuracy"] for r in sel],
-                    yerr=[r["std"] or 0.0 for r in sel], fmt=marker, color=colour, label=label,
-                    markerfacecolor=face or colour, capsize=2)
-        for r in sel:
-            if mode == "scratch":
-                ax.annotate(r["student"], (r["unrolled weights"], r["accuracy"]), fontsize=7,
-                            xytext=(4, -9), textcoords="offset points")
+    markers, colours = {"mlp": "s", "deepsets": "o"}, iter(f"C{i}" for i in range(10))
+    groups = sorted({(ARCHS[r["student"]].kind, r["features"]) for r in rows})
+    for kind, n_features in groups:
+        colour = next(colours)
+        for mode in ("scratch", "kd"):
+            sel = [r for r in rows if (ARCHS[r["student"]].kind, r["features"], r["mode"]) == (kind, n_features, mode)]
+            if not sel:
+                continue
+            label = f"{'hybrid MLP' if kind == 'mlp' else 'Deep Sets + HLF'}, {n_features} features, {mode}"
+            ax.errorbar([r["unrolled weights"] for r in sel], [r["accuracy"] for r in sel],
+                        yerr=[r["std"] or 0.0 for r in sel], fmt=markers[kind], color=colour, label=label,
+                        markerfacecolor="none" if mode == "scratch" else colour, capsize=2)
+            for r in sel:
+                if mode == "scratch":
+                    ax.annotate(r["student"], (r["unrolled weights"], r["accuracy"]), fontsize=7,
+                                xytext=(4, -9), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("weights in a fully parallel firmware (N x per-particle network + head)")
     ax.set_ylabel("test accuracy (%), float, unpruned")
     ax.set_title("Students that read the particles: the float ceiling (benchmark set)", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=120)
