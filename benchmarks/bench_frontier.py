@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark (not a test): the accuracy-vs-LUT frontier of KD and scratch students (issue #9).
+"""Benchmark (not a test): the accuracy-vs-LUT frontier of KD and scratch students.
 
     python benchmarks/bench_frontier.py                          # benchmark set, 3 families, 3 seeds
     python benchmarks/bench_frontier.py --families hlf --seeds 0 --sizes 8 16
@@ -17,7 +17,7 @@ benchmark set (``fpgakd generate --benchmark``) unless ``--jets``; teacher: ``--
 one trained here once from ``teachers/<--teacher-config>.yaml``.
 
 Printed: a table of accuracy (mean +- std over seeds) and W/Z/t rejections at 30% and 50%
-signal efficiency beside the LUT (its source named); the chosen recipes; the goal check of issue #9 (a KD student
+signal efficiency beside the LUT (its source named); the chosen recipes; the goal check (a KD student
 with LUT <= the best scratch student's beats it by >= 1.5 points; at <= 500 LUT, KD >=
 scratch; KD is "kd tuned" where it ran); ``frontier.png`` (accuracy against LUT, log x).
 """
@@ -34,7 +34,7 @@ from typing import Any
 #: student families and the hidden layers scanned for each, smallest first
 FAMILIES = {"hlf": "hlf_mlp", "constituent": "constituent_mlp", "hybrid": "hybrid_mlp"}
 DEFAULT_SIZES = ("4", "16", "32-16", "64-32-32")
-#: issue #9's goal: KD beats the best scratch student at no more LUT by this many points ...
+#: the frontier's goal: KD beats the best scratch student at no more LUT by this many points ...
 GOAL_GAIN = 0.015
 #: ... and among students up to this LUT, KD is at least as good as scratch
 SMALL_LUT = 500
