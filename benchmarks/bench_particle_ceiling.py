@@ -215,12 +215,9 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
 
 def plot(rows: list[dict[str, Any]], path: Path) -> Path:
     """Test accuracy against the unrolled weights, one marker per family and mode (error bars: std)."""
-    import matplotlib
+    from fpgakd.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     markers, colours = {"mlp": "s", "deepsets": "o"}, iter(f"C{i}" for i in range(10))
     groups = sorted({(ARCHS[r["student"]].kind, r["features"]) for r in rows})
     for kind, n_features in groups:
@@ -243,12 +240,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_title("Students that read the particles: the float ceiling (benchmark set)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def main(argv: list[str] | None = None) -> int:

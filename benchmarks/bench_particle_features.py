@@ -120,12 +120,9 @@ def _reference_front(frontier_csv: Path) -> list[tuple[str, float, float]]:
 
 def plot(rows: list[dict[str, Any]], frontier_csv: Path, path: Path) -> Path:
     """KD accuracy against LUT per student and feature set, the QKeras MLP fronts (scratch) beside them."""
-    import matplotlib
+    from fpgakd.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     for family in REFERENCE_FAMILIES:
         ref = sorted((lut, acc) for name, acc, lut in _reference_front(frontier_csv)
                      if name.startswith(family) and lut >= PLOT_MIN_LUT)
@@ -143,12 +140,7 @@ def plot(rows: list[dict[str, Any]], frontier_csv: Path, path: Path) -> Path:
     ax.set_title("8-bit students: the particle features they read (benchmark set)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def main(argv: list[str] | None = None) -> int:
