@@ -27,7 +27,8 @@ from typing import Any
 
 #: what a student reads of each particle, named by how many features (the scan's two sets)
 FEATURE_SETS = {3: "3 (deta, dphi, log pT fraction)", 7: "7 (the teacher's)"}
-SHAPE_COLUMNS = ["student", "particles", "features", "per-particle network", "head", "pooling", "sparsity", "epochs"]
+SHAPE_COLUMNS = ["student", "particles", "features", "per-particle network", "head", "pooling", "sparsity", "epochs",
+                 "recipe"]
 #: the MLP fronts drawn for reference: docs/results/frontier.csv rows of these families
 REFERENCE_FAMILIES = ("hlf", "hybrid")
 #: the plot starts here: the particle students are all far above it, the MLPs' small sizes far below
@@ -44,7 +45,9 @@ def _shape(row: Any) -> dict[str, Any]:
             "features": FEATURE_SETS.get(len(json.loads(row["student.inputs.constituent_features"])), "other"),
             "per-particle network": widths(row["student.particle_hidden"]), "head": widths(row["student.hidden"]),
             "pooling": row["student.pooling"] if deep_sets else "-",
-            "sparsity": f"{row['student.pruning.target_sparsity']:.0%}", "epochs": int(row["student.training.epochs"])}
+            "sparsity": f"{row['student.pruning.target_sparsity']:.0%}", "epochs": int(row["student.training.epochs"]),
+            # a scratch twin carries the model's own (alpha, T), so it lands beside that KD recipe
+            "recipe": f"{row['student.distillation.alpha']:g}, {row['student.distillation.temperature']:g}"}
 
 
 def load_points(scan_dir: Path) -> Any:
@@ -94,11 +97,12 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
     def number(value: float | None, fmt: str) -> str:
         return "-" if value is None else format(value, fmt)
 
-    lines = ["student,particles,particle features,per-particle network,head,pooling,pruned,epochs,KD (%),"
-             "scratch (%),KD - scratch,LUT KD / scratch,W rej @30% (KD),t rej @30% (KD)"]
+    lines = ["student,particles,particle features,per-particle network,head,pooling,pruned,epochs,"
+             "KD alpha / T,KD (%),scratch (%),KD - scratch,LUT KD / scratch,W rej @30% (KD),t rej @30% (KD)"]
     for r in rows:
         lines.append(",".join([r["student"], str(r["particles"]), f"\"{r['features']}\"", r["per-particle network"],
-                               r["head"], r["pooling"], r["sparsity"], str(r["epochs"]), r["kd"], r["scratch"], number(r["KD - scratch"], "+.1f"),
+                               r["head"], r["pooling"], r["sparsity"], str(r["epochs"]),
+                               r["recipe"].replace(", ", " / "), r["kd"], r["scratch"], number(r["KD - scratch"], "+.1f"),
                                f"\"{lut(r, 'kd')} / {lut(r, 'scratch')}\"", number(r["W rej @30% (KD)"], ".0f"),
                                number(r["t rej @30% (KD)"], ".0f")]))
     return lines
