@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -37,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fpgakd.atomic import write_text_atomic
 
 #: T and alpha of models/hybrid_mlp.yaml (chosen there on the validation split)
 TEMPERATURE, ALPHA = 2.0, 0.5
@@ -178,9 +179,7 @@ def run(args: argparse.Namespace, out: Path) -> None:
                 data = data or _data(_jets(args), Path(args.teacher))
                 result = {"arch": name, "mode": mode, "seed": seed, "epochs_max": args.epochs,
                           **train_one(ARCHS[name], mode, seed, data, args.epochs)}
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(result, indent=1))
-                os.replace(tmp, path)
+                write_text_atomic(path, json.dumps(result, indent=1))
                 print(f"{name} {mode} seed {seed}: {100 * result['accuracy']:.2f}% "
                       f"({result['epochs']} epochs, {result['seconds']:.0f} s)", flush=True)
 
@@ -267,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         print(f"plot: {plot(rows, out / 'particle_ceiling.png')}")
     if args.docs_csv:
-        Path(args.docs_csv).write_text("\n".join(lines) + "\n")
+        write_text_atomic(args.docs_csv, "\n".join(lines) + "\n")
     return 0
 
 

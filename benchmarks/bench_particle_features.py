@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from fpgakd.atomic import write_text_atomic
 
 #: what a student reads of each particle, named by how many features (the scan's two sets)
 FEATURE_SETS = {3: "3 (deta, dphi, log pT fraction)", 7: "7 (the teacher's)"}
@@ -162,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     print(f"plot: {plot(rows, Path(args.frontier_csv), scan_dir / 'particle_features.png')}")
     if args.docs_csv:
-        tmp = Path(args.docs_csv).with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n")
-        os.replace(tmp, args.docs_csv)
+        write_text_atomic(args.docs_csv, "\n".join(lines) + "\n")
     return 0
 
 
