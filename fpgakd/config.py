@@ -310,8 +310,9 @@ class ModelConfig:
         _check(self.pooling != "mean" or n & (n - 1) == 0, "inputs.n_constituents", n,
                "a power of two for pooling: mean (the firmware divides by a shift, exactly)")
         _check(self.task == "classifier", "task", self.task, "'classifier' for a particle_set student")
-        _check(self.quantization.kind == "qkeras", "quantization.kind", self.quantization.kind,
-               "'qkeras' for a particle_set student (HGQ Deep Sets students are not supported)")
+        _check(self.quantization.kind == "qkeras" or not self.interaction, "quantization.kind",
+               self.quantization.kind, "'qkeras' for an interaction student (HGQ particle_set students "
+               "are Deep Sets: interaction 0)")
 
     @classmethod
     def _check_raw(cls, data: dict) -> dict:

@@ -34,11 +34,13 @@ log = logging.getLogger(__name__)
 
 #: Keras layer classes the firmware stage converts: those of fpgakd's MLP, Deep Sets and
 #: interaction students (:mod:`fpgakd.learn.deepsets_students`,
-#: :mod:`fpgakd.learn.interaction_students`), which
+#: :mod:`fpgakd.learn.interaction_students`; an HGQ Deep Sets proxy pools with
+#: ``MaxPooling1D`` / ``AveragePooling1D`` over all its particles), which
 #: the C-simulation regression (tests/test_csim.py) checks bit for bit. Anything else
 #: (convolutions, recurrent layers, ...) is refused up front with the layer named.
 SUPPORTED_LAYERS = frozenset({"InputLayer", "Dense", "QDense", "Activation", "QActivation", "ReLU",
                               "FixedPointQuantizer", "Reshape", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+                              "MaxPooling1D", "AveragePooling1D",
                               "Concatenate", "Add", "Multiply", "Cropping1D", "Flatten"})
 
 #: strategies hls4ml accepts on Dense layers only (on the input layer it raises)
@@ -217,8 +219,10 @@ def _register_cropping_kif() -> None:
     """Teach hls4ml 1.3's bit-exact pass what a Cropping1D produces: the kept rows of its input's
     fixed-point formats. That pass has no rule for the layer (it raises NotImplementedError), yet
     a crop only drops values; a Deep Sets student with the high-level features crops its input.
-    A private hls4ml registry (the pinned 1.3.0): a newer hls4ml may have the rule itself."""
-    from hls4ml.model.layers import Cropping1D
+    An HGQ one crops it before its quantizers, so the pass that types the input from the
+    quantizers behind it must also walk through a crop (it walks Reshape, Transpose and
+    Concatenate only). Private hls4ml functions (the pinned 1.3.0): a newer hls4ml may have both."""
+    from hls4ml.model.layers import Concatenate, Cropping1D, Reshape, Transpose
     from hls4ml.model.optimizer.passes import bit_exact
 
     if Cropping1D in bit_exact._produce_kif.registry:
@@ -229,7 +233,21 @@ def _register_cropping_kif() -> None:
         left, width = int(layer.attributes["crop_left"]), int(layer.attributes["out_width"])
         return tuple(a[left:left + width] for a in kif)
 
+    def layers_and_quantizers(node: Any, layers: list | None = None, quantizers: list | None = None) -> tuple:
+        layers = [] if layers is None else layers
+        quantizers = [] if quantizers is None else quantizers
+        for out in bit_exact.get_output_layers(node):
+            if isinstance(out, bit_exact.FixedPointQuantizer):
+                quantizers.append(out)
+            elif isinstance(out, (Reshape, Transpose, Concatenate, Cropping1D)):
+                layers.append(out)
+                layers_and_quantizers(out, layers, quantizers)
+            else:
+                raise ValueError(f"Layer {node.name} ({node.class_name}) unexpected input layer chain.")
+        return layers, quantizers
+
     bit_exact._produce_kif.register(Cropping1D, cropped)
+    bit_exact.get_output_layers_and_quantizers = layers_and_quantizers
 
 
 def _pointwise_layers(model: Any) -> list[Any]:

@@ -38,7 +38,7 @@ from fpgakd.jets.jetfile import HLF_NAMES
 
 __all__ = ["build_deepsets_student", "build_particle_network", "pooling_layer", "build_head", "is_deepsets_model",
            "POOL_LAYER", "PARTICLES_LAYER", "COLUMNS_LAYER", "PARTICLES_CROP_LAYER", "HLF_CROP_LAYER", "HLF_LAYER",
-           "JOIN_LAYER", "pooling_precisions"]
+           "JOIN_LAYER", "pooling_precisions", "particle_layout"]
 
 #: Name of the layer that reshapes the flat input into (N, F + 1) particles
 PARTICLES_LAYER = "particles"
@@ -84,13 +84,7 @@ def build_particle_network(cfg: ModelConfig, n_inputs: int, makers: tuple[Any, A
     """
     import tensorflow as tf
 
-    n_particles = cfg.inputs.n_constituents
-    n_hlf = len(HLF_NAMES) if cfg.inputs.hlf else 0
-    per_particle, rest = divmod(n_inputs - n_hlf, n_particles)
-    if rest or per_particle != len(cfg.inputs.constituent_features) + 1:
-        raise ValueError(f"{cfg.name}: {n_inputs} inputs are not {n_particles} particles of "
-                         f"{len(cfg.inputs.constituent_features)} features and a mask"
-                         + (f", then {n_hlf} high-level features" if n_hlf else ""))
+    n_particles, per_particle, n_hlf = particle_layout(cfg, n_inputs)
     input_layer, dense, relu = makers
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
     h = x_in if input_layer is None else input_layer(x_in)
@@ -107,6 +101,24 @@ def build_particle_network(cfg: ModelConfig, n_inputs: int, makers: tuple[Any, A
         h = dense(width, f"phi{i}", use_bias=False)(h)
         h = relu(f"phi_relu{i}")(h)
     return x_in, particles, h, hlf
+
+
+def particle_layout(cfg: ModelConfig, n_inputs: int) -> tuple[int, int, int]:
+    """(particles, columns per particle, high-level features) of a ``particle_set`` student's
+    flat input of ``n_inputs``, or a ValueError if the width does not fit ``cfg``.
+
+    >>> from fpgakd.config import load_model_config
+    >>> particle_layout(load_model_config("deepsets_hlf_16"), 16 * 4 + 16)
+    (16, 4, 16)
+    """
+    n_particles = cfg.inputs.n_constituents
+    n_hlf = len(HLF_NAMES) if cfg.inputs.hlf else 0
+    per_particle, rest = divmod(n_inputs - n_hlf, n_particles)
+    if rest or per_particle != len(cfg.inputs.constituent_features) + 1:
+        raise ValueError(f"{cfg.name}: {n_inputs} inputs are not {n_particles} particles of "
+                         f"{len(cfg.inputs.constituent_features)} features and a mask"
+                         + (f", then {n_hlf} high-level features" if n_hlf else ""))
+    return n_particles, per_particle, n_hlf
 
 
 def pooling_layer(pooling: str, name: str) -> Any:

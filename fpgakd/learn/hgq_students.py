@@ -42,7 +42,7 @@ import numpy as np
 from fpgakd.config import ModelConfig, QuantizationConfig
 from fpgakd.errors import ConfigError
 
-__all__ = ["build_hgq_student", "beta_for_epoch", "hgq_callbacks", "hgq_proxy", "hgq_custom_objects",
+__all__ = ["build_hgq_student", "quantizer_configs", "beta_for_epoch", "hgq_callbacks", "hgq_proxy", "hgq_custom_objects",
            "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
 
 
@@ -65,8 +65,14 @@ def import_hgq() -> Any:
     return HGQ
 
 
-def _quantizer_configs(q: QuantizationConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """HGQ's kernel and pre-activation quantizer configs for ``q``."""
+def quantizer_configs(q: QuantizationConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """HGQ's kernel and pre-activation quantizer configs for ``q`` (the activations: one width
+    per value of a sample, shared over the batch).
+
+    >>> kernel, activation = quantizer_configs(QuantizationConfig(kind="hgq", beta=1e-5))
+    >>> kernel["skip_dims"], activation["skip_dims"]
+    (None, (0,))
+    """
     clip = (-q.max_frac_bits, q.max_frac_bits)
     # no L1 on the widths: beta * EBOPs is the one resource penalty, so beta alone sets the trade
     common = dict(rnd_strategy="standard_round", exact_q_value=True, dtype=None, bw_clip=clip,
@@ -87,7 +93,7 @@ def build_hgq_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> Any:
     import tensorflow as tf
 
     hgq = import_hgq()
-    kq, paq = _quantizer_configs(cfg.quantization)
+    kq, paq = quantizer_configs(cfg.quantization)
     beta = beta_for_epoch(cfg.quantization, 0)
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
     h = hgq.HQuantize(paq_conf=dict(paq), name="input_quant")(x_in)
@@ -136,7 +142,7 @@ def hgq_callbacks(cfg: ModelConfig) -> list[Any]:
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             beta = beta_for_epoch(q, epoch)
             for layer in _hgq_layers(self.model):
-                if layer.name != "input_quant":
+                if not isinstance(layer, hgq.HQuantize):   # an input quantizer has no EBOPs
                     layer.beta.assign(beta)
 
     return [_BetaSchedule(), hgq.ResetMinMax(), hgq.FreeBOPs()]
@@ -171,8 +177,12 @@ def hgq_custom_objects() -> dict[str, Any]:
         return {}
     from HGQ.proxy import FixedPointQuantizer
 
+    from fpgakd.learn import hgq_layers
+
+    passive = {name: getattr(hgq.layers, name) for name in ("PReshape", "PFlatten", "PConcatenate")}
+    passive.update({name: getattr(hgq_layers, name) for name in hgq_layers.__all__})
     return {"HQuantize": hgq.HQuantize, "HDense": hgq.HDense, "HActivation": hgq.layers.HActivation,
-            "FixedPointQuantizer": FixedPointQuantizer}
+            "FixedPointQuantizer": FixedPointQuantizer, **passive}
 
 
 def is_hgq_model(model: Any) -> bool:

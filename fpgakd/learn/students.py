@@ -86,6 +86,10 @@ def build_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> "tf.keras.
     if n_inputs < 1 or n_outputs < 1:
         raise ValueError(f"n_inputs and n_outputs must be >= 1, got {n_inputs} and {n_outputs}")
     tf.keras.utils.set_random_seed(cfg.training.seed)
+    if cfg.quantization.enabled and cfg.quantization.kind == "hgq" and cfg.inputs.type == PARTICLE_SET_INPUT:
+        from fpgakd.learn.hgq_deepsets_students import build_hgq_deepsets_student
+
+        return build_hgq_deepsets_student(cfg, n_inputs, n_outputs)
     if cfg.quantization.enabled and cfg.quantization.kind == "hgq":
         from fpgakd.learn.hgq_students import build_hgq_student
 

@@ -67,21 +67,35 @@ def assert_csim_bit_exact_with_short_jets(run, hls_root, n_particles: int = 16, 
 
 
 def assert_rtl_bit_exact(run, rtl_dir) -> None:
-    """A distilled particle-set run's KD student: its integer replica equals Keras, and its RTL
-    simulates bit-exact in Verilator on the held-out jets and synthesizes in Yosys."""
+    """A distilled particle-set run's KD student (an HGQ one: its proxy): its integer replica
+    equals Keras, and its RTL simulates bit-exact in Verilator on the held-out jets and
+    synthesizes in Yosys."""
     from fpgakd.firmware.hls import load_keras
     from fpgakd.firmware.rtl.flow import run_rtl_flow
-    from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward
     from fpgakd.learn.rundir import run_inputs_file
 
-    model, _ = load_keras(run / "student_kd.h5")
+    proxy = run / "student_kd_proxy.h5"
+    model, _ = load_keras(proxy if proxy.is_file() else run / "student_kd.h5")
     x = np.load(run_inputs_file(run))
-    spec = extract_student(model)
-    ref = reference_forward(spec, quantize_inputs(model, spec, x)) * 2.0 ** -spec.out_f
-    np.testing.assert_array_equal(ref, model(x, training=False).numpy())
+    np.testing.assert_array_equal(_exact_replica(model, x), model(x, training=False).numpy())
 
     report = run_rtl_flow(model, rtl_dir, x)
 
     sim = report["simulation"]
     assert sim["bit_exact"] and sim["n_differing"] == 0 and sim["n_jets"] == len(x)
     assert report["synthesis"]["resources"]["LUT"] > 0 and sim["latency_cycles"] >= 1
+
+
+def _exact_replica(model, x: np.ndarray) -> np.ndarray:
+    """The RTL's specification of ``model`` on ``x``: the QKeras integer replica or the proxy's."""
+    from fpgakd.learn.hgq_students import is_hgq_proxy
+
+    if is_hgq_proxy(model):
+        from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
+
+        spec = extract_proxy(model)
+        return proxy_reference(spec, proxy_input_codes(model, spec, x))
+    from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward
+
+    spec = extract_student(model)
+    return reference_forward(spec, quantize_inputs(model, spec, x)) * 2.0 ** -spec.out_f

@@ -14,6 +14,7 @@ import numpy as np
 from fpgakd.errors import ConfigError
 from fpgakd.firmware.rtl.student import StudentSpec, extract_student
 from fpgakd.firmware.rtl.tools import da4ml_version
+from fpgakd.firmware.rtl.traced_ops import columns, concatenate, pool_particles
 
 
 #: Default pipelining: at most 5 adder levels per register stage (da4ml's CLI default).
@@ -196,11 +197,6 @@ def trace_student(model: Any, *, clock_ns: float = 4.167, latency_cutoff: float 
                     sigmoid_table_size)
 
 
-def _traced_pool(h: Any, spec: StudentSpec) -> Any:
-    """Over the particles: a mean over 2^k is the sum shifted (wiring), a max is comparators."""
-    return np.sum(h, axis=0) * 2.0 ** -spec.pool_shift if spec.pooling == "mean" else np.max(h, axis=0)
-
-
 def _traced_update(spec: StudentSpec, h: Any, particles: Any, rounding: str) -> Any:
     """An interaction student's update step (:mod:`fpgakd.firmware.rtl.update`), pooled: W2 a + b
     once, added to W1 h_i of every particle, the relu, the mask bit as a mux, the pooling."""
@@ -213,13 +209,14 @@ def _traced_update(spec: StudentSpec, h: Any, particles: Any, rounding: str) -> 
 
     w1, _ = weights(up.particle)
     w2, b2 = weights(up.aggregate)
-    aggregate = _traced_pool(h, spec) @ w2
+    aggregate = pool_particles(h, spec.pooling, spec.pool_shift) @ w2
     if np.any(b2 != 0):
         aggregate = aggregate + b2
     u = _traced_relu(h @ w1 + aggregate, up.relu[0], up.relu[1], rounding)
     mask = _traced_relu(particles[:, up.mask_column], 1, 0, rounding)
     gated = [[m.msb_mux(v, 0.0) for v in row] for m, row in zip(mask._vars, u._vars)]
-    return _traced_pool(FixedVariableArray(np.array(gated, dtype=object), u.solver_options), spec)
+    return pool_particles(FixedVariableArray(np.array(gated, dtype=object), u.solver_options), spec.pooling,
+                          spec.pool_shift)
 
 
 def _append_traced_sigmoid(h: Any, table_size: int) -> Any:
@@ -228,20 +225,6 @@ def _append_traced_sigmoid(h: Any, table_size: int) -> Any:
 
     flat = [_traced_sigmoid(v, table_size) for v in h._vars.ravel()]
     return FixedVariableArray(np.array(flat, dtype=object).reshape(h.shape), h.solver_options)
-
-
-def _columns(arr: Any, start: int, stop: int) -> Any:
-    """Elements ``start:stop`` of a 1-D traced array."""
-    from da4ml.trace import FixedVariableArray
-
-    return FixedVariableArray(np.asarray(arr._vars)[start:stop], arr.solver_options)
-
-
-def _concatenate(a: Any, b: Any) -> Any:
-    """Two 1-D traced arrays end to end."""
-    from da4ml.trace import FixedVariableArray
-
-    return FixedVariableArray(np.concatenate([np.asarray(a._vars), np.asarray(b._vars)]), a.solver_options)
 
 
 def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str) -> tuple[Any, Any]:
@@ -253,14 +236,14 @@ def _trace_qkeras(spec: StudentSpec, hard_dc: int, rounding: str) -> tuple[Any, 
     inp = FixedVariableArray.from_kif(np.full(n_in, k), np.full(n_in, i), np.full(n_in, f),
                                       solver_options={"hard_dc": hard_dc})
     n_particle_columns = n_in - spec.n_hlf
-    h = _columns(inp, 0, n_particle_columns).reshape(spec.n_particles, -1) if spec.n_particles else inp
+    h = columns(inp, 0, n_particle_columns).reshape(spec.n_particles, -1) if spec.n_particles else inp
     for n, layer in enumerate(spec.layers):
         if spec.update is not None and n == spec.n_particle_layers:
             h = _traced_update(spec, h, inp.reshape(spec.n_particles, -1), rounding)
         elif spec.pooling is not None and n == spec.n_particle_layers:
-            h = _traced_pool(h, spec)
+            h = pool_particles(h, spec.pooling, spec.pool_shift)
             if spec.n_hlf:   # the features join the pooled particles as they are (wiring)
-                h = _concatenate(h, _columns(inp, n_particle_columns, n_in))
+                h = concatenate(h, columns(inp, n_particle_columns, n_in))
         # float64 weight/bias values are exact (codes * 2^-f with small codes); da4ml solves
         # the constant matrix-vector product as shift-adds (no DSPs).
         w = layer.kernel.astype(np.float64) * 2.0 ** -layer.kernel_f
