@@ -49,7 +49,7 @@ def build_hgq_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) 
 
     >>> import dataclasses
     >>> from fpgakd.config import load_model_config, QuantizationConfig
-    >>> cfg = load_model_config("deepsets_hgq_16")                          # doctest: +SKIP
+    >>> cfg = load_model_config("deepsets_hgq_16")
     >>> build_hgq_deepsets_student(cfg, 16 * 8 + 16, 5).get_layer("pooled").output_shape  # doctest: +SKIP
     (None, 8)
     """

@@ -26,8 +26,9 @@ model* (``HGQ.proxy.to_proxy_model``): plain Keras ``Dense``/``ReLU`` layers bet
 ``FixedPointQuantizer`` layers that carry each value's fixed-point format. The proxy is
 what hls4ml converts and what the RTL flow traces; its outputs are the firmware's, bit for
 bit, so the run reports the proxy's accuracy and saves it as ``student_<mode>_proxy.h5``.
-A per-particle student (``task: particle_weight``, ``models/qdistillnet_hgq.yaml``) is built
-the same way with one logit; with ``output: sigmoid`` the firmware puts hls4ml's sigmoid table
+A Deep Sets student (``inputs.type: particle_set``) in HGQ is built by
+:mod:`fpgakd.learn.hgq_deepsets_students`. A per-particle student (``task: particle_weight``,
+``models/qdistillnet_hgq.yaml``) is built the same way as an MLP, with one logit; with ``output: sigmoid`` the firmware puts hls4ml's sigmoid table
 after the proxy's logit, as it does after a QKeras student's.
 """
 

@@ -1,0 +1,205 @@
+#!/usr/bin/env python
+"""Benchmark (not a test): HGQ students that read the particles, beside the 8-bit fronts. A
+table, the particle students' goal check and a plot of ``fpgakd scan scans/hgq_deepsets.yaml``
+(HGQ Deep Sets + HLF) and ``scans/hgq_features.yaml`` (the HGQ hybrid MLP with the seven
+particle features the teacher reads).
+
+    fpgakd generate --benchmark
+    fpgakd teacher --jets ~/.cache/fpgakd/benchmark_jets_10x_01cb37223843 \\
+        --config deepsets_hlf_single -o bench_runs/hgq_frontier/teacher
+    fpgakd scan scans/hgq_deepsets.yaml -o bench_runs/hgq_deepsets --workers 2
+    fpgakd scan scans/hgq_features.yaml -o bench_runs/hgq_features --workers 2
+    python benchmarks/bench_hgq_particles.py --docs-csv docs/results/hgq_particles.csv
+
+One row per student (family, particle features, per-particle network, head, beta): test
+accuracy of the KD and the scratch twin (mean ± std over the seeds the scans ran), their
+difference, EBOPs, Yosys LUT and latency of each (seed 0), and the KD twin's W and t
+rejections at 30% signal efficiency. The goal check is the particle students' (a distilled
+particle student at <= 28,436 LUT, the scratch hybrid MLP's, with >= 71.3%; KD >= +1.0 over
+scratch for every particle student above 5,000 LUT; <= 20 cycles). The plot
+(``hgq_particles.png`` in the first scan directory) puts the KD students beside the QKeras 8-bit
+MLP fronts (``docs/results/frontier.csv``, scratch) and the HGQ hybrid MLP with three features
+(``docs/results/hgq_frontier.csv``, KD, 120 epochs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fpgakd.atomic import write_text_atomic
+
+SHAPE_COLUMNS = ["student", "features", "per-particle network", "head", "beta", "epochs"]
+#: the particle students' goal: at most the scratch hybrid MLP's LUT, at least 1.5 points over its 69.8%
+GOAL_LUT, GOAL_ACCURACY = 28436, 71.3
+#: KD must beat scratch by this much for every particle student above GOAL_KD_LUT
+GOAL_KD_GAIN, GOAL_KD_LUT = 1.0, 5000
+GOAL_CYCLES = 20
+
+
+def _shape(row: Any) -> dict[str, Any]:
+    def widths(text: str) -> str:
+        return "-".join(str(w) for w in json.loads(text)) or "-"
+
+    deep_sets = row["student.inputs.type"] == "particle_set"
+    return {"student": "Deep Sets + HLF" if deep_sets else "hybrid MLP",
+            "features": len(json.loads(row["student.inputs.constituent_features"])),
+            "per-particle network": widths(row["student.particle_hidden"]) if deep_sets else "-",
+            "head": widths(row["student.hidden"]), "beta": float(row["student.quantization.beta"]),
+            "epochs": int(row["student.training.epochs"])}
+
+
+def load_points(scan_dirs: list[Path]) -> Any:
+    """The scans' finished points, one row each, with their shape columns."""
+    import pandas as pd
+
+    tables = [pd.read_csv(d / "results.csv") for d in scan_dirs if (d / "results.csv").is_file()]
+    table = pd.concat(tables, ignore_index=True)
+    table = table[table["status"] == "ok"].copy()
+    shapes = pd.DataFrame([_shape(row) for _, row in table.iterrows()], index=table.index)
+    return pd.concat([table, shapes], axis=1)
+
+
+def _mean_std(values: Any) -> str:
+    values = 100 * values
+    return f"{values.mean():.1f} ± {values.std(ddof=0):.1f}" if len(values) > 1 else f"{values.mean():.1f} (1 seed)"
+
+
+def _first_seed(group: Any, column: str) -> Any:
+    first = group[group["student.training.seed"] == group["student.training.seed"].min()]
+    return first[column].iloc[0]
+
+
+def summarize(points: Any) -> list[dict[str, Any]]:
+    """One dict per student shape: both twins' accuracy, their gain, EBOPs, LUT, cycles, rejections."""
+    rows = []
+    for shape, group in points.groupby(SHAPE_COLUMNS, sort=True):
+        row: dict[str, Any] = dict(zip(SHAPE_COLUMNS, shape))
+        by_mode = dict(tuple(group.groupby("mode")))
+        for mode in ("kd", "scratch"):
+            g = by_mode.get(mode)
+            row[mode] = _mean_std(g["accuracy"]) if g is not None else "-"
+            row[f"accuracy {mode}"] = 100 * g["accuracy"].mean() if g is not None else None
+            for column in ("ebops", "LUT", "latency_cycles", "lut_source"):
+                row[f"{column} {mode}"] = _first_seed(g, column) if g is not None else None
+        both = [row[f"accuracy {m}"] for m in ("kd", "scratch")]
+        row["KD - scratch"] = both[0] - both[1] if None not in both else None
+        kd = by_mode.get("kd")
+        row["W rej"] = float(kd["rej30_W"].mean()) if kd is not None else None
+        row["t rej"] = float(kd["rej30_t"].mean()) if kd is not None else None
+        rows.append(row)
+    return rows
+
+
+def format_rows(rows: list[dict[str, Any]]) -> list[str]:
+    """CSV lines for the docs table (LUT with its source where it is not Yosys)."""
+    def number(value: Any, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    def lut(row: dict[str, Any], mode: str) -> str:
+        value = row[f"LUT {mode}"]
+        return "-" if value is None else f"{int(value):,}" + ("" if row[f"lut_source {mode}"] == "rtl" else " (model)")
+
+    lines = ["student,particle features,per-particle network,head,beta,epochs,KD (%),scratch (%),KD - scratch,"
+             "EBOPs KD / scratch,Yosys LUT KD / scratch,cycles KD,W rej @30% (KD),t rej @30% (KD)"]
+    for r in rows:
+        lines.append(",".join([
+            r["student"], str(r["features"]), r["per-particle network"], r["head"], f"{r['beta']:g}", str(r["epochs"]),
+            r["kd"], r["scratch"], number(r["KD - scratch"], "+.1f"),
+            f"\"{number(r['ebops kd'], ',.0f')} / {number(r['ebops scratch'], ',.0f')}\"",
+            f"\"{lut(r, 'kd')} / {lut(r, 'scratch')}\"", number(r["latency_cycles kd"], ".0f"),
+            f"\"{number(r['W rej'], ',.0f')}\"", f"\"{number(r['t rej'], ',.0f')}\""]))
+    return lines
+
+
+def goal_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The particle students' goal, checked on the Deep Sets rows (Yosys LUT of seed 0)."""
+    sets = [r for r in rows if r["student"] == "Deep Sets + HLF" and r["accuracy kd"] is not None]
+    within = [r for r in sets if r["LUT kd"] is not None and r["LUT kd"] <= GOAL_LUT]
+    best = max(within, key=lambda r: r["accuracy kd"], default=None)
+    lines = [f"goal: a distilled particle student at <= {GOAL_LUT:,} LUT with >= {GOAL_ACCURACY}%: "
+             + ("no particle student within the LUT" if best is None else
+                f"best {best['kd']} at {int(best['LUT kd']):,} LUT ({best['per-particle network']}, head "
+                f"{best['head']}, beta {best['beta']:g}): {'met' if best['accuracy kd'] >= GOAL_ACCURACY else 'not met'}")]
+    gains = [r for r in sets if r["LUT kd"] is not None and r["LUT kd"] > GOAL_KD_LUT and r["KD - scratch"] is not None]
+    if gains:
+        lowest = min(r["KD - scratch"] for r in gains)
+        lines.append(f"goal: KD >= +{GOAL_KD_GAIN} over scratch above {GOAL_KD_LUT:,} LUT: gains "
+                     f"{', '.join(format(r['KD - scratch'], '+.1f') for r in gains)}: "
+                     f"{'met' if lowest >= GOAL_KD_GAIN else 'not met'}")
+    cycles = [r["latency_cycles kd"] for r in sets if r["latency_cycles kd"] is not None]
+    if cycles:
+        lines.append(f"goal: <= {GOAL_CYCLES} cycles: {int(min(cycles))}-{int(max(cycles))}: "
+                     f"{'met' if max(cycles) <= GOAL_CYCLES else 'not met'}")
+    return lines
+
+
+def _reference_fronts(frontier_csv: Path, hgq_csv: Path) -> dict[str, list[tuple[float, float]]]:
+    """(LUT, accuracy) of the QKeras MLP fronts (scratch) and the three-feature HGQ hybrid (KD, 120 epochs)."""
+    fronts: dict[str, list[tuple[float, float]]] = {}
+    with frontier_csv.open() as f:
+        for row in csv.DictReader(f):
+            family = row["student"].split()[0]
+            if family in ("hlf", "hybrid"):
+                lut = float(row["LUT scratch / KD / tuned"].strip("*").split("/")[0].replace(",", ""))
+                fronts.setdefault(f"QKeras 8-bit {family} MLP, scratch", []).append(
+                    (lut, float(row["scratch"].strip("*").split()[0])))
+    with hgq_csv.open() as f:
+        for row in csv.DictReader(f):
+            if row["student"].startswith("hybrid_hgq") and row["mode"] == "kd" and row["epochs"] == "120":
+                fronts.setdefault("HGQ hybrid MLP, 3 features, KD", []).append(
+                    (float(row["Yosys LUT"].replace(",", "")), float(row["accuracy"].split()[0])))
+    return {name: sorted(points) for name, points in fronts.items()}
+
+
+def plot(rows: list[dict[str, Any]], fronts: dict[str, list[tuple[float, float]]], path: Path) -> Path:
+    """KD and scratch accuracy against Yosys LUT per HGQ particle student, the reference fronts beside."""
+    from fpgakd.figures import pyplot, save_figure
+
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
+    for (name, points), style in zip(fronts.items(), ("s--", "s-", "^:")):
+        ax.plot([p[0] for p in points], [p[1] for p in points], style, color="grey", alpha=0.8, label=name, ms=4)
+    for colour, student in zip(("C0", "C1"), ("Deep Sets + HLF", "hybrid MLP")):
+        for mode, marker in (("kd", "o"), ("scratch", "x")):
+            sel = [r for r in rows if r["student"] == student and r[f"LUT {mode}"] is not None]
+            if sel:
+                ax.plot([r[f"LUT {mode}"] for r in sel], [r[f"accuracy {mode}"] for r in sel], marker, color=colour,
+                        label=f"HGQ {student}, 7 features, {'KD' if mode == 'kd' else 'scratch'}")
+    ax.axvline(GOAL_LUT, color="red", lw=0.8, ls=":")
+    ax.axhline(GOAL_ACCURACY, color="red", lw=0.8, ls=":", label=f"goal: >= {GOAL_ACCURACY}% at <= {GOAL_LUT:,} LUT")
+    ax.set_xscale("log")
+    ax.set_xlabel("Yosys LUT (seed 0)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("HGQ students that read the particles (benchmark set)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6)
+    return save_figure(fig, path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scan-dirs", nargs="+", default=["bench_runs/hgq_deepsets", "bench_runs/hgq_features"])
+    parser.add_argument("--frontier-csv", default="docs/results/frontier.csv")
+    parser.add_argument("--hgq-csv", default="docs/results/hgq_frontier.csv")
+    parser.add_argument("--docs-csv", help="also write the table here (docs/results/hgq_particles.csv)")
+    args = parser.parse_args(argv)
+    scan_dirs = [Path(d) for d in args.scan_dirs]
+    if not any((d / "results.csv").is_file() for d in scan_dirs):
+        print(f"{', '.join(map(str, scan_dirs))}: no scan results; run the scans first (see --help)", file=sys.stderr)
+        return 1
+    rows = summarize(load_points(scan_dirs))
+    lines = format_rows(rows)
+    print("\n".join(lines + [""] + goal_lines(rows)))
+    fronts = _reference_fronts(Path(args.frontier_csv), Path(args.hgq_csv))
+    print(f"plot: {plot(rows, fronts, scan_dirs[0] / 'hgq_particles.png')}")
+    if args.docs_csv:
+        write_text_atomic(args.docs_csv, "\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
