@@ -170,3 +170,16 @@ def test_a_run_written_by_distill_loads_and_serves_every_reader(jets_8, teacher_
     assert list(load_run_students(run_dir).models) == ["kd", "scratch"]
     from fpgakd.jets.loading import load_jets
     assert check_run_data(run_dir, load_jets(jets)) == cfg.training.split_seed
+
+
+def test_a_scan_keeps_the_heldout_jets_its_firmware_check_used(tmp_path):
+    heldout = np.arange(40, dtype=np.float32).reshape(10, 4)
+    np.save(tmp_path / "heldout_inputs.npy", heldout)
+    np.save(tmp_path / "test_inputs.npy", heldout[:6])
+    np.save(tmp_path / "test_labels.npy", np.zeros(6))
+    rundir.remove_bulky_files(tmp_path, keep_heldout=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["heldout_inputs.npy"]
+    np.testing.assert_array_equal(np.load(tmp_path / "heldout_inputs.npy"), heldout[:3])
+    assert rundir.run_inputs_file(tmp_path) == tmp_path / "heldout_inputs.npy"
+    rundir.remove_bulky_files(tmp_path)
+    assert not any(tmp_path.iterdir())

@@ -105,6 +105,10 @@ def test_two_point_scan_writes_table_fronts_and_plot(finished, capsys):
     assert (summary.scan_dir / "runs" / ok.loc["kd", "key"] / "student_kd.h5").is_file()
     assert (summary.scan_dir / "runs" / ok.loc["scratch", "key"] / "student_scratch.h5").is_file()
     assert not (summary.scan_dir / "runs" / ok.loc["kd", "key"] / "student_scratch.h5").exists()
+    # a point keeps the held-out jets its C-simulation checked, and no other input array
+    run_files = {p.name for p in (summary.scan_dir / "runs" / ok.loc["kd", "key"]).iterdir()}
+    assert "heldout_inputs.npy" in run_files and not {"test_inputs.npy", "test_labels.npy"} & run_files
+    assert len(np.load(summary.scan_dir / "runs" / ok.loc["kd", "key"] / "heldout_inputs.npy")) == _CSIM_JETS
     assert main(["scan", "--show", str(summary.scan_dir)]) == 0
     out = capsys.readouterr().out
     assert "front: accuracy vs LUT" in out and ok.loc["kd", "key"] in out

@@ -82,8 +82,8 @@ STUDENT_MODES = ("kd", "scratch")
 EVENT_INDICES = "event_indices"
 #: inputs of the firmware check, best first (older runs lack the held-out file)
 _INPUTS_FILES = (HELDOUT_INPUTS_FILE, TEST_INPUTS_FILE)
-#: large arrays a scan point deletes once its firmware is built
-_BULKY_FILES = (HELDOUT_INPUTS_FILE, TEST_INPUTS_FILE, TEST_LABELS_FILE)
+#: large arrays a scan point deletes once its firmware is built (the held-out inputs it shortens)
+_BULKY_FILES = (TEST_INPUTS_FILE, TEST_LABELS_FILE)
 #: what a run needs to serve as a teacher (assistant) or be scored afresh
 _STUDENT_RUN_FILES = (CONFIG_FILE, STANDARDIZATION_FILE)
 
@@ -393,13 +393,30 @@ def copy_run_teacher(run_dir: str | os.PathLike, teacher_dir: str | os.PathLike)
     return Path(shutil.copytree(teacher_dir, Path(run_dir) / TEACHER_DIR))
 
 
-def remove_bulky_files(run_dir: str | os.PathLike) -> None:
-    """Delete the run's large input arrays (a scan keeps its runs' models and metrics only).
+def remove_bulky_files(run_dir: str | os.PathLike, keep_heldout: int = 0) -> None:
+    """Delete the run's large input arrays but the first ``keep_heldout`` held-out jets (a scan
+    keeps its runs' models, metrics and the jets its firmware check used, so that ``fpgakd
+    synth`` on a scan's run checks the same real jets).
 
-    >>> remove_bulky_files("scans/s/runs/0a1b")                      # doctest: +SKIP
+    >>> remove_bulky_files("scans/s/runs/0a1b", keep_heldout=2000)   # doctest: +SKIP
     """
+    from fpgakd.atomic import atomic_path
+
+    run_dir = Path(run_dir)
     for name in _BULKY_FILES:
-        (Path(run_dir) / name).unlink(missing_ok=True)
+        (run_dir / name).unlink(missing_ok=True)
+    heldout = run_dir / HELDOUT_INPUTS_FILE
+    if not heldout.is_file():
+        return
+    if keep_heldout <= 0:
+        heldout.unlink()
+        return
+    rows = np.load(heldout, mmap_mode="r")
+    if len(rows) > keep_heldout:
+        kept = np.array(rows[:keep_heldout])
+        del rows                         # the memory map, before the file is replaced
+        with atomic_path(heldout) as tmp, open(tmp, "wb") as fh:   # np.save would add ".npy" to a name
+            np.save(fh, kept)
 
 
 # ---------------------------------------------------------------- teacher directories

@@ -154,7 +154,7 @@ def _synthesize_point(task: dict[str, Any]) -> dict[str, Any]:
         return read_reports_json(project / FPGAKD_REPORT_NAME)[0]
     if not task["keep_project"]:
         shutil.rmtree(project, ignore_errors=True)
-        remove_bulky_files(task["run_dir"])
+        remove_bulky_files(task["run_dir"], keep_heldout=task["csim_jets"])
     return report
 
 
