@@ -16,7 +16,10 @@ accuracy of the KD and the scratch twin (mean ± std over the seeds the scans ra
 difference, EBOPs, Yosys LUT and latency of each (seed 0), and the KD twin's W and t
 rejections at 30% signal efficiency. The goal check is the particle students' (a distilled
 particle student at <= 28,436 LUT, the scratch hybrid MLP's, with >= 71.3%; KD >= +1.0 over
-scratch for every particle student above 5,000 LUT; <= 20 cycles). The plot
+scratch for every particle student above 5,000 LUT; <= 20 cycles), then the HGQ students'
+quarter-LUT check of ``bench_hgq_frontier.py`` with these students added to the HLF and hybrid
+ones of ``docs/results/hgq_frontier.csv`` (an HGQ student at <= 1/4 of the LUT at every
+accuracy of the QKeras 8-bit front). The plot
 (``hgq_particles.png`` in the first scan directory) puts the KD students beside the QKeras 8-bit
 MLP fronts (``docs/results/frontier.csv``, scratch) and the HGQ hybrid MLP with three features
 (``docs/results/hgq_frontier.csv``, KD, 120 epochs).
@@ -138,6 +141,46 @@ def goal_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _hgq_points(rows: list[dict[str, Any]], hgq_csv: Path) -> tuple[list[tuple[str, float, float]], int]:
+    """(label, accuracy, LUT) of every HGQ student: the docs' HLF and hybrid ones, then these;
+    and how many come from the docs."""
+    points = []
+    with hgq_csv.open() as f:
+        for row in csv.DictReader(f):
+            points.append((f"{row['student']} {row['mode']} ({row['epochs']} epochs)", float(row["accuracy"].split()[0]),
+                           float(row["Yosys LUT"].replace(",", ""))))
+    n_docs = len(points)
+    for r in rows:
+        for mode in ("kd", "scratch"):
+            if r[f"LUT {mode}"] is not None and r[f"lut_source {mode}"] == "rtl":
+                shape = r["head"] if r["per-particle network"] == "-" else f"{r['per-particle network']} / {r['head']}"
+                label = f"HGQ {r['student']} {shape}, {r['features']} features, beta {r['beta']:g} {mode}"
+                points.append((label, r[f"accuracy {mode}"], float(r[f"LUT {mode}"])))
+    return points, n_docs
+
+
+def quarter_lut_lines(rows: list[dict[str, Any]], hgq_csv: Path) -> list[str]:
+    """At each point of the QKeras 8-bit front: the cheapest HGQ student as accurate, and the
+    count of points with one at <= 1/4 of the LUT, without and with these students."""
+    from bench_hgq_frontier import LUT_SHARE, qkeras_front
+
+    points, n_docs = _hgq_points(rows, hgq_csv)
+    lines, met = [], [0, 0]
+    for _, q in qkeras_front().iterrows():
+        accuracy = 100 * q["accuracy"]
+        for i, pool in enumerate((points[:n_docs], points)):
+            met[i] += any(a >= accuracy and lut <= LUT_SHARE * q["LUT"] for _, a, lut in pool)
+        best = min((p for p in points if p[1] >= accuracy), key=lambda p: p[2], default=None)
+        lines.append(f"QKeras {q['student']} {q['mode']} {accuracy:.1f}% at {q['LUT']:,.0f} LUT: " +
+                     ("no HGQ student as accurate" if best is None else
+                      f"cheapest as accurate {best[0]}, {best[1]:.1f}% at {best[2]:,.0f} LUT ({best[2] / q['LUT']:.2f})"))
+    n = len(qkeras_front())
+    lines.append(f"goal (an HGQ student at <= {LUT_SHARE:.2f} of the LUT at every QKeras accuracy): met at "
+                 f"{met[1]} of {n} points with these students, {met[0]} without: "
+                 f"{'met' if met[1] == n else 'not met'}")
+    return lines
+
+
 def _reference_fronts(frontier_csv: Path, hgq_csv: Path) -> dict[str, list[tuple[float, float]]]:
     """(LUT, accuracy) of the QKeras MLP fronts (scratch) and the three-feature HGQ hybrid (KD, 120 epochs)."""
     fronts: dict[str, list[tuple[float, float]]] = {}
@@ -193,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     rows = summarize(load_points(scan_dirs))
     lines = format_rows(rows)
-    print("\n".join(lines + [""] + goal_lines(rows)))
+    print("\n".join(lines + [""] + goal_lines(rows) + [""] + quarter_lut_lines(rows, Path(args.hgq_csv))))
     fronts = _reference_fronts(Path(args.frontier_csv), Path(args.hgq_csv))
     print(f"plot: {plot(rows, fronts, scan_dirs[0] / 'hgq_particles.png')}")
     if args.docs_csv:
