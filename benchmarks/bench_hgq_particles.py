@@ -34,6 +34,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench_particle_features import _mean_std, load_points, widths
+
 from fpgakd.atomic import write_text_atomic
 
 SHAPE_COLUMNS = ["student", "features", "per-particle network", "head", "beta", "epochs"]
@@ -45,31 +47,12 @@ GOAL_CYCLES = 20
 
 
 def _shape(row: Any) -> dict[str, Any]:
-    def widths(text: str) -> str:
-        return "-".join(str(w) for w in json.loads(text)) or "-"
-
     deep_sets = row["student.inputs.type"] == "particle_set"
     return {"student": "Deep Sets + HLF" if deep_sets else "hybrid MLP",
             "features": len(json.loads(row["student.inputs.constituent_features"])),
             "per-particle network": widths(row["student.particle_hidden"]) if deep_sets else "-",
             "head": widths(row["student.hidden"]), "beta": float(row["student.quantization.beta"]),
             "epochs": int(row["student.training.epochs"])}
-
-
-def load_points(scan_dirs: list[Path]) -> Any:
-    """The scans' finished points, one row each, with their shape columns."""
-    import pandas as pd
-
-    tables = [pd.read_csv(d / "results.csv") for d in scan_dirs if (d / "results.csv").is_file()]
-    table = pd.concat(tables, ignore_index=True)
-    table = table[table["status"] == "ok"].copy()
-    shapes = pd.DataFrame([_shape(row) for _, row in table.iterrows()], index=table.index)
-    return pd.concat([table, shapes], axis=1)
-
-
-def _mean_std(values: Any) -> str:
-    values = 100 * values
-    return f"{values.mean():.1f} ± {values.std(ddof=0):.1f}" if len(values) > 1 else f"{values.mean():.1f} (1 seed)"
 
 
 def _first_seed(group: Any, column: str) -> Any:
@@ -201,7 +184,7 @@ def _reference_fronts(frontier_csv: Path, hgq_csv: Path) -> dict[str, list[tuple
 
 def plot(rows: list[dict[str, Any]], fronts: dict[str, list[tuple[float, float]]], path: Path) -> Path:
     """KD and scratch accuracy against Yosys LUT per HGQ particle student, the reference fronts beside."""
-    from fpgakd.figures import pyplot, save_figure
+    from fpgakd.figures import pyplot, save_log_x_plot
 
     fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     for (name, points), style in zip(fronts.items(), ("s--", "s-", "^:")):
@@ -214,13 +197,8 @@ def plot(rows: list[dict[str, Any]], fronts: dict[str, list[tuple[float, float]]
                         label=f"HGQ {student}, 7 features, {'KD' if mode == 'kd' else 'scratch'}")
     ax.axvline(GOAL_LUT, color="red", lw=0.8, ls=":")
     ax.axhline(GOAL_ACCURACY, color="red", lw=0.8, ls=":", label=f"goal: >= {GOAL_ACCURACY}% at <= {GOAL_LUT:,} LUT")
-    ax.set_xscale("log")
-    ax.set_xlabel("Yosys LUT (seed 0)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("HGQ students that read the particles (benchmark set)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
-    return save_figure(fig, path, dpi=120)
+    return save_log_x_plot(fig, ax, path, xlabel="Yosys LUT (seed 0)", ylabel="test accuracy (%)",
+                           title="HGQ students that read the particles (benchmark set)", legend_size=6)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     if not any((d / "results.csv").is_file() for d in scan_dirs):
         print(f"{', '.join(map(str, scan_dirs))}: no scan results; run the scans first (see --help)", file=sys.stderr)
         return 1
-    rows = summarize(load_points(scan_dirs))
+    rows = summarize(load_points(scan_dirs, _shape))
     lines = format_rows(rows)
     print("\n".join(lines + [""] + goal_lines(rows) + [""] + quarter_lut_lines(rows, Path(args.hgq_csv))))
     fronts = _reference_fronts(Path(args.frontier_csv), Path(args.hgq_csv))

@@ -214,7 +214,7 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
 
 def plot(rows: list[dict[str, Any]], path: Path) -> Path:
     """Test accuracy against the unrolled weights, one marker per family and mode (error bars: std)."""
-    from fpgakd.figures import pyplot, save_figure
+    from fpgakd.figures import pyplot, save_log_x_plot
 
     fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     markers, colours = {"mlp": "s", "deepsets": "o"}, iter(f"C{i}" for i in range(10))
@@ -233,13 +233,10 @@ def plot(rows: list[dict[str, Any]], path: Path) -> Path:
                 if mode == "scratch":
                     ax.annotate(r["student"], (r["unrolled weights"], r["accuracy"]), fontsize=7,
                                 xytext=(4, -9), textcoords="offset points")
-    ax.set_xscale("log")
-    ax.set_xlabel("weights in a fully parallel firmware (N x per-particle network + head)")
-    ax.set_ylabel("test accuracy (%), float, unpruned")
-    ax.set_title("Students that read the particles: the float ceiling (benchmark set)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return save_figure(fig, path, dpi=120)
+    return save_log_x_plot(fig, ax, path,
+                           xlabel="weights in a fully parallel firmware (N x per-particle network + head)",
+                           ylabel="test accuracy (%), float, unpruned",
+                           title="Students that read the particles: the float ceiling (benchmark set)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from fpgakd.atomic import write_text_atomic
@@ -36,10 +37,12 @@ REFERENCE_FAMILIES = ("hlf", "hybrid")
 PLOT_MIN_LUT = 2000
 
 
-def _shape(row: Any) -> dict[str, Any]:
-    def widths(text: str) -> str:
-        return "-".join(str(w) for w in json.loads(text)) or "-"
+def widths(text: str) -> str:
+    """A table cell's layer widths ``"[32, 16]"`` as ``"32-16"`` (``"-"`` for none)."""
+    return "-".join(str(w) for w in json.loads(text)) or "-"
 
+
+def _shape(row: Any) -> dict[str, Any]:
     deep_sets = row["student.inputs.type"] == "particle_set"
     return {"student": "Deep Sets + HLF" if deep_sets else "hybrid MLP",
             "particles": int(row["student.inputs.n_constituents"]),
@@ -51,13 +54,14 @@ def _shape(row: Any) -> dict[str, Any]:
             "recipe": f"{row['student.distillation.alpha']:g}, {row['student.distillation.temperature']:g}"}
 
 
-def load_points(scan_dir: Path) -> Any:
-    """The scan's finished points, one row each, with their shape columns."""
+def load_points(scan_dirs: list[Path], shape: Callable[[Any], dict[str, Any]] = _shape) -> Any:
+    """The scans' finished points, one row each, with the columns ``shape`` gives them."""
     import pandas as pd
 
-    table = pd.read_csv(scan_dir / "results.csv")
+    table = pd.concat([pd.read_csv(d / "results.csv") for d in scan_dirs if (d / "results.csv").is_file()],
+                      ignore_index=True)
     table = table[table["status"] == "ok"].copy()
-    shapes = pd.DataFrame([_shape(row) for _, row in table.iterrows()], index=table.index)
+    shapes = pd.DataFrame([shape(row) for _, row in table.iterrows()], index=table.index)
     return pd.concat([table, shapes], axis=1)
 
 
@@ -125,7 +129,7 @@ def _reference_front(frontier_csv: Path) -> list[tuple[str, float, float]]:
 
 def plot(rows: list[dict[str, Any]], frontier_csv: Path, path: Path) -> Path:
     """KD accuracy against LUT per student and feature set, the QKeras MLP fronts (scratch) beside them."""
-    from fpgakd.figures import pyplot, save_figure
+    from fpgakd.figures import pyplot, save_log_x_plot
 
     fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     for family in REFERENCE_FAMILIES:
@@ -139,13 +143,10 @@ def plot(rows: list[dict[str, Any]], frontier_csv: Path, path: Path) -> Path:
             if sel:
                 ax.plot([r["LUT kd"] for r in sel], [r["accuracy_kd"] for r in sel], marker, color=colour,
                         label=f"{student}, {label} features, KD")
-    ax.set_xscale("log")
-    ax.set_xlabel("LUT (as the table gives it: the calibrated cost model unless it says Yosys)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("8-bit students: the particle features they read (benchmark set)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return save_figure(fig, path, dpi=120)
+    return save_log_x_plot(fig, ax, path,
+                           xlabel="LUT (as the table gives it: the calibrated cost model unless it says Yosys)",
+                           ylabel="test accuracy (%)",
+                           title="8-bit students: the particle features they read (benchmark set)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (scan_dir / "results.csv").is_file():
         print(f"{scan_dir}/results.csv: no scan results; run the scan first (see --help)", file=sys.stderr)
         return 1
-    rows = summarize(load_points(scan_dir))
+    rows = summarize(load_points([scan_dir]))
     lines = format_rows(rows)
     print("\n".join(lines))
     print(f"plot: {plot(rows, Path(args.frontier_csv), scan_dir / 'particle_features.png')}")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["pyplot", "save_figure", "step_histograms"]
+__all__ = ["pyplot", "save_figure", "save_log_x_plot", "step_histograms"]
 
 
 def pyplot() -> Any:
@@ -37,6 +37,24 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 100) -> Path:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi)
     pyplot().close(fig)
     return path
+
+
+def save_log_x_plot(fig: Any, ax: Any, path: str | os.PathLike, *, xlabel: str, ylabel: str, title: str,
+                    legend_size: int = 7, dpi: int = 120) -> Path:
+    """Finish a plot of accuracy against a cost on a log x axis (labels, a small title, grid,
+    legend) and save it as :func:`save_figure` does.
+
+    >>> save_log_x_plot(fig, ax, "front.png", xlabel="LUT", ylabel="accuracy (%)",
+    ...                 title="students")                        # doctest: +SKIP
+    PosixPath('front.png')
+    """
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+    return save_figure(fig, path, dpi=dpi)
 
 
 def step_histograms(ax: Any, samples: dict[str, Any], *, bins: int, value_range: Any, xlabel: str,
