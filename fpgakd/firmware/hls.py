@@ -215,7 +215,7 @@ def _set_join_precision(model: Any, hls_config: dict) -> None:
     hls_config["LayerName"].setdefault(JOIN_LAYER, {})["Precision"] = {"result": f"fixed<{join_int + join_frac},{join_int}>"}
 
 
-def _register_cropping_kif() -> None:
+def _teach_hls4ml_crops() -> None:
     """Teach hls4ml 1.3's bit-exact pass what a Cropping1D produces: the kept rows of its input's
     fixed-point formats. That pass has no rule for the layer (it raises NotImplementedError), yet
     a crop only drops values; a Deep Sets student with the high-level features crops its input.
@@ -328,7 +328,7 @@ def convert_keras_model(model: Any, source: str, firmware: FirmwareConfig, part:
         log.warning("%s: firmware config has bit_exact: false; the firmware may differ from QKeras",
                     source)
     model = _quantize_particle_kernels(model)
-    _register_cropping_kif()
+    _teach_hls4ml_crops()
     kwargs = hls4ml_config(model, firmware, part)
     if output == "sigmoid":
         # hls_model.trace() then returns the firmware's logit beside its sigmoid output

@@ -28,8 +28,9 @@ what hls4ml converts and what the RTL flow traces; its outputs are the firmware'
 bit, so the run reports the proxy's accuracy and saves it as ``student_<mode>_proxy.h5``.
 A Deep Sets student (``inputs.type: particle_set``) in HGQ is built by
 :mod:`fpgakd.learn.hgq_deepsets_students`. A per-particle student (``task: particle_weight``,
-``models/qdistillnet_hgq.yaml``) is built the same way as an MLP, with one logit; with ``output: sigmoid`` the firmware puts hls4ml's sigmoid table
-after the proxy's logit, as it does after a QKeras student's.
+``models/qdistillnet_hgq.yaml``) is built as an MLP, with one logit; with ``output: sigmoid``
+the firmware puts hls4ml's sigmoid table after the proxy's logit, as it does after a QKeras
+student's.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ import numpy as np
 from fpgakd.config import ModelConfig, QuantizationConfig
 from fpgakd.errors import ConfigError
 
-__all__ = ["build_hgq_student", "quantizer_configs", "beta_for_epoch", "hgq_callbacks", "hgq_proxy", "hgq_custom_objects",
-           "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
+__all__ = ["build_hgq_student", "quantizer_configs", "beta_for_epoch", "hgq_callbacks", "hgq_proxy",
+           "hgq_custom_objects", "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
 
 
 #: HGQ's kernel-quantizer ``skip_dims`` for each weight granularity (kernel shape (n_in, n_out))
