@@ -11,7 +11,8 @@ particle features the teacher reads).
     fpgakd scan scans/hgq_features.yaml -o bench_runs/hgq_features --workers 2
     python benchmarks/bench_hgq_particles.py --docs-csv docs/results/hgq_particles.csv
 
-One row per student (family, particle features, per-particle network, head, beta): test
+With ``--cost-model`` it also sets the calibrated da4ml cost model against Yosys on each
+student. One row per student (family, particle features, per-particle network, head, beta): test
 accuracy of the KD and the scratch twin (mean ± std over the seeds the scans ran), their
 difference, EBOPs, Yosys LUT and latency of each (seed 0), and the KD twin's W and t
 rejections at 30% signal efficiency. The goal check is the particle students' (a distilled
@@ -164,6 +165,28 @@ def quarter_lut_lines(rows: list[dict[str, Any]], hgq_csv: Path) -> list[str]:
     return lines
 
 
+def cost_model_lines(points: Any, scan_dirs: list[Path]) -> list[str]:
+    """The calibrated da4ml cost model against Yosys on every point the RTL flow ran (its proxy
+    traced again here: seconds per student)."""
+    from fpgakd.config import load_firmware_config
+    from fpgakd.firmware.cost_model import calibrated_lut, da4ml_lut_cost
+    from fpgakd.firmware.hls import load_keras
+
+    firmware, lines, errors = load_firmware_config(), [], []
+    for _, row in points[points["lut_source"] == "rtl"].iterrows():
+        proxy = next(d / "runs" / row["key"] / f"student_{row['mode']}_proxy.h5" for d in scan_dirs
+                     if (d / "runs" / row["key"]).is_dir())
+        estimate = calibrated_lut(da4ml_lut_cost(load_keras(proxy)[0], firmware))
+        errors.append(estimate / row["LUT"] - 1)
+        lines.append(f"cost model: {row['student']} {row['per-particle network']} / {row['head']} beta "
+                     f"{row['beta']:g} {row['mode']}: {estimate:,} against Yosys {row['LUT']:,.0f} ({100 * errors[-1]:+.1f}%)")
+    if errors:
+        absolute = sorted(abs(e) for e in errors)
+        lines.append(f"cost model on {len(errors)} students: median absolute error {100 * absolute[len(absolute) // 2]:.1f}%, "
+                     f"worst {100 * absolute[-1]:.1f}%")
+    return lines
+
+
 def _reference_fronts(frontier_csv: Path, hgq_csv: Path) -> dict[str, list[tuple[float, float]]]:
     """(LUT, accuracy) of the QKeras MLP fronts (scratch) and the three-feature HGQ hybrid (KD, 120 epochs)."""
     fronts: dict[str, list[tuple[float, float]]] = {}
@@ -207,14 +230,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frontier-csv", default="docs/results/frontier.csv")
     parser.add_argument("--hgq-csv", default="docs/results/hgq_frontier.csv")
     parser.add_argument("--docs-csv", help="also write the table here (docs/results/hgq_particles.csv)")
+    parser.add_argument("--cost-model", action="store_true",
+                        help="also the calibrated da4ml cost model against Yosys on each student")
     args = parser.parse_args(argv)
     scan_dirs = [Path(d) for d in args.scan_dirs]
     if not any((d / "results.csv").is_file() for d in scan_dirs):
         print(f"{', '.join(map(str, scan_dirs))}: no scan results; run the scans first (see --help)", file=sys.stderr)
         return 1
-    rows = summarize(load_points(scan_dirs, _shape))
+    points = load_points(scan_dirs, _shape)
+    rows = summarize(points)
     lines = format_rows(rows)
     print("\n".join(lines + [""] + goal_lines(rows) + [""] + quarter_lut_lines(rows, Path(args.hgq_csv))))
+    if args.cost_model:
+        print("\n".join([""] + cost_model_lines(points, scan_dirs)))
     fronts = _reference_fronts(Path(args.frontier_csv), Path(args.hgq_csv))
     print(f"plot: {plot(rows, fronts, scan_dirs[0] / 'hgq_particles.png')}")
     if args.docs_csv:
