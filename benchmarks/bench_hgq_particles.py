@@ -8,6 +8,7 @@ particle features the teacher reads).
     fpgakd teacher --jets ~/.cache/fpgakd/benchmark_jets_10x_01cb37223843 \\
         --config deepsets_hlf_single -o bench_runs/hgq_frontier/teacher
     fpgakd scan scans/hgq_deepsets.yaml -o bench_runs/hgq_deepsets --workers 2
+    fpgakd scan scans/hgq_deepsets_seeds.yaml -o bench_runs/hgq_deepsets_seeds --workers 2
     fpgakd scan scans/hgq_features.yaml -o bench_runs/hgq_features --workers 2
     python benchmarks/bench_hgq_particles.py --docs-csv docs/results/hgq_particles.csv
 
@@ -39,7 +40,7 @@ from bench_particle_features import _mean_std, load_points, widths
 
 from fpgakd.atomic import write_text_atomic
 
-SHAPE_COLUMNS = ["student", "features", "per-particle network", "head", "beta", "epochs"]
+SHAPE_COLUMNS = ["student", "particles", "features", "per-particle network", "head", "beta", "epochs"]
 #: the particle students' goal: at most the scratch hybrid MLP's LUT, at least 1.5 points over its 69.8%
 GOAL_LUT, GOAL_ACCURACY = 28436, 71.3
 #: KD must beat scratch by this much for every particle student above GOAL_KD_LUT
@@ -50,6 +51,7 @@ GOAL_CYCLES = 20
 def _shape(row: Any) -> dict[str, Any]:
     deep_sets = row["student.inputs.type"] == "particle_set"
     return {"student": "Deep Sets + HLF" if deep_sets else "hybrid MLP",
+            "particles": int(row["student.inputs.n_constituents"]),
             "features": len(json.loads(row["student.inputs.constituent_features"])),
             "per-particle network": widths(row["student.particle_hidden"]) if deep_sets else "-",
             "head": widths(row["student.hidden"]), "beta": float(row["student.quantization.beta"]),
@@ -91,11 +93,13 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
         value = row[f"LUT {mode}"]
         return "-" if value is None else f"{int(value):,}" + ("" if row[f"lut_source {mode}"] == "rtl" else " (model)")
 
-    lines = ["student,particle features,per-particle network,head,beta,epochs,KD (%),scratch (%),KD - scratch,"
+    lines = ["student,particles,particle features,per-particle network,head,beta,epochs,KD (%),scratch (%),"
+             "KD - scratch,"
              "EBOPs KD / scratch,Yosys LUT KD / scratch,cycles KD,W rej @30% (KD),t rej @30% (KD)"]
     for r in rows:
         lines.append(",".join([
-            r["student"], str(r["features"]), r["per-particle network"], r["head"], f"{r['beta']:g}", str(r["epochs"]),
+            r["student"], str(r["particles"]), str(r["features"]), r["per-particle network"], r["head"],
+            f"{r['beta']:g}", str(r["epochs"]),
             r["kd"], r["scratch"], number(r["KD - scratch"], "+.1f"),
             f"\"{number(r['ebops kd'], ',.0f')} / {number(r['ebops scratch'], ',.0f')}\"",
             f"\"{lut(r, 'kd')} / {lut(r, 'scratch')}\"", number(r["latency_cycles kd"], ".0f"),
@@ -110,8 +114,9 @@ def goal_lines(rows: list[dict[str, Any]]) -> list[str]:
     best = max(within, key=lambda r: r["accuracy kd"], default=None)
     lines = [f"goal: a distilled particle student at <= {GOAL_LUT:,} LUT with >= {GOAL_ACCURACY}%: "
              + ("no particle student within the LUT" if best is None else
-                f"best {best['kd']} at {int(best['LUT kd']):,} LUT ({best['per-particle network']}, head "
-                f"{best['head']}, beta {best['beta']:g}): {'met' if best['accuracy kd'] >= GOAL_ACCURACY else 'not met'}")]
+                f"best {best['kd']} at {int(best['LUT kd']):,} LUT ({best['particles']} x "
+                f"{best['per-particle network']}, head {best['head']}, beta {best['beta']:g}): "
+                f"{'met' if best['accuracy kd'] >= GOAL_ACCURACY else 'not met'}")]
     gains = [r for r in sets if r["LUT kd"] is not None and r["LUT kd"] > GOAL_KD_LUT and r["KD - scratch"] is not None]
     if gains:
         lowest = min(r["KD - scratch"] for r in gains)
@@ -131,13 +136,14 @@ def _hgq_points(rows: list[dict[str, Any]], hgq_csv: Path) -> tuple[list[tuple[s
     points = []
     with hgq_csv.open() as f:
         for row in csv.DictReader(f):
-            points.append((f"{row['student']} {row['mode']} ({row['epochs']} epochs)", float(row["accuracy"].split()[0]),
-                           float(row["Yosys LUT"].replace(",", ""))))
+            points.append((f"{row['student']} {row['mode']} ({row['epochs']} epochs)",
+                           float(row["accuracy"].split()[0]), float(row["Yosys LUT"].replace(",", ""))))
     n_docs = len(points)
     for r in rows:
         for mode in ("kd", "scratch"):
             if r[f"LUT {mode}"] is not None and r[f"lut_source {mode}"] == "rtl":
-                shape = r["head"] if r["per-particle network"] == "-" else f"{r['per-particle network']} / {r['head']}"
+                shape = (r["head"] if r["per-particle network"] == "-"
+                         else f"{r['particles']} x {r['per-particle network']} / {r['head']}")
                 label = f"HGQ {r['student']} {shape}, {r['features']} features, beta {r['beta']:g} {mode}"
                 points.append((label, r[f"accuracy {mode}"], float(r[f"LUT {mode}"])))
     return points, n_docs
@@ -157,7 +163,8 @@ def quarter_lut_lines(rows: list[dict[str, Any]], hgq_csv: Path) -> list[str]:
         best = min((p for p in points if p[1] >= accuracy), key=lambda p: p[2], default=None)
         lines.append(f"QKeras {q['student']} {q['mode']} {accuracy:.1f}% at {q['LUT']:,.0f} LUT: " +
                      ("no HGQ student as accurate" if best is None else
-                      f"cheapest as accurate {best[0]}, {best[1]:.1f}% at {best[2]:,.0f} LUT ({best[2] / q['LUT']:.2f})"))
+                      f"cheapest as accurate {best[0]}, {best[1]:.1f}% at {best[2]:,.0f} LUT "
+                      f"({best[2] / q['LUT']:.2f})"))
     n = len(qkeras_front())
     lines.append(f"goal (an HGQ student at <= {LUT_SHARE:.2f} of the LUT at every QKeras accuracy): met at "
                  f"{met[1]} of {n} points with these students, {met[0]} without: "
@@ -178,12 +185,13 @@ def cost_model_lines(points: Any, scan_dirs: list[Path]) -> list[str]:
                      if (d / "runs" / row["key"]).is_dir())
         estimate = calibrated_lut(da4ml_lut_cost(load_keras(proxy)[0], firmware))
         errors.append(estimate / row["LUT"] - 1)
-        lines.append(f"cost model: {row['student']} {row['per-particle network']} / {row['head']} beta "
-                     f"{row['beta']:g} {row['mode']}: {estimate:,} against Yosys {row['LUT']:,.0f} ({100 * errors[-1]:+.1f}%)")
+        lines.append(f"cost model: {row['student']} {row['particles']} x {row['per-particle network']} / "
+                     f"{row['head']} beta {row['beta']:g} {row['mode']}: {estimate:,} against Yosys "
+                     f"{row['LUT']:,.0f} ({100 * errors[-1]:+.1f}%)")
     if errors:
         absolute = sorted(abs(e) for e in errors)
-        lines.append(f"cost model on {len(errors)} students: median absolute error {100 * absolute[len(absolute) // 2]:.1f}%, "
-                     f"worst {100 * absolute[-1]:.1f}%")
+        lines.append(f"cost model on {len(errors)} students: median absolute error "
+                     f"{100 * absolute[len(absolute) // 2]:.1f}%, worst {100 * absolute[-1]:.1f}%")
     return lines
 
 
@@ -226,7 +234,8 @@ def plot(rows: list[dict[str, Any]], fronts: dict[str, list[tuple[float, float]]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scan-dirs", nargs="+", default=["bench_runs/hgq_deepsets", "bench_runs/hgq_features"])
+    parser.add_argument("--scan-dirs", nargs="+",
+                        default=["bench_runs/hgq_deepsets", "bench_runs/hgq_deepsets_seeds", "bench_runs/hgq_features"])
     parser.add_argument("--frontier-csv", default="docs/results/frontier.csv")
     parser.add_argument("--hgq-csv", default="docs/results/hgq_frontier.csv")
     parser.add_argument("--docs-csv", help="also write the table here (docs/results/hgq_particles.csv)")
