@@ -47,11 +47,10 @@ def build_hgq_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) 
     """The (untrained) HGQ Deep Sets student of ``cfg``, ``n_inputs`` wide (particles, masks,
     and with ``inputs.hlf`` the features after them).
 
-    >>> import dataclasses
-    >>> from fpgakd.config import load_model_config, QuantizationConfig
+    >>> from fpgakd.config import load_model_config
     >>> cfg = load_model_config("deepsets_hgq_16")
     >>> build_hgq_deepsets_student(cfg, 16 * 8 + 16, 5).get_layer("pooled").output_shape  # doctest: +SKIP
-    (None, 8)
+    (None, 32)
     """
     import tensorflow as tf
 
