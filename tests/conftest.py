@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from fpgakd.firmware.rtl.jit_warmup import WARMUP_NUMBA_OPT
+from fpgakd.learn.runtime import ONEDNN_ISA
 from helpers.events import tiny_pileup_teacher
 from helpers.firmware import have_rtl_tools, start_rtl_tools_once
 from helpers.jets import tiny_student_config, train_tiny_teacher, write_synthetic_jets
@@ -27,6 +28,11 @@ from helpers.jets import tiny_student_config, train_tiny_teacher, write_syntheti
 os.environ["FPGAKD_JIT_WARMUP"] = "0"
 # numba compiles da4ml's solver at the level the background warm-up uses (why: jit_warmup)
 os.environ.setdefault("NUMBA_OPT", WARMUP_NUMBA_OPT)
+# whatever imports TensorFlow first in a test process (a module collected for its doctests, an
+# HGQ import at collection) fixes oneDNN for the rest of it: off, as fpgakd's entry points set
+# it, so that a network trained in the test process and one trained in a worker process agree
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", ONEDNN_ISA)
 
 SLOW_REASON = "slow (trains, generates or runs a tool): run with --runslow"
 

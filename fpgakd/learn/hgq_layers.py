@@ -11,9 +11,9 @@ deterministic XLA kernel, and fpgakd trains with TensorFlow's op determinism on
 each into the Keras layer of the same name without the leading ``P``.
 
 This module imports TensorFlow and HGQ: import it only where HGQ is known to be installed
-(:func:`fpgakd.learn.hgq_students.import_hgq` says which extra to install otherwise). It leaves
-TensorFlow's settings to the entry points (a model builder configures it before it builds; a
-loaded model needs no settings).
+(:func:`fpgakd.learn.hgq_students.import_hgq` says which extra to install otherwise). Like
+:mod:`fpgakd.learn.teacher_layers` it sets TensorFlow up first: whatever imports TensorFlow
+first in a process fixes oneDNN for the rest of it (a doctest collection imports this module).
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ import contextlib
 import io
 from typing import Any
 
-import tensorflow as tf
+from fpgakd.learn.runtime import configure_tensorflow
+
+configure_tensorflow()   # before TensorFlow's first import: oneDNN off, fixed threads
+
+import tensorflow as tf  # noqa: E402
 
 with contextlib.redirect_stdout(io.StringIO()):   # HGQ prints while it registers plugins
-    from HGQ.layers.passive_layers import PLayerBase
+    from HGQ.layers.passive_layers import PLayerBase  # noqa: E402
 
 __all__ = ["PCropping1D", "PMaxPooling1D", "PAveragePooling1D"]
 

@@ -137,6 +137,7 @@ def load_student(path: str | os.PathLike) -> "tf.keras.Model":  # noqa: F821
 
     >>> model = load_student("runs/hlf_mlp/student_kd.h5")     # doctest: +SKIP
     """
+    configure_tensorflow()   # before TensorFlow's first import: its custom layers may set it up too
     import tensorflow as tf
 
     path = Path(path)
