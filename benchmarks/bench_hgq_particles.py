@@ -197,14 +197,11 @@ def cost_model_lines(points: Any, scan_dirs: list[Path]) -> list[str]:
 
 def _reference_fronts(frontier_csv: Path, hgq_csv: Path) -> dict[str, list[tuple[float, float]]]:
     """(LUT, accuracy) of the QKeras MLP fronts (scratch) and the three-feature HGQ hybrid (KD, 120 epochs)."""
+    from bench_hgq_frontier import qkeras_front
+
     fronts: dict[str, list[tuple[float, float]]] = {}
-    with frontier_csv.open() as f:
-        for row in csv.DictReader(f):
-            family = row["student"].split()[0]
-            if family in ("hlf", "hybrid"):
-                lut = float(row["LUT scratch / KD / tuned"].strip("*").split("/")[0].replace(",", ""))
-                fronts.setdefault(f"QKeras 8-bit {family} MLP, scratch", []).append(
-                    (lut, float(row["scratch"].strip("*").split()[0])))
+    for _, q in qkeras_front(frontier_csv).query("mode == 'scratch'").iterrows():
+        fronts.setdefault(f"QKeras 8-bit {q['family']} MLP, scratch", []).append((q["LUT"], 100 * q["accuracy"]))
     with hgq_csv.open() as f:
         for row in csv.DictReader(f):
             if row["student"].startswith("hybrid_hgq") and row["mode"] == "kd" and row["epochs"] == "120":

@@ -115,16 +115,10 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
 
 def _reference_front(frontier_csv: Path) -> list[tuple[str, float, float]]:
     """(student, scratch accuracy, scratch LUT) of the QKeras MLP front in the docs."""
-    import csv
+    from bench_hgq_frontier import qkeras_front
 
-    front = []
-    with frontier_csv.open() as f:
-        for row in csv.DictReader(f):
-            if row["student"].split()[0] in REFERENCE_FAMILIES:
-                accuracy = float(row["scratch"].strip("*").split()[0])   # the best is in bold
-                lut = float(row["LUT scratch / KD / tuned"].strip("*").split("/")[0].replace(",", ""))
-                front.append((row["student"], accuracy, lut))
-    return front
+    front = qkeras_front(frontier_csv).query("mode == 'scratch'")
+    return [(q["student"], 100 * q["accuracy"], q["LUT"]) for _, q in front.iterrows()]
 
 
 def plot(rows: list[dict[str, Any]], frontier_csv: Path, path: Path) -> Path:
