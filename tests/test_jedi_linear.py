@@ -163,7 +163,7 @@ def jedi_run(jets_16, teacher_16, tmp_path_factory):
     """A tiny interaction student of 16 particles distilled on ``jets_16`` (16 slots, many jets fewer)."""
     # narrow (a 16-wide particle network here is a design Yosys needs a minute for)
     return distilled_particle_run(_jedi_cfg(inputs={"n_constituents": 16}, particle_hidden=[8], interaction=4),
-                                  jets_16, teacher_16, tmp_path_factory.mktemp("jedi_run"))
+                                  jets_16, teacher_16, tmp_path_factory.mktemp("jedi_run"), scratch=True)
 
 
 @pytest.mark.slow

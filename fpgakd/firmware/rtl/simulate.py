@@ -16,6 +16,7 @@ import numpy as np
 from fpgakd.errors import DataError, ToolError
 from fpgakd.firmware.rtl.student import extract_student, quantize_inputs, reference_forward, shift_right
 from fpgakd.firmware.rtl.tools import check_rtl_tools, run_tool, tool_env
+from fpgakd.firmware.rtl.verilator_runtime import runtime_archive, store_runtime_archive, use_runtime_archive
 from fpgakd.firmware.rtl.verilog import read_meta
 
 
@@ -25,8 +26,11 @@ from fpgakd.firmware.rtl.verilog import read_meta
 
 #: Compile the verilated model unoptimised: the C++ build is nearly all of the simulation's
 #: time (hlf_top_regressor: 49 s at da4ml's -O, 12 s at -O0), while simulating 10,000 jets takes
-#: well under a second either way.
-_UNOPTIMISED_VERILATED = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+#: well under a second either way. And as one translation unit (Verilator's build for small
+#: designs): its parallel build precompiles the header twice and parses it once per file, which
+#: costs more than it saves at -O0 (constituent_mlp: 16.8 s of CPU against 11.6 s, and no
+#: longer on the wall on 2 cores, where Yosys runs beside it).
+_UNOPTIMISED_VERILATED = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0 VM_PARALLEL_BUILDS=0"
 #: da4ml's binder flags (build_binder.mk) without its optimisation level
 _BINDER_CFLAGS = "CFLAGS=-std=c++17 -fPIC -O0"
 
@@ -45,14 +49,30 @@ def _build_binder(rtl_dir: Path, meta: dict[str, Any], *, rebuild: bool, jobs: i
     for lib in libs:
         lib.unlink()
     t0 = time.perf_counter()
-    shutil.rmtree(sim / "obj_dir", ignore_errors=True)
-    run_tool(["make", "-f", "build_binder.mk", f"lib{prefix}_{stamp}.so", _BINDER_CFLAGS], cwd=sim, env=env,
-             what="Verilator build (make -f build_binder.mk)", log=sim / "verilator_build.log")
-    shutil.rmtree(sim / "obj_dir", ignore_errors=True)   # ~100 MB of objects; the .so is all we need
     lib = sim / f"lib{prefix}_{stamp}.so"
+    archive = runtime_archive(env, f"{_UNOPTIMISED_VERILATED} {_BINDER_CFLAGS} {env['VERILATOR_FLAGS']}")
+    if archive.is_file():
+        try:
+            _run_binder_make(sim, lib, {**env}, archive)
+        except ToolError:     # a stored archive this build cannot link: build the run-time library
+            archive.unlink(missing_ok=True)
+    if not lib.is_file():
+        _run_binder_make(sim, lib, env, None)
+        store_runtime_archive(sim / "obj_dir", archive)
+    shutil.rmtree(sim / "obj_dir", ignore_errors=True)   # ~100 MB of objects; the .so is all we need
     if not lib.is_file():
         raise ToolError(f"Verilator build finished but {lib} is missing")
     return lib, time.perf_counter() - t0
+
+
+def _run_binder_make(sim: Path, lib: Path, env: dict[str, str], runtime: Path | None) -> None:
+    """da4ml's binder makefile from a clean obj_dir, linking the stored run-time ``runtime``
+    (:mod:`fpgakd.firmware.rtl.verilator_runtime`) if given."""
+    if runtime is not None:
+        use_runtime_archive(env, runtime)
+    shutil.rmtree(sim / "obj_dir", ignore_errors=True)
+    run_tool(["make", "-f", "build_binder.mk", lib.name, _BINDER_CFLAGS], cwd=sim, env=env,
+             what="Verilator build (make -f build_binder.mk)", log=sim / "verilator_build.log")
 
 
 def _io_kifs(meta_sol: Any) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
