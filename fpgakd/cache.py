@@ -1,5 +1,6 @@
 """Where fpgakd keeps what it can rebuild: generated datasets, soft targets, default
-teachers and the checkpoints an interrupted training resumes from.
+teachers, the checkpoints an interrupted training resumes from, and Verilator's run-time
+library compiled for the RTL simulation.
 
 Everything under it is keyed by a hash of what made it, so a stale entry is never served.
 """
