@@ -43,7 +43,7 @@ from bench_particle_features import _mean_std, load_points, widths
 
 from fpgakd.atomic import write_text_atomic
 
-SHAPE_COLUMNS = ["student", "particles", "features", "per-particle network", "head", "beta", "epochs"]
+SHAPE_COLUMNS = ["student", "particles", "features", "per-particle network", "head", "beta", "epochs", "KD recipe"]
 #: the particle students' goal: at most the scratch hybrid MLP's LUT, at least 1.5 points over its 69.8%
 GOAL_LUT, GOAL_ACCURACY = 28436, 71.3
 #: KD must beat scratch by this much for every particle student above GOAL_KD_LUT
@@ -60,7 +60,10 @@ def _shape(row: Any) -> dict[str, Any]:
             "features": len(json.loads(row["student.inputs.constituent_features"])),
             "per-particle network": widths(row["student.particle_hidden"]) if deep_sets else "-",
             "head": widths(row["student.hidden"]), "beta": float(row["student.quantization.beta"]),
-            "epochs": int(row["student.training.epochs"])}
+            "epochs": int(row["student.training.epochs"]),
+            # a scratch twin carries its config's T and alpha unused: it joins the KD rows of that recipe
+            "KD recipe": f"T {float(row['student.distillation.temperature']):g} / "
+                         f"alpha {float(row['student.distillation.alpha']):g}"}
 
 
 def _first_seed(group: Any, column: str) -> Any:
@@ -87,7 +90,21 @@ def summarize(points: Any) -> list[dict[str, Any]]:
         row["W rej"] = float(kd["rej30_W"].mean()) if kd is not None else None
         row["t rej"] = float(kd["rej30_t"].mean()) if kd is not None else None
         rows.append(row)
+    _share_scratch_twins(rows)
     return rows
+
+
+def _share_scratch_twins(rows: list[dict[str, Any]]) -> None:
+    """A KD recipe scanned without a scratch twin gets its shape's (scratch training reads no T or alpha)."""
+    shape = lambda r: tuple(r[c] for c in SHAPE_COLUMNS if c != "KD recipe")  # noqa: E731
+    twins = {shape(r): r for r in rows if r["accuracy scratch"] is not None}
+    for row in rows:
+        twin = twins.get(shape(row))
+        if row["accuracy scratch"] is None and row["accuracy kd"] is not None and twin is not None:
+            for key in ("scratch", "accuracy scratch", "seeds scratch", "ebops scratch", "LUT scratch",
+                        "latency_cycles scratch", "lut_source scratch"):
+                row[key] = twin[key]
+            row["KD - scratch"] = row["accuracy kd"] - row["accuracy scratch"]
 
 
 def format_rows(rows: list[dict[str, Any]]) -> list[str]:
@@ -99,13 +116,13 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
         value = row[f"LUT {mode}"]
         return "-" if value is None else f"{int(value):,}" + ("" if row[f"lut_source {mode}"] == "rtl" else " (model)")
 
-    lines = ["student,particles,particle features,per-particle network,head,beta,epochs,KD (%),scratch (%),"
+    lines = ["student,particles,particle features,per-particle network,head,beta,epochs,KD T / alpha,KD (%),scratch (%),"
              "KD - scratch,"
              "EBOPs KD / scratch,Yosys LUT KD / scratch,cycles KD,W rej @30% (KD),t rej @30% (KD)"]
     for r in rows:
         lines.append(",".join([
             r["student"], str(r["particles"]), str(r["features"]), r["per-particle network"], r["head"],
-            f"{r['beta']:g}", str(r["epochs"]),
+            f"{r['beta']:g}", str(r["epochs"]), r["KD recipe"],
             r["kd"], r["scratch"], number(r["KD - scratch"], "+.1f"),
             f"\"{number(r['ebops kd'], ',.0f')} / {number(r['ebops scratch'], ',.0f')}\"",
             f"\"{lut(r, 'kd')} / {lut(r, 'scratch')}\"", number(r["latency_cycles kd"], ".0f"),
@@ -122,19 +139,24 @@ def _verdict(reached: bool, seeds: int) -> str:
 def goal_lines(rows: list[dict[str, Any]]) -> list[str]:
     """The particle students' goal, checked on the Deep Sets rows (Yosys LUT of seed 0)."""
     sets = [r for r in rows if r["student"] == "Deep Sets + HLF" and r["accuracy kd"] is not None]
-    within = [r for r in sets if r["LUT kd"] is not None and r["LUT kd"] <= GOAL_LUT]
+    within = [r for r in sets if r["LUT kd"] is not None and r["LUT kd"] <= GOAL_LUT and r["lut_source kd"] == "rtl"]
     best = max(within, key=lambda r: r["accuracy kd"], default=None)
     lines = [f"goal: a distilled particle student at <= {GOAL_LUT:,} LUT with >= {GOAL_ACCURACY}%: "
              + ("no particle student within the LUT" if best is None else
                 f"best {best['kd']} at {int(best['LUT kd']):,} LUT ({best['particles']} x "
                 f"{best['per-particle network']}, head {best['head']}, beta {best['beta']:g}): "
                 f"{_verdict(best['accuracy kd'] >= GOAL_ACCURACY, best['seeds kd'])}")]
-    gains = [r for r in sets if r["LUT kd"] is not None and r["LUT kd"] > GOAL_KD_LUT and r["KD - scratch"] is not None]
-    if gains:
-        lowest = min(r["KD - scratch"] for r in gains)
-        lines.append(f"goal: KD >= +{GOAL_KD_GAIN} over scratch above {GOAL_KD_LUT:,} LUT: gains "
-                     f"{', '.join(format(r['KD - scratch'], '+.1f') for r in gains)}: "
-                     f"{'met' if lowest >= GOAL_KD_GAIN else 'not met'}")
+    # a student's KD is its best recipe, as bench_frontier.py's "kd tuned"
+    best_gain: dict[tuple, float] = {}
+    for r in sets:
+        if r["LUT kd"] is not None and r["LUT kd"] > GOAL_KD_LUT and r["KD - scratch"] is not None:
+            key = tuple(r[c] for c in SHAPE_COLUMNS if c != "KD recipe")
+            best_gain[key] = max(best_gain.get(key, r["KD - scratch"]), r["KD - scratch"])
+    if best_gain:
+        gains = list(best_gain.values())
+        lines.append(f"goal: KD >= +{GOAL_KD_GAIN} over scratch above {GOAL_KD_LUT:,} LUT (best recipe): gains "
+                     f"{', '.join(format(g, '+.1f') for g in gains)}: "
+                     f"{'met' if min(gains) >= GOAL_KD_GAIN else 'not met'}")
     cycles = [r["latency_cycles kd"] for r in sets if r["latency_cycles kd"] is not None]
     if cycles:
         lines.append(f"goal: <= {GOAL_CYCLES} cycles: {int(min(cycles))}-{int(max(cycles))}: "
