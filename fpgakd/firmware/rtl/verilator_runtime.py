@@ -10,7 +10,9 @@ makefile and link the stored archive instead.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -20,6 +22,8 @@ from pathlib import Path
 from fpgakd.cache import cache_dir
 
 __all__ = ["runtime_archive", "store_runtime_archive", "use_runtime_archive"]
+
+log = logging.getLogger(__name__)
 
 #: the folder under fpgakd's cache, one subfolder per Verilator, compiler and flags
 RUNTIME_DIR = "verilator_runtime"
@@ -61,11 +65,17 @@ def use_runtime_archive(env: dict[str, str], archive: Path) -> None:
 
 def store_runtime_archive(obj_dir: Path, archive: Path) -> None:
     """Keep the run-time archive a full build left in ``obj_dir`` (written under a temporary
-    name and renamed, so a build beside this one finds it whole or not at all)."""
+    name and renamed, so a build beside this one finds it whole or not at all). Best effort:
+    a cache that cannot be written only means the next build compiles the library again."""
     built = obj_dir / ARCHIVE_NAME
     if not built.is_file() or archive.is_file():
         return
-    archive.parent.mkdir(parents=True, exist_ok=True)
     tmp = archive.with_name(f".{archive.name}.{uuid.uuid4().hex[:8]}.tmp")
-    shutil.copyfile(built, tmp)
-    os.replace(tmp, archive)
+    try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built, tmp)
+        os.replace(tmp, archive)
+    except OSError as err:
+        log.info("Verilator's run-time library not cached (%s): the next build compiles it again", err)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
