@@ -93,6 +93,30 @@ def test_the_widths_are_shared_by_every_particle_slot() -> None:
         assert np.all(per_slot == per_slot[0]), q.name
 
 
+def test_a_proxy_joining_the_features_before_the_particles_is_refused(monkeypatch) -> None:
+    """The RTL puts the pooled particles first: a join in the other order is named, not traced."""
+    import HGQ
+
+    from fpgakd.errors import ConfigError
+    from fpgakd.firmware.rtl.hgq_proxy import extract_proxy
+    from fpgakd.jets.preprocessing import student_input_width
+    from fpgakd.learn.hgq_students import hgq_proxy
+    from fpgakd.learn.students import build_student
+
+    join = HGQ.layers.PConcatenate
+
+    def features_first(*args, **kwargs):
+        layer = join(*args, **kwargs)
+        return lambda inputs: layer(inputs[::-1])
+
+    monkeypatch.setattr(HGQ.layers, "PConcatenate", features_first)
+    cfg = _cfg(inputs={"hlf": True})
+    proxy, _ = hgq_proxy(build_student(cfg, student_input_width(cfg.inputs), 5),
+                         _flat(padded_jets(N_JETS, N_PARTICLES), True))
+    with pytest.raises(ConfigError, match=r"layer 'join' \(Concatenate\) .* joins \['hlf_quant', 'pooled'\]"):
+        extract_proxy(proxy)
+
+
 def test_an_hgq_interaction_student_is_refused_naming_the_key(tmp_path) -> None:
     message = one_line_config_error(tmp_path / "bad.yaml", """
 name: bad

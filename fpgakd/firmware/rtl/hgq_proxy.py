@@ -180,15 +180,28 @@ def _read_chain(model: Any, spec: ProxySpec, start: str) -> None:
             raise ConfigError(f"layer '{name}' of an HGQ proxy feeds {len(consumers[name])} layers; the RTL "
                               "flow traces one chain (with a Deep Sets' features joined after the pooling)")
         layer = model.get_layer(consumers[name][0])
-        kind, name = type(layer).__name__, layer.name
+        kind, previous, name = type(layer).__name__, name, layer.name
         if _read_step(layer, steps) or kind in _WIRING:
             continue
         if kind in _POOLING and spec.n_particles and spec.pooling is None:
             spec.pooling, steps = _POOLING[kind], spec.steps
-        elif not (kind == "Concatenate" and spec.pooling is not None and spec.n_hlf and not spec.steps):
+        elif kind == "Concatenate" and spec.pooling is not None and spec.n_hlf and not spec.steps:
+            _check_join(model, name, previous)
+        else:
             raise ConfigError(f"layer '{name}' ({kind}) of an HGQ proxy is not supported by the RTL flow "
                               "(supported: Dense, ReLU, FixedPointQuantizer, and a Deep Sets' reshapes, "
                               "pooling and join)")
+
+
+def _check_join(model: Any, name: str, pooled: str) -> None:
+    """The RTL joins the pooled particles first and the features' quantizer outputs after them."""
+    from fpgakd.learn.hgq_deepsets_students import HLF_QUANT_LAYER
+
+    entry = next(e for e in model.get_config()["layers"] if e["name"] == name)
+    inputs = [inbound[0] for node in entry["inbound_nodes"][:1] for inbound in node]
+    if inputs != [pooled, HLF_QUANT_LAYER]:
+        raise ConfigError(f"layer '{name}' (Concatenate) of an HGQ proxy joins {inputs}; the RTL flow joins the "
+                          f"pooled particles ('{pooled}') and then the features' quantizer ('{HLF_QUANT_LAYER}')")
 
 
 def _input_quantizers(model: Any) -> list[Any]:
