@@ -51,11 +51,12 @@ def _build_binder(rtl_dir: Path, meta: dict[str, Any], *, rebuild: bool, jobs: i
     t0 = time.perf_counter()
     lib = sim / f"lib{prefix}_{stamp}.so"
     archive = runtime_archive(env, f"{_UNOPTIMISED_VERILATED} {_BINDER_CFLAGS} {env['VERILATOR_FLAGS']}")
-    if archive.is_file():
+    if archive.is_file() and " " not in str(archive):    # make splits a path with spaces
         try:
             _run_binder_make(sim, lib, {**env}, archive)
         except ToolError:     # a stored archive this build cannot link: build the run-time library
-            archive.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                archive.unlink(missing_ok=True)
     if not lib.is_file():
         _run_binder_make(sim, lib, env, None)
         store_runtime_archive(sim / "obj_dir", archive)
