@@ -84,6 +84,9 @@ def summarize(points: Any) -> list[dict[str, Any]]:
             row[f"seeds {mode}"] = g["student.training.seed"].nunique() if g is not None else 0
             for column in ("ebops", "LUT", "latency_cycles", "lut_source"):
                 row[f"{column} {mode}"] = _first_seed(g, column) if g is not None else None
+            row[f"Yosys LUT per seed {mode}"] = ([] if g is None else
+                                                 [int(v) for v in g.sort_values("student.training.seed")
+                                                  .query("lut_source == 'rtl'")["LUT"]])
         both = [row[f"accuracy {m}"] for m in ("kd", "scratch")]
         row["KD - scratch"] = both[0] - both[1] if None not in both else None
         kd = by_mode.get("kd")
@@ -130,6 +133,18 @@ def format_rows(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _mean_lut(row: dict[str, Any]) -> float:
+    luts = row["Yosys LUT per seed kd"]
+    return sum(luts) / len(luts)
+
+
+def _lut_text(row: dict[str, Any]) -> str:
+    luts = row["Yosys LUT per seed kd"]
+    if len(luts) == 1:
+        return f"{luts[0]:,} LUT (seed 0)"
+    return f"{_mean_lut(row):,.0f} LUT (mean; per seed {', '.join(f'{v:,}' for v in luts)})"
+
+
 def _verdict(reached: bool, seeds: int) -> str:
     if seeds < GOAL_SEEDS:
         return f"{'reached' if reached else 'not reached'} on {seeds} of the goal's {GOAL_SEEDS} seeds: not judged yet"
@@ -137,13 +152,14 @@ def _verdict(reached: bool, seeds: int) -> str:
 
 
 def goal_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """The particle students' goal, checked on the Deep Sets rows (Yosys LUT of seed 0)."""
+    """The particle students' goal, checked on the Deep Sets rows (Yosys LUT: the mean over the
+    seeds that ran the RTL flow, seed 0's where only it did)."""
     sets = [r for r in rows if r["student"] == "Deep Sets + HLF" and r["accuracy kd"] is not None]
-    within = [r for r in sets if r["LUT kd"] is not None and r["LUT kd"] <= GOAL_LUT and r["lut_source kd"] == "rtl"]
+    within = [r for r in sets if r["Yosys LUT per seed kd"] and _mean_lut(r) <= GOAL_LUT]
     best = max(within, key=lambda r: r["accuracy kd"], default=None)
     lines = [f"goal: a distilled particle student at <= {GOAL_LUT:,} LUT with >= {GOAL_ACCURACY}%: "
              + ("no particle student within the LUT" if best is None else
-                f"best {best['kd']} at {int(best['LUT kd']):,} LUT ({best['particles']} x "
+                f"best {best['kd']} at {_lut_text(best)} ({best['particles']} x "
                 f"{best['per-particle network']}, head {best['head']}, beta {best['beta']:g}): "
                 f"{_verdict(best['accuracy kd'] >= GOAL_ACCURACY, best['seeds kd'])}")]
     # a student's KD is its best recipe, as bench_frontier.py's "kd tuned"
