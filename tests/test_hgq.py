@@ -253,3 +253,22 @@ def test_an_hgq_distill_run_synthesises_bit_exact_in_csim_and_rtl(tmp_path: Path
         pytest.skip(f"RTL flow not run: {report['notes']}")
     assert rtl["rtl_sim"]["bit_exact"] and rtl["rtl_sim"]["n_values"] == n_jets * N_OUT
     assert rtl["resources"]["LUT"] > 0 and rtl["latency_cycles"]["max"] >= 1
+
+
+@pytest.mark.slow
+def test_a_student_that_reads_none_of_its_inputs_is_named_before_any_rtl_is_written():
+    """Every kernel at zero (what a beta large enough trains): the outputs are constants, and
+    da4ml would write a zero-width input port that Verilator refuses."""
+    from fpgakd.config import replace_config
+    from fpgakd.errors import ConfigError
+    from fpgakd.firmware.rtl.trace import trace_student
+    from fpgakd.learn.hgq_students import hgq_proxy
+    from fpgakd.learn.students import build_student
+
+    model = build_student(replace_config(load_model_config("hlf_hgq"), {"hidden": [4]}, "test"), N_IN, N_OUT)
+    for layer in model.layers:
+        if getattr(layer, "kernel", None) is not None:
+            layer.kernel.assign(np.zeros(layer.kernel.shape, np.float32))
+    proxy, _ = hgq_proxy(model, _tiny_data()[0])
+    with pytest.raises(ConfigError, match=r"'hlf_hgq': its outputs depend on none of its inputs.*quantization\.beta"):
+        trace_student(proxy, latency_cutoff=5)
