@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Benchmark (not a test): HGQ students that read the particles, beside the 8-bit fronts. A
 table, the particle students' goal check and a plot of ``fpgakd scan scans/hgq_deepsets.yaml``
-(HGQ Deep Sets + HLF; more of them in ``hgq_deepsets_seeds.yaml``, ``hgq_deepsets_beta8e-7.yaml``),
+(HGQ Deep Sets + HLF; more of them in ``hgq_deepsets_seeds.yaml``, ``hgq_deepsets_beta8e-7.yaml``,
+``hgq_deepsets_recipe.yaml``),
 ``scans/hgq_features.yaml`` (the HGQ hybrid MLP with the seven particle features the teacher
 reads) and ``scans/hgq_quarter.yaml`` (students aimed at the quarter-LUT check's misses).
 
@@ -13,6 +14,7 @@ reads) and ``scans/hgq_quarter.yaml`` (students aimed at the quarter-LUT check's
     fpgakd scan scans/hgq_features.yaml -o bench_runs/hgq_features --workers 2
     fpgakd scan scans/hgq_deepsets_beta8e-7.yaml -o bench_runs/hgq_deepsets_beta8e-7 --workers 1
     fpgakd scan scans/hgq_quarter.yaml -o bench_runs/hgq_quarter --workers 1
+    fpgakd scan scans/hgq_deepsets_recipe.yaml -o bench_runs/hgq_deepsets_recipe --workers 1
     python benchmarks/bench_hgq_particles.py --docs-csv docs/results/hgq_particles.csv
 
 With ``--cost-model`` it also sets the calibrated da4ml cost model against Yosys on each
@@ -35,6 +37,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,7 +116,7 @@ def _share_scratch_twins(rows: list[dict[str, Any]]) -> None:
 def format_rows(rows: list[dict[str, Any]]) -> list[str]:
     """CSV lines for the docs table (LUT with its source where it is not Yosys)."""
     def number(value: Any, fmt: str) -> str:
-        return "-" if value is None else format(value, fmt)
+        return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
 
     def lut(row: dict[str, Any], mode: str) -> str:
         value = row[f"LUT {mode}"]
@@ -173,7 +176,9 @@ def goal_lines(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(f"goal: KD >= +{GOAL_KD_GAIN} over scratch above {GOAL_KD_LUT:,} LUT (best recipe): gains "
                      f"{', '.join(format(g, '+.1f') for g in gains)}: "
                      f"{'met' if min(gains) >= GOAL_KD_GAIN else 'not met'}")
-    cycles = [r["latency_cycles kd"] for r in sets if r["latency_cycles kd"] is not None]
+    # a point without the RTL flow has no latency (None, or NaN beside points that have one)
+    cycles = [r["latency_cycles kd"] for r in sets if r["latency_cycles kd"] is not None
+              and not math.isnan(r["latency_cycles kd"])]
     if cycles:
         lines.append(f"goal: <= {GOAL_CYCLES} cycles: {int(min(cycles))}-{int(max(cycles))}: "
                      f"{'met' if max(cycles) <= GOAL_CYCLES else 'not met'}")
@@ -271,7 +276,7 @@ def plot(rows: list[dict[str, Any]], fronts: dict[str, list[tuple[float, float]]
     for colour, (student, features) in zip(("C0", "C1", "C2", "C3"), families):
         for mode, marker in (("kd", "o"), ("scratch", "x")):
             sel = [r for r in rows if (r["student"], r["features"]) == (student, features)
-                   and r[f"LUT {mode}"] is not None]
+                   and r[f"LUT {mode}"] is not None and r[f"lut_source {mode}"] == "rtl"]
             if sel:
                 ax.plot([r[f"LUT {mode}"] for r in sel], [r[f"accuracy {mode}"] for r in sel], marker, color=colour,
                         label=f"HGQ {student}, {features} features, {'KD' if mode == 'kd' else 'scratch'}")
@@ -285,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scan-dirs", nargs="+",
                         default=["bench_runs/hgq_deepsets", "bench_runs/hgq_deepsets_seeds", "bench_runs/hgq_features",
-                                 "bench_runs/hgq_deepsets_beta8e-7", "bench_runs/hgq_quarter"])
+                                 "bench_runs/hgq_deepsets_beta8e-7", "bench_runs/hgq_quarter",
+                                 "bench_runs/hgq_deepsets_recipe"])
     parser.add_argument("--frontier-csv", default="docs/results/frontier.csv")
     parser.add_argument("--hgq-csv", default="docs/results/hgq_frontier.csv")
     parser.add_argument("--docs-csv", help="also write the table here (docs/results/hgq_particles.csv)")

@@ -256,12 +256,12 @@ def test_an_hgq_distill_run_synthesises_bit_exact_in_csim_and_rtl(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_a_student_that_reads_none_of_its_inputs_is_named_before_any_rtl_is_written():
+def test_a_student_that_reads_none_of_its_inputs_is_named_before_any_rtl_is_written(tmp_path: Path) -> None:
     """Every kernel at zero (what a beta large enough trains): the outputs are constants, and
     da4ml would write a zero-width input port that Verilator refuses."""
     from fpgakd.config import replace_config
     from fpgakd.errors import ConfigError
-    from fpgakd.firmware.rtl.trace import trace_student
+    from fpgakd.firmware.rtl.verilog import write_rtl
     from fpgakd.learn.hgq_students import hgq_proxy
     from fpgakd.learn.students import build_student
 
@@ -271,4 +271,5 @@ def test_a_student_that_reads_none_of_its_inputs_is_named_before_any_rtl_is_writ
             layer.kernel.assign(np.zeros(layer.kernel.shape, np.float32))
     proxy, _ = hgq_proxy(model, _tiny_data()[0])
     with pytest.raises(ConfigError, match=r"'hlf_hgq': its outputs depend on none of its inputs.*quantization\.beta"):
-        trace_student(proxy, latency_cutoff=5)
+        write_rtl(proxy, tmp_path / "rtl", latency_cutoff=5)
+    assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.errors import DataError, ToolError
+from fpgakd.errors import ConfigError, DataError, ToolError
 from fpgakd.firmware.rtl.tools import da4ml_version
 from fpgakd.firmware.rtl.trace import DEFAULT_LATENCY_CUTOFF, RtlTrace, trace_student
 
@@ -129,6 +129,7 @@ def write_rtl(model: Any, out_dir: str | os.PathLike, *, part: str = "xcvu13p-fl
     if trace is None:
         trace = trace_student(model, clock_ns=clock_ns, latency_cutoff=latency_cutoff, hard_dc=hard_dc,
                               sigmoid_table_size=sigmoid_table_size)
+    _check_reads_an_input(trace, model)
     tmp = _make_temp_dir(out_dir)
     try:
         t0 = time.perf_counter()
@@ -141,6 +142,15 @@ def write_rtl(model: Any, out_dir: str | os.PathLike, *, part: str = "xcvu13p-fl
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return meta
+
+
+def _check_reads_an_input(trace: RtlTrace, model: Any) -> None:
+    """A student whose outputs read no input bit is a constant: da4ml would write a zero-width
+    input port, which Verilator's lint refuses (its cost, 0 LUT, is still priced by the trace)."""
+    if not np.asarray(trace.comb.inp_kifs).any():
+        raise ConfigError(f"model '{model.name}': its outputs depend on none of its inputs (every path from them "
+                          "was pruned or quantized to zero bits), so it is a constant and there is no circuit to "
+                          "build; train it with less pruning or a smaller quantization.beta")
 
 
 def read_meta(rtl_dir: Path) -> dict[str, Any]:
