@@ -69,6 +69,11 @@ def _shape(row: Any) -> dict[str, Any]:
                          f"alpha {float(row['student.distillation.alpha']):g}"}
 
 
+def _known(value: Any) -> Any:
+    """None for a value a point does not have (NaN where other points of its scan have one)."""
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def _first_seed(group: Any, column: str) -> Any:
     first = group[group["student.training.seed"] == group["student.training.seed"].min()]
     return first[column].iloc[0]
@@ -86,7 +91,7 @@ def summarize(points: Any) -> list[dict[str, Any]]:
             row[f"accuracy {mode}"] = 100 * g["accuracy"].mean() if g is not None else None
             row[f"seeds {mode}"] = g["student.training.seed"].nunique() if g is not None else 0
             for column in ("ebops", "LUT", "latency_cycles", "lut_source"):
-                row[f"{column} {mode}"] = _first_seed(g, column) if g is not None else None
+                row[f"{column} {mode}"] = _known(_first_seed(g, column)) if g is not None else None
             row[f"Yosys LUT per seed {mode}"] = ([] if g is None else
                                                  [int(v) for v in g.sort_values("student.training.seed")
                                                   .query("lut_source == 'rtl'")["LUT"]])
@@ -100,12 +105,16 @@ def summarize(points: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _student(row: dict[str, Any]) -> tuple:
+    """The row's student shape without its KD recipe (what a scratch twin shares)."""
+    return tuple(row[c] for c in SHAPE_COLUMNS if c != "KD recipe")
+
+
 def _share_scratch_twins(rows: list[dict[str, Any]]) -> None:
     """A KD recipe scanned without a scratch twin gets its shape's (scratch training reads no T or alpha)."""
-    shape = lambda r: tuple(r[c] for c in SHAPE_COLUMNS if c != "KD recipe")  # noqa: E731
-    twins = {shape(r): r for r in rows if r["accuracy scratch"] is not None}
+    twins = {_student(r): r for r in rows if r["accuracy scratch"] is not None}
     for row in rows:
-        twin = twins.get(shape(row))
+        twin = twins.get(_student(row))
         if row["accuracy scratch"] is None and row["accuracy kd"] is not None and twin is not None:
             for key in ("scratch", "accuracy scratch", "seeds scratch", "ebops scratch", "LUT scratch",
                         "latency_cycles scratch", "lut_source scratch"):
@@ -116,7 +125,7 @@ def _share_scratch_twins(rows: list[dict[str, Any]]) -> None:
 def format_rows(rows: list[dict[str, Any]]) -> list[str]:
     """CSV lines for the docs table (LUT with its source where it is not Yosys)."""
     def number(value: Any, fmt: str) -> str:
-        return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+        return "-" if value is None else format(value, fmt)
 
     def lut(row: dict[str, Any], mode: str) -> str:
         value = row[f"LUT {mode}"]
@@ -169,16 +178,13 @@ def goal_lines(rows: list[dict[str, Any]]) -> list[str]:
     best_gain: dict[tuple, float] = {}
     for r in sets:
         if r["LUT kd"] is not None and r["LUT kd"] > GOAL_KD_LUT and r["KD - scratch"] is not None:
-            key = tuple(r[c] for c in SHAPE_COLUMNS if c != "KD recipe")
-            best_gain[key] = max(best_gain.get(key, r["KD - scratch"]), r["KD - scratch"])
+            best_gain[_student(r)] = max(best_gain.get(_student(r), r["KD - scratch"]), r["KD - scratch"])
     if best_gain:
         gains = list(best_gain.values())
         lines.append(f"goal: KD >= +{GOAL_KD_GAIN} over scratch above {GOAL_KD_LUT:,} LUT (best recipe): gains "
                      f"{', '.join(format(g, '+.1f') for g in gains)}: "
                      f"{'met' if min(gains) >= GOAL_KD_GAIN else 'not met'}")
-    # a point without the RTL flow has no latency (None, or NaN beside points that have one)
-    cycles = [r["latency_cycles kd"] for r in sets if r["latency_cycles kd"] is not None
-              and not math.isnan(r["latency_cycles kd"])]
+    cycles = [r["latency_cycles kd"] for r in sets if r["latency_cycles kd"] is not None]
     if cycles:
         lines.append(f"goal: <= {GOAL_CYCLES} cycles: {int(min(cycles))}-{int(max(cycles))}: "
                      f"{'met' if max(cycles) <= GOAL_CYCLES else 'not met'}")

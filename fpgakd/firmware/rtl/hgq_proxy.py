@@ -145,13 +145,17 @@ def _read_dense(layer: Any) -> ProxyDense:
     return ProxyDense(layer.name, kernel, bias)
 
 
+def _inbound_names(entry: dict[str, Any]) -> list[str]:
+    """The names of the layers a layer's config entry reads, in order (its first call)."""
+    return [inbound[0] for node in entry["inbound_nodes"][:1] for inbound in node]
+
+
 def _consumers(model: Any) -> dict[str, list[str]]:
     """Layer name -> the names of the layers that read its output (from the model's config)."""
     out: dict[str, list[str]] = {}
     for entry in model.get_config()["layers"]:
-        for node in entry["inbound_nodes"][:1]:
-            for inbound in node:
-                out.setdefault(inbound[0], []).append(entry["name"])
+        for name in _inbound_names(entry):
+            out.setdefault(name, []).append(entry["name"])
     return out
 
 
@@ -197,8 +201,7 @@ def _check_join(model: Any, name: str, pooled: str) -> None:
     """The RTL joins the pooled particles first and the features' quantizer outputs after them."""
     from fpgakd.learn.hgq_deepsets_students import HLF_QUANT_LAYER
 
-    entry = next(e for e in model.get_config()["layers"] if e["name"] == name)
-    inputs = [inbound[0] for node in entry["inbound_nodes"][:1] for inbound in node]
+    inputs = _inbound_names(next(e for e in model.get_config()["layers"] if e["name"] == name))
     if inputs != [pooled, HLF_QUANT_LAYER]:
         raise ConfigError(f"layer '{name}' (Concatenate) of an HGQ proxy joins {inputs}; the RTL flow joins the "
                           f"pooled particles ('{pooled}') and then the features' quantizer ('{HLF_QUANT_LAYER}')")
