@@ -193,3 +193,29 @@ def test_on_generated_pileup_cms_puppi_keeps_hard_neutral_pt_over_pileup_and_cut
     verdict = pileup_verdict(events, {"puppi": w})
     assert abs(verdict["puppi"]["met_median_response"]) < abs(verdict["none"]["met_median_response"])
     assert abs(verdict["puppi"]["jet_median_response"]) < abs(verdict["none"]["jet_median_response"])
+
+
+def test_a_tuning_candidate_sets_the_weight_cut_and_the_hard_neutral_pt_only_where_given():
+    script = _tuning_script()
+    base = load_puppi_config("cms_phase2")
+    same = script.candidate(base, 0.2, 0.05, 0.02, 0.01)
+    assert (same.weight_cut, same.pt_max_neutrals) == (base.weight_cut, base.pt_max_neutrals)
+    tuned = script.candidate(base, 0.2, 0.05, 0.02, 0.01, weight_cut=0.3, pt_max_neutrals=50.0)
+    assert (tuned.cone_r, tuned.dz_cut, tuned.weight_cut, tuned.pt_max_neutrals) == (0.2, 0.05, 0.3, 50.0)
+    assert [r.min_neutral_pt_slope for r in tuned.regions if r.charged_neighbours] == [0.02, 0.01]
+
+
+def test_candidates_cached_before_the_cuts_were_tuned_carry_the_base_values(tmp_path):
+    script = _tuning_script()
+    base = load_puppi_config("cms_phase2")
+    cache = tmp_path / "candidates.json"
+    cache.write_text('[{"cone": 0.2, "dz_cut": 0.05, "slope": 0.02, "next_slope": 0.01}]')
+    (old,) = script.cached_candidates(cache, base)
+    assert (old["weight_cut"], old["pt_max_neutrals"]) == (base.weight_cut, base.pt_max_neutrals)
+
+
+def test_the_perfect_weights_keep_the_hard_scatter_only():
+    from types import SimpleNamespace
+
+    events = SimpleNamespace(particles={"is_pileup": np.array([True, False, True])})
+    assert _tuning_script().truth_weights(events).tolist() == [0.0, 1.0, 0.0]
