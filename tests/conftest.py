@@ -14,18 +14,17 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from fpgakd.firmware.rtl.jit_warmup import WARMUP_NUMBA_OPT
 from fpgakd.learn.runtime import ONEDNN_ISA
 from helpers.events import tiny_pileup_teacher
-from helpers.firmware import have_rtl_tools, start_rtl_tools_in_background
+from helpers.firmware import have_rtl_tools, start_rtl_tools_once
 from helpers.jets import tiny_student_config, train_tiny_teacher, write_synthetic_jets
 
 # `fpgakd distill` would start a background compilation of da4ml's solver for each run a test
-# makes; the session compiles it once, in a process of its own (pytest_sessionstart)
+# makes; the session compiles it once, before the test processes start (pytest_sessionstart)
 os.environ["FPGAKD_JIT_WARMUP"] = "0"
 # numba compiles da4ml's solver at the level the background warm-up uses (why: jit_warmup)
 os.environ.setdefault("NUMBA_OPT", WARMUP_NUMBA_OPT)
@@ -35,8 +34,6 @@ os.environ.setdefault("NUMBA_OPT", WARMUP_NUMBA_OPT)
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", ONEDNN_ISA)
 
-#: the session's key for the RTL tools' first start: (its process, when it started)
-_FIRST_START = pytest.StashKey[tuple]()
 SLOW_REASON = "slow (trains, generates or runs a tool): run with --runslow"
 
 
@@ -64,31 +61,15 @@ def _keep_module_fixtures_on_one_worker(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """With the slow tests, the RTL tools' first start (minutes in a fresh environment) runs in
-    a process of its own from here on, beside the tests that need no RTL tool; those that do
-    wait for it (:func:`helpers.firmware.have_rtl_tools`)."""
+    """With the slow tests, the RTL tools' first start (minutes in a fresh environment) runs
+    once here, before pytest-xdist starts its test processes (its own hook runs last)."""
     if session.config.getoption("--runslow") and not hasattr(session.config, "workerinput"):
-        session.config.stash[_FIRST_START] = (start_rtl_tools_in_background(), time.perf_counter())
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """How long the RTL tools' first start took beside the tests; stopped if still running (a
-    session that ran none of the tests that need it)."""
-    started = config.stash.get(_FIRST_START, None)
-    if started is None:
-        return
-    process, since = started
-    if process.poll() is None:
-        process.terminate()
-        terminalreporter.write_line(f"RTL tools' first start stopped after {time.perf_counter() - since:.0f} s")
-        return
-    seconds = process.communicate()[0].strip()
-    if process.returncode == 0 and seconds:
-        terminalreporter.write_line(f"RTL tools' first start (da4ml's solver and Yosys compiled or loaded from their "
-                                    f"caches, beside the tests): {seconds} s")
-    else:
-        terminalreporter.write_line(f"RTL tools' first start failed (exit {process.returncode}): a test that needs "
-                                    f"them starts them itself, or skips")
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        started = time.perf_counter()
+        start_rtl_tools_once()
+        if reporter is not None:
+            reporter.write_line(f"RTL tools started (da4ml's solver and Yosys compiled or loaded from their "
+                                f"caches) in {time.perf_counter() - started:.0f} s")
 
 
 # first: pytest-xdist's worker reads the xdist_group marks in its own hook of this name

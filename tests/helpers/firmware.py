@@ -70,24 +70,13 @@ _FIRST_START_LOCK = Path(tempfile.gettempdir()) / (
     "fpgakd-rtl-first-start-" + hashlib.sha256(sys.prefix.encode()).hexdigest()[:12] + ".lock")
 
 
-#: the first start's own process: the RTL tools' warm-up, then its duration in seconds
-_FIRST_START = ("import time; started = time.perf_counter(); "
-                "from fpgakd.firmware.rtl.jit_warmup import warm_jit_cache; warm_jit_cache(); "
-                "print(round(time.perf_counter() - started))")
-
-
-def start_rtl_tools_in_background() -> subprocess.Popen:
-    """The RTL tools' first start (:func:`fpgakd.firmware.rtl.jit_warmup.warm_jit_cache`) in a
-    process of its own that holds the first-start lock until it ends: the tests that need no
-    RTL tool run beside it, and :func:`have_rtl_tools` waits for it instead of compiling the
-    same code a second time. Its output is the seconds it took; a failure says nothing here
-    (then the first test process to ask starts the tools, or their tests skip)."""
+def start_rtl_tools_once() -> None:
+    """The RTL tools' first start (:func:`fpgakd.firmware.rtl.jit_warmup.warm_jit_cache`), in
+    a process of its own before any test process starts, so that no test compiles them beside
+    another one; nothing is said if they are not installed (their tests skip)."""
     with _FIRST_START_LOCK.open("a") as lock:
-        # taken here, before the process exists, so no test process can ask first; the
-        # process shares this open file (pass_fds) and with it the lock, until it exits
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return subprocess.Popen([sys.executable, "-c", _FIRST_START], pass_fds=(lock.fileno(),),
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        subprocess.run([sys.executable, "-m", "fpgakd.firmware.rtl.jit_warmup"], capture_output=True, check=False)
 
 
 @functools.cache
@@ -96,9 +85,8 @@ def have_rtl_tools() -> bool:
 
     In a fresh environment the first start is the costly part (yowasp compiles Yosys to machine
     code, 49 s of CPU; numba compiles da4ml's solver, 62 s at -O1), and both land in caches.
-    ``pytest --runslow`` starts it in the background as the session starts
-    (:func:`start_rtl_tools_in_background`), holding a lock until it ends; otherwise the first
-    test process to ask does it while holding that lock. Either way another process waits for
+    ``pytest --runslow`` does it before its test processes start (:func:`start_rtl_tools_once`);
+    otherwise the first test process to ask does it while holding a lock, so another waits for
     the caches instead of compiling the same code beside it.
     """
     from fpgakd.firmware.rtl.jit_warmup import warm_jit_cache
