@@ -45,6 +45,7 @@ PERFECT_NEUTRALS, PERFECT_TRACKS = "default, perfect neutrals", "default, perfec
 GRID_KEYS = ("cone", "dz_cut", "slope", "next_slope", "weight_cut", "pt_max_neutrals")
 #: the tuning CSV's columns for :data:`GRID_KEYS`
 GRID_HEADERS = ("R0", "dz cut (cm)", "slope |eta|<2.5", "slope 2.5-3.5", "weight cut", "neutral pT for weight 1 (GeV)")
+#: characters of the printed tables' first column (the longest candidate name fits)
 NAME_WIDTH = 44
 #: GeV, the generator-jet pT bins of the efficiency breakdown
 JET_PT_BINS = (15.0, 20.0, 30.0, np.inf)
