@@ -149,7 +149,8 @@ def neutral_budget(events: Any, weights: np.ndarray) -> str:
     from fpgakd.learn.pileup.verdict import VerdictConfig
 
     tracked, _ = vertex_association(events.particles, PuppiConfig())
-    hard = truth_weights(events).astype(bool)
+    perfect = truth_weights(events)
+    hard = perfect.astype(bool)
     pt = np.asarray(events.particles["pt"], np.float64)
     kinds = {"hard": ~tracked & hard, "pileup": ~tracked & ~hard}
     neutral_pt = {name: pt[m].sum() / events.n_events for name, m in kinds.items()}
@@ -160,7 +161,7 @@ def neutral_budget(events: Any, weights: np.ndarray) -> str:
     cfg = VerdictConfig()
     gen = generator_jets(events, r=cfg.jet_r, pt_min=cfg.jet_pt_min)
     found = {name: match_jets(weighted_jets(events, w, r=cfg.jet_r, pt_min=cfg.jet_pt_min), gen,
-                              max_dr=cfg.match_dr) >= 0 for name, w in (("weights", weights), ("perfect", hard * 1.0))}
+                              max_dr=cfg.match_dr) >= 0 for name, w in (("weights", weights), ("perfect", perfect))}
     for low, high in zip(JET_PT_BINS[:-1], JET_PT_BINS[1:]):
         in_bin = (gen.pt >= low) & (gen.pt < high)
         lines.append(f"generator jets {low:g}-{high:g} GeV: {in_bin.sum()}, found "
@@ -274,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         grid = {"cone": args.cones, "dz_cut": args.dz_cuts, "slope": args.slopes, "next_slope": args.next_slopes,
                 "weight_cut": args.weight_cuts or [base.weight_cut],
                 "pt_max_neutrals": args.pt_max_neutrals or [base.pt_max_neutrals]}
-        results = tune(load_events(tune_path), base, grid, out / f"{tune_path.stem}_candidates.json")
+        tune_events = load_events(tune_path)
+        results = tune(tune_events, base, grid, out / f"{tune_path.stem}_candidates.json")
         if args.eval:
             eval_path = event_file(out, "eval", args.mu, args.eval_events, EVAL_SEED)
     except FpgakdError as err:
@@ -296,12 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nevaluation events {eval_path}:")
         calibrated = "_calibrated" if args.calibrate else ""
         cache = out / f"{eval_path.stem}_verdict_{default_key()}_perfect{calibrated}.json"
-        rows = evaluate(load_events(eval_path), cache, calibrate_on=load_events(tune_path) if args.calibrate else None)
+        eval_events = load_events(eval_path)
+        rows = evaluate(eval_events, cache, calibrate_on=tune_events if args.calibrate else None)
         print(format_rows(rows))
         if args.where:
             from fpgakd.jets.events.puppi import PuppiConfig, puppi_weights
 
-            eval_events = load_events(eval_path)
             print(f"\n{DEFAULT_PRESET} on the evaluation events:")
             print(neutral_budget(eval_events, puppi_weights(eval_events, PuppiConfig())))
         if args.eval_csv:

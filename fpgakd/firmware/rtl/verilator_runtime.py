@@ -10,15 +10,13 @@ makefile and link the stored archive instead.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
+from fpgakd.atomic import atomic_path
 from fpgakd.cache import cache_dir
 
 __all__ = ["runtime_archive", "store_runtime_archive", "use_runtime_archive"]
@@ -70,12 +68,8 @@ def store_runtime_archive(obj_dir: Path, archive: Path) -> None:
     built = obj_dir / ARCHIVE_NAME
     if not built.is_file() or archive.is_file():
         return
-    tmp = archive.with_name(f".{archive.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(built, tmp)
-        os.replace(tmp, archive)
+        with atomic_path(archive) as tmp:
+            shutil.copyfile(built, tmp)
     except OSError as err:
         log.info("Verilator's run-time library not cached (%s): the next build compiles it again", err)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
