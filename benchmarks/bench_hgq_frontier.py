@@ -7,6 +7,8 @@
     python benchmarks/bench_hgq_frontier.py --families hybrid --betas 1e-5 --epochs 120 --patience 30 \
         --beta-ramp-epochs 10 --out bench_runs/hgq_frontier_e120  # longer training, its own directory
     python benchmarks/bench_hgq_frontier.py --report-only --also-from bench_runs/hgq_frontier_e120
+    python benchmarks/bench_hgq_frontier.py --report-only --out bench_runs/hgq_frontier_e300 \
+        --earlier-csv docs/results/hgq_frontier.csv --docs-csv docs/results/hgq_frontier.csv  # new rows beside the docs'
 
 Every HGQ student family (``hlf_hgq``, ``hybrid_hgq``) is trained at each resource-penalty
 weight beta (``--betas``), KD and scratch twins, over ``--seeds`` with ``fpgakd scan`` (Dask,
@@ -24,6 +26,11 @@ Printed: one row per (family, beta, mode) with accuracy mean +- std, EBOPs, LUT,
 the W/Z/t rejections; the goal check (at every accuracy of the QKeras HLF and hybrid fronts an
 HGQ student at <= 1/4 of its LUT; >= 68.2% at <= 6,000 LUT and >= 66.0% at <= 3,000 LUT with
 0 DSP, <= 6 cycles and II 1); ``hgq_frontier.png`` (accuracy against LUT, log x).
+
+``--earlier-csv`` reads the rows of an earlier formatted table (``docs/results/hgq_frontier.csv``)
+back, for points whose run directories are gone: the goal check, the plot and ``--docs-csv`` then
+judge and write both, a row measured now replacing an earlier one of the same student, beta,
+epochs and mode.
 """
 
 from __future__ import annotations
@@ -187,6 +194,42 @@ def docs_table(table: Any) -> Any:
     return pd.DataFrame(rows)
 
 
+def _number(cell: Any) -> float:
+    return float(str(cell).replace(",", ""))
+
+
+def earlier_rows(path: Path) -> Any:
+    """The rows of a formatted table (:func:`docs_table`'s CSV) as :func:`hgq_table` rows; the
+    firmware columns are the RTL flow's (source ``rtl``: Yosys LUT), as that table's header says."""
+    import pandas as pd
+
+    rows = []
+    for _, r in pd.read_csv(path, dtype=str).iterrows():
+        model, beta = r["student"].split(" beta ")
+        accuracy, _, spread = r["accuracy"].removesuffix(" (1 seed)").partition(" ± ")
+        rejections = [_number(v) for v in r["W / Z / t rej @30%"].split(" / ")]
+        rows.append({"model": model, "student.quantization.beta": float(beta),
+                     "student.training.epochs": int(r["epochs"]), "mode": r["mode"],
+                     "accuracy": _number(accuracy) / 100, "seeds": int(r["seeds"]),
+                     "accuracy_std": _number(spread) / 100 if spread else float("nan"),
+                     "ebops": _number(r["EBOPs"]), "LUT": _number(r["Yosys LUT"]), "resource_source": "rtl",
+                     "latency_cycles": _number(r["cycles"]), "DSP": _number(r["DSP"]),
+                     **{f"rej30_{c}": v for c, v in zip("WZt", rejections)}})
+    return pd.DataFrame(rows)
+
+
+def with_earlier_rows(table: Any, earlier: Any) -> Any:
+    """``table`` and the rows of ``earlier`` it does not measure again (same model, beta, epochs, mode)."""
+    import pandas as pd
+
+    if earlier.empty:
+        return table
+    keys = ["model", "student.quantization.beta", "student.training.epochs", "mode"]
+    measured = set(map(tuple, table[keys].itertuples(index=False))) if not table.empty else set()
+    kept = earlier[[tuple(k) not in measured for k in earlier[keys].itertuples(index=False)]]
+    return pd.concat([table, kept], ignore_index=True).sort_values(["model", "LUT"]).reset_index(drop=True)
+
+
 def _scan_dirs(out: Path) -> list[Path]:
     """The HGQ scans an earlier run wrote under ``out``."""
     return sorted(p for p in (out / "scans").iterdir() if p.is_dir() and p.name.startswith("hgq_"))
@@ -213,6 +256,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="bench_runs/hgq_frontier")
     parser.add_argument("--also-from", nargs="+", default=[], metavar="DIR",
                         help="with --report-only: also the scans of these earlier --out directories")
+    parser.add_argument("--earlier-csv", help="rows of an earlier formatted table to judge and write beside "
+                        "this run's (docs/results/hgq_frontier.csv)")
     parser.add_argument("--docs-csv", help="also write the formatted table here (docs/results/hgq_frontier.csv)")
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
@@ -233,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                    else _teacher(out, jets, args.teacher_config, not args.quiet))
         dirs = run_scans(args, out, jets, teacher)
     table = hgq_table(dirs)
+    if args.earlier_csv:
+        table = with_earlier_rows(table, earlier_rows(Path(args.earlier_csv)))
     if table.empty:
         print("no finished points yet")
         return 1

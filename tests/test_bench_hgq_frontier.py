@@ -1,0 +1,48 @@
+"""The HGQ frontier benchmark keeps the rows of an earlier formatted table when their runs are gone."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+#: two rows in the formatted table's layout (docs/results/hgq_frontier.csv)
+EARLIER = """student,epochs,mode,accuracy,seeds,EBOPs,Yosys LUT,cycles,DSP,W / Z / t rej @30%
+hybrid_hgq beta 0.0001,120,kd,65.0 ± 0.2,3,797,760,3,0,609 / 362 / 179
+hybrid_hgq beta 3e-06,40,kd,69.7 (1 seed),1,"16,566","15,411",5,0,"1,020 / 850 / 480"
+"""
+
+
+def _script():
+    sys.path.insert(0, str(BENCHMARKS))   # it imports its sibling bench_frontier
+    try:
+        spec = importlib.util.spec_from_file_location("bench_hgq_frontier", BENCHMARKS / "bench_hgq_frontier.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+def test_earlier_rows_read_back_into_the_same_formatted_table(tmp_path):
+    script = _script()
+    (tmp_path / "earlier.csv").write_text(EARLIER)
+    rows = script.earlier_rows(tmp_path / "earlier.csv")
+    first = rows.iloc[0]
+    assert (first["model"], first["student.quantization.beta"], first["mode"]) == ("hybrid_hgq", 1e-4, "kd")
+    assert abs(first["accuracy"] - 0.650) < 1e-12 and abs(first["accuracy_std"] - 0.002) < 1e-12
+    assert first["LUT"] == 760 and first["latency_cycles"] == 3 and first["resource_source"] == "rtl"
+    assert pd.isna(rows.iloc[1]["accuracy_std"]) and rows.iloc[1]["LUT"] == 15411
+    assert script.docs_table(rows).to_csv(index=False) == EARLIER
+
+
+def test_a_row_measured_again_replaces_the_earlier_one(tmp_path):
+    script = _script()
+    (tmp_path / "earlier.csv").write_text(EARLIER)
+    earlier = script.earlier_rows(tmp_path / "earlier.csv")
+    again = earlier.iloc[[0]].assign(accuracy=0.66, LUT=600.0)
+    merged = script.with_earlier_rows(again, earlier)
+    assert len(merged) == 2
+    row = merged[merged["student.quantization.beta"] == 1e-4].iloc[0]
+    assert row["accuracy"] == 0.66 and row["LUT"] == 600
