@@ -7,7 +7,7 @@
     python benchmarks/bench_hgq_frontier.py --families hybrid --betas 1e-5 --epochs 120 --patience 30 \
         --beta-ramp-epochs 10 --out bench_runs/hgq_frontier_e120  # longer training, its own directory
     python benchmarks/bench_hgq_frontier.py --report-only --also-from bench_runs/hgq_frontier_e120
-    python benchmarks/bench_hgq_frontier.py --report-only --out bench_runs/hgq_frontier_e240 \
+    python benchmarks/bench_hgq_frontier.py --report-only --out bench_runs/hgq_frontier_e200 \
         --earlier-csv docs/results/hgq_frontier.csv --docs-csv docs/results/hgq_frontier.csv  # beside the docs' rows
 
 Every HGQ student family (``hlf_hgq``, ``hybrid_hgq``) is trained at each resource-penalty
