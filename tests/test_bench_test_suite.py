@@ -13,7 +13,9 @@ def test_the_plugin_records_each_phase_and_the_summary_counts_the_tests(tmp_path
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_two.py").write_text("def test_slow():\n    pass\n\ndef test_quick():\n    pass\n")
     timeline = tmp_path / "timeline.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(BENCHMARKS), "SUITE_TIMELINE": str(timeline)}
+    # run under pytest-xdist, this test's own worker name would be inherited
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"},
+           "PYTHONPATH": str(BENCHMARKS), "SUITE_TIMELINE": str(timeline)}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "bench_test_suite", "-p", "no:cacheprovider",
                            "test_two.py"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
