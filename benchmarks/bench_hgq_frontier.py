@@ -126,8 +126,15 @@ def hgq_table(dirs: list[Path]) -> Any:
 
 
 def _fits_firmware(row: Any) -> bool:
-    return (row.get("DSP", 0) or 0) <= MAX_DSP and (row.get("latency_cycles") or 0) <= MAX_CYCLES \
-        and (row.get("ii") or 1) <= MAX_II
+    """Within the goal's DSP, cycles and II; a figure the row lacks (None, or NaN where rows of an
+    earlier table without it were joined) is not held against it."""
+    import pandas as pd
+
+    def known(key: str, default: float) -> float:
+        value = row.get(key)
+        return default if value is None or pd.isna(value) else value
+
+    return known("DSP", 0) <= MAX_DSP and known("latency_cycles", 0) <= MAX_CYCLES and known("ii", 1) <= MAX_II
 
 
 def goal_check(table: Any, front: Any) -> list[str]:

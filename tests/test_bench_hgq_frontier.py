@@ -46,3 +46,20 @@ def test_a_row_measured_again_replaces_the_earlier_one(tmp_path):
     assert len(merged) == 2
     row = merged[merged["student.quantization.beta"] == 1e-4].iloc[0]
     assert row["accuracy"] == 0.66 and row["LUT"] == 600
+
+
+def test_earlier_rows_without_an_initiation_interval_still_meet_the_named_goals(tmp_path):
+    script = _script()
+    (tmp_path / "earlier.csv").write_text(EARLIER)
+    earlier = script.earlier_rows(tmp_path / "earlier.csv").assign(accuracy=[0.662, 0.697])
+    # a row measured now carries the II column, which the earlier table does not keep
+    now = earlier.iloc[[0]].assign(**{"student.training.epochs": 200, "LUT": 900.0, "accuracy": 0.64, "ii": 1.0})
+    table = script.with_earlier_rows(now, earlier)
+    front = pd.DataFrame([{"student": "hybrid 16", "mode": "scratch", "accuracy": 0.62, "LUT": 2800.0}])
+    lines = script.goal_check(table, front)
+    assert "QKeras hybrid 16 scratch 62.0% at 2,800 LUT: cheapest as accurate: hybrid_hgq beta 0.0001 kd 66.2% " \
+           "at 760 LUT (0.27 of it)" in lines
+    assert any(line.startswith("goal >= 66.0% at <= 3,000 LUT") and ": met (" in line for line in lines), lines
+    too_slow = table.assign(latency_cycles=7)
+    assert any(line.startswith("goal >= 66.0% at <= 3,000 LUT") and ": not met (" in line
+               for line in script.goal_check(too_slow, front))
