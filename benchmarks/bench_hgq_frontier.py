@@ -292,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     front = qkeras_front()
     columns = ["model", "student.quantization.beta", "student.training.epochs", "mode", "seeds", "accuracy",
-               "accuracy_std", "ebops", "LUT", "resource_source", "latency_cycles", "DSP", "csim"] + [c for c in REJECTION_COLUMNS if c in table]
+               "accuracy_std", "ebops", "LUT", "resource_source", "latency_cycles", "DSP", "csim",
+               *[c for c in REJECTION_COLUMNS if c in table]]
     print(table[[c for c in columns if c in table]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "hgq_frontier.csv", index=False)
     if args.docs_csv:
