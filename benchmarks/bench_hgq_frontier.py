@@ -272,6 +272,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    try:
+        earlier = earlier_rows(Path(args.earlier_csv)) if args.earlier_csv else None
+    except (OSError, KeyError, ValueError, AttributeError) as err:
+        # read before any training, so a bad table costs nothing
+        print(f"{args.earlier_csv}: not a formatted HGQ frontier table ({type(err).__name__}: {err})", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
     from fpgakd.jets.benchmark import benchmark_jets_dir
@@ -285,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                    else _teacher(out, jets, args.teacher_config, not args.quiet))
         dirs = run_scans(args, out, jets, teacher)
     table = hgq_table(dirs)
-    if args.earlier_csv:
-        table = with_earlier_rows(table, earlier_rows(Path(args.earlier_csv)))
+    if earlier is not None:
+        table = with_earlier_rows(table, earlier)
     if table.empty:
         print("no finished points yet")
         return 1

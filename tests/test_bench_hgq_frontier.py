@@ -63,3 +63,13 @@ def test_earlier_rows_without_an_initiation_interval_still_meet_the_named_goals(
     too_slow = table.assign(latency_cycles=7)
     assert any(line.startswith("goal >= 66.0% at <= 3,000 LUT") and ": not met (" in line
                for line in script.goal_check(too_slow, front))
+
+
+def test_a_table_that_is_not_the_formatted_one_is_named_in_one_line(tmp_path, capsys):
+    script = _script()
+    bad = tmp_path / "frontier.csv"
+    bad.write_text("student,accuracy\nhlf 16,62.7 ± 0.6\n")     # the QKeras table's layout, not this one's
+    assert script.main(["--report-only", "--out", str(tmp_path), "--earlier-csv", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"{bad}: not a formatted HGQ frontier table")
+    assert not (tmp_path / "hgq_frontier.csv").exists()
