@@ -201,10 +201,6 @@ def docs_table(table: Any) -> Any:
     return pd.DataFrame(rows)
 
 
-def _number(cell: Any) -> float:
-    return float(str(cell).replace(",", ""))
-
-
 def earlier_rows(path: Path) -> Any:
     """The rows of a formatted table (:func:`docs_table`'s CSV) as :func:`hgq_table` rows; the
     firmware columns are the RTL flow's (source ``rtl``: Yosys LUT), as that table's header says."""
@@ -213,15 +209,14 @@ def earlier_rows(path: Path) -> Any:
     rows = []
     for _, r in pd.read_csv(path, dtype=str).iterrows():
         model, beta = r["student"].split(" beta ")
-        accuracy, _, spread = r["accuracy"].removesuffix(" (1 seed)").partition(" ± ")
-        rejections = [_number(v) for v in r["W / Z / t rej @30%"].split(" / ")]
+        spread = _first_number(r["accuracy"], 1) / 100 if "±" in r["accuracy"] else float("nan")
         rows.append({"model": model, "student.quantization.beta": float(beta),
                      "student.training.epochs": int(r["epochs"]), "mode": r["mode"],
-                     "accuracy": _number(accuracy) / 100, "seeds": int(r["seeds"]),
-                     "accuracy_std": _number(spread) / 100 if spread else float("nan"),
-                     "ebops": _number(r["EBOPs"]), "LUT": _number(r["Yosys LUT"]), "resource_source": "rtl",
-                     "latency_cycles": _number(r["cycles"]), "DSP": _number(r["DSP"]),
-                     **{f"rej30_{c}": v for c, v in zip("WZt", rejections)}})
+                     "accuracy": _first_number(r["accuracy"]) / 100, "seeds": int(r["seeds"]),
+                     "accuracy_std": spread, "ebops": _first_number(r["EBOPs"]),
+                     "LUT": _first_number(r["Yosys LUT"]), "resource_source": "rtl",
+                     "latency_cycles": _first_number(r["cycles"]), "DSP": _first_number(r["DSP"]),
+                     **{f"rej30_{c}": _first_number(r["W / Z / t rej @30%"], i) for i, c in enumerate("WZt")}})
     return pd.DataFrame(rows)
 
 
