@@ -81,8 +81,8 @@ QKERAS_KEYS = ("weight_bits", "weight_integer", "input_bits", "input_integer", "
                "activation_integer")
 HGQ_KEYS = ("granularity", "weight_init_bits", "activation_init_bits", "max_frac_bits", "beta",
             "beta_schedule", "beta_start", "beta_ramp_epochs")
-#: HGQ keys of the linear beta schedule only
-_HGQ_LINEAR_KEYS = ("beta_start", "beta_ramp_epochs")
+#: HGQ keys of a ramped beta schedule (linear or exponential) only
+_HGQ_RAMP_KEYS = ("beta_start", "beta_ramp_epochs")
 #: largest trained fractional width of an HGQ student: its widest signal (16 fractional bits,
 #: the integer bits of the traced range and the sign) stays within the 32 bits of da4ml's
 #: Verilator binder, and far within float32's exact range (HGQ clips at 23)
@@ -121,9 +121,10 @@ class QuantizationConfig:
     #: hgq: upper bound of every trained fractional width (HGQ's ``bw_clip``)
     max_frac_bits: int = 12
     #: hgq: weight of the EBOPs penalty in the loss (HGQ's ``beta``), and its schedule over
-    #: epochs: constant, or linear from ``beta_start`` to ``beta`` over ``beta_ramp_epochs``
+    #: epochs: constant, or from ``beta_start`` to ``beta`` over ``beta_ramp_epochs``, linear or
+    #: exponential (the same factor every epoch: a sweep through decades of beta in one training)
     beta: float = 1e-5
-    beta_schedule: Literal["constant", "linear"] = "constant"
+    beta_schedule: Literal["constant", "linear", "exponential"] = "constant"
     beta_start: float = 0.0
     beta_ramp_epochs: int = 10
 
@@ -146,10 +147,13 @@ class QuantizationConfig:
         _check(self.beta >= 0, "beta", self.beta, "a number >= 0")
         _check(self.beta_start >= 0, "beta_start", self.beta_start, "a number >= 0")
         _check(self.beta_ramp_epochs >= 1, "beta_ramp_epochs", self.beta_ramp_epochs, "an integer >= 1")
+        if self.beta_schedule == "exponential":
+            _check(0 < self.beta_start <= self.beta, "beta_start", self.beta_start,
+                   f"a number > 0 and <= beta ({self.beta:g}) for beta_schedule: exponential")
 
     @classmethod
     def _check_raw(cls, data: dict) -> dict:
-        """Refuse the keys of the other quantizer kind (and linear-schedule keys on a constant one)."""
+        """Refuse the keys of the other quantizer kind (and ramp keys on a constant schedule)."""
         kind = data.get("kind", "qkeras")
         foreign = QKERAS_KEYS if kind == "hgq" else HGQ_KEYS if kind == "qkeras" else ()
         for key in foreign:
@@ -157,17 +161,17 @@ class QuantizationConfig:
                 _check(False, key, data[key], f"no such key for a kind: {kind} student "
                        f"(its keys: {', '.join(HGQ_KEYS if kind == 'hgq' else QKERAS_KEYS)})")
         if kind == "hgq" and data.get("beta_schedule", "constant") == "constant":
-            for key in _HGQ_LINEAR_KEYS:
+            for key in _HGQ_RAMP_KEYS:
                 if key in data:
                     _check(False, key, data[key], "no such key for beta_schedule: constant "
-                           "(it belongs to beta_schedule: linear)")
+                           "(it belongs to beta_schedule: linear or exponential)")
         return data
 
     def _inactive_keys(self) -> tuple[str, ...]:
-        """Keys left out of the resolved config: the other kind's, and the linear schedule's."""
+        """Keys left out of the resolved config: the other kind's, and a ramp's on a constant schedule."""
         if self.kind == "qkeras":
             return HGQ_KEYS
-        return QKERAS_KEYS + (_HGQ_LINEAR_KEYS if self.beta_schedule == "constant" else ())
+        return QKERAS_KEYS + (_HGQ_RAMP_KEYS if self.beta_schedule == "constant" else ())
 
 
 @dataclass(frozen=True)

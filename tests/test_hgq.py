@@ -60,6 +60,8 @@ def _load_error(tmp_path: Path, text: str) -> str:
     ("{kind: hgq, granularity: per_neuron}", "quantization.granularity"),
     ("{kind: hgq, beta_start: 0.0}", "quantization.beta_start"),           # linear key, constant schedule
     ("{kind: hgq, beta_schedule: linear, beta_ramp_epochs: 0}", "quantization.beta_ramp_epochs"),
+    ("{kind: hgq, beta_schedule: exponential, beta_start: 0.0}", "quantization.beta_start"),  # log of 0
+    ("{kind: hgq, beta: 1.0e-6, beta_schedule: exponential, beta_start: 1.0e-5}", "quantization.beta_start"),
     ("{kind: hgq, enabled: false}", "quantization.kind"),
 ])
 def test_bad_quantization_keys_name_file_and_key(tmp_path: Path, quant: str, key: str) -> None:

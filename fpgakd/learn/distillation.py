@@ -231,7 +231,7 @@ def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str,
 
 # ---------------------------------------------------------------- step 4: the KD/scratch pair
 def _train_pair(cfg: ModelConfig, prep: _Prepared, checkpoints: dict[str, Path],
-                progress: bool) -> _Trained:
+                progress: bool, extra_callbacks: dict[str, list[Any]]) -> _Trained:
     import tensorflow as tf
 
     from fpgakd.learn.students import student_summary
@@ -244,7 +244,8 @@ def _train_pair(cfg: ModelConfig, prep: _Prepared, checkpoints: dict[str, Path],
             log.info("resuming %s student from %s", mode, ckpt)
         started = time.time()
         model, hist, trained.pruning_steps = train_student(
-            cfg, mode, prep.xs, y_packed, prep.train, prep.val, prep.n_outputs, ckpt, progress=progress)
+            cfg, mode, prep.xs, y_packed, prep.train, prep.val, prep.n_outputs, ckpt, progress=progress,
+            extra_callbacks=extra_callbacks.get(mode, []))
         trained.models[mode] = model
         trained.histories[_LABELS[mode]] = hist
         trained.summaries[mode] = {**student_summary(model, cfg), "train_seconds": time.time() - started}
@@ -388,7 +389,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
             teacher_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
             compare_scratch: bool = True, modes: tuple[str, ...] | None = None,
             cache_dir: str | os.PathLike | None = None, out_of_fold: bool = True,
-            progress: bool = True) -> dict[str, Any]:
+            progress: bool = True, extra_callbacks: dict[str, list[Any]] | None = None) -> dict[str, Any]:
     """Train the KD student (and its scratch twin) for ``model_cfg``; write the run directory.
 
     ``teacher_path`` is one teacher source or several (an ensemble, see
@@ -400,7 +401,8 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
     ``run_dir/metrics.json``. ``run_dir`` appears (or is replaced) only when complete.
     ``modes`` picks the students to train, from :data:`MODES` (``("kd",)``, ``("scratch",)``
     or both); it overrides ``compare_scratch``, which means ``("kd", "scratch")`` if true,
-    ``("kd",)`` if false.
+    ``("kd",)`` if false. ``extra_callbacks`` maps a mode to further Keras callbacks its
+    student trains with (e.g. :func:`fpgakd.learn.hgq_sweep.epoch_snapshots`).
 
     >>> m = distill(load_model_config("constituent_mlp"), "jets.h5", "runs/c")   # doctest: +SKIP
     >>> m["kd"]["accuracy"] > m["scratch"]["accuracy"]                            # doctest: +SKIP
@@ -422,7 +424,7 @@ def distill(model_cfg: ModelConfig, jets_path: str | os.PathLike, run_dir: str |
 
     key = run_digest(config_to_dict(cfg), dataset.fingerprint(), identity, out_of_fold)
     checkpoints = checkpoint_dirs(run_dir, key, list(prep.targets))
-    trained = _train_pair(cfg, prep, checkpoints, progress)
+    trained = _train_pair(cfg, prep, checkpoints, progress, extra_callbacks or {})
 
     teacher_m, students, curves = _evaluate(cfg, dataset, soft, prep, trained.outputs)
     teacher_m.update(_teacher_summary(specs, teacher_dirs, own_teacher, run_dir, identity, dataset,

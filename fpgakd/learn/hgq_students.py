@@ -12,8 +12,10 @@ fractional bits from its magnitude; the smallest weight of a channel or layer se
 shared width); integer bits follow from the weights and from the ranges the
 activations take. The loss adds ``beta`` times the layer's BOPs (HGQ's differentiable
 estimate of the effective bit operations of the multiplications, EBOPs); ``beta`` is
-constant or ramps linearly from ``beta_start`` over ``beta_ramp_epochs`` epochs
-(:func:`beta_for_epoch`).
+constant or ramps from ``beta_start`` over ``beta_ramp_epochs`` epochs, linearly or
+exponentially (:func:`beta_for_epoch`). An exponential ramp over the whole training is HGQ's
+own way to a frontier: one training passes through decades of beta, and every epoch on the
+(accuracy, EBOPs) Pareto front is a design (``benchmarks/bench_hgq_sweep.py`` keeps them).
 
 Pruning: a weight whose trained width reaches zero bits is zero, i.e. pruned, and costs
 no logic; HGQ students therefore have no TFMOT pruning (a ``pruning`` block on an HGQ
@@ -108,16 +110,22 @@ def build_hgq_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> Any:
 
 
 def beta_for_epoch(q: QuantizationConfig, epoch: int) -> float:
-    """The EBOPs penalty weight during ``epoch`` (0-based): constant, or a linear ramp from
-    ``beta_start`` (epoch 0) to ``beta`` (epoch ``beta_ramp_epochs`` and after).
+    """The EBOPs penalty weight during ``epoch`` (0-based): constant, or a linear or exponential
+    ramp from ``beta_start`` (epoch 0) to ``beta`` (epoch ``beta_ramp_epochs`` and after).
 
     >>> q = QuantizationConfig(kind="hgq", beta=1e-5, beta_schedule="linear", beta_ramp_epochs=4)
     >>> [round(beta_for_epoch(q, e) * 1e5, 2) for e in (0, 2, 4, 9)]
     [0.0, 0.5, 1.0, 1.0]
+    >>> q = QuantizationConfig(kind="hgq", beta=1e-4, beta_start=1e-6, beta_schedule="exponential",
+    ...                        beta_ramp_epochs=4)
+    >>> [f"{beta_for_epoch(q, e):.0e}" for e in (0, 2, 4, 9)]
+    ['1e-06', '1e-05', '1e-04', '1e-04']
     """
     if q.beta_schedule == "constant":
         return float(q.beta)
     t = min(1.0, max(0, epoch) / q.beta_ramp_epochs)
+    if q.beta_schedule == "exponential":
+        return float(q.beta_start * (q.beta / q.beta_start) ** t)
     return float(q.beta_start + (q.beta - q.beta_start) * t)
 
 

@@ -11,7 +11,7 @@ import logging
 import math
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def _is_hgq(cfg: ModelConfig) -> bool:
 
 def _hgq_stopping_start(cfg: ModelConfig) -> int:
     q = cfg.quantization
-    return q.beta_ramp_epochs if _is_hgq(cfg) and q.beta_schedule == "linear" else 0
+    return q.beta_ramp_epochs if _is_hgq(cfg) and q.beta_schedule != "constant" else 0
 
 
 def _history_from_csv(path: Path) -> dict[str, list[float]]:
@@ -119,13 +119,15 @@ def _history_from_csv(path: Path) -> dict[str, list[float]]:
 
 def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarray,
                   train: np.ndarray, val: np.ndarray, n_outputs: int, checkpoint_dir: Path, *,
-                  progress: bool = True) -> tuple[Any, dict[str, list[float]], dict[str, int]]:
+                  progress: bool = True, extra_callbacks: Sequence[Any] = ()
+                  ) -> tuple[Any, dict[str, list[float]], dict[str, int]]:
     """Train, prune and strip one student; returns (model, history, pruning steps).
 
     ``mode`` is ``"kd"`` or ``"scratch"``; ``y_packed`` is [one-hot | teacher logits]
     for classifiers or [target] for regressors ([target | weight] for a per-particle student
     with ``distillation.particle_weighting``). ``checkpoint_dir`` holds the state an
     interrupted run resumes from (Keras ``BackupAndRestore``); it is removed on success.
+``extra_callbacks``: further Keras callbacks, called after fpgakd's own each epoch.
 
     >>> model, hist, steps = train_student(cfg, "kd", x, y, tr, va, 5, Path("ckpt"))  # doctest: +SKIP
     """
@@ -166,6 +168,7 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
         from fpgakd.learn.hgq_students import hgq_callbacks
 
         callbacks[1:1] = hgq_callbacks(cfg)   # before the CSVLogger: the history keeps the BOPs
+    callbacks.extend(extra_callbacks)
     if progress:
         from tqdm.keras import TqdmCallback
         callbacks.append(TqdmCallback(verbose=0, desc=f"{mode} student"))
