@@ -66,11 +66,16 @@ def train_sweep(cfg: Any, jets: Path, teacher: Path, seed_dir: Path, progress: b
     return run
 
 
-def design_epochs(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    """Up to ``n`` Pareto-optimal epochs, spread evenly in log EBOPs (the ends kept)."""
+def design_epochs(rows: list[dict[str, Any]], n: int, first_epoch: int = FIRST_DESIGN_EPOCH) -> list[dict[str, Any]]:
+    """Up to ``n`` Pareto-optimal epochs from ``first_epoch`` on, spread evenly in log EBOPs (the ends kept).
+
+    >>> rows = [{"epoch": e, "val_accuracy": 0.5 + e / 100, "bops": 2.0 ** e} for e in range(12)]
+    >>> [r["epoch"] for r in design_epochs(rows, 3, first_epoch=2)]
+    [2, 6, 11]
+    """
     from fpgakd.learn.hgq_sweep import pareto_epochs
 
-    front = pareto_epochs(rows, first_epoch=FIRST_DESIGN_EPOCH)
+    front = pareto_epochs(rows, first_epoch=first_epoch)
     if len(front) <= n:
         return front
     logs = [math.log(max(r["bops"], 1.0)) for r in front]
@@ -171,7 +176,7 @@ def run_sweeps(args: argparse.Namespace, out: Path) -> dict[int, list[dict[str, 
         cfg = sweep_config(args.family, seed, args)
         runs[seed] = (cfg, train_sweep(cfg, jets, teacher, out / f"seed{seed}", not args.quiet))
     first = min(args.seeds)
-    designs = design_epochs(read_epoch_log(out / f"seed{first}" / "epochs"), args.designs)
+    designs = design_epochs(read_epoch_log(out / f"seed{first}" / "epochs"), args.designs, args.first_epoch)
     evaluated: dict[int, list[dict[str, Any]]] = {}
     for seed, (cfg, run) in runs.items():
         data = student_data(cfg, jets, run)
@@ -196,6 +201,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--designs", type=int, default=DESIGNS, help="Pareto-optimal epochs made into designs")
+    parser.add_argument("--first-epoch", type=int, default=FIRST_DESIGN_EPOCH, help="the first epoch that can be a design")
     parser.add_argument("--no-rtl", action="store_true", help="accuracy and EBOPs only, no firmware")
     parser.add_argument("--report-only", action="store_true", help="no training: the designs evaluated so far")
     parser.add_argument("--out", default="bench_runs/hgq_sweep")
