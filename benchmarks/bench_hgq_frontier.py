@@ -220,6 +220,18 @@ def earlier_rows(path: Path) -> Any:
     return pd.DataFrame(rows)
 
 
+def earlier_rows_or_exit(path: str | None) -> Any:
+    """:func:`earlier_rows` of ``--earlier-csv`` (None without one); a file that is not such a table
+    is named in one line on stderr and exits 2, before anything trains."""
+    if path is None:
+        return None
+    try:
+        return earlier_rows(Path(path))
+    except (OSError, KeyError, ValueError, AttributeError) as err:
+        print(f"{path}: not a formatted HGQ frontier table ({type(err).__name__}: {err})", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def with_earlier_rows(table: Any, earlier: Any) -> Any:
     """``table`` and the rows of ``earlier`` it does not measure again (same model, beta, epochs, mode)."""
     import pandas as pd
@@ -237,12 +249,17 @@ def _scan_dirs(out: Path) -> list[Path]:
     return sorted(p for p in (out / "scans").iterdir() if p.is_dir() and p.name.startswith("hgq_"))
 
 
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--jets``, ``--teacher`` and ``--teacher-config``: the data and teacher an HGQ benchmark distils from."""
     parser.add_argument("--jets", help="jet file or directory (default: the benchmark set, generated if missing)")
     parser.add_argument("--teacher", help="an existing teacher directory")
     parser.add_argument("--teacher-config", default="deepsets_hlf_single",
                         help="teacher trained here (into --out) when no --teacher")
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_arguments(parser)
     parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=list(FAMILIES))
     parser.add_argument("--betas", type=float, nargs="+", default=list(DEFAULT_BETAS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -267,12 +284,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    try:
-        earlier = earlier_rows(Path(args.earlier_csv)) if args.earlier_csv else None
-    except (OSError, KeyError, ValueError, AttributeError) as err:
-        # read before any training, so a bad table costs nothing
-        print(f"{args.earlier_csv}: not a formatted HGQ frontier table ({type(err).__name__}: {err})", file=sys.stderr)
-        return 2
+    earlier = earlier_rows_or_exit(args.earlier_csv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
     from fpgakd.jets.benchmark import benchmark_jets_dir

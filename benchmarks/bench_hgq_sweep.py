@@ -32,7 +32,7 @@ from typing import Any
 
 from bench_frontier import REJECTION_COLUMNS, _teacher
 from fpgakd.atomic import write_text_atomic
-from bench_hgq_frontier import docs_table, earlier_rows, goal_check, plot_frontier, qkeras_front, with_earlier_rows
+from bench_hgq_frontier import add_data_arguments, docs_table, earlier_rows_or_exit, goal_check, plot_frontier, qkeras_front, with_earlier_rows
 
 #: the sweep's defaults: beta through 2.5 decades over the training, the designs kept of seed 0
 BETA_START, BETA_END, EPOCHS, DESIGNS = 1e-6, 3e-4, 300, 12
@@ -103,11 +103,17 @@ def student_data(cfg: Any, jets: Path, run: Path) -> dict[str, Any]:
 
 def _synthesize(proxy_file: Path, heldout: Path, out: Path, name: str) -> dict[str, Any]:
     from fpgakd.config import load_firmware_config
+    from fpgakd.errors import MismatchError
+    from fpgakd.firmware.report_schema import FPGAKD_REPORT_NAME, read_reports_json
     from fpgakd.firmware.synth import synthesize_run
     from fpgakd.scan.rows import report_columns
 
-    report = synthesize_run(proxy_file, firmware=load_firmware_config(), hls_root=out / "hls", name=name,
-                            inputs=heldout, n_jets=CSIM_JETS, rtl=True, progress=False)
+    try:
+        report = synthesize_run(proxy_file, firmware=load_firmware_config(), hls_root=out / "hls", name=name,
+                                inputs=heldout, n_jets=CSIM_JETS, rtl=True, progress=False)
+    except MismatchError:
+        # as a scan point: the row says "mismatch" and the goal check leaves it out
+        report = read_reports_json(out / "hls" / name / FPGAKD_REPORT_NAME)[0]
     return report_columns(report)
 
 
@@ -145,7 +151,7 @@ def evaluate_design(cfg: Any, seed_dir: Path, design: dict[str, Any], data: dict
     return row
 
 
-def sweep_table(family: str, seeds: dict[int, list[dict[str, Any]]], args: argparse.Namespace) -> Any:
+def sweep_table(family: str, seeds: dict[int, list[dict[str, Any]]]) -> Any:
     """One row per design in :func:`bench_hgq_frontier.hgq_table`'s columns: accuracy over the
     seeds that reached the epoch, firmware of the first seed; ``epochs`` is the epoch's number + 1."""
     import numpy as np
@@ -190,10 +196,7 @@ def run_sweeps(args: argparse.Namespace, out: Path) -> dict[int, list[dict[str, 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jets", help="jet file or directory (default: the benchmark set, generated if missing)")
-    parser.add_argument("--teacher", help="an existing teacher directory")
-    parser.add_argument("--teacher-config", default="deepsets_hlf_single",
-                        help="teacher trained here (into --out) when no --teacher")
+    add_data_arguments(parser)
     parser.add_argument("--family", default="hybrid_hgq", help="the HGQ student (a model under models/)")
     parser.add_argument("--beta-start", type=float, default=BETA_START)
     parser.add_argument("--beta-end", type=float, default=BETA_END)
@@ -223,11 +226,7 @@ def _evaluated_so_far(out: Path) -> dict[int, list[dict[str, Any]]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    try:
-        earlier = earlier_rows(Path(args.earlier_csv)) if args.earlier_csv else None
-    except (OSError, KeyError, ValueError, AttributeError) as err:
-        print(f"{args.earlier_csv}: not a formatted HGQ frontier table ({type(err).__name__}: {err})", file=sys.stderr)
-        return 2
+    earlier = earlier_rows_or_exit(args.earlier_csv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
@@ -235,14 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     if not evaluated:
         print("no evaluated designs yet")
         return 1
-    table = sweep_table(args.family, evaluated, args)
+    table = sweep_table(args.family, evaluated)
     columns = ["model", "epoch", "student.quantization.beta", "seeds", "accuracy", "accuracy_std", "ebops", "LUT",
                "latency_cycles", "DSP", "csim", *[c for c in REJECTION_COLUMNS if c in table]]
     print(table[[c for c in columns if c in table]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "hgq_sweep.csv", index=False)
     if args.docs_csv:
         docs_table(table.dropna(subset=["LUT"])).to_csv(args.docs_csv, index=False)
-    judged = with_earlier_rows(table, earlier) if earlier is not None else table
+    # a design whose firmware disagrees with its proxy is no design (the row above says so)
+    judged = table[table["csim"] != "mismatch"] if "csim" in table else table
+    judged = with_earlier_rows(judged, earlier) if earlier is not None else judged
     front = qkeras_front()
     print("\n".join(goal_check(judged, front)))
     # one line for the sweep's designs, whose epochs differ, beside one per fixed-beta training length

@@ -1,12 +1,10 @@
 """The HGQ frontier benchmark keeps the rows of an earlier formatted table when their runs are gone."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pandas as pd
+import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from helpers.benchmarks import load_benchmark
+
 #: two rows in the formatted table's layout (docs/results/hgq_frontier.csv)
 EARLIER = """student,epochs,mode,accuracy,seeds,EBOPs,Yosys LUT,cycles,DSP,W / Z / t rej @30%
 hybrid_hgq beta 0.0001,120,kd,65.0 ± 0.2,3,797,760,3,0,609 / 362 / 179
@@ -15,14 +13,7 @@ hybrid_hgq beta 3e-06,40,kd,69.7 (1 seed),1,"16,566","15,411",5,0,"1,020 / 850 /
 
 
 def _script():
-    sys.path.insert(0, str(BENCHMARKS))   # it imports its sibling bench_frontier
-    try:
-        spec = importlib.util.spec_from_file_location("bench_hgq_frontier", BENCHMARKS / "bench_hgq_frontier.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+    return load_benchmark("bench_hgq_frontier")
 
 
 def test_earlier_rows_read_back_into_the_same_formatted_table(tmp_path):
@@ -65,11 +56,14 @@ def test_earlier_rows_without_an_initiation_interval_still_meet_the_named_goals(
                for line in script.goal_check(too_slow, front))
 
 
-def test_a_table_that_is_not_the_formatted_one_is_named_in_one_line(tmp_path, capsys):
-    script = _script()
+@pytest.mark.parametrize("name, written", [("bench_hgq_frontier", "hgq_frontier.csv"),
+                                           ("bench_hgq_sweep", "hgq_sweep.csv")])
+def test_a_table_that_is_not_the_formatted_one_is_named_in_one_line(tmp_path, capsys, name, written):
     bad = tmp_path / "frontier.csv"
     bad.write_text("student,accuracy\nhlf 16,62.7 ± 0.6\n")     # the QKeras table's layout, not this one's
-    assert script.main(["--report-only", "--out", str(tmp_path), "--earlier-csv", str(bad)]) == 2
+    with pytest.raises(SystemExit) as stopped:
+        load_benchmark(name).main(["--report-only", "--out", str(tmp_path), "--earlier-csv", str(bad)])
+    assert stopped.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith(f"{bad}: not a formatted HGQ frontier table")
-    assert not (tmp_path / "hgq_frontier.csv").exists()
+    assert not (tmp_path / written).exists()

@@ -1,24 +1,12 @@
 """The HGQ sweep benchmark: which epochs become designs, and one row per design over the seeds."""
 
-import importlib.util
-import sys
-from argparse import Namespace
-from pathlib import Path
-
 import numpy as np
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from helpers.benchmarks import load_benchmark
 
 
 def _script():
-    sys.path.insert(0, str(BENCHMARKS))   # it imports its siblings bench_frontier and bench_hgq_frontier
-    try:
-        spec = importlib.util.spec_from_file_location("bench_hgq_sweep", BENCHMARKS / "bench_hgq_sweep.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+    return load_benchmark("bench_hgq_sweep")
 
 
 def test_the_designs_are_pareto_epochs_spread_in_log_ebops():
@@ -37,7 +25,7 @@ def test_a_designs_accuracy_is_the_mean_over_the_seeds_and_its_firmware_the_firs
     first = [{"epoch": 40, "beta": 1e-5, "accuracy": 0.68, "ebops": 5000.0, "LUT": 4800, "rej30_W": 900.0},
              {"epoch": 90, "beta": 4e-5, "accuracy": 0.66, "ebops": 2000.0, "LUT": 1900, "rej30_W": 700.0}]
     other = [{"epoch": 40, "beta": 1e-5, "accuracy": 0.70, "ebops": 5200.0, "rej30_W": 1100.0}]
-    table = script.sweep_table("hybrid_hgq", {0: first, 1: other}, Namespace())
+    table = script.sweep_table("hybrid_hgq", {0: first, 1: other})
     assert list(table["model"]) == ["hybrid_hgq sweep"] * 2 and list(table["student.training.epochs"]) == [41, 91]
     assert list(table["seeds"]) == [2, 1] and list(table["LUT"]) == [4800, 1900]
     np.testing.assert_allclose(table["accuracy"], [0.69, 0.66])

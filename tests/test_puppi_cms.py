@@ -4,9 +4,7 @@ formulas (CMSSW PuppiContainer / PuppiAlgo), then the forward region and the bad
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from scipy.stats import chi2
 from fpgakd.config import config_from_dict
 from fpgakd.errors import ConfigError
 from fpgakd.jets.events.puppi import PuppiConfig, load_puppi_config, puppi_shapes, puppi_weights
+from helpers.benchmarks import load_benchmark
 from helpers.events import PILEUP_DZ, hand_built_events
 
 CMS = load_puppi_config("cms_phase2")
@@ -155,11 +154,7 @@ def test_a_bad_preset_file_names_its_path(tmp_path):
 
 
 def _tuning_script():
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_puppi_tune.py"
-    spec = importlib.util.spec_from_file_location("bench_puppi_tune", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_puppi_tune")
 
 
 def test_the_tuning_script_refuses_a_bad_mu_in_one_line(tmp_path, capsys):

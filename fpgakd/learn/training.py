@@ -127,7 +127,7 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
     for classifiers or [target] for regressors ([target | weight] for a per-particle student
     with ``distillation.particle_weighting``). ``checkpoint_dir`` holds the state an
     interrupted run resumes from (Keras ``BackupAndRestore``); it is removed on success.
-``extra_callbacks``: further Keras callbacks, called after fpgakd's own each epoch.
+    ``extra_callbacks``: further Keras callbacks, called after fpgakd's own each epoch.
 
     >>> model, hist, steps = train_student(cfg, "kd", x, y, tr, va, 5, Path("ckpt"))  # doctest: +SKIP
     """
