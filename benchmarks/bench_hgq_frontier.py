@@ -115,6 +115,8 @@ def hgq_table(dirs: list[Path]) -> Any:
         return pd.DataFrame()
     rows = pd.concat(frames, ignore_index=True)
     rows = rows[rows["status"] == "ok"]
+    if "student.hidden" in rows:
+        rows = rows.assign(model=[sized_name(m, h) for m, h in zip(rows["model"], rows["student.hidden"])])
     keys = ["model", "student.quantization.beta", "student.training.epochs", "mode"]
     firmware = ["LUT", "resource_source", "DSP", "latency_cycles", "ii", "csim"]
     first = rows[rows["LUT"].notna()].sort_values("student.training.seed").groupby(keys)[
@@ -123,6 +125,20 @@ def hgq_table(dirs: list[Path]) -> Any:
         accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"), seeds=("accuracy", "size"),
         ebops=("ebops", "mean"), **{c: (c, "mean") for c in REJECTION_COLUMNS if c in rows})
     return stats.join(first).reset_index().sort_values(["model", "LUT"])
+
+
+def sized_name(model: str, hidden: str) -> str:
+    """The student's name in the table: the model's, with its hidden widths where a scan changed them.
+
+    >>> sized_name("hybrid_hgq", "[48, 32, 32]"), sized_name("hybrid_hgq", "[16]")
+    ('hybrid_hgq', 'hybrid_hgq 16')
+    """
+    import json
+
+    from fpgakd.config import load_model_config
+
+    widths = list(json.loads(hidden))
+    return model if widths == list(load_model_config(model).hidden) else f"{model} {'-'.join(map(str, widths))}"
 
 
 def _fits_firmware(row: Any) -> bool:
@@ -275,6 +291,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="bench_runs/hgq_frontier")
     parser.add_argument("--also-from", nargs="+", default=[], metavar="DIR",
                         help="with --report-only: also the scans of these earlier --out directories")
+    parser.add_argument("--scans", nargs="+", default=[], metavar="DIR",
+                        help="with --report-only: also these scan directories of HGQ students (fpgakd scan -o DIR)")
     parser.add_argument("--earlier-csv", help="rows of an earlier formatted table to judge and write beside "
                         "this run's (docs/results/hgq_frontier.csv)")
     parser.add_argument("--docs-csv", help="also write the formatted table here (docs/results/hgq_frontier.csv)")
@@ -291,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     if args.report_only:
-        dirs = [p for root in (out, *map(Path, args.also_from)) for p in _scan_dirs(root)]
+        dirs = [p for root in (out, *map(Path, args.also_from)) for p in _scan_dirs(root)] + list(map(Path, args.scans))
     else:
         jets = Path(args.jets) if args.jets else benchmark_jets_dir(progress=not args.quiet)
         teacher = (Path(args.teacher) if args.teacher
