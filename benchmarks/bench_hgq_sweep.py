@@ -171,20 +171,19 @@ def sweep_table(family: str, seeds: dict[int, list[dict[str, Any]]]) -> Any:
 
 
 def run_sweeps(args: argparse.Namespace, out: Path) -> dict[int, list[dict[str, Any]]]:
-    """Train (or find) every seed's sweep, then evaluate the first seed's designs in every seed."""
+    """Train (or find) each seed's sweep and evaluate the first seed's designs in it; the first
+    seed (with the firmware) goes first, so a stopped benchmark has a front."""
     from fpgakd.jets.benchmark import benchmark_jets_dir
     from fpgakd.learn.hgq_sweep import read_epoch_log
 
     jets = Path(args.jets) if args.jets else benchmark_jets_dir(progress=not args.quiet)
     teacher = Path(args.teacher) if args.teacher else _teacher(out, jets, args.teacher_config, not args.quiet)
-    runs = {}
-    for seed in args.seeds:
+    first, designs, evaluated = min(args.seeds), [], {}
+    for seed in sorted(args.seeds):
         cfg = sweep_config(args.family, seed, args)
-        runs[seed] = (cfg, train_sweep(cfg, jets, teacher, out / f"seed{seed}", not args.quiet))
-    first = min(args.seeds)
-    designs = design_epochs(read_epoch_log(out / f"seed{first}" / "epochs"), args.designs, args.first_epoch)
-    evaluated: dict[int, list[dict[str, Any]]] = {}
-    for seed, (cfg, run) in runs.items():
+        run = train_sweep(cfg, jets, teacher, out / f"seed{seed}", not args.quiet)
+        if seed == first:
+            designs = design_epochs(read_epoch_log(out / f"seed{seed}" / "epochs"), args.designs, args.first_epoch)
         data = student_data(cfg, jets, run)
         firmware = out if seed == first and not args.no_rtl else None
         evaluated[seed] = []

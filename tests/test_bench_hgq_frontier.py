@@ -67,3 +67,10 @@ def test_a_table_that_is_not_the_formatted_one_is_named_in_one_line(tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith(f"{bad}: not a formatted HGQ frontier table")
     assert not (tmp_path / written).exists()
+
+
+def test_a_student_whose_widths_a_scan_changed_is_named_with_them():
+    script = _script()
+    assert script.sized_name("hybrid_hgq", "[48, 32, 32]") == "hybrid_hgq"
+    assert script.sized_name("hlf_hgq", "[16]") == "hlf_hgq 16"
+    assert script.sized_name("hlf_hgq", "[8, 4]") == "hlf_hgq 8-4"
