@@ -25,6 +25,7 @@ scratch; KD is "kd tuned" where it ran); ``frontier.png`` (accuracy against LUT,
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import sys
@@ -214,7 +215,8 @@ def plot_frontier(table: Any, path: Path) -> Path:
 
 def draw_fronts(ax: Any, table: Any, colours: dict[str, str]) -> None:
     """One line per (model, mode) of ``table``: accuracy mean +- std against LUT, log x."""
-    markers = dict(zip(sorted(table["model"].unique()), "osD^v"))
+    # more models than markers: the markers repeat, the legend still names every line
+    markers = dict(zip(sorted(table["model"].unique()), itertools.cycle("osD^vP*Xph<>")))
     for (model, mode), group in table.dropna(subset=["LUT"]).groupby(["model", "mode"]):
         group = group.sort_values("LUT")
         ax.errorbar(group["LUT"], 100 * group["accuracy"], yerr=100 * group["accuracy_std"].fillna(0),
