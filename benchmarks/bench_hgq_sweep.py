@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Benchmark (not a test): HGQ's one-training sweep over beta, every Pareto-optimal epoch a design.
 
-    python benchmarks/bench_hgq_sweep.py --teacher bench_runs/hgq_frontier_e200/teacher
-    python benchmarks/bench_hgq_sweep.py --report-only --earlier-csv docs/results/hgq_frontier.csv
+    python benchmarks/bench_hgq_sweep.py --teacher bench_runs/hgq_frontier_e200/teacher --seeds 0
+    python benchmarks/bench_hgq_sweep.py --report-only --earlier-csv docs/results/hgq_frontier.csv \
+        --docs-csv docs/results/hgq_sweep.csv      # table, goal check and plot of what is done
 
 One KD training per seed of ``--family`` (``hybrid_hgq`` by default) on the benchmark set,
 with beta growing exponentially from ``--beta-start`` to ``--beta-end`` over ``--epochs``
@@ -31,13 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from bench_frontier import REJECTION_COLUMNS, _teacher
+from bench_hgq_frontier import (add_data_arguments, docs_table, earlier_rows_or_exit, goal_check, plot_frontier,
+                                qkeras_front, with_earlier_rows)
 from fpgakd.atomic import write_text_atomic
-from bench_hgq_frontier import add_data_arguments, docs_table, earlier_rows_or_exit, goal_check, plot_frontier, qkeras_front, with_earlier_rows
 
-#: the sweep's defaults: beta through 2.5 decades over the training, the designs kept of seed 0
-BETA_START, BETA_END, EPOCHS, DESIGNS = 1e-6, 3e-4, 300, 12
-#: epochs before this are not designs: the widths have not left their initial values yet
-FIRST_DESIGN_EPOCH = 10
+#: the sweep's defaults: beta through three decades, tenfold every 120 epochs; designs of seed 0
+BETA_START, BETA_END, EPOCHS, DESIGNS = 1e-6, 1e-3, 360, 10
+#: epochs before this are not designs: at beta under 7e-6 they cost over 9,000 LUT, where the
+#: fixed-beta students are ahead (docs/benchmarks.md), and Yosys takes longest on them
+FIRST_DESIGN_EPOCH = 100
 #: C-simulation jets per design (the run's held-out jets, as a scan point uses)
 CSIM_JETS = 2000
 
@@ -203,7 +206,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--designs", type=int, default=DESIGNS, help="Pareto-optimal epochs made into designs")
-    parser.add_argument("--first-epoch", type=int, default=FIRST_DESIGN_EPOCH, help="the first epoch that can be a design")
+    parser.add_argument("--first-epoch", type=int, default=FIRST_DESIGN_EPOCH,
+                        help="the first epoch that can be a design")
     parser.add_argument("--no-rtl", action="store_true", help="accuracy and EBOPs only, no firmware")
     parser.add_argument("--report-only", action="store_true", help="no training: the designs evaluated so far")
     parser.add_argument("--out", default="bench_runs/hgq_sweep")
