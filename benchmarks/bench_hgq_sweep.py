@@ -69,6 +69,28 @@ def train_sweep(cfg: Any, jets: Path, teacher: Path, seed_dir: Path, progress: b
     return run
 
 
+def pareto_epochs(rows: list[dict[str, Any]], *, accuracy: str = "val_accuracy", cost: str = "bops",
+                  first_epoch: int = 0) -> list[dict[str, Any]]:
+    """The rows from ``first_epoch`` on that no other such row beats on both ``accuracy`` (higher)
+    and ``cost`` (lower), cheapest first; of equal rows, the earliest.
+
+    >>> rows = [{"epoch": 0, "val_accuracy": 0.6, "bops": 90}, {"epoch": 1, "val_accuracy": 0.7, "bops": 80},
+    ...         {"epoch": 2, "val_accuracy": 0.65, "bops": 50}, {"epoch": 3, "val_accuracy": 0.6, "bops": 60}]
+    >>> [r["epoch"] for r in pareto_epochs(rows)]
+    [2, 1]
+    """
+    from fpgakd.scan.pareto import pareto_mask
+
+    pool = [r for r in rows if r["epoch"] >= first_epoch]
+    if not pool:
+        return []
+    kept = [r for r, on in zip(pool, pareto_mask([r[cost] for r in pool], [r[accuracy] for r in pool])) if on]
+    first_of_equals = {}
+    for r in sorted(kept, key=lambda r: (r[cost], -r[accuracy], r["epoch"])):
+        first_of_equals.setdefault((r[cost], r[accuracy]), r)
+    return list(first_of_equals.values())
+
+
 def design_epochs(rows: list[dict[str, Any]], n: int, first_epoch: int = FIRST_DESIGN_EPOCH) -> list[dict[str, Any]]:
     """Up to ``n`` Pareto-optimal epochs from ``first_epoch`` on, spread evenly in log EBOPs (the ends kept).
 
@@ -76,8 +98,6 @@ def design_epochs(rows: list[dict[str, Any]], n: int, first_epoch: int = FIRST_D
     >>> [r["epoch"] for r in design_epochs(rows, 3, first_epoch=2)]
     [2, 6, 11]
     """
-    from fpgakd.learn.hgq_sweep import pareto_epochs
-
     front = pareto_epochs(rows, first_epoch=first_epoch)
     if len(front) <= n:
         return front
@@ -148,7 +168,8 @@ def evaluate_design(cfg: Any, seed_dir: Path, design: dict[str, Any], data: dict
         proxy_file.parent.mkdir(parents=True, exist_ok=True)
         proxy.save(proxy_file)
         heldout = seed_dir / "designs" / "heldout_inputs.npy"
-        np.save(heldout, x[np.concatenate([test, data["val"]])][:CSIM_JETS])
+        if not heldout.is_file():   # the same jets for every design of the seed: written once
+            np.save(heldout, x[np.concatenate([test, data["val"]])][:CSIM_JETS])
         row.update(_synthesize(proxy_file, heldout, firmware_out, f"{seed_dir.name}_e{epoch:04d}"))
     write_text_atomic(cached, json.dumps(row))
     return row

@@ -9,6 +9,19 @@ def _script():
     return load_benchmark("bench_hgq_sweep")
 
 
+def _rows(*points: tuple[int, float, float]) -> list[dict]:
+    return [{"epoch": e, "val_accuracy": a, "bops": b} for e, a, b in points]
+
+
+def test_the_pareto_epochs_are_those_no_epoch_beats_on_both() -> None:
+    pareto_epochs = _script().pareto_epochs
+    rows = _rows((0, 0.9, 10), (1, 0.5, 100), (2, 0.7, 80), (3, 0.7, 60), (4, 0.6, 60), (5, 0.72, 90), (6, 0.4, 20))
+    assert [r["epoch"] for r in pareto_epochs(rows)] == [0]
+    # from epoch 1 on: 6 (cheapest), 3 (beats 2 and 4 on cost or accuracy, the earliest of equals), 5
+    assert [r["epoch"] for r in pareto_epochs(rows, first_epoch=1)] == [6, 3, 5]
+    assert [r["epoch"] for r in pareto_epochs(rows, first_epoch=1, cost="epoch")] == [1, 2, 5]
+
+
 def test_the_designs_are_pareto_epochs_spread_in_log_ebops():
     script = _script()
     # accuracy falls as the EBOPs fall, but epoch 5 is beaten by epoch 6 (cheaper and as accurate)

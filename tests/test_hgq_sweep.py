@@ -1,5 +1,5 @@
 """The HGQ sweep (fpgakd.learn.hgq_sweep): the exponential beta schedule, the epochs' snapshots
-and log, the Pareto-optimal epochs, and a snapshot made back into the student's proxy."""
+and log, and a snapshot made back into the student's proxy."""
 
 from __future__ import annotations
 
@@ -13,20 +13,6 @@ from fpgakd.config import ModelConfig, config_from_dict
 from fpgakd.errors import DataError
 
 N_IN, N_OUT, EPOCHS = 16, 5, 4
-
-
-def _rows(*points: tuple[int, float, float]) -> list[dict]:
-    return [{"epoch": e, "val_accuracy": a, "bops": b} for e, a, b in points]
-
-
-def test_the_pareto_epochs_are_those_no_epoch_beats_on_both() -> None:
-    from fpgakd.learn.hgq_sweep import pareto_epochs
-
-    rows = _rows((0, 0.9, 10), (1, 0.5, 100), (2, 0.7, 80), (3, 0.7, 60), (4, 0.6, 60), (5, 0.72, 90), (6, 0.4, 20))
-    assert [r["epoch"] for r in pareto_epochs(rows)] == [0]
-    # from epoch 1 on: 6 (cheapest), 3 (beats 2 and 4 on cost or accuracy, the earliest of equals), 5
-    assert [r["epoch"] for r in pareto_epochs(rows, first_epoch=1)] == [6, 3, 5]
-    assert [r["epoch"] for r in pareto_epochs(rows, first_epoch=1, cost="epoch")] == [1, 2, 5]
 
 
 def test_the_epoch_log_keeps_the_last_row_of_a_repeated_epoch(tmp_path: Path) -> None:

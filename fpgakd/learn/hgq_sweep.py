@@ -3,8 +3,9 @@
 HGQ's own way to a resource frontier (Sun et al. 2024): instead of one training per beta,
 train once while beta grows by the same factor every epoch (``beta_schedule: exponential``
 from ``beta_start`` to ``beta`` over ``beta_ramp_epochs``), save the weights of every epoch
-and keep those epochs no other epoch beats on both validation accuracy and EBOPs. Each kept
-epoch is a design: rebuild the student, load its weights and make its proxy
+and keep those epochs no other epoch beats on both validation accuracy and EBOPs
+(``benchmarks/bench_hgq_sweep.py``, with the scans' :func:`fpgakd.scan.pareto.pareto_mask`). Each
+kept epoch is a design: rebuild the student, load its weights and make its proxy
 (:func:`snapshot_proxy`), which the firmware stage converts, traces and checks as it does any
 HGQ student's.
 
@@ -19,14 +20,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from fpgakd.config import ModelConfig
 from fpgakd.errors import DataError
 
-__all__ = ["EPOCH_LOG", "snapshot_file", "epoch_snapshots", "read_epoch_log", "pareto_epochs", "snapshot_proxy"]
+__all__ = ["EPOCH_LOG", "snapshot_file", "epoch_snapshots", "read_epoch_log", "snapshot_proxy"]
 
 #: the per-epoch log in a snapshot folder: one JSON object per line
 EPOCH_LOG = "epochs.jsonl"
@@ -83,26 +84,6 @@ def read_epoch_log(directory: str | os.PathLike) -> list[dict[str, Any]]:
         except (ValueError, KeyError, TypeError):
             raise DataError(f"{path}: line {number} is not an epoch's JSON row") from None
     return [rows[e] for e in sorted(rows)]
-
-
-def pareto_epochs(rows: Sequence[dict[str, Any]], *, accuracy: str = "val_accuracy", cost: str = "bops",
-                  first_epoch: int = 0) -> list[dict[str, Any]]:
-    """The rows from ``first_epoch`` on that no other such row beats on both ``accuracy`` (higher)
-    and ``cost`` (lower), cheapest first; of equal rows, the earliest.
-
-    >>> rows = [{"epoch": 0, "val_accuracy": 0.6, "bops": 90}, {"epoch": 1, "val_accuracy": 0.7, "bops": 80},
-    ...         {"epoch": 2, "val_accuracy": 0.65, "bops": 50}, {"epoch": 3, "val_accuracy": 0.6, "bops": 60}]
-    >>> [r["epoch"] for r in pareto_epochs(rows)]
-    [2, 1]
-    """
-    pool = [r for r in rows if r["epoch"] >= first_epoch]
-    front: list[dict[str, Any]] = []
-    best = -np.inf
-    for row in sorted(pool, key=lambda r: (r[cost], -r[accuracy], r["epoch"])):
-        if row[accuracy] > best:
-            front.append(row)
-            best = row[accuracy]
-    return front
 
 
 def snapshot_proxy(cfg: ModelConfig, weights: str | os.PathLike, n_inputs: int, n_outputs: int,
