@@ -130,15 +130,17 @@ def hgq_table(dirs: list[Path]) -> Any:
 def sized_name(model: str, hidden: str) -> str:
     """The student's name in the table: the model's, with its hidden widths where a scan changed them.
 
-    >>> sized_name("hybrid_hgq", "[48, 32, 32]"), sized_name("hybrid_hgq", "[16]")
-    ('hybrid_hgq', 'hybrid_hgq 16')
+    >>> sized_name("hybrid_hgq", "[48, 32, 32]"), sized_name("hybrid_hgq", "[16]"), sized_name("hlf_hgq", "[]")
+    ('hybrid_hgq', 'hybrid_hgq 16', 'hlf_hgq linear')
     """
     import json
 
     from fpgakd.config import load_model_config
 
     widths = list(json.loads(hidden))
-    return model if widths == list(load_model_config(model).hidden) else f"{model} {'-'.join(map(str, widths))}"
+    if widths == list(load_model_config(model).hidden):
+        return model
+    return f"{model} {'-'.join(map(str, widths)) or 'linear'}"
 
 
 def _fits_firmware(row: Any) -> bool:

@@ -252,6 +252,7 @@ class ModelConfig:
     name: str
     task: Literal["classifier", "regressor", "particle_weight"] = "classifier"
     inputs: InputConfig = field(default_factory=InputConfig)
+    #: widths of the hidden Dense + ReLU layers; empty: a linear student (the output layer alone)
     hidden: tuple[int, ...] = (64, 32, 32)
     #: regressor only: the class whose teacher probability is regressed ("t", "W", ...)
     signal_class: str = "t"
@@ -284,8 +285,8 @@ class ModelConfig:
                "'linear' for a classifier (its softmax is left to the reader)")
         _check(bool(self.name) and all(c.isalnum() or c in "-_" for c in self.name), "name",
                self.name, "letters, digits, '-' and '_' only")
-        _check(len(self.hidden) >= 1 and all(w >= 1 for w in self.hidden), "hidden",
-               self.hidden, "a non-empty list of positive layer widths")
+        _check(all(w >= 1 for w in self.hidden), "hidden", self.hidden,
+               "a list of positive layer widths (empty: a linear student)")
         _check(self.distillation.particle_weighting == "none" or self.task == "particle_weight",
                "distillation.particle_weighting", self.distillation.particle_weighting,
                "'none' unless task is 'particle_weight' (only particles have a pT to weigh by)")

@@ -74,3 +74,4 @@ def test_a_student_whose_widths_a_scan_changed_is_named_with_them():
     assert script.sized_name("hybrid_hgq", "[48, 32, 32]") == "hybrid_hgq"
     assert script.sized_name("hlf_hgq", "[16]") == "hlf_hgq 16"
     assert script.sized_name("hlf_hgq", "[8, 4]") == "hlf_hgq 8-4"
+    assert script.sized_name("hlf_hgq", "[]") == "hlf_hgq linear"

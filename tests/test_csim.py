@@ -13,7 +13,7 @@ from fpgakd.config import load_firmware_config, load_model_config, repo_dir
 from fpgakd.firmware.csim import TB_RESULTS, compare_outputs, run_csim
 from fpgakd.errors import MismatchError
 from fpgakd.firmware.hls import convert_model
-from helpers.firmware import firmware_test_config, pruned_student
+from helpers.firmware import LINEAR_QKERAS, firmware_test_config, named_student_config, pruned_student
 
 #: the firmware students: every quantized config under models/ (float ones, like DistillNet's
 #: reference model, are not meant for the FPGA and cannot be bit-exact)
@@ -30,9 +30,9 @@ def jets(n_in: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", [*MODEL_NAMES, LINEAR_QKERAS])
 def test_every_student_is_bit_exact_in_csim(name, tmp_path):
-    cfg = firmware_test_config(load_model_config(name))
+    cfg = firmware_test_config(named_student_config(name))
     model = pruned_student(cfg)
     x = jets(model.input_shape[1])
     if cfg.quantization.kind == "hgq":

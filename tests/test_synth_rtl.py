@@ -19,7 +19,7 @@ from fpgakd.firmware.rtl.verilog import META_FILE
 from fpgakd.firmware.reports import read_project_report
 from fpgakd.jets.preprocessing import student_input_width
 from fpgakd.learn.students import build_student, save_student
-from helpers.firmware import firmware_test_config
+from helpers.firmware import LINEAR_QKERAS, firmware_test_config, named_student_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -72,11 +72,11 @@ def _firmware(n_jets: int = N_JETS, **rtl_changes):
 
 @needs_rtl
 @pytest.mark.slow
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", [*MODELS, LINEAR_QKERAS])
 def test_every_student_simulates_bit_exact_in_rtl(name, tmp_path):
     from fpgakd.firmware.rtl.flow import run_rtl_flow
 
-    cfg = firmware_test_config(load_model_config(name))
+    cfg = firmware_test_config(named_student_config(name))
     model, x = _trained_student(cfg)
     if cfg.quantization.kind == "hgq":
         from fpgakd.learn.hgq_students import hgq_proxy

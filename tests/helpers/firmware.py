@@ -51,6 +51,20 @@ NARROW_WIDTH = 16
 NARROW_PARTICLE_WIDTH = 8
 
 
+#: a linear student (no hidden layer) of the QKeras kind, beside the files' students in the
+#: per-family firmware tests (the HGQ one has its own file, hlf_hgq_linear)
+LINEAR_QKERAS = "hlf_mlp linear"
+
+
+def named_student_config(name: str) -> ModelConfig:
+    """The student of ``models/<name>.yaml``, or for ``"<name> linear"`` that student without hidden layers."""
+    from fpgakd.config import load_model_config
+
+    base, _, variant = name.partition(" ")
+    cfg = load_model_config(base)
+    return dataclasses.replace(cfg, hidden=()) if variant == "linear" else cfg
+
+
 def firmware_test_config(cfg: ModelConfig) -> ModelConfig:
     """``cfg`` as the per-family firmware tests build it: real sizes for
     :data:`FULL_SIZE_FAMILY`, hidden widths capped at :data:`NARROW_WIDTH` otherwise (the
