@@ -14,7 +14,9 @@ Every HGQ student family (``hlf_hgq``, ``hybrid_hgq``) is trained at each resour
 weight beta (``--betas``), KD and scratch twins, over ``--seeds`` with ``fpgakd scan`` (Dask,
 resumable: a rerun skips finished points). The first seed's points run the RTL flow (da4ml
 Verilog, Verilator bit-exact against the proxy, Yosys LUT); the other seeds only train, so
-accuracy is the mean over the seeds and LUT, cycles and DSP are the first seed's. Data: the
+accuracy is the mean over the seeds and LUT, cycles and DSP are the first seed's. Where a scan
+ran the RTL flow on several seeds (``--scans``), LUT is their mean (``LUT seeds``: how many) and
+cycles and DSP their largest. Data: the
 150,000-jet benchmark set (``fpgakd generate --benchmark``) unless ``--jets``; teacher:
 ``--teacher``, or one trained here once from ``teachers/<--teacher-config>.yaml`` (by default
 ``deepsets_hlf_single``: the Deep Sets + HLF teacher as one model, where the QKeras front was
@@ -118,13 +120,23 @@ def hgq_table(dirs: list[Path]) -> Any:
     if "student.hidden" in rows:
         rows = rows.assign(model=[sized_name(m, h) for m, h in zip(rows["model"], rows["student.hidden"])])
     keys = ["model", "student.quantization.beta", "student.training.epochs", "mode"]
-    firmware = ["LUT", "resource_source", "DSP", "latency_cycles", "ii", "csim"]
-    first = rows[rows["LUT"].notna()].sort_values("student.training.seed").groupby(keys)[
-        [c for c in firmware if c in rows]].first()
     stats = rows.groupby(keys).agg(
         accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"), seeds=("accuracy", "size"),
         ebops=("ebops", "mean"), **{c: (c, "mean") for c in REJECTION_COLUMNS if c in rows})
-    return stats.join(first).reset_index().sort_values(["model", "LUT"])
+    return stats.join(_firmware_over_seeds(rows, keys)).reset_index().sort_values(["model", "LUT"])
+
+
+def _firmware_over_seeds(rows: Any, keys: list[str]) -> Any:
+    """Per student: the LUT averaged over the seeds whose LUT has the first seed's source (the RTL
+    flow's, where the other seeds only trained), how many those are, the most cycles and DSP of
+    them, and the first seed's source, II and C-simulation verdict."""
+    measured = rows[rows["LUT"].notna()].sort_values("student.training.seed")
+    measured = measured[measured["resource_source"] ==
+                        measured.groupby(keys)["resource_source"].transform("first")]
+    groups = measured.groupby(keys)
+    firmware = groups[[c for c in ("resource_source", "ii", "csim") if c in rows]].first()
+    return firmware.join(groups.agg(LUT=("LUT", "mean"), lut_seeds=("LUT", "size"),
+                                    **{c: (c, "max") for c in ("DSP", "latency_cycles") if c in rows}))
 
 
 def sized_name(model: str, hidden: str) -> str:
@@ -214,6 +226,7 @@ def docs_table(table: Any) -> Any:
                      "epochs": int(r["student.training.epochs"]), "mode": r["mode"],
                      "accuracy": f"{100 * r['accuracy']:.1f}{spread}", "seeds": int(r["seeds"]),
                      "EBOPs": f"{r['ebops']:,.0f}", "Yosys LUT": f"{r['LUT']:,.0f}",
+                     "LUT seeds": int(r["lut_seeds"]) if pd.notna(r.get("lut_seeds")) else 1,
                      "cycles": f"{r['latency_cycles']:.0f}", "DSP": f"{r['DSP']:.0f}",
                      "W / Z / t rej @30%": " / ".join(f"{r[f'rej30_{c}']:,.0f}" for c in "WZt")})
     return pd.DataFrame(rows)
@@ -233,6 +246,7 @@ def earlier_rows(path: Path) -> Any:
                      "accuracy": _first_number(r["accuracy"]) / 100, "seeds": int(r["seeds"]),
                      "accuracy_std": spread, "ebops": _first_number(r["EBOPs"]),
                      "LUT": _first_number(r["Yosys LUT"]), "resource_source": "rtl",
+                     "lut_seeds": int(r.get("LUT seeds", 1)),
                      "latency_cycles": _first_number(r["cycles"]), "DSP": _first_number(r["DSP"]),
                      **{f"rej30_{c}": _first_number(r["W / Z / t rej @30%"], i) for i, c in enumerate("WZt")}})
     return pd.DataFrame(rows)

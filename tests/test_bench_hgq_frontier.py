@@ -6,9 +6,9 @@ import pytest
 from helpers.benchmarks import load_benchmark
 
 #: two rows in the formatted table's layout (docs/results/hgq_frontier.csv)
-EARLIER = """student,epochs,mode,accuracy,seeds,EBOPs,Yosys LUT,cycles,DSP,W / Z / t rej @30%
-hybrid_hgq beta 0.0001,120,kd,65.0 ± 0.2,3,797,760,3,0,609 / 362 / 179
-hybrid_hgq beta 3e-06,40,kd,69.7 (1 seed),1,"16,566","15,411",5,0,"1,020 / 850 / 480"
+EARLIER = """student,epochs,mode,accuracy,seeds,EBOPs,Yosys LUT,LUT seeds,cycles,DSP,W / Z / t rej @30%
+hybrid_hgq beta 0.0001,120,kd,65.0 ± 0.2,3,797,760,3,3,0,609 / 362 / 179
+hybrid_hgq beta 3e-06,40,kd,69.7 (1 seed),1,"16,566","15,411",1,5,0,"1,020 / 850 / 480"
 """
 
 
@@ -26,6 +26,21 @@ def test_earlier_rows_read_back_into_the_same_formatted_table(tmp_path):
     assert first["LUT"] == 760 and first["latency_cycles"] == 3 and first["resource_source"] == "rtl"
     assert pd.isna(rows.iloc[1]["accuracy_std"]) and rows.iloc[1]["LUT"] == 15411
     assert script.docs_table(rows).to_csv(index=False) == EARLIER
+    # a table from before the LUT was averaged over seeds: its LUT is one seed's
+    older = EARLIER.replace(",LUT seeds", "").replace(",760,3,", ",760,").replace('"15,411",1,', '"15,411",')
+    (tmp_path / "older.csv").write_text(older)
+    assert list(script.earlier_rows(tmp_path / "older.csv")["lut_seeds"]) == [1, 1]
+
+
+def test_the_lut_is_the_mean_of_the_seeds_that_ran_the_rtl_flow():
+    script = _script()
+    keys = {"model": "hlf_hgq", "student.quantization.beta": 1e-5, "student.training.epochs": 40, "mode": "kd",
+            "status": "ok", "ebops": 100.0, "ii": 1, "csim": "bit-exact", "DSP": 0}
+    seeds = [(0, 0.60, 1000.0, "rtl", 3), (1, 0.62, 1400.0, "rtl", 4), (2, 0.64, 900.0, "model", 3)]
+    rows = pd.DataFrame([{**keys, "student.training.seed": s, "accuracy": a, "LUT": lut, "resource_source": source,
+                          "latency_cycles": cycles} for s, a, lut, source, cycles in seeds])
+    (row,) = script._firmware_over_seeds(rows, list(keys)[:4]).reset_index().to_dict("records")
+    assert (row["LUT"], row["lut_seeds"], row["latency_cycles"], row["resource_source"]) == (1200.0, 2, 4, "rtl")
 
 
 def test_a_row_measured_again_replaces_the_earlier_one(tmp_path):
