@@ -41,7 +41,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from bench_frontier import REJECTION_COLUMNS, _run, _seed_groups, _teacher, _write_scan, draw_fronts
 
@@ -252,15 +252,43 @@ def earlier_rows(path: Path) -> Any:
     return pd.DataFrame(rows)
 
 
-def earlier_rows_or_exit(path: str | None) -> Any:
-    """:func:`earlier_rows` of ``--earlier-csv`` (None without one); a file that is not such a table
-    is named in one line on stderr and exits 2, before anything trains."""
+def particle_rows(path: Path) -> Any:
+    """The HGQ particle students of ``bench_hgq_particles.py``'s table (``docs/results/hgq_particles.csv``)
+    as goal-check rows, KD and scratch twins apart; a twin whose LUT is the cost model's is left out.
+
+    >>> rows = particle_rows(QKERAS_FRONT.parent / "hgq_particles.csv")
+    >>> set(rows["resource_source"]), bool((rows["LUT"] > 0).all())
+    ({'rtl'}, True)
+    """
+    import pandas as pd
+
+    rows = []
+    for _, r in pd.read_csv(path, dtype=str).iterrows():
+        shape = (r["head"] if r["per-particle network"] == "-"
+                 else f"{r['particles']} x {r['per-particle network']} / {r['head']}")
+        luts = str(r["Yosys LUT KD / scratch"]).split(" / ")
+        for i, (mode, column) in enumerate((("kd", "KD (%)"), ("scratch", "scratch (%)"))):
+            lut = luts[i] if i < len(luts) else "-"
+            if r[column] == "-" or lut == "-" or "(model)" in lut:
+                continue
+            rows.append({"model": f"{r['student']} {shape} ({r['particle features']} features)",
+                         "student.quantization.beta": float(r["beta"]), "student.training.epochs": int(r["epochs"]),
+                         "mode": mode, "accuracy": _first_number(r[column]) / 100, "LUT": _first_number(lut),
+                         "resource_source": "rtl", "DSP": float("nan"),   # that table keeps no DSP count
+                         "latency_cycles": _first_number(r["cycles KD"]) if mode == "kd" else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def earlier_rows_or_exit(path: str | None, read: Callable[[Path], Any] = earlier_rows,
+                         what: str = "a formatted HGQ frontier table") -> Any:
+    """``read`` (:func:`earlier_rows`) of ``--earlier-csv`` (None without one); a file that is not
+    ``what`` is named in one line on stderr and exits 2, before anything trains."""
     if path is None:
         return None
     try:
-        return earlier_rows(Path(path))
+        return read(Path(path))
     except (OSError, KeyError, ValueError, AttributeError) as err:
-        print(f"{path}: not a formatted HGQ frontier table ({type(err).__name__}: {err})", file=sys.stderr)
+        print(f"{path}: not {what} ({type(err).__name__}: {err})", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -312,6 +340,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--earlier-csv", help="rows of an earlier formatted table to judge and write beside "
                         "this run's (docs/results/hgq_frontier.csv)")
     parser.add_argument("--docs-csv", help="also write the formatted table here (docs/results/hgq_frontier.csv)")
+    parser.add_argument("--particles-csv", help="also judge the particle students of this table in the goal check "
+                        "(bench_hgq_particles.py's docs/results/hgq_particles.csv)")
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
@@ -319,6 +349,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     earlier = earlier_rows_or_exit(args.earlier_csv)
+    particles = earlier_rows_or_exit(args.particles_csv, particle_rows, "bench_hgq_particles.py's table")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
     from fpgakd.jets.benchmark import benchmark_jets_dir
@@ -345,7 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     table.to_csv(out / "hgq_frontier.csv", index=False)
     if args.docs_csv:
         docs_table(table.dropna(subset=["LUT"])).to_csv(args.docs_csv, index=False)
-    print("\n".join(goal_check(table, front)))
+    judged = table
+    if particles is not None:
+        import pandas as pd
+
+        judged = pd.concat([table, particles], ignore_index=True)
+    print("\n".join(goal_check(judged, front)))
     print(f"plot: {plot_frontier(table, front, out / 'hgq_frontier.png')}")
     return 0
 

@@ -71,6 +71,27 @@ def test_earlier_rows_without_an_initiation_interval_still_meet_the_named_goals(
                for line in script.goal_check(too_slow, front))
 
 
+#: two rows in bench_hgq_particles.py's layout (docs/results/hgq_particles.csv)
+PARTICLES = """student,particles,particle features,per-particle network,head,beta,epochs,KD T / alpha,KD (%),\
+scratch (%),KD - scratch,EBOPs KD / scratch,Yosys LUT KD / scratch,cycles KD,W rej @30% (KD),t rej @30% (KD)
+Deep Sets + HLF,16,7,16-16,32-16,3e-06,120,T 2 / alpha 0.2,70.5 (1 seed),70.0 (1 seed),+0.4,"10,492 / 7,046",\
+"9,293 (model) / 6,705",-,"1,045","667"
+hybrid MLP,4,3,-,48-32-32,0.0002,120,T 2 / alpha 0.5,55.0 (1 seed),-,-,"444 / -","543 / -",3,"233","232"
+"""
+
+
+def test_the_particle_students_count_in_the_goal_check_where_yosys_gave_their_lut(tmp_path):
+    script = _script()
+    (tmp_path / "particles.csv").write_text(PARTICLES)
+    rows = script.particle_rows(tmp_path / "particles.csv")
+    # the KD twin of the first row has the cost model's LUT, the scratch twin of the second did not run
+    assert list(zip(rows["model"], rows["mode"], rows["accuracy"], rows["LUT"])) == [
+        ("Deep Sets + HLF 16 x 16-16 / 32-16 (7 features)", "scratch", 0.70, 6705.0),
+        ("hybrid MLP 48-32-32 (3 features)", "kd", 0.55, 543.0)]
+    front = pd.DataFrame([{"student": "hybrid 64-32-32", "mode": "kd", "accuracy": 0.70, "LUT": 28613.0}])
+    assert "(met at 1 of 1 points)" in script.goal_check(rows, front)[-3]
+
+
 @pytest.mark.parametrize("name, written", [("bench_hgq_frontier", "hgq_frontier.csv"),
                                            ("bench_hgq_sweep", "hgq_sweep.csv")])
 def test_a_table_that_is_not_the_formatted_one_is_named_in_one_line(tmp_path, capsys, name, written):
