@@ -210,7 +210,7 @@ def plot_frontier(table: Any, front: Any, path: Path) -> Path:
         table = table.assign(model=table["model"] + " " + epochs.astype(int).astype(str) + " ep.")
     draw_fronts(ax, table, MODE_COLOURS)
     sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
-    ax.set_xlabel(f"LUT (HGQ: {sources}, first seed; QKeras: Yosys)")
+    ax.set_xlabel(f"LUT (HGQ: {sources}, first seed or mean of seeds; QKeras: Yosys)")
     return save_figure(fig, path)
 
 
