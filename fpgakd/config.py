@@ -302,6 +302,8 @@ class ModelConfig:
                "a non-empty list exactly when inputs.type is 'particle_set'")
         _check(all(w >= 1 for w in self.particle_hidden), "particle_hidden", self.particle_hidden,
                "positive layer widths")
+        _check(not deep_sets or bool(self.hidden), "hidden", self.hidden,
+               "a non-empty list for a particle_set student (its head after the pooling)")
         _check(self.interaction >= 0, "interaction", self.interaction, "an integer >= 0 (0: no update step)")
         _check(not (self.interaction and self.inputs.hlf), "inputs.hlf", self.inputs.hlf,
                "false for an interaction student (the features join a Deep Sets student's head only)")

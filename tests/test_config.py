@@ -42,6 +42,8 @@ def test_defaults_fill_missing_keys() -> None:
     ({"name": "x", "pruning": {"target_sparsity": 1.2}}, "'pruning.target_sparsity': got 1.2"),
     ({"name": "x", "quantization": {"weight_bits": 8, "weight_integer": 8}}, "'quantization.weight_integer'"),
     ({"name": "x", "hidden": [64, 0]}, "'hidden'"),
+    ({"name": "x", "inputs": {"type": "particle_set"}, "particle_hidden": [8], "hidden": []},
+     "'hidden': got (), allowed: a non-empty list for a particle_set student"),
     ({"name": "x", "hidden": "64"}, "'hidden': got '64', expected a list"),
     ({"name": "x", "task": "segmenter"}, "'task': got 'segmenter'"),
     ({"name": "x", "training": {"epochs": "ten"}}, "'training.epochs': got 'ten', expected an integer"),
