@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -167,6 +168,15 @@ def _fits_firmware(row: Any) -> bool:
     return known("DSP", 0) <= MAX_DSP and known("latency_cycles", 0) <= MAX_CYCLES and known("ii", 1) <= MAX_II
 
 
+def _count_or_unknown(value: float) -> str:
+    """A count as printed in the goal lines; a table that keeps none (NaN) says so.
+
+    >>> _count_or_unknown(0.0), _count_or_unknown(float("nan"))
+    ('0', 'not recorded')
+    """
+    return "not recorded" if math.isnan(value) else f"{value:.0f}"
+
+
 def goal_check(table: Any, front: Any) -> list[str]:
     """The goal lines: each QKeras point against the HGQ students, then the two named points."""
     lines = []
@@ -190,7 +200,7 @@ def goal_check(table: Any, front: Any) -> list[str]:
         seen = ("no HGQ student that small" if best.empty else
                 f"best at <= {budget:,} LUT: {best['model'].item()} beta {best['student.quantization.beta'].item():g} "
                 f"{best['mode'].item()} {100 * best['accuracy'].item():.1f}% at {best['LUT'].item():,.0f} LUT, "
-                f"{best['latency_cycles'].item():.0f} cycles, DSP {best['DSP'].item():.0f}")
+                f"{best['latency_cycles'].item():.0f} cycles, DSP {_count_or_unknown(best['DSP'].item())}")
         lines.append(f"goal >= {100 * accuracy:.1f}% at <= {budget:,} LUT, <= {MAX_CYCLES} cycles, "
                      f"0 DSP, II 1: {'met' if not ok.empty else 'not met'} ({seen})")
     return lines
@@ -279,9 +289,10 @@ def particle_rows(path: Path) -> Any:
     return pd.DataFrame(rows)
 
 
-def earlier_rows_or_exit(path: str | None, read: Callable[[Path], Any] = earlier_rows,
+def formatted_table_or_exit(path: str | None, read: Callable[[Path], Any] = earlier_rows,
                          what: str = "a formatted HGQ frontier table") -> Any:
-    """``read`` (:func:`earlier_rows`) of ``--earlier-csv`` (None without one); a file that is not
+    """``read`` (:func:`earlier_rows`) of a table given on the command line (None without one,
+    ``--earlier-csv`` or ``--particles-csv``); a file that is not
     ``what`` is named in one line on stderr and exits 2, before anything trains."""
     if path is None:
         return None
@@ -348,8 +359,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    earlier = earlier_rows_or_exit(args.earlier_csv)
-    particles = earlier_rows_or_exit(args.particles_csv, particle_rows, "bench_hgq_particles.py's table")
+    earlier = formatted_table_or_exit(args.earlier_csv)
+    particles = formatted_table_or_exit(args.particles_csv, particle_rows, "bench_hgq_particles.py's table")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
     from fpgakd.jets.benchmark import benchmark_jets_dir

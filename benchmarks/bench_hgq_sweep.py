@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_frontier import REJECTION_COLUMNS, _teacher
-from bench_hgq_frontier import (add_data_arguments, docs_table, earlier_rows_or_exit, goal_check, plot_frontier,
+from bench_hgq_frontier import (add_data_arguments, docs_table, formatted_table_or_exit, goal_check, plot_frontier,
                                 qkeras_front, with_earlier_rows)
 from fpgakd.atomic import write_text_atomic
 
@@ -250,7 +250,7 @@ def _evaluated_so_far(out: Path) -> dict[int, list[dict[str, Any]]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    earlier = earlier_rows_or_exit(args.earlier_csv)
+    earlier = formatted_table_or_exit(args.earlier_csv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
