@@ -17,6 +17,7 @@ while the teacher configs keep them as their own attributes (``cfg.epochs``): th
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import types
@@ -67,13 +68,26 @@ class InputConfig:
     #: particle_set: also read the 16 high-level features (after the particles) and join them
     #: to the pooled particles before the head, as the Deep Sets + HLF teacher does
     hlf: bool = False
+    #: saturate the standardized inputs at +-clip (in units of each column's scale, after
+    #: standardizing; null: no clipping). The run's standardization.json carries it, so Keras,
+    #: the C-simulation and the RTL read the same clipped values. An HGQ input quantizer spends
+    #: integer bits on the largest value it traces: a few 10-sigma outliers cost every jet
+    #: 2-3 bits. Just under a power of two (3.9, not 4) saves one more: 4.0 needs a bit that
+    #: 3.9 does not. At least 1, so a particle's mask column (0 or 1) is never clipped.
+    clip: float | None = None
 
     def __post_init__(self) -> None:
+        _check(self.clip is None or (math.isfinite(self.clip) and self.clip >= 1), "clip", self.clip,
+               "null or a number >= 1 (a particle's mask column reads 1)")
         _check(self.n_constituents >= 1, "n_constituents", self.n_constituents, "an integer >= 1")
         _check(len(self.constituent_features) >= 1, "constituent_features",
                self.constituent_features, "a non-empty list of feature names")
         _check(not self.hlf or self.type == "particle_set", "hlf", self.hlf,
                "false unless type is 'particle_set' (hybrid students read the features already)")
+
+    def _inactive_keys(self) -> tuple[str, ...]:
+        """No clip: the key is left out, so configs (and scan keys) from before it stay the same."""
+        return ("clip",) if self.clip is None else ()
 
 
 #: keys of each quantizer kind (``quantization.kind``); a key of the other kind is refused
@@ -208,9 +222,17 @@ class TrainingConfig:
     #: seed of the train/validation/test split; kept apart from ``seed`` so that students of
     #: several seeds share one split, and a teacher trained on it never saw their test jets
     split_seed: int = 0
+    #: the learning rate over the training: "constant", or "cosine": from ``learning_rate``
+    #: down to zero along a half cosine over ``epochs`` (HGQ's examples decay it, so that the
+    #: trained widths settle at the end); early stopping may end it sooner (``patience``)
+    learning_rate_schedule: Literal["constant", "cosine"] = "constant"
 
     def __post_init__(self) -> None:
         _check_optimiser(self)
+
+    def _inactive_keys(self) -> tuple[str, ...]:
+        """A constant rate leaves the key out, so configs (and scan keys) from before it stay the same."""
+        return ("learning_rate_schedule",) if self.learning_rate_schedule == "constant" else ()
 
 
 @dataclass(frozen=True)

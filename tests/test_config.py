@@ -49,6 +49,9 @@ def test_defaults_fill_missing_keys() -> None:
     ({"name": "x", "training": {"epochs": "ten"}}, "'training.epochs': got 'ten', expected an integer"),
     ({"name": "x", "pruning": {"enabled": "yes"}}, "'pruning.enabled'"),
     ({"hidden": [8]}, "required key 'name' is missing"),
+    ({"name": "x", "inputs": {"clip": 0.5}}, "'inputs.clip': got 0.5, allowed: null or a number >= 1"),
+    ({"name": "x", "inputs": {"clip": "wide"}}, "'inputs.clip': got 'wide', expected a number"),
+    ({"name": "x", "training": {"learning_rate_schedule": "step"}}, "'training.learning_rate_schedule': got 'step'"),
 ])
 def test_bad_model_config_names_file_and_key(data: dict, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -81,6 +84,10 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
     cfg = load_model_config("constituent_mlp")
     out = dump_config(cfg, tmp_path / "config.yaml")
     assert load_model_config(out) == cfg
+    plain = config_to_dict(cfg)                                     # defaults of newer keys: as before
+    assert "clip" not in plain["inputs"] and "learning_rate_schedule" not in plain["training"]
+    clipped = config_from_dict(ModelConfig, {"name": "c", "inputs": {"clip": 3.9}}, "c.yaml")
+    assert load_model_config(dump_config(clipped, tmp_path / "clipped.yaml")).inputs.clip == 3.9
     fw = FirmwareConfig(name="fw")
     assert config_from_dict(FirmwareConfig, config_to_dict(fw)) == fw
 

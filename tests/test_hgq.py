@@ -29,11 +29,11 @@ def _tiny_data(n: int = 480, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.
     return x, labels, pack_classifier_targets(labels, soft, N_OUT), np.arange(n)
 
 
-def _hgq_cfg(**quant) -> ModelConfig:
+def _hgq_cfg(training: dict | None = None, **quant) -> ModelConfig:
     q = {"kind": "hgq", "weight_init_bits": 4, "activation_init_bits": 4, **quant}
     return config_from_dict(ModelConfig, {"name": "tiny_hgq", "hidden": [8], "quantization": q,
                                           "training": {"epochs": 4, "batch_size": 32, "learning_rate": 0.05,
-                                                       "patience": 8}})
+                                                       "patience": 8, **(training or {})}})
 
 
 def _train(cfg: ModelConfig, tmp: Path) -> tuple[object, dict]:
@@ -136,6 +136,18 @@ def test_an_hgq_student_trains_saves_and_reloads(tmp_path: Path) -> None:
     for net, name in ((model, "m.h5"), (proxy, "p.h5")):
         back = load_student(save_student(net, tmp_path / name))
         np.testing.assert_array_equal(back.predict(x, verbose=0), net.predict(x, verbose=0))
+
+
+@pytest.mark.slow
+def test_a_cosine_learning_rate_falls_to_zero_over_the_planned_epochs(tmp_path: Path) -> None:
+    final = {}
+    for schedule in ("constant", "cosine"):
+        cfg = _hgq_cfg({"learning_rate_schedule": schedule}, beta=1e-5)
+        model, hist = _train(cfg, tmp_path / schedule)
+        assert len(hist["loss"]) == cfg.training.epochs
+        final[schedule] = float(model.optimizer.learning_rate)    # the rate at the last step
+    assert final["constant"] == pytest.approx(0.05)
+    assert final["cosine"] < 0.002 * 0.05
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from fpgakd.config import InputConfig
 from fpgakd.jets.loading import load_jets
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.jets.jetfile import HLF_NAMES
-from fpgakd.jets.preprocessing import Standardizer, split_indices, student_inputs
+from fpgakd.jets.preprocessing import Standardizer, fit_student_standardizer, split_indices, student_inputs
 from helpers.formats import CLASSES, C, hlf_values, write_arff, write_fpgakd, write_toptagging
 
 
@@ -121,3 +121,32 @@ def test_standardizer_round_trip_and_mismatch(tmp_path: Path) -> None:
         Standardizer.load(tmp_path / "bad.json")
     with pytest.raises(DataError, match=r"absent\.json: standardizer file not found"):
         Standardizer.load(tmp_path / "absent.json")
+
+
+def test_clipped_standardizer_saturates_travels_and_refuses_a_bad_clip(tmp_path: Path) -> None:
+    x = np.zeros((20, 2))
+    x[0, 0], x[1, 0], x[:, 1] = 40.0, -2.0, np.arange(20)             # one 4-sigma outlier in a
+    names = ("a", "b")
+    s = fit_student_standardizer(x, names, InputConfig(clip=1.5))
+    z = s.transform(x)
+    assert z.max() == np.float32(1.5) and z.min() >= -1.5
+    unclipped = Standardizer().fit(x, names).transform(x)
+    np.testing.assert_array_equal(z, np.clip(unclipped, -1.5, 1.5))
+    loaded = Standardizer.load(s.save(tmp_path / "clipped.json"))
+    assert loaded.clip_ == 1.5
+    np.testing.assert_array_equal(loaded.transform(x), z)
+    plain = Standardizer().fit(x, names).to_dict()
+    assert "clip" not in plain                                       # files of unclipped students unchanged
+    assert Standardizer.from_dict(plain).clip_ is None
+    (tmp_path / "bad.json").write_text(json.dumps(plain | {"clip": -2}))
+    with pytest.raises(DataError, match=r"bad\.json: key 'clip' is -2"):
+        Standardizer.load(tmp_path / "bad.json")
+
+
+def test_a_particle_set_students_clip_keeps_padding_and_masks() -> None:
+    x = np.array([[30.0, 1.0, 0.0, 0.0], [-1.0, 1.0, 2.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
+    inputs = InputConfig(type="particle_set", n_constituents=2, constituent_features=("a",), clip=1.0)
+    z = fit_student_standardizer(x, ("p0_a", "p0_mask", "p1_a", "p1_mask"), inputs).transform(x)
+    np.testing.assert_array_equal(z[:, [1, 3]], x[:, [1, 3]])        # masks as they were
+    np.testing.assert_array_equal(z[[0, 2], 2], 0)                   # padded particles still zero
+    assert np.abs(z).max() == 1.0

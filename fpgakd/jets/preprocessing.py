@@ -141,7 +141,7 @@ def fit_student_standardizer(x: np.ndarray, names: Sequence[str], inputs: InputC
     >>> s.transform(x).tolist()
     [[1.0, 1.0, 0.0, 0.0], [-1.0, 1.0, 0.0, 0.0]]
     """
-    standardizer = Standardizer().fit(x, names)
+    standardizer = Standardizer(clip=inputs.clip).fit(x, names)
     if inputs.type != PARTICLE_SET_INPUT:
         return standardizer
     values = np.asarray(x, dtype=np.float64)
@@ -225,7 +225,8 @@ def subsample_stratified(indices: np.ndarray, labels: np.ndarray, fraction: floa
 
 # ===================================================================== standardization
 class Standardizer:
-    """Per-feature (x - mean) / scale, fitted on training data and stored with the model.
+    """Per-feature (x - mean) / scale, fitted on training data and stored with the model;
+    with ``clip``, the result saturates at +-clip.
 
     ``scale`` is the standard deviation; a constant feature gets scale 1. The fitted
     parameters travel with a trained student (JSON) and are never recomputed at inference.
@@ -233,13 +234,18 @@ class Standardizer:
     >>> s = Standardizer().fit(np.array([[0.0, 5.0], [2.0, 5.0]]), ("a", "b"))
     >>> s.transform(np.array([[1.0, 5.0]])).tolist()
     [[0.0, 0.0]]
+    >>> Standardizer(clip=1.5).fit(np.array([[0.0], [2.0]])).transform(np.array([[9.0]])).tolist()
+    [[1.5]]
     """
 
     _KIND = "fpgakd.Standardizer"
     _VERSION = 1
 
-    def __init__(self) -> None:
-        """Nothing is learned here; see :meth:`fit`."""
+    def __init__(self, clip: float | None = None) -> None:
+        """``clip``: the bound of the standardized values (None: none); the rest is learned by :meth:`fit`."""
+        if clip is not None and not (math.isfinite(clip) and clip > 0):
+            raise DataError(f"standardizer: clip must be a positive number or None, got {clip!r}")
+        self.clip_ = None if clip is None else float(clip)
 
     def __repr__(self) -> str:
         if not hasattr(self, "mean_"):
@@ -289,7 +295,8 @@ class Standardizer:
             got_name = tuple(names)[diff] if diff < len(tuple(names)) else "<none>"
             raise DataError(f"standardizer: feature {diff} is {got_name!r}, but it was fitted on "
                             f"{self.feature_names_[diff]!r}")
-        return ((x - self.mean_) / self.scale_).astype(np.float32)
+        z = (x - self.mean_) / self.scale_
+        return (z if self.clip_ is None else np.clip(z, -self.clip_, self.clip_)).astype(np.float32)
 
     def fit_transform(self, x: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
         """:meth:`fit` then :meth:`transform` on the same data.
@@ -310,8 +317,10 @@ class Standardizer:
         [2.0]
         """
         self._check_fitted()
-        return {"kind": self._KIND, "version": self._VERSION, "feature_names": list(self.feature_names_),
+        data = {"kind": self._KIND, "version": self._VERSION, "feature_names": list(self.feature_names_),
                 "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_]}
+        # no clip, no key: the files of unclipped students stay as they were
+        return data if self.clip_ is None else {**data, "clip": self.clip_}
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<dict>") -> "Standardizer":
@@ -329,7 +338,11 @@ class Standardizer:
             if not isinstance(data.get(key), list) or not data[key]:
                 raise DataError(f"{source}: key '{key}' is missing or not a non-empty list")
         n = len(data["feature_names"])
-        out = cls()
+        clip = data.get("clip")
+        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float))
+                                 or not math.isfinite(clip) or clip <= 0):
+            raise DataError(f"{source}: key 'clip' is {clip!r}, expected a positive number")
+        out = cls(clip=clip)
         for key in ("mean", "scale"):
             if len(data[key]) != n:
                 raise DataError(f"{source}: key '{key}' has {len(data[key])} values for {n} features")

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from fpgakd.config import ModelConfig
+from fpgakd.config import ModelConfig, TrainingConfig
 from fpgakd.learn.losses import keras_accuracy, keras_loss
 from fpgakd.learn.runtime import configure_tensorflow
 
@@ -104,6 +104,20 @@ def _hgq_stopping_start(cfg: ModelConfig) -> int:
     return q.beta_ramp_epochs if _is_hgq(cfg) and q.beta_schedule != "constant" else 0
 
 
+def _learning_rate(t: TrainingConfig, steps_per_epoch: int) -> Any:
+    """Adam's learning rate: the number, or a cosine decay to zero over the planned steps (a
+    function of the optimizer's step count, so a resumed training goes on where it stopped).
+
+    >>> _learning_rate(TrainingConfig(learning_rate=0.01), 10)
+    0.01
+    """
+    if t.learning_rate_schedule == "constant":
+        return t.learning_rate
+    import tensorflow as tf
+
+    return tf.keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=t.epochs * steps_per_epoch)
+
+
 def _history_from_csv(path: Path) -> dict[str, list[float]]:
     import csv
 
@@ -147,7 +161,7 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
     if cfg.pruning.enabled:
         model = _prune(model, cfg, steps)
     metrics = [keras_accuracy(n_classes)] if cfg.task == "classifier" else []
-    model.compile(optimizer=tf.keras.optimizers.Adam(t.learning_rate),
+    model.compile(optimizer=tf.keras.optimizers.Adam(_learning_rate(t, steps_per_epoch)),
                   loss=keras_loss(cfg.task, mode, n_classes, cfg.distillation.temperature, alpha,
                                    cfg.distillation.regression_loss,
                                    cfg.distillation.particle_weighting != "none"),

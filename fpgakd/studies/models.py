@@ -65,13 +65,13 @@ def train_students_on(cfg: ModelConfig, dataset: Any, soft: np.ndarray, split: t
     >>> student_logits(run, test_jets)["kd"].shape                            # doctest: +SKIP
     (6000, 5)
     """
-    from fpgakd.jets.preprocessing import Standardizer, student_inputs
+    from fpgakd.jets.preprocessing import fit_student_standardizer, student_inputs
     from fpgakd.learn.losses import pack_classifier_targets
     from fpgakd.learn.training import train_student
 
     train, val = split
     x, names = student_inputs(dataset, cfg.inputs)
-    standardizer = Standardizer().fit(x[train], names)
+    standardizer = fit_student_standardizer(x[train], names, cfg.inputs)
     xs = standardizer.transform(x, names)
     n_classes = len(dataset.class_names)
     y = pack_classifier_targets(dataset.labels, soft, n_classes)
