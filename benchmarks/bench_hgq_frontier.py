@@ -120,6 +120,8 @@ def hgq_table(dirs: list[Path]) -> Any:
     rows = rows[rows["status"] == "ok"]
     if "student.hidden" in rows:
         rows = rows.assign(model=[sized_name(m, h) for m, h in zip(rows["model"], rows["student.hidden"])])
+    rows = rows.assign(model=[f"{m}{recipe_suffix(clip, schedule)}" for m, clip, schedule in zip(
+        rows["model"], _column(rows, "student.inputs.clip"), _column(rows, "student.training.learning_rate_schedule"))])
     keys = ["model", "student.quantization.beta", "student.training.epochs", "mode"]
     stats = rows.groupby(keys).agg(
         accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"), seeds=("accuracy", "size"),
@@ -154,6 +156,22 @@ def sized_name(model: str, hidden: str) -> str:
     if widths == list(load_model_config(model).hidden):
         return model
     return f"{model} {'-'.join(map(str, widths)) or 'linear'}"
+
+
+def _column(rows: Any, name: str) -> list[Any]:
+    """A column of the scan table, or None on every row where its scans predate the key."""
+    return list(rows[name]) if name in rows else [None] * len(rows)
+
+
+def recipe_suffix(clip: Any, schedule: Any) -> str:
+    """What sets a student's recipe apart from its model's defaults in the table's name: inputs
+    clipped, a cosine learning rate (None or NaN: the default).
+
+    >>> recipe_suffix(3.9, "cosine"), recipe_suffix(float("nan"), None), recipe_suffix(None, "constant")
+    (' clip 3.9 cosine', '', '')
+    """
+    parts = [] if clip is None or clip != clip else [f"clip {clip:g}"]
+    return "".join(f" {p}" for p in parts + ([schedule] if schedule == "cosine" else []))
 
 
 def _fits_firmware(row: Any) -> bool:

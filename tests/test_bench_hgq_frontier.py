@@ -111,3 +111,5 @@ def test_a_student_whose_widths_a_scan_changed_is_named_with_them():
     assert script.sized_name("hlf_hgq", "[16]") == "hlf_hgq 16"
     assert script.sized_name("hlf_hgq", "[8, 4]") == "hlf_hgq 8-4"
     assert script.sized_name("hlf_hgq", "[]") == "hlf_hgq linear"
+    assert script.recipe_suffix(1.9, "constant") == " clip 1.9"         # its twin without clip stays apart
+    assert script.recipe_suffix(None, "cosine") == " cosine"
