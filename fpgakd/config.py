@@ -94,7 +94,7 @@ class InputConfig:
 QKERAS_KEYS = ("weight_bits", "weight_integer", "input_bits", "input_integer", "activation_bits",
                "activation_integer")
 HGQ_KEYS = ("granularity", "weight_init_bits", "activation_init_bits", "max_frac_bits", "beta",
-            "beta_schedule", "beta_start", "beta_ramp_epochs")
+            "beta_schedule", "beta_start", "beta_ramp_epochs", "input_min_frac_bits")
 #: HGQ keys of a ramped beta schedule (linear or exponential) only
 _HGQ_RAMP_KEYS = ("beta_start", "beta_ramp_epochs")
 #: largest trained fractional width of an HGQ student: its widest signal (16 fractional bits,
@@ -141,6 +141,12 @@ class QuantizationConfig:
     beta_schedule: Literal["constant", "linear", "exponential"] = "constant"
     beta_start: float = 0.0
     beta_ramp_epochs: int = 10
+    #: hgq: the fewest fractional bits an input may train down to (null: as few as the penalty
+    #: likes). Under a strong beta the penalty can take the jet mass below the few bits that
+    #: tell a W from a Z (about 11 GeV apart): the student then calls nearly every Z a W and
+    #: loses 8-9 points at once, though those bits cost little. A floor keeps them; an input
+    #: the student does not read still costs nothing (its weights train to zero bits).
+    input_min_frac_bits: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.enabled or self.kind == "qkeras", "kind", self.kind,
@@ -161,6 +167,9 @@ class QuantizationConfig:
         _check(self.beta >= 0, "beta", self.beta, "a number >= 0")
         _check(self.beta_start >= 0, "beta_start", self.beta_start, "a number >= 0")
         _check(self.beta_ramp_epochs >= 1, "beta_ramp_epochs", self.beta_ramp_epochs, "an integer >= 1")
+        _check(self.input_min_frac_bits is None or 0 <= self.input_min_frac_bits <= self.max_frac_bits,
+               "input_min_frac_bits", self.input_min_frac_bits, f"null or an integer from 0 to max_frac_bits "
+               f"({self.max_frac_bits})")
         if self.beta_schedule == "exponential":
             _check(0 < self.beta_start <= self.beta, "beta_start", self.beta_start,
                    f"a number > 0 and <= beta ({self.beta:g}) for beta_schedule: exponential")
@@ -185,7 +194,9 @@ class QuantizationConfig:
         """Keys left out of the resolved config: the other kind's, and a ramp's on a constant schedule."""
         if self.kind == "qkeras":
             return HGQ_KEYS
-        return QKERAS_KEYS + (_HGQ_RAMP_KEYS if self.beta_schedule == "constant" else ())
+        # no floor: the key is left out, so HGQ configs (and scan keys) from before it stay the same
+        return (QKERAS_KEYS + (_HGQ_RAMP_KEYS if self.beta_schedule == "constant" else ())
+                + (("input_min_frac_bits",) if self.input_min_frac_bits is None else ()))
 
 
 @dataclass(frozen=True)

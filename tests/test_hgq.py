@@ -63,6 +63,8 @@ def _load_error(tmp_path: Path, text: str) -> str:
     ("{kind: hgq, beta_schedule: exponential, beta_start: 0.0}", "quantization.beta_start"),  # log of 0
     ("{kind: hgq, beta: 1.0e-6, beta_schedule: exponential, beta_start: 1.0e-5}", "quantization.beta_start"),
     ("{kind: hgq, enabled: false}", "quantization.kind"),
+    ("{kind: hgq, input_min_frac_bits: 13}", "quantization.input_min_frac_bits"),   # above max_frac_bits
+    ("{kind: qkeras, input_min_frac_bits: 4}", "quantization.input_min_frac_bits"),
 ])
 def test_bad_quantization_keys_name_file_and_key(tmp_path: Path, quant: str, key: str) -> None:
     message = _load_error(tmp_path, f"name: x\nquantization: {quant}\n")
@@ -83,9 +85,12 @@ def test_hgq_configs_load_unpruned_and_their_resolved_dump_reloads(tmp_path: Pat
         assert cfg.quantization.kind == "hgq" and not cfg.pruning.enabled
         dumped = config_to_dict(cfg)["quantization"]
         assert "weight_bits" not in dumped and dumped["beta"] == cfg.quantization.beta
+        assert "input_min_frac_bits" not in dumped                   # no floor: as before the key
         assert "pruning" not in config_to_dict(cfg)
         assert load_model_config(dump_config(cfg, tmp_path / f"{name}.yaml")) == cfg
     assert "beta" not in config_to_dict(load_model_config("hlf_mlp"))["quantization"]
+    floor = config_from_dict(ModelConfig, {"name": "f", "quantization": {"kind": "hgq", "input_min_frac_bits": 5}})
+    assert load_model_config(dump_config(floor, tmp_path / "floor.yaml")).quantization.input_min_frac_bits == 5
 
 
 def test_the_cli_refuses_a_bad_hgq_config_in_one_line(tmp_path: Path) -> None:
@@ -148,6 +153,15 @@ def test_a_cosine_learning_rate_falls_to_zero_over_the_planned_epochs(tmp_path: 
         final[schedule] = float(model.optimizer.learning_rate)    # the rate at the last step
     assert final["constant"] == pytest.approx(0.05)
     assert final["cosine"] < 0.002 * 0.05
+
+
+@pytest.mark.slow
+def test_an_input_floor_keeps_every_input_at_its_fractional_bits_under_a_strong_beta(tmp_path: Path) -> None:
+    lowest = {}
+    for floor in (None, 3):
+        model, _ = _train(_hgq_cfg(beta=3e-3, input_min_frac_bits=floor), tmp_path / str(floor))
+        lowest[floor] = float(np.min(model.get_layer("input_quant").paq.fbw.numpy()))
+    assert lowest[None] < 3 <= lowest[3], lowest
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ from typing import Any
 from fpgakd.config import ModelConfig
 from fpgakd.learn.deepsets_students import (COLUMNS_LAYER, HLF_CROP_LAYER, HLF_LAYER, JOIN_LAYER,
                                             PARTICLES_CROP_LAYER, PARTICLES_LAYER, POOL_LAYER, particle_layout)
-from fpgakd.learn.hgq_students import beta_for_epoch, import_hgq, quantizer_configs
+from fpgakd.learn.hgq_students import beta_for_epoch, import_hgq, input_quantizer_config, quantizer_configs
 
 __all__ = ["build_hgq_deepsets_student", "INPUT_QUANT_LAYER", "HLF_QUANT_LAYER", "POOLED_LAYER"]
 
@@ -59,6 +59,7 @@ def build_hgq_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) 
     hgq = import_hgq()
     n_particles, per_particle, n_hlf = particle_layout(cfg, n_inputs)
     kq, paq = quantizer_configs(cfg.quantization)
+    inputs = input_quantizer_config(cfg.quantization)
     shared = dict(paq, skip_dims=_SHARED_OVER_PARTICLES)
     beta = beta_for_epoch(cfg.quantization, 0)
 
@@ -74,9 +75,9 @@ def build_hgq_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) 
         particles = PCropping1D((0, n_hlf), name=PARTICLES_CROP_LAYER)(columns)
         hlf = PCropping1D((n_inputs - n_hlf, 0), name=HLF_CROP_LAYER)(columns)
         hlf = hgq.layers.PFlatten(name=HLF_LAYER)(hlf)
-        hlf = hgq.HQuantize(paq_conf=dict(paq), name=HLF_QUANT_LAYER)(hlf)
+        hlf = hgq.HQuantize(paq_conf=dict(inputs), name=HLF_QUANT_LAYER)(hlf)
     h = hgq.layers.PReshape((n_particles, per_particle), name=PARTICLES_LAYER)(particles)
-    h = hgq.HQuantize(paq_conf=dict(shared), name=INPUT_QUANT_LAYER)(h)
+    h = hgq.HQuantize(paq_conf=dict(inputs, skip_dims=_SHARED_OVER_PARTICLES), name=INPUT_QUANT_LAYER)(h)
     for i, width in enumerate(cfg.particle_hidden, start=1):
         # no bias: a padded (all-zero) particle must stay exactly zero
         h = dense(width, f"phi{i}", shared, use_bias=False)(h)

@@ -46,7 +46,7 @@ import numpy as np
 from fpgakd.config import ModelConfig, QuantizationConfig
 from fpgakd.errors import ConfigError
 
-__all__ = ["build_hgq_student", "quantizer_configs", "beta_for_epoch", "hgq_callbacks", "hgq_proxy",
+__all__ = ["build_hgq_student", "quantizer_configs", "input_quantizer_config", "beta_for_epoch", "hgq_callbacks", "hgq_proxy",
            "hgq_custom_objects", "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
 
 
@@ -86,6 +86,20 @@ def quantizer_configs(q: QuantizationConfig) -> tuple[dict[str, Any], dict[str, 
     return kernel, activation
 
 
+def input_quantizer_config(q: QuantizationConfig) -> dict[str, Any]:
+    """HGQ's config of the input quantizer: an activation's, its fractional widths held at or
+    above ``input_min_frac_bits`` where one is set (and starting there, if that is higher).
+
+    >>> input_quantizer_config(QuantizationConfig(kind="hgq", input_min_frac_bits=5))["bw_clip"]
+    (5, 12)
+    """
+    _, activation = quantizer_configs(q)
+    floor = q.input_min_frac_bits
+    if floor is None:
+        return activation
+    return dict(activation, bw_clip=(floor, q.max_frac_bits), init_bw=max(floor, activation["init_bw"]))
+
+
 def build_hgq_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> Any:
     """The (untrained) HGQ student of ``cfg``: HQuantize, HDense+relu per hidden width, and a
     linear HDense ``output``.
@@ -100,7 +114,7 @@ def build_hgq_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> Any:
     kq, paq = quantizer_configs(cfg.quantization)
     beta = beta_for_epoch(cfg.quantization, 0)
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
-    h = hgq.HQuantize(paq_conf=dict(paq), name="input_quant")(x_in)
+    h = hgq.HQuantize(paq_conf=input_quantizer_config(cfg.quantization), name="input_quant")(x_in)
     for i, width in enumerate(cfg.hidden, start=1):
         h = hgq.HDense(width, activation="relu", kernel_initializer="lecun_uniform", kq_conf=dict(kq),
                        paq_conf=dict(paq), beta=beta, name=f"fc{i}")(h)
