@@ -120,8 +120,9 @@ def hgq_table(dirs: list[Path]) -> Any:
     rows = rows[rows["status"] == "ok"]
     if "student.hidden" in rows:
         rows = rows.assign(model=[sized_name(m, h) for m, h in zip(rows["model"], rows["student.hidden"])])
-    rows = rows.assign(model=[f"{m}{recipe_suffix(clip, schedule)}" for m, clip, schedule in zip(
-        rows["model"], _column(rows, "student.inputs.clip"), _column(rows, "student.training.learning_rate_schedule"))])
+    rows = rows.assign(model=[f"{m}{recipe_suffix(*recipe)}" for m, *recipe in zip(
+        rows["model"], _column(rows, "student.inputs.clip"), _column(rows, "student.training.learning_rate_schedule"),
+        _column(rows, "student.quantization.input_min_frac_bits"))])
     keys = ["model", "student.quantization.beta", "student.training.epochs", "mode"]
     stats = rows.groupby(keys).agg(
         accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"), seeds=("accuracy", "size"),
@@ -163,15 +164,19 @@ def _column(rows: Any, name: str) -> list[Any]:
     return list(rows[name]) if name in rows else [None] * len(rows)
 
 
-def recipe_suffix(clip: Any, schedule: Any) -> str:
+def recipe_suffix(clip: Any, schedule: Any, input_floor: Any = None) -> str:
     """What sets a student's recipe apart from its model's defaults in the table's name: inputs
-    clipped, a cosine learning rate (None or NaN: the default).
+    clipped, a cosine learning rate, a floor under the inputs' fractional bits (None or NaN: the
+    default).
 
-    >>> recipe_suffix(3.9, "cosine"), recipe_suffix(float("nan"), None), recipe_suffix(None, "constant")
-    (' clip 3.9 cosine', '', '')
+    >>> recipe_suffix(3.9, "cosine"), recipe_suffix(float("nan"), None, 4.0), recipe_suffix(None, "constant")
+    (' clip 3.9 cosine', ' input floor 4', '')
     """
-    parts = [] if clip is None or clip != clip else [f"clip {clip:g}"]
-    return "".join(f" {p}" for p in parts + ([schedule] if schedule == "cosine" else []))
+    def given(value: Any) -> bool:
+        return value is not None and value == value
+
+    parts = ([f"clip {clip:g}"] if given(clip) else []) + (["cosine"] if schedule == "cosine" else [])
+    return "".join(f" {p}" for p in parts + ([f"input floor {input_floor:g}"] if given(input_floor) else []))
 
 
 def _fits_firmware(row: Any) -> bool:

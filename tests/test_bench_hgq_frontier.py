@@ -113,3 +113,4 @@ def test_a_student_whose_widths_a_scan_changed_is_named_with_them():
     assert script.sized_name("hlf_hgq", "[]") == "hlf_hgq linear"
     assert script.recipe_suffix(1.9, "constant") == " clip 1.9"         # its twin without clip stays apart
     assert script.recipe_suffix(None, "cosine") == " cosine"
+    assert script.recipe_suffix(None, None, 6) == " input floor 6"
