@@ -145,35 +145,25 @@ def test_an_hgq_student_trains_saves_and_reloads(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_cosine_learning_rate_falls_to_zero_over_the_planned_epochs(tmp_path: Path) -> None:
-    final = {}
-    for schedule in ("constant", "cosine"):
-        cfg = _hgq_cfg({"learning_rate_schedule": schedule}, beta=1e-5)
-        model, hist = _train(cfg, tmp_path / schedule)
-        assert len(hist["loss"]) == cfg.training.epochs
-        final[schedule] = float(model.optimizer.learning_rate)    # the rate at the last step
-    assert final["constant"] == pytest.approx(0.05)
-    assert final["cosine"] < 0.002 * 0.05
+    cfg = _hgq_cfg({"learning_rate_schedule": "cosine"}, beta=1e-5)
+    model, hist = _train(cfg, tmp_path)
+    assert len(hist["loss"]) == cfg.training.epochs
+    # the rate at the last step (a constant one stays at 0.05: see _learning_rate's example)
+    assert float(model.optimizer.learning_rate) < 0.002 * cfg.training.learning_rate
 
 
 @pytest.mark.slow
-def test_an_input_floor_keeps_every_input_at_its_fractional_bits_under_a_strong_beta(tmp_path: Path) -> None:
-    lowest = {}
-    for floor in (None, 3):
-        model, _ = _train(_hgq_cfg(beta=3e-3, input_min_frac_bits=floor), tmp_path / str(floor))
-        lowest[floor] = float(np.min(model.get_layer("input_quant").paq.fbw.numpy()))
-    assert lowest[None] < 3 <= lowest[3], lowest
-
-
-@pytest.mark.slow
-def test_a_larger_beta_gives_fewer_ebops(tmp_path: Path) -> None:
+def test_a_larger_beta_gives_fewer_ebops_and_an_input_floor_keeps_its_bits(tmp_path: Path) -> None:
     from fpgakd.learn.hgq_students import hgq_proxy
 
     x = _tiny_data()[0][:400]
-    ebops = {}
-    for beta in (0.0, 3e-4):
-        model, _ = _train(_hgq_cfg(beta=beta), tmp_path / str(beta))
-        ebops[beta] = hgq_proxy(model, x)[1]
-    assert ebops[3e-4] < 0.8 * ebops[0.0], ebops
+    ebops, lowest = {}, {}
+    for beta, floor in ((0.0, None), (3e-4, None), (3e-4, 3)):
+        model, _ = _train(_hgq_cfg(beta=beta, input_min_frac_bits=floor), tmp_path / f"{beta}_{floor}")
+        ebops[beta, floor] = hgq_proxy(model, x)[1]
+        lowest[beta, floor] = float(np.min(model.get_layer("input_quant").paq.fbw.numpy()))
+    assert ebops[3e-4, None] < 0.8 * ebops[0.0, None], ebops
+    assert lowest[3e-4, None] < 3 <= lowest[3e-4, 3], lowest
 
 
 def test_the_exact_replica_of_a_proxy_matches_keras(tmp_path: Path) -> None:
