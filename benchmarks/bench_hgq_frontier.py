@@ -59,6 +59,8 @@ QKERAS_FAMILIES = ("hlf", "hybrid")
 LUT_SHARE = 0.25
 #: (accuracy, LUT budget) pairs the goal names explicitly
 GOAL_POINTS = ((0.682, 6000), (0.660, 3000))
+#: legend entries per column of the plot's legend (beside the axes)
+LEGEND_ROWS = 34
 #: firmware limits of those goal points: cycles at 240 MHz, DSP, initiation interval
 MAX_CYCLES, MAX_DSP, MAX_II = 6, 0, 1
 
@@ -233,7 +235,7 @@ def plot_frontier(table: Any, front: Any, path: Path) -> Path:
     from fpgakd.figures import pyplot, save_figure
     from fpgakd.scan.pareto import MODE_COLOURS
 
-    fig, ax = pyplot().subplots(figsize=(7.5, 4.8))
+    fig, ax = pyplot().subplots(figsize=(12, 5.5))
     for (family, mode), group in front[front["mode"] != "kd"].groupby(["family", "mode"]):
         group = group.sort_values("LUT")
         ax.plot(group["LUT"], 100 * group["accuracy"], linestyle=":", marker="x", color="grey" if
@@ -242,6 +244,10 @@ def plot_frontier(table: Any, front: Any, path: Path) -> Path:
     if epochs.nunique() > 1:   # one line per training length
         table = table.assign(model=table["model"] + " " + epochs.astype(int).astype(str) + " ep.")
     draw_fronts(ax, table, MODE_COLOURS)
+    # one entry per student family and recipe: beside the axes, where it hides no point
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              ncol=1 + len(labels) // LEGEND_ROWS, frameon=False)
     sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
     ax.set_xlabel(f"LUT (HGQ: {sources}, first seed or mean of seeds; QKeras: Yosys)")
     return save_figure(fig, path)
