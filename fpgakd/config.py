@@ -72,7 +72,7 @@ class InputConfig:
     #: standardizing; null: no clipping). The run's standardization.json carries it, so Keras,
     #: the C-simulation and the RTL read the same clipped values. An HGQ input quantizer spends
     #: integer bits on the largest value it traces: a few 10-sigma outliers cost every jet
-    #: 2-3 bits. Just under a power of two (3.9, not 4) saves one more: 4.0 needs a bit that
+    #: 1-2 bits. Just under a power of two (3.9, not 4) saves one more: 4.0 needs a bit that
     #: 3.9 does not. At least 1, so a particle's mask column (0 or 1) is never clipped.
     clip: float | None = None
 

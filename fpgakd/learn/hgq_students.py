@@ -46,8 +46,8 @@ import numpy as np
 from fpgakd.config import ModelConfig, QuantizationConfig
 from fpgakd.errors import ConfigError
 
-__all__ = ["build_hgq_student", "quantizer_configs", "input_quantizer_config", "beta_for_epoch", "hgq_callbacks", "hgq_proxy",
-           "hgq_custom_objects", "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
+__all__ = ["build_hgq_student", "quantizer_configs", "input_quantizer_config", "beta_for_epoch", "hgq_callbacks",
+           "hgq_proxy", "hgq_custom_objects", "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
 
 
 #: HGQ's kernel-quantizer ``skip_dims`` for each weight granularity (kernel shape (n_in, n_out))
