@@ -174,11 +174,14 @@ def recipe_suffix(clip: Any, schedule: Any, input_floor: Any = None) -> str:
     >>> recipe_suffix(3.9, "cosine"), recipe_suffix(float("nan"), None, 4.0), recipe_suffix(None, "constant")
     (' clip 3.9 cosine', ' input floor 4', '')
     """
-    def given(value: Any) -> bool:
-        return value is not None and value == value
-
-    parts = ([f"clip {clip:g}"] if given(clip) else []) + (["cosine"] if schedule == "cosine" else [])
-    return "".join(f" {p}" for p in parts + ([f"input floor {input_floor:g}"] if given(input_floor) else []))
+    parts = []
+    if clip is not None and clip == clip:              # NaN != NaN: a row from before the key
+        parts.append(f"clip {clip:g}")
+    if schedule == "cosine":
+        parts.append("cosine")
+    if input_floor is not None and input_floor == input_floor:
+        parts.append(f"input floor {input_floor:g}")
+    return "".join(f" {p}" for p in parts)
 
 
 def _fits_firmware(row: Any) -> bool:
@@ -319,7 +322,7 @@ def particle_rows(path: Path) -> Any:
 
 
 def formatted_table_or_exit(path: str | None, read: Callable[[Path], Any] = earlier_rows,
-                         what: str = "a formatted HGQ frontier table") -> Any:
+                            what: str = "a formatted HGQ frontier table") -> Any:
     """``read`` (:func:`earlier_rows`) of a table given on the command line (None without one,
     ``--earlier-csv`` or ``--particles-csv``); a file that is not
     ``what`` is named in one line on stderr and exits 2, before anything trains."""
