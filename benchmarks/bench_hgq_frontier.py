@@ -44,7 +44,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from bench_frontier import REJECTION_COLUMNS, _run, _seed_groups, _teacher, _write_scan, draw_fronts
+from bench_frontier import REJECTION_COLUMNS, _run, _seed_groups, _teacher, _write_scan
 
 #: HGQ student families (base models under models/)
 FAMILIES = {"hlf": "hlf_hgq", "hybrid": "hybrid_hgq"}
@@ -59,8 +59,8 @@ QKERAS_FAMILIES = ("hlf", "hybrid")
 LUT_SHARE = 0.25
 #: (accuracy, LUT budget) pairs the goal names explicitly
 GOAL_POINTS = ((0.682, 6000), (0.660, 3000))
-#: legend entries per column of the plot's legend (beside the axes)
-LEGEND_ROWS = 34
+#: the plot's marker of each HGQ student family (student_family)
+FAMILY_MARKERS = {"HLF MLP": "o", "hybrid MLP": "s", "particle set": "^"}
 #: firmware limits of those goal points: cycles at 240 MHz, DSP, initiation interval
 MAX_CYCLES, MAX_DSP, MAX_II = 6, 0, 1
 
@@ -205,20 +205,33 @@ def _count_or_unknown(value: float) -> str:
     return "not recorded" if math.isnan(value) else f"{value:.0f}"
 
 
+def quarter_matches(table: Any, front: Any) -> Any:
+    """``front`` with ``met``: whether an HGQ student of ``table`` reaches the QKeras point's accuracy
+    with at most ``LUT_SHARE`` of its LUT.
+
+    >>> import pandas as pd
+    >>> front = pd.DataFrame({"accuracy": [0.62, 0.68], "LUT": [2800.0, 24000.0]})
+    >>> hgq = pd.DataFrame({"accuracy": [0.63, 0.70], "LUT": [650.0, 7000.0]})
+    >>> quarter_matches(hgq, front)["met"].tolist()
+    [True, False]
+    """
+    hgq = table.dropna(subset=["LUT"])
+    return front.assign(met=[bool(((hgq["accuracy"] >= q["accuracy"]) & (hgq["LUT"] <= LUT_SHARE * q["LUT"])).any())
+                             for _, q in front.iterrows()])
+
+
 def goal_check(table: Any, front: Any) -> list[str]:
     """The goal lines: each QKeras point against the HGQ students, then the two named points."""
     lines = []
     hgq = table.dropna(subset=["LUT"])
-    met = 0
     for _, q in front.iterrows():
-        cheap = hgq[(hgq["accuracy"] >= q["accuracy"]) & (hgq["LUT"] <= LUT_SHARE * q["LUT"])]
-        met += not cheap.empty
         best = hgq[hgq["accuracy"] >= q["accuracy"]].sort_values("LUT").head(1)
         found = ("none as accurate" if best.empty else
                  f"cheapest as accurate: {best['model'].item()} beta {best['student.quantization.beta'].item():g} "
                  f"{best['mode'].item()} {100 * best['accuracy'].item():.1f}% at {best['LUT'].item():,.0f} LUT "
                  f"({best['LUT'].item() / q['LUT']:.2f} of it)")
         lines.append(f"QKeras {q['student']} {q['mode']} {100 * q['accuracy']:.1f}% at {q['LUT']:,.0f} LUT: {found}")
+    met = int(quarter_matches(table, front)["met"].sum())
     lines.append(f"goal (an HGQ student at <= {LUT_SHARE:.2f} of the LUT at every QKeras accuracy): "
                  f"{'met' if met == len(front) else 'not met'} (met at {met} of {len(front)} points)")
     for accuracy, budget in GOAL_POINTS:
@@ -234,23 +247,68 @@ def goal_check(table: Any, front: Any) -> list[str]:
     return lines
 
 
-def plot_frontier(table: Any, front: Any, path: Path) -> Path:
-    from fpgakd.figures import pyplot, save_figure
-    from fpgakd.scan.pareto import MODE_COLOURS
+def student_family(model: str) -> str:
+    """The plot's family of an HGQ student (a row's ``model``), by what it reads.
 
-    fig, ax = pyplot().subplots(figsize=(12, 5.5))
+    >>> student_family("hlf_hgq 8 clip 3.9"), student_family("hybrid MLP 48-32-32 (3 features)")
+    ('HLF MLP', 'hybrid MLP')
+    >>> student_family("deepsets_hgq_16 cosine")
+    'particle set'
+    """
+    name = model.lower()
+    return "HLF MLP" if name.startswith("hlf") else "hybrid MLP" if name.startswith("hybrid") else "particle set"
+
+
+def _draw_qkeras_fronts(ax: Any, front: Any) -> None:
     for (family, mode), group in front[front["mode"] != "kd"].groupby(["family", "mode"]):
         group = group.sort_values("LUT")
         ax.plot(group["LUT"], 100 * group["accuracy"], linestyle=":", marker="x", color="grey" if
                 family == "hlf" else "black", label=f"QKeras 8-bit {family} {mode}")
-    epochs = table["student.training.epochs"]
-    if epochs.nunique() > 1:   # one line per training length
-        table = table.assign(model=table["model"] + " " + epochs.astype(int).astype(str) + " ep.")
-    draw_fronts(ax, table, MODE_COLOURS)
-    # one entry per student family and recipe: beside the axes, where it hides no point
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, labels, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              ncol=1 + len(labels) // LEGEND_ROWS, frameon=False)
+
+
+def _draw_quarter_goal(ax: Any, matches: Any) -> None:
+    """Each QKeras point moved to ``LUT_SHARE`` of its LUT: where an HGQ student must be above and left."""
+    for met, group in matches.groupby("met"):
+        ax.scatter(LUT_SHARE * group["LUT"], 100 * group["accuracy"], marker="D", s=30, zorder=3,
+                   facecolors="tab:green" if met else "none", edgecolors="tab:green" if met else "tab:red",
+                   label=f"QKeras point at {LUT_SHARE:g} of its LUT: {'met' if met else 'not met'}")
+
+
+def _draw_hgq_students(ax: Any, table: Any) -> None:
+    from fpgakd.scan.pareto import MODE_COLOURS
+
+    rows = table.dropna(subset=["LUT"])
+    families = [student_family(m) for m in rows["model"]]
+    for (family, mode), group in rows.groupby([families, rows["mode"]]):
+        spread = group["accuracy_std"].fillna(0) if "accuracy_std" in group else 0
+        ax.errorbar(group["LUT"], 100 * group["accuracy"], yerr=100 * spread, linestyle="none", alpha=0.7,
+                    marker=FAMILY_MARKERS[family], markersize=4, capsize=2, color=MODE_COLOURS.get(mode, "tab:gray"),
+                    label=f"HGQ {family} {mode}")
+
+
+def _draw_hgq_front(ax: Any, table: Any) -> None:
+    from fpgakd.scan.pareto import pareto_mask
+
+    rows = table.dropna(subset=["LUT"])
+    front = rows[pareto_mask(rows["LUT"], rows["accuracy"])].sort_values("LUT")
+    ax.plot(front["LUT"], 100 * front["accuracy"], color="tab:blue", linewidth=2, alpha=0.5,
+            label="HGQ front (every student)")
+
+
+def plot_frontier(table: Any, front: Any, path: Path) -> Path:
+    """Accuracy against LUT: the QKeras fronts, their points at a quarter of their LUT (met or not),
+    every HGQ student by family and mode (mean +- std over seeds) and the HGQ front."""
+    from fpgakd.figures import pyplot, save_figure
+
+    fig, ax = pyplot().subplots(figsize=(10, 5.5))
+    _draw_qkeras_fronts(ax, front)
+    _draw_quarter_goal(ax, quarter_matches(table, front))
+    _draw_hgq_students(ax, table)
+    _draw_hgq_front(ax, table)
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_ylabel("test accuracy (%), mean +- std over seeds")
     sources = ", ".join(sorted(table["resource_source"].dropna().unique()))
     ax.set_xlabel(f"LUT (HGQ: {sources}, first seed or mean of seeds; QKeras: Yosys)")
     return save_figure(fig, path)
@@ -425,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
 
         judged = pd.concat([table, particles], ignore_index=True)
     print("\n".join(goal_check(judged, front)))
-    print(f"plot: {plot_frontier(table, front, out / 'hgq_frontier.png')}")
+    print(f"plot: {plot_frontier(judged, front, out / 'hgq_frontier.png')}")
     return 0
 
 

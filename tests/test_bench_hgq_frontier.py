@@ -114,3 +114,20 @@ def test_a_student_whose_widths_a_scan_changed_is_named_with_them():
     assert script.recipe_suffix(1.9, "constant") == " clip 1.9"         # its twin without clip stays apart
     assert script.recipe_suffix(None, "cosine") == " cosine"
     assert script.recipe_suffix(None, None, 6) == " input floor 6"
+
+
+def test_the_plot_marks_each_qkeras_point_met_or_not_at_a_quarter_of_its_lut(tmp_path):
+    script = _script()
+    (tmp_path / "earlier.csv").write_text(EARLIER)
+    (tmp_path / "particles.csv").write_text(PARTICLES)
+    # an earlier table's rows (a spread over seeds) beside the particle table's (none): both drawn
+    table = pd.concat([script.earlier_rows(tmp_path / "earlier.csv"),
+                       script.particle_rows(tmp_path / "particles.csv")], ignore_index=True)
+    front = pd.DataFrame([{"student": "hybrid 16", "family": "hybrid", "mode": "scratch", "accuracy": 0.64,
+                           "LUT": 2800.0},
+                          {"student": "hybrid 64-32-32", "family": "hybrid", "mode": "scratch", "accuracy": 0.698,
+                           "LUT": 28436.0}])
+    # 65.0% at 760 LUT is over a quarter of 2,800; 70.0% at 6,705 is under a quarter of 28,436
+    assert script.quarter_matches(table, front)["met"].tolist() == [False, True]
+    path = script.plot_frontier(table, front, tmp_path / "frontier.png")
+    assert path.stat().st_size > 0
