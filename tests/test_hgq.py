@@ -179,6 +179,28 @@ def test_the_exact_replica_of_a_proxy_matches_keras(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ref, proxy.predict(x, verbose=0).astype(np.float64))
 
 
+def test_an_hgq_proxy_is_priced_by_the_cost_model_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """The HLS-priced estimate does not model HGQ's quantizers; the cost model gives the LUT, as
+    expected for every HGQ student, so that is said at INFO level, not as a warning."""
+    import logging
+
+    from fpgakd.config import FirmwareConfig
+    from fpgakd.firmware.synth import _estimate
+    from fpgakd.learn.hgq_students import hgq_proxy
+    from fpgakd.learn.students import build_student
+
+    pytest.importorskip("da4ml")
+    x = _tiny_data()[0]
+    proxy, _ = hgq_proxy(build_student(_hgq_cfg(), N_IN, N_OUT), x[:400])
+    firmware = FirmwareConfig(name="vu13p")
+    with caplog.at_level(logging.INFO, logger="fpgakd.firmware.synth"):
+        report = _estimate(proxy, firmware, firmware.part, "linear")
+    assert report["resources"]["LUT"] >= 0 and "cost model" in report["lut_source"]
+    records = [r for r in caplog.records if "no HLS-priced estimate" in r.getMessage()]
+    assert [r.levelno for r in records] == [logging.INFO], caplog.text
+    assert "its LUT from the da4ml cost model" in records[0].getMessage()
+
+
 def test_an_hgq_student_whose_inputs_all_trained_to_zero_bits_is_refused_in_one_line() -> None:
     from fpgakd.errors import ConfigError
     from fpgakd.firmware.rtl.hgq_proxy import extract_proxy

@@ -337,15 +337,22 @@ def _estimate(model: Any, firmware: FirmwareConfig, part: str, output: str, lut_
     from fpgakd.firmware.report_schema import new_report
 
     firmware = dataclasses.replace(firmware, part=part)   # utilization against the chosen part
+    unpriced = None
     try:
         report = dict(estimate_resources(model, firmware, output=output))
     except ConfigError as err:
         # the estimate covers one flow only; the project is still worth writing without numbers
-        log.warning("no resource estimate: %s", err)
+        unpriced = err
         report = new_report(source="estimate", part=part, clock_ns=round(firmware.clock_period_ns, 3),
                             available=firmware.resources_of(part))
         report["notes"] = [f"no resource estimate for this flow: {err}"]
-    return apply_cost_model(report, model, firmware, output, cost=lut_cost)
+    report = apply_cost_model(report, model, firmware, output, cost=lut_cost)
+    if unpriced is not None:
+        # an HGQ student is priced by the cost model alone, as expected: a warning only without a LUT
+        priced = "lut_source" in report
+        log.log(logging.INFO if priced else logging.WARNING, "no HLS-priced estimate (FF, DSP, latency)%s: %s",
+                "; its LUT from the da4ml cost model" if priced else "", unpriced)
+    return report
 
 
 def _fix_output_dir(tmp: Path, project_dir: Path) -> None:
