@@ -104,6 +104,19 @@ def test_every_shipped_teacher_config_loads(path: Path) -> None:
         assert load_teacher_config(path).arch in ("deepsets", "attention", "edgeconv")
 
 
+@pytest.mark.parametrize("path", sorted((repo_dir() / "scans").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_point_of_every_shipped_scan_resolves(path: Path) -> None:
+    """Each point's student and firmware configs validate (values, not only the keys the scan
+    file's own check sees): every shipped scan gets past ``fpgakd scan``'s first step."""
+    from fpgakd.scan.points import resolve_point
+    from fpgakd.scan.sampling import sample_choices
+    from fpgakd.scan.spec import load_scan_config
+
+    scan = load_scan_config(path)
+    points = [resolve_point(scan, choice, str(path)) for choice in sample_choices(scan, str(path))]
+    assert points and {p.mode for p in points} <= {"kd", "scratch"}
+
+
 @pytest.mark.parametrize("data, fragment", [
     ({"arch": "edgeconv", "pair_features": ["ln_kt"]}, r"key 'pair_features\[0\]': got 'ln_kt'"),
     ({"pair_features": ["ln_m2"]}, r"key 'pair_features'.*empty for arch deepsets"),
