@@ -124,7 +124,8 @@ def hgq_table(dirs: list[Path]) -> Any:
         rows = rows.assign(model=[sized_name(m, h) for m, h in zip(rows["model"], rows["student.hidden"])])
     rows = rows.assign(model=[f"{m}{recipe_suffix(*recipe)}" for m, *recipe in zip(
         rows["model"], _column(rows, "student.inputs.clip"), _column(rows, "student.training.learning_rate_schedule"),
-        _column(rows, "student.quantization.input_min_frac_bits"))])
+        _column(rows, "student.quantization.input_min_frac_bits"),
+        _column(rows, "student.quantization.hidden_min_frac_bits"))])
     keys = ["model", "student.quantization.beta", "student.training.epochs", "mode"]
     stats = rows.groupby(keys).agg(
         accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"), seeds=("accuracy", "size"),
@@ -166,13 +167,15 @@ def _column(rows: Any, name: str) -> list[Any]:
     return list(rows[name]) if name in rows else [None] * len(rows)
 
 
-def recipe_suffix(clip: Any, schedule: Any, input_floor: Any = None) -> str:
+def recipe_suffix(clip: Any, schedule: Any, input_floor: Any = None, hidden_floor: Any = None) -> str:
     """What sets a student's recipe apart from its model's defaults in the table's name: inputs
-    clipped, a cosine learning rate, a floor under the inputs' fractional bits (None or NaN: the
-    default).
+    clipped, a cosine learning rate, a floor under the inputs' or the hidden activations'
+    fractional bits (None or NaN: the default).
 
     >>> recipe_suffix(3.9, "cosine"), recipe_suffix(float("nan"), None, 4.0), recipe_suffix(None, "constant")
     (' clip 3.9 cosine', ' input floor 4', '')
+    >>> recipe_suffix(None, None, 4.0, 2.0)
+    ' input floor 4 hidden floor 2'
     """
     parts = []
     if clip is not None and clip == clip:              # NaN != NaN: a row from before the key
@@ -181,6 +184,8 @@ def recipe_suffix(clip: Any, schedule: Any, input_floor: Any = None) -> str:
         parts.append("cosine")
     if input_floor is not None and input_floor == input_floor:
         parts.append(f"input floor {input_floor:g}")
+    if hidden_floor is not None and hidden_floor == hidden_floor:
+        parts.append(f"hidden floor {hidden_floor:g}")
     return "".join(f" {p}" for p in parts)
 
 

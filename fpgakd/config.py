@@ -94,7 +94,7 @@ class InputConfig:
 QKERAS_KEYS = ("weight_bits", "weight_integer", "input_bits", "input_integer", "activation_bits",
                "activation_integer")
 HGQ_KEYS = ("granularity", "weight_init_bits", "activation_init_bits", "max_frac_bits", "beta",
-            "beta_schedule", "beta_start", "beta_ramp_epochs", "input_min_frac_bits")
+            "beta_schedule", "beta_start", "beta_ramp_epochs", "input_min_frac_bits", "hidden_min_frac_bits")
 #: HGQ keys of a ramped beta schedule (linear or exponential) only
 _HGQ_RAMP_KEYS = ("beta_start", "beta_ramp_epochs")
 #: largest trained fractional width of an HGQ student: its widest signal (16 fractional bits,
@@ -147,6 +147,9 @@ class QuantizationConfig:
     #: loses 8-9 points at once, though those bits cost little. A floor keeps them; an input
     #: the student does not read still costs nothing (its weights train to zero bits).
     input_min_frac_bits: int | None = None
+    #: hgq: the same floor under the hidden layers' activations (null: none). Past the beta where
+    #: a floor under the inputs holds the W/Z boundary, the penalty takes it in the hidden layers.
+    hidden_min_frac_bits: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.enabled or self.kind == "qkeras", "kind", self.kind,
@@ -167,9 +170,10 @@ class QuantizationConfig:
         _check(self.beta >= 0, "beta", self.beta, "a number >= 0")
         _check(self.beta_start >= 0, "beta_start", self.beta_start, "a number >= 0")
         _check(self.beta_ramp_epochs >= 1, "beta_ramp_epochs", self.beta_ramp_epochs, "an integer >= 1")
-        _check(self.input_min_frac_bits is None or 0 <= self.input_min_frac_bits <= self.max_frac_bits,
-               "input_min_frac_bits", self.input_min_frac_bits, f"null or an integer from 0 to max_frac_bits "
-               f"({self.max_frac_bits})")
+        for name in ("input_min_frac_bits", "hidden_min_frac_bits"):
+            value = getattr(self, name)
+            _check(value is None or 0 <= value <= self.max_frac_bits, name, value,
+                   f"null or an integer from 0 to max_frac_bits ({self.max_frac_bits})")
         if self.beta_schedule == "exponential":
             _check(0 < self.beta_start <= self.beta, "beta_start", self.beta_start,
                    f"a number > 0 and <= beta ({self.beta:g}) for beta_schedule: exponential")
@@ -195,8 +199,8 @@ class QuantizationConfig:
         if self.kind == "qkeras":
             return HGQ_KEYS
         # no floor: the key is left out, so HGQ configs (and scan keys) from before it stay the same
-        return (QKERAS_KEYS + (_HGQ_RAMP_KEYS if self.beta_schedule == "constant" else ())
-                + (("input_min_frac_bits",) if self.input_min_frac_bits is None else ()))
+        floors = tuple(k for k in ("input_min_frac_bits", "hidden_min_frac_bits") if getattr(self, k) is None)
+        return QKERAS_KEYS + (_HGQ_RAMP_KEYS if self.beta_schedule == "constant" else ()) + floors
 
 
 @dataclass(frozen=True)

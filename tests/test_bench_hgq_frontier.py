@@ -114,6 +114,7 @@ def test_a_student_whose_widths_a_scan_changed_is_named_with_them():
     assert script.recipe_suffix(1.9, "constant") == " clip 1.9"         # its twin without clip stays apart
     assert script.recipe_suffix(None, "cosine") == " cosine"
     assert script.recipe_suffix(None, None, 6) == " input floor 6"
+    assert script.recipe_suffix(None, None, None, 2) == " hidden floor 2"
 
 
 def test_the_plot_marks_each_qkeras_point_met_or_not_at_a_quarter_of_its_lut(tmp_path):

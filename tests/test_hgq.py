@@ -65,6 +65,8 @@ def _load_error(tmp_path: Path, text: str) -> str:
     ("{kind: hgq, enabled: false}", "quantization.kind"),
     ("{kind: hgq, input_min_frac_bits: 13}", "quantization.input_min_frac_bits"),   # above max_frac_bits
     ("{kind: qkeras, input_min_frac_bits: 4}", "quantization.input_min_frac_bits"),
+    ("{kind: hgq, hidden_min_frac_bits: -1}", "quantization.hidden_min_frac_bits"),
+    ("{kind: qkeras, hidden_min_frac_bits: 2}", "quantization.hidden_min_frac_bits"),
 ])
 def test_bad_quantization_keys_name_file_and_key(tmp_path: Path, quant: str, key: str) -> None:
     message = _load_error(tmp_path, f"name: x\nquantization: {quant}\n")
@@ -85,12 +87,14 @@ def test_hgq_configs_load_unpruned_and_their_resolved_dump_reloads(tmp_path: Pat
         assert cfg.quantization.kind == "hgq" and not cfg.pruning.enabled
         dumped = config_to_dict(cfg)["quantization"]
         assert "weight_bits" not in dumped and dumped["beta"] == cfg.quantization.beta
-        assert "input_min_frac_bits" not in dumped                   # no floor: as before the key
+        assert "input_min_frac_bits" not in dumped and "hidden_min_frac_bits" not in dumped   # as before the keys
         assert "pruning" not in config_to_dict(cfg)
         assert load_model_config(dump_config(cfg, tmp_path / f"{name}.yaml")) == cfg
     assert "beta" not in config_to_dict(load_model_config("hlf_mlp"))["quantization"]
-    floor = config_from_dict(ModelConfig, {"name": "f", "quantization": {"kind": "hgq", "input_min_frac_bits": 5}})
-    assert load_model_config(dump_config(floor, tmp_path / "floor.yaml")).quantization.input_min_frac_bits == 5
+    floor = config_from_dict(ModelConfig, {"name": "f", "quantization": {"kind": "hgq", "input_min_frac_bits": 5,
+                                                                      "hidden_min_frac_bits": 2}})
+    reloaded = load_model_config(dump_config(floor, tmp_path / "floor.yaml")).quantization
+    assert (reloaded.input_min_frac_bits, reloaded.hidden_min_frac_bits) == (5, 2)
 
 
 def test_the_cli_refuses_a_bad_hgq_config_in_one_line(tmp_path: Path) -> None:
@@ -153,17 +157,19 @@ def test_a_cosine_learning_rate_falls_to_zero_over_the_planned_epochs(tmp_path: 
 
 
 @pytest.mark.slow
-def test_a_larger_beta_gives_fewer_ebops_and_an_input_floor_keeps_its_bits(tmp_path: Path) -> None:
+def test_a_larger_beta_gives_fewer_ebops_and_floors_keep_their_bits(tmp_path: Path) -> None:
     from fpgakd.learn.hgq_students import hgq_proxy
 
     x = _tiny_data()[0][:400]
     ebops, lowest = {}, {}
     for beta, floor in ((0.0, None), (3e-4, None), (3e-4, 3)):
-        model, _ = _train(_hgq_cfg(beta=beta, input_min_frac_bits=floor), tmp_path / f"{beta}_{floor}")
+        cfg = _hgq_cfg(beta=beta, input_min_frac_bits=floor, hidden_min_frac_bits=floor)
+        model, _ = _train(cfg, tmp_path / f"{beta}_{floor}")
         ebops[beta, floor] = hgq_proxy(model, x)[1]
-        lowest[beta, floor] = float(np.min(model.get_layer("input_quant").paq.fbw.numpy()))
+        lowest[beta, floor] = [float(np.min(model.get_layer(name).paq.fbw.numpy())) for name in ("input_quant", "fc1")]
     assert ebops[3e-4, None] < 0.8 * ebops[0.0, None], ebops
-    assert lowest[3e-4, None] < 3 <= lowest[3e-4, 3], lowest
+    # without floors the penalty takes an input and a hidden activation below 3 bits; with them neither
+    assert max(lowest[3e-4, None]) < 3 <= min(lowest[3e-4, 3]), lowest
 
 
 def test_the_exact_replica_of_a_proxy_matches_keras(tmp_path: Path) -> None:

@@ -93,6 +93,18 @@ def test_the_widths_are_shared_by_every_particle_slot() -> None:
         assert np.all(per_slot == per_slot[0]), q.name
 
 
+def test_the_floors_hold_the_inputs_and_every_hidden_layer_but_not_the_output() -> None:
+    from fpgakd.jets.preprocessing import student_input_width
+    from fpgakd.learn.students import build_student
+
+    floors = {"kind": "hgq", "input_min_frac_bits": 5, "hidden_min_frac_bits": 3}
+    cfg = _cfg(inputs={"hlf": True}, quantization=floors)
+    model = build_student(cfg, student_input_width(cfg.inputs), 5)
+    lowest = {layer.name: layer.paq.bw_clip[0] for layer in model.layers if hasattr(layer, "paq")}
+    assert {name: low for name, low in lowest.items() if low >= 0} == {
+        "input_quant": 5, "hlf_quant": 5, "phi1": 3, "phi2": 3, "fc1": 3}, lowest
+
+
 def test_a_proxy_joining_the_features_before_the_particles_is_refused(monkeypatch) -> None:
     """The RTL puts the pooled particles first: a join in the other order is named, not traced."""
     import HGQ

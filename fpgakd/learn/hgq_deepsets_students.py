@@ -29,7 +29,8 @@ from typing import Any
 from fpgakd.config import ModelConfig
 from fpgakd.learn.deepsets_students import (COLUMNS_LAYER, HLF_CROP_LAYER, HLF_LAYER, JOIN_LAYER,
                                             PARTICLES_CROP_LAYER, PARTICLES_LAYER, POOL_LAYER, particle_layout)
-from fpgakd.learn.hgq_students import beta_for_epoch, import_hgq, input_quantizer_config, quantizer_configs
+from fpgakd.learn.hgq_students import (beta_for_epoch, hidden_quantizer_config, import_hgq,
+                                       input_quantizer_config, quantizer_configs)
 
 __all__ = ["build_hgq_deepsets_student", "INPUT_QUANT_LAYER", "HLF_QUANT_LAYER", "POOLED_LAYER"]
 
@@ -59,8 +60,8 @@ def build_hgq_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) 
     hgq = import_hgq()
     n_particles, per_particle, n_hlf = particle_layout(cfg, n_inputs)
     kq, paq = quantizer_configs(cfg.quantization)
-    inputs = input_quantizer_config(cfg.quantization)
-    shared = dict(paq, skip_dims=_SHARED_OVER_PARTICLES)
+    inputs, hidden = input_quantizer_config(cfg.quantization), hidden_quantizer_config(cfg.quantization)
+    shared = dict(hidden, skip_dims=_SHARED_OVER_PARTICLES)
     beta = beta_for_epoch(cfg.quantization, 0)
 
     def dense(width: int, name: str, act: dict, relu: bool = True, use_bias: bool = True) -> Any:
@@ -87,6 +88,6 @@ def build_hgq_deepsets_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) 
     if hlf is not None:
         h = hgq.layers.PConcatenate(name=JOIN_LAYER)([h, hlf])
     for i, width in enumerate(cfg.hidden, start=1):
-        h = dense(width, f"fc{i}", paq)(h)
+        h = dense(width, f"fc{i}", hidden)(h)
     out = dense(n_outputs, "output", paq, relu=False)(h)
     return tf.keras.Model(x_in, out, name=cfg.name)

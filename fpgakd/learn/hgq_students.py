@@ -46,8 +46,9 @@ import numpy as np
 from fpgakd.config import ModelConfig, QuantizationConfig
 from fpgakd.errors import ConfigError
 
-__all__ = ["build_hgq_student", "quantizer_configs", "input_quantizer_config", "beta_for_epoch", "hgq_callbacks",
-           "hgq_proxy", "hgq_custom_objects", "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
+__all__ = ["build_hgq_student", "quantizer_configs", "floored_activation_config", "input_quantizer_config",
+           "hidden_quantizer_config", "beta_for_epoch", "hgq_callbacks", "hgq_proxy", "hgq_custom_objects",
+           "is_hgq_model", "is_hgq_proxy", "hgq_summary", "import_hgq"]
 
 
 #: HGQ's kernel-quantizer ``skip_dims`` for each weight granularity (kernel shape (n_in, n_out))
@@ -86,18 +87,36 @@ def quantizer_configs(q: QuantizationConfig) -> tuple[dict[str, Any], dict[str, 
     return kernel, activation
 
 
+def floored_activation_config(q: QuantizationConfig, floor: int | None) -> dict[str, Any]:
+    """HGQ's config of an activation quantizer whose fractional widths stay at or above ``floor``
+    (and start there, if that is higher); None: the plain activation config.
+
+    >>> floored_activation_config(QuantizationConfig(kind="hgq"), 5)["bw_clip"]
+    (5, 12)
+    """
+    _, activation = quantizer_configs(q)
+    if floor is None:
+        return activation
+    return dict(activation, bw_clip=(floor, q.max_frac_bits), init_bw=max(floor, activation["init_bw"]))
+
+
 def input_quantizer_config(q: QuantizationConfig) -> dict[str, Any]:
-    """HGQ's config of the input quantizer: an activation's, its fractional widths held at or
-    above ``input_min_frac_bits`` where one is set (and starting there, if that is higher).
+    """HGQ's config of the input quantizer, floored at ``input_min_frac_bits``.
 
     >>> input_quantizer_config(QuantizationConfig(kind="hgq", input_min_frac_bits=5))["bw_clip"]
     (5, 12)
     """
-    _, activation = quantizer_configs(q)
-    floor = q.input_min_frac_bits
-    if floor is None:
-        return activation
-    return dict(activation, bw_clip=(floor, q.max_frac_bits), init_bw=max(floor, activation["init_bw"]))
+    return floored_activation_config(q, q.input_min_frac_bits)
+
+
+def hidden_quantizer_config(q: QuantizationConfig) -> dict[str, Any]:
+    """HGQ's config of a hidden layer's activation quantizer, floored at ``hidden_min_frac_bits``
+    (the output layer's keeps the plain config).
+
+    >>> hidden_quantizer_config(QuantizationConfig(kind="hgq", hidden_min_frac_bits=3))["bw_clip"]
+    (3, 12)
+    """
+    return floored_activation_config(q, q.hidden_min_frac_bits)
 
 
 def build_hgq_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> Any:
@@ -115,9 +134,10 @@ def build_hgq_student(cfg: ModelConfig, n_inputs: int, n_outputs: int) -> Any:
     beta = beta_for_epoch(cfg.quantization, 0)
     x_in = tf.keras.Input(shape=(n_inputs,), name="inputs")
     h = hgq.HQuantize(paq_conf=input_quantizer_config(cfg.quantization), name="input_quant")(x_in)
+    hidden = hidden_quantizer_config(cfg.quantization)
     for i, width in enumerate(cfg.hidden, start=1):
         h = hgq.HDense(width, activation="relu", kernel_initializer="lecun_uniform", kq_conf=dict(kq),
-                       paq_conf=dict(paq), beta=beta, name=f"fc{i}")(h)
+                       paq_conf=dict(hidden), beta=beta, name=f"fc{i}")(h)
     out = hgq.HDense(n_outputs, kernel_initializer="lecun_uniform", kq_conf=dict(kq), paq_conf=dict(paq),
                      beta=beta, name="output")(h)
     return tf.keras.Model(x_in, out, name=cfg.name)
