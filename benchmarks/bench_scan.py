@@ -7,7 +7,8 @@ Usage::
 Steps: generate a small --no-mpi jet file through Dask with 1 and then 2 workers (same seed:
 the files must be identical, and are compared); train a small teacher on it; run the same
 scan (``--points`` hlf students, KD and scratch twins, ``--epochs`` epochs, C-sim on 1,000
-jets) on a fresh local cluster of 1 and then 2 workers, each into its own directory. Wall
+jets; the RTL flow only with ``--rtl``, the cost model standing in for Yosys otherwise) on a
+fresh local cluster of 1 and then 2 workers, each into its own directory. Wall
 times include starting and stopping the cluster, as a user sees them. Prints the figures and
 the ratios (goals: scan >= 1.8, generation >= 1.8 with 2 workers).
 """
@@ -44,11 +45,11 @@ def _same_arrays(a: Path, b: Path) -> bool:
         return all(np.array_equal(fa[k][...], fb[k][...]) for k in ("hlf", "constituents", "labels"))
 
 
-def _scan_yaml(root: Path, jets: Path, teacher: Path, points: int, epochs: int) -> Path:
+def _scan_yaml(root: Path, jets: Path, teacher: Path, points: int, epochs: int, rtl: bool = False) -> Path:
     widths = [list(_WIDTHS[i % len(_WIDTHS)]) for i in range(points // 2)]
     data = {"name": "bench", "model": "hlf_mlp", "jets": str(jets), "teacher": str(teacher),
             "fixed": {"training.epochs": epochs, "training.patience": epochs},
-            "grid": {"hidden": widths}, "csim_jets": 1000}
+            "grid": {"hidden": widths}, "csim_jets": 1000, "rtl": rtl}
     path = root / "bench.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -69,6 +70,9 @@ def main() -> None:
     parser.add_argument("--jets-per-class", type=int, default=200)
     parser.add_argument("--points", type=int, default=6, help="scan points (even: KD/scratch twins)")
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rtl", action="store_true",
+                        help="each point through the RTL flow too (its Yosys runs beside the C-simulation's two "
+                             "g++ builds: one worker alone keeps two cores busy)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -84,14 +88,15 @@ def main() -> None:
         jets = root / "jets1.h5"
         teacher = train_teacher(jets, root / "teacher", progress=False,
                                 config=TeacherConfig(n_constituents=16, width=16, epochs=5, n_folds=1))
-        config = _scan_yaml(root, jets, teacher, args.points, args.epochs)
+        config = _scan_yaml(root, jets, teacher, args.points, args.epochs, args.rtl)
         per_hour = {}
         for n in (1, 2):
             points, seconds = _scan(config, root / f"scan{n}", n, root / "soft")
             per_hour[n] = points / seconds * 3600
             print(f"scan, {n} worker(s): {points} points in {seconds:.1f} s = {per_hour[n]:.0f} "
                   f"points/hour ({seconds / points:.1f} s per point, cluster start/stop included)")
-        print(f"scan ratio 2/1 workers: {per_hour[2] / per_hour[1]:.2f} (goal >= 1.8)")
+        print(f"scan ratio 2/1 workers ({'with' if args.rtl else 'without'} the RTL flow): "
+              f"{per_hour[2] / per_hour[1]:.2f} (goal >= 1.8)")
 
 
 if __name__ == "__main__":
