@@ -177,16 +177,15 @@ def recipe_suffix(clip: Any, schedule: Any, input_floor: Any = None, hidden_floo
     >>> recipe_suffix(None, None, 4.0, 2.0)
     ' input floor 4 hidden floor 2'
     """
-    parts = []
-    if clip is not None and clip == clip:              # NaN != NaN: a row from before the key
-        parts.append(f"clip {clip:g}")
-    if schedule == "cosine":
-        parts.append("cosine")
-    if input_floor is not None and input_floor == input_floor:
-        parts.append(f"input floor {input_floor:g}")
-    if hidden_floor is not None and hidden_floor == hidden_floor:
-        parts.append(f"hidden floor {hidden_floor:g}")
-    return "".join(f" {p}" for p in parts)
+    parts = [f"clip {clip:g}" if _given(clip) else "", "cosine" if schedule == "cosine" else "",
+             f"input floor {input_floor:g}" if _given(input_floor) else "",
+             f"hidden floor {hidden_floor:g}" if _given(hidden_floor) else ""]
+    return "".join(f" {p}" for p in parts if p)
+
+
+def _given(value: Any) -> bool:
+    """A key's value in a scan row; None, or NaN (NaN != NaN) where a row predates the key, is not."""
+    return value is not None and value == value
 
 
 def _fits_firmware(row: Any) -> bool:

@@ -97,6 +97,8 @@ HGQ_KEYS = ("granularity", "weight_init_bits", "activation_init_bits", "max_frac
             "beta_schedule", "beta_start", "beta_ramp_epochs", "input_min_frac_bits", "hidden_min_frac_bits")
 #: HGQ keys of a ramped beta schedule (linear or exponential) only
 _HGQ_RAMP_KEYS = ("beta_start", "beta_ramp_epochs")
+#: HGQ keys of the floors under trained fractional widths (inputs, hidden activations); null: none
+_HGQ_FLOOR_KEYS = ("input_min_frac_bits", "hidden_min_frac_bits")
 #: largest trained fractional width of an HGQ student: its widest signal (16 fractional bits,
 #: the integer bits of the traced range and the sign) stays within the 32 bits of da4ml's
 #: Verilator binder, and far within float32's exact range (HGQ clips at 23)
@@ -170,7 +172,7 @@ class QuantizationConfig:
         _check(self.beta >= 0, "beta", self.beta, "a number >= 0")
         _check(self.beta_start >= 0, "beta_start", self.beta_start, "a number >= 0")
         _check(self.beta_ramp_epochs >= 1, "beta_ramp_epochs", self.beta_ramp_epochs, "an integer >= 1")
-        for name in ("input_min_frac_bits", "hidden_min_frac_bits"):
+        for name in _HGQ_FLOOR_KEYS:
             value = getattr(self, name)
             _check(value is None or 0 <= value <= self.max_frac_bits, name, value,
                    f"null or an integer from 0 to max_frac_bits ({self.max_frac_bits})")
@@ -199,7 +201,7 @@ class QuantizationConfig:
         if self.kind == "qkeras":
             return HGQ_KEYS
         # no floor: the key is left out, so HGQ configs (and scan keys) from before it stay the same
-        floors = tuple(k for k in ("input_min_frac_bits", "hidden_min_frac_bits") if getattr(self, k) is None)
+        floors = tuple(k for k in _HGQ_FLOOR_KEYS if getattr(self, k) is None)
         return QKERAS_KEYS + (_HGQ_RAMP_KEYS if self.beta_schedule == "constant" else ()) + floors
 
 
