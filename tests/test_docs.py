@@ -32,6 +32,19 @@ def test_ci_runs_slow_tests_and_the_strict_docs_build() -> None:
     assert command.endswith("mkdocs build --strict")
 
 
+def _install_lines(text: str) -> set[str]:
+    return {line.strip() for block in re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
+            for line in block.splitlines() if line.startswith("python3.11 -m venv")}
+
+
+def test_the_docs_copy_the_readme_install_commands_word_for_word() -> None:
+    readme = _install_lines((ROOT / "README.md").read_text())
+    assert len(readme) == 2   # the main job's and the tests'
+    for page in ("install.md", "developer.md"):
+        copies = _install_lines((DOCS / page).read_text())
+        assert copies and copies <= readme, f"docs/{page}: {copies - readme}"
+
+
 def test_readme_is_a_front_page() -> None:
     assert len((ROOT / "README.md").read_text().splitlines()) <= 200
 
