@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fpgakd.errors import DataError, FpgakdError, MismatchError, ToolError
+from fpgakd.firmware.build_cache import build_key, restore_build, store_build
 from fpgakd.firmware.tool_output import output_tail
 
 __all__ = ["run_csim", "trace_layer_output", "write_testbench_data", "build_exact_testbench", "compare_outputs",
@@ -101,7 +102,9 @@ def build_exact_testbench(project_dir: str | os.PathLike, project_name: str = "m
 
     ``<project>_test.cpp`` is copied to ``csim_exact.cpp`` with the result stream's
     precision raised so every output is printed exactly; the original stays as hls4ml
-    wrote it. Weights are read from ``firmware/weights`` relative to the project directory.
+    wrote it. Weights are read from ``firmware/weights`` relative to the project directory,
+    so a project whose sources preprocess to the same text takes the binary from fpgakd's
+    cache (:mod:`fpgakd.firmware.build_cache`).
 
     >>> build_exact_testbench("hls_projects/hlf_mlp")                        # doctest: +SKIP
     PosixPath('hls_projects/hlf_mlp/csim_exact')
@@ -120,13 +123,18 @@ def build_exact_testbench(project_dir: str | os.PathLike, project_name: str = "m
     text = "#include <iomanip>\n" + text.replace(
         _FOUT_ANCHOR, f"{_FOUT_ANCHOR}\n    fout << std::setprecision({_EXACT_DIGITS});", 1)
     (project_dir / f"{EXACT_TESTBENCH}.cpp").write_text(text)
-    cmd = [gxx, *_CXXFLAGS, "-Ifirmware/ap_types", "-Ifirmware",
-           '-DWEIGHTS_DIR="firmware/weights"',
-           f"{EXACT_TESTBENCH}.cpp", f"firmware/{project_name}.cpp", "-o", EXACT_TESTBENCH]
+    flags = [*_CXXFLAGS, "-Ifirmware/ap_types", "-Ifirmware", '-DWEIGHTS_DIR="firmware/weights"']
+    sources = [f"{EXACT_TESTBENCH}.cpp", f"firmware/{project_name}.cpp"]
+    binary = project_dir / EXACT_TESTBENCH
+    key = build_key(gxx, flags, sources, project_dir)
+    if restore_build(key, binary):
+        log.info("%s: the testbench from fpgakd's cache (the same sources, flags and compiler)", binary)
+        return binary
     log.info("compiling %s/%s.cpp with g++", project_dir, EXACT_TESTBENCH)
-    _run_checked(cmd, project_dir,
+    _run_checked([gxx, *flags, *sources, "-o", EXACT_TESTBENCH], project_dir,
                  lambda code: f"g++ failed (exit {code}) compiling {project_dir}/{EXACT_TESTBENCH}.cpp")
-    return project_dir / EXACT_TESTBENCH
+    store_build(binary, key)
+    return binary
 
 
 def _run_testbench(project_dir: Path, n_jets: int) -> np.ndarray:
