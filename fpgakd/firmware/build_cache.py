@@ -2,8 +2,10 @@
 
 Outside synthesis an hls4ml project declares its weight arrays without values and reads them
 from ``firmware/weights/*.txt`` when the program starts, so the testbench binary depends on
-the network's layers and fixed-point types, not on its weights: the KD and scratch twins of a
-scan point, its seeds, and a student synthesized again compile the same program. The key is
+the network's layers and fixed-point types, not on its weights: a student synthesized again
+(another part, another run directory), or another training whose layers come out with the same
+types, compiles the same program (hls4ml infers the accumulators' types from the weights, so
+two trainings of one student often differ in one). The key is
 the compiler's version, the flags and every source as the compiler sees it (preprocessed,
 without line markers; about 0.1 s a source), so a project whose code differs in any way (a
 width, a type, weights compiled into the code as da4ml's adder graphs are) compiles anew.
