@@ -12,10 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 
+def _bash_blocks(text: str) -> list[str]:
+    return re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
+
+
 def _test_command_in_readme() -> str:
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
-    commands = [b for b in blocks if ".[test]" in b]
+    commands = [b for b in _bash_blocks((ROOT / "README.md").read_text()) if ".[test]" in b]
     assert len(commands) == 1, f"expected one test command in README.md, found {len(commands)}"
     return commands[0].strip()
 
@@ -33,8 +35,8 @@ def test_ci_runs_slow_tests_and_the_strict_docs_build() -> None:
 
 
 def _install_lines(text: str) -> set[str]:
-    return {line.strip() for block in re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
-            for line in block.splitlines() if line.startswith("python3.11 -m venv")}
+    return {line.strip() for block in _bash_blocks(text) for line in block.splitlines()
+            if line.startswith("python3.11 -m venv")}
 
 
 def test_the_docs_copy_the_readme_install_commands_word_for_word() -> None:

@@ -25,7 +25,7 @@ from typing import Sequence
 from fpgakd.atomic import atomic_path
 from fpgakd.cache import cache_dir
 
-__all__ = ["build_key", "restore_build", "store_build", "BUILD_CACHE_ENV"]
+__all__ = ["build_key", "compiler_version", "restore_build", "store_build", "BUILD_CACHE_ENV"]
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,15 @@ def _enabled() -> bool:
     return os.environ.get(BUILD_CACHE_ENV, "1") != "0"
 
 
-def _compiler_version(compiler: str) -> str | None:
+def compiler_version(compiler: str, env: dict[str, str] | None = None) -> str | None:
+    """The first line ``compiler --version`` prints (with ``env``, else this process's); None
+    where it does not run or prints nothing.
+
+    >>> compiler_version("no-such-compiler") is None
+    True
+    """
     try:
-        proc = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False)
+        proc = subprocess.run([compiler, "--version"], capture_output=True, text=True, env=env, check=False)
     except OSError:
         return None
     return proc.stdout.splitlines()[0] if proc.returncode == 0 and proc.stdout else None
@@ -57,7 +63,7 @@ def build_key(compiler: str, flags: Sequence[str], sources: Sequence[str], cwd: 
     """
     if not _enabled():
         return None
-    version = _compiler_version(compiler)
+    version = compiler_version(compiler)
     if version is None:
         return None
     digest = hashlib.sha256("\n".join([version, *flags]).encode())

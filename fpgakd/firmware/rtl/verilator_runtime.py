@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-import subprocess
 from pathlib import Path
 
 from fpgakd.atomic import atomic_path
 from fpgakd.cache import cache_dir
+from fpgakd.firmware.build_cache import compiler_version
 
 __all__ = ["runtime_archive", "store_runtime_archive", "use_runtime_archive"]
 
@@ -33,11 +33,7 @@ _NO_RUNTIME_SOURCES = "VM_GLOBAL_FAST= VM_GLOBAL_SLOW="
 
 def _compiler_version(env: dict[str, str]) -> str:
     cxx = env.get("CXX", "c++")
-    try:
-        return subprocess.run([cxx, "--version"], capture_output=True, text=True, env=env,
-                              check=False).stdout.splitlines()[0]
-    except (OSError, IndexError):
-        return f"{cxx} (version unknown)"
+    return compiler_version(cxx, env) or f"{cxx} (version unknown)"
 
 
 def runtime_archive(env: dict[str, str], build_flags: str) -> Path:
