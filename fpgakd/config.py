@@ -243,13 +243,20 @@ class TrainingConfig:
     #: down to zero along a half cosine over ``epochs`` (HGQ's examples decay it, so that the
     #: trained widths settle at the end); early stopping may end it sooner (``patience``)
     learning_rate_schedule: Literal["constant", "cosine"] = "constant"
+    #: the share of the training split the student trains on: round(train_fraction * n_train)
+    #: jets drawn per class with ``seed`` (validation and test splits stay whole), to measure
+    #: what the teacher's soft targets add as the student's data shrink
+    train_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         _check_optimiser(self)
+        _check(0.0 < self.train_fraction <= 1.0, "train_fraction", self.train_fraction, "a number in (0, 1]")
 
     def _inactive_keys(self) -> tuple[str, ...]:
-        """A constant rate leaves the key out, so configs (and scan keys) from before it stay the same."""
-        return ("learning_rate_schedule",) if self.learning_rate_schedule == "constant" else ()
+        """Keys at a default that changes nothing are left out, so configs (and scan keys) from
+        before them stay the same."""
+        return tuple(key for key, off in (("learning_rate_schedule", self.learning_rate_schedule == "constant"),
+                                          ("train_fraction", self.train_fraction == 1.0)) if off)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ def test_defaults_fill_missing_keys() -> None:
     ({"name": "x", "inputs": {"clip": 0.5}}, "'inputs.clip': got 0.5, allowed: null or a number >= 1"),
     ({"name": "x", "inputs": {"clip": "wide"}}, "'inputs.clip': got 'wide', expected a number"),
     ({"name": "x", "training": {"learning_rate_schedule": "step"}}, "'training.learning_rate_schedule': got 'step'"),
+    ({"name": "x", "training": {"train_fraction": 0}}, "'training.train_fraction': got 0.0, allowed: a number in (0, 1]"),
+    ({"name": "x", "training": {"train_fraction": 1.5}}, "'training.train_fraction': got 1.5"),
 ])
 def test_bad_model_config_names_file_and_key(data: dict, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -86,6 +88,9 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
     assert load_model_config(out) == cfg
     plain = config_to_dict(cfg)                                     # defaults of newer keys: as before
     assert "clip" not in plain["inputs"] and "learning_rate_schedule" not in plain["training"]
+    assert "train_fraction" not in plain["training"]
+    part = config_from_dict(ModelConfig, {"name": "p", "training": {"train_fraction": 0.25}}, "p.yaml")
+    assert load_model_config(dump_config(part, tmp_path / "part.yaml")).training.train_fraction == 0.25
     clipped = config_from_dict(ModelConfig, {"name": "c", "inputs": {"clip": 3.9}}, "c.yaml")
     assert load_model_config(dump_config(clipped, tmp_path / "clipped.yaml")).inputs.clip == 3.9
     fw = FirmwareConfig(name="fw")

@@ -151,6 +151,34 @@ def test_distill_end_to_end_writes_all_outputs(jets_16, teacher_16, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_student_trained_on_a_fraction_fits_and_records_only_those_jets(jets_60, teacher_60, tmp_path):
+    from fpgakd.jets.loading import load_jets
+    from fpgakd.jets.preprocessing import split_indices, student_inputs, subsample_stratified
+    from fpgakd.learn import rundir
+    from fpgakd.learn.distillation import distill
+    from fpgakd.learn.students import load_student
+
+    cfg = _cfg(training={"epochs": 2, "train_fraction": 0.5, "seed": 3})
+    run = tmp_path / "run"
+    metrics = distill(cfg, jets_60, run, teacher_path=teacher_60, progress=False)
+    dataset = load_jets(jets_60)
+    labels = np.asarray(dataset.labels)
+    train, val, test = split_indices(len(labels), seed=0, labels=labels)
+    used = subsample_stratified(train, labels, 0.5, seed=3)
+    assert metrics["data"]["n_train"] == len(used) == len(train) // 2
+    assert metrics["data"]["n_val"] == len(val) and metrics["data"]["n_test"] == len(test)
+    x, names = student_inputs(dataset, cfg.inputs)
+    xs = rundir.read_run_standardizer(run).transform(x, names)
+    # the scaling was fitted on the jets trained on, not on the whole training split
+    assert np.abs(xs[used].mean(axis=0)).max() < 1e-4 < np.abs(xs[train].mean(axis=0)).max()
+    for mode in ("kd", "scratch"):
+        z = load_student(run / f"student_{mode}.h5").predict(xs, verbose=0)
+        assert metrics[mode]["train_accuracy"] == pytest.approx(np.mean(z[used].argmax(1) == labels[used]))
+    assert 0.0 <= metrics["teacher"]["train_accuracy"] <= 1.0
+    assert rundir.read_run_config(run).training.train_fraction == 0.5
+
+
+@pytest.mark.slow
 def test_regressor_and_resume(jets_60, tmp_path):
     from fpgakd.learn.distillation import distill
 
@@ -167,6 +195,7 @@ def test_regressor_and_resume(jets_60, tmp_path):
     assert 0.0 <= metrics["kd"]["auc"] <= 1.0 and "eff50" in metrics["kd"]["rejection"]
     assert metrics["teacher"]["auc"] > 0.5
     assert "auc" in metrics["kd_gain"]
+    assert all(0.0 <= metrics[m]["train_auc"] <= 1.0 for m in ("kd", "scratch", "teacher"))
 
 
 def test_mismatches_give_clear_errors(tmp_path):

@@ -93,6 +93,7 @@ def test_two_point_scan_writes_table_fronts_and_plot(finished, capsys):
     for mode in ("kd", "scratch"):
         row = ok.loc[mode]
         assert 0.0 <= row["accuracy"] <= 1.0 and row["LUT"] > 0 and row["latency_cycles"] >= 1
+        assert 0.0 <= row["train_accuracy"] <= 1.0
         assert row["resource_source"] == "estimate" and row["csim"] == "bit-exact"
         assert row["lut_source"].startswith("da4ml cost model, calibrated on ")   # rtl: false
         assert row["student.hidden"] == "[8]" and row["student.training.epochs"] == 2

@@ -207,12 +207,15 @@ def _teacher_logits(cfg: ModelConfig, teacher_dirs: list[Path], dataset: Any,
 # ---------------------------------------------------------------- step 3: inputs and targets
 def _prepare(cfg: ModelConfig, dataset: Any, soft: np.ndarray, modes: tuple[str, ...]) -> _Prepared:
     from fpgakd.jets.preprocessing import fit_student_standardizer, split_indices, student_inputs
+    from fpgakd.jets.preprocessing import subsample_stratified
     from fpgakd.learn.losses import pack_classifier_targets
 
     labels = np.asarray(dataset.labels, dtype=np.int64)
     class_names = list(dataset.class_names)
     x, names = student_inputs(dataset, cfg.inputs)
     train, val, test = split_indices(len(labels), seed=cfg.training.split_seed, labels=labels)
+    if cfg.training.train_fraction < 1.0:
+        train = subsample_stratified(train, labels, cfg.training.train_fraction, seed=cfg.training.seed)
     standardizer = fit_student_standardizer(x[train], names, cfg.inputs)
     xs = np.asarray(standardizer.transform(x), dtype=np.float32)
     if cfg.task == "classifier":
@@ -277,13 +280,19 @@ def _evaluate_classifier(labels: np.ndarray, class_names: list[str], soft: np.nd
                          ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
     from fpgakd.learn.metrics import classification_metrics
 
+    def accuracy(z: np.ndarray, rows: np.ndarray) -> float:
+        return float(np.mean(z[rows].argmax(1) == labels[rows]))
+
     test, val = prep.test, prep.val
     teacher = classification_metrics(labels[test], soft[test], class_names)
-    teacher["val_accuracy"] = float(np.mean(soft[val].argmax(1) == labels[val]))
+    # the teacher's on the student's training jets is out of fold where its folds allow
+    teacher.update(val_accuracy=accuracy(soft, val), train_accuracy=accuracy(soft, prep.train))
     students = {}
     for mode, z in outputs.items():
         students[mode] = classification_metrics(labels[test], z[test], class_names)
-        students[mode]["val_accuracy"] = float(np.mean(z[val].argmax(1) == labels[val]))
+        # beside the test accuracy, the training jets' tells how far the student fits them
+        # better than unseen ones: the room a teacher's soft targets have to regularise
+        students[mode].update(val_accuracy=accuracy(z, val), train_accuracy=accuracy(z, prep.train))
     curves = {"teacher": (labels[test], soft[test]),
               **{_LABELS[m]: (labels[test], z[test]) for m, z in outputs.items()}}
     return teacher, students, curves
@@ -296,17 +305,20 @@ def _evaluate_regressor(labels: np.ndarray, class_names: list[str], signal_class
 
     s = class_names.index(signal_class)
     keep = [class_names.index(b) for b in _BACKGROUND] + [s]
-    te = prep.test[np.isin(labels[prep.test], keep)]
-    va = prep.val[np.isin(labels[prep.val], keep)]
+    te, va, tr = (rows[np.isin(labels[rows], keep)] for rows in (prep.test, prep.val, prep.train))
+
+    def auc(score: np.ndarray, rows: np.ndarray) -> float:
+        return binary_metrics(labels[rows] == s, score[rows])["auc"]
+
     t_score = _signal_score(soft, class_names, signal_class)
     teacher = binary_metrics(labels[te] == s, t_score[te])
-    teacher["val_auc"] = binary_metrics(labels[va] == s, t_score[va])["auc"]
+    teacher.update(val_auc=auc(t_score, va), train_auc=auc(t_score, tr))
     curves = {"teacher": (labels[te] == s, t_score[te])}
     students = {}
     for mode, z in outputs.items():
         score = 1.0 / (1.0 + np.exp(-z[:, 0]))
         students[mode] = binary_metrics(labels[te] == s, score[te])
-        students[mode]["val_auc"] = binary_metrics(labels[va] == s, score[va])["auc"]
+        students[mode].update(val_auc=auc(score, va), train_auc=auc(score, tr))
         curves[_LABELS[mode]] = (labels[te] == s, score[te])
     return teacher, students, curves
 

@@ -8,7 +8,8 @@ and ``parameters`` (and ``ebops`` for HGQ students); ``LUT``, ``FF``, ``DSP``,
 ``BRAM_18K``, ``latency_cycles``, ``latency_ns``, ``ii`` and ``resource_source`` (the
 report's ``source``: ``estimate``, ``csynth``, ...) and ``lut_source`` (where an estimate's LUT comes from: the calibrated
 da4ml cost model); ``csim`` (``bit-exact``, ``within tolerance`` or ``mismatch``) and
-``csim_max_abs_diff``; ``wall_s``, ``worker`` and ``finished`` (UTC, ISO 8601).
+``csim_max_abs_diff``; ``train_accuracy`` (the student's accuracy on its own training jets,
+where its run recorded it); ``wall_s``, ``worker`` and ``finished`` (UTC, ISO 8601).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def metric_columns(metrics: dict[str, Any], mode: str) -> dict[str, Any]:
     student = metrics[mode]
     out = {"accuracy": student.get("accuracy"), "val_accuracy": student.get("val_accuracy"),
            "nonzero": student.get("nonzero"), "parameters": student.get("parameters")}
+    if "train_accuracy" in student:   # runs from before it was recorded have none
+        out["train_accuracy"] = student["train_accuracy"]
     if "ebops" in student:   # HGQ students: the bit operations their resource penalty trained down
         out["ebops"] = student["ebops"]
     auc = student.get("auc")
