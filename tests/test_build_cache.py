@@ -78,3 +78,22 @@ def test_a_network_with_other_weights_reuses_the_testbench_and_reads_its_own_wei
         hits.append(any("from fpgakd's cache" in r.getMessage() for r in caplog.records))
     assert np.abs(outputs[1] - outputs[0]).max() > 0.1   # the twin's own weights, read at run time
     assert hits == [False, True]   # other weights, the same code: the first one's binary
+
+
+def test_a_full_cache_drops_the_builds_used_longest_ago(tmp_path, own_cache, monkeypatch):
+    import os
+
+    from fpgakd.firmware import build_cache
+
+    program = tmp_path / "prog"
+    program.write_bytes(b"x" * 1000)
+    keys = [f"{i:024d}" for i in range(3)]
+    for age, key in zip((30, 20, 10), keys):     # stored oldest first
+        store_build(program, key)
+        entry = own_cache / build_cache.BUILDS_DIR / key
+        os.utime(entry, (entry.stat().st_atime, entry.stat().st_mtime - age))
+    assert restore_build(keys[0], tmp_path / "used")   # the oldest, used again: now the newest
+    monkeypatch.setattr(build_cache, "MAX_CACHE_BYTES", 2500)
+    store_build(program, "3" * 24)
+    kept = sorted(p.name for p in (own_cache / build_cache.BUILDS_DIR).iterdir())
+    assert kept == sorted([keys[0], "3" * 24])

@@ -9,10 +9,13 @@ two trainings of one student often differ in one). The key is
 the compiler's version, the flags and every source as the compiler sees it (preprocessed,
 without line markers; about 0.1 s a source), so a project whose code differs in any way (a
 width, a type, weights compiled into the code as da4ml's adder graphs are) compiles anew.
+The folder keeps the most recently used builds up to :data:`MAX_CACHE_BYTES`; a store past it
+removes the ones used longest ago.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -25,7 +28,8 @@ from typing import Sequence
 from fpgakd.atomic import atomic_path
 from fpgakd.cache import cache_dir
 
-__all__ = ["build_key", "compiler_version", "restore_build", "store_build", "BUILD_CACHE_ENV"]
+__all__ = ["build_key", "compiler_version", "restore_build", "store_build", "trim_builds", "BUILD_CACHE_ENV",
+           "MAX_CACHE_BYTES"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,9 @@ log = logging.getLogger(__name__)
 BUILDS_DIR = "csim_builds"
 #: builds are neither read from nor written to the cache when this environment variable is "0"
 BUILD_CACHE_ENV = "FPGAKD_BUILD_CACHE"
+#: the folder's size past which the builds used longest ago go: a small student's testbench
+#: is 0.1-0.3 MB, so this keeps about a thousand of them
+MAX_CACHE_BYTES = 256 * 2**20
 
 
 def _enabled() -> bool:
@@ -93,6 +100,7 @@ def restore_build(key: str | None, target: str | os.PathLike) -> bool:
         # atomic_path gives the file a plain file's permissions: a program needs its x bits
         mode = os.stat(target).st_mode
         os.chmod(target, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        os.utime(_entry(key))   # used now: the last to go when the folder is trimmed
     except OSError as err:
         log.info("cached build %s not restored (%s): compiling instead", key, err)
         return False
@@ -108,5 +116,31 @@ def store_build(target: str | os.PathLike, key: str | None) -> None:
     try:
         with atomic_path(_entry(key)) as tmp:
             shutil.copyfile(target, tmp)
+        trim_builds(MAX_CACHE_BYTES)
     except OSError as err:
         log.info("build not cached (%s): the next one compiles again", err)
+
+
+def trim_builds(max_bytes: int) -> list[Path]:
+    """Remove the builds used longest ago until the folder holds at most ``max_bytes``; the
+    removed paths. A build another process removes first is simply gone.
+
+    >>> trim_builds(MAX_CACHE_BYTES)                                  # doctest: +SKIP
+    []
+    """
+    entries = []
+    for path in (cache_dir() / BUILDS_DIR).glob("[!.]*"):   # not a build still being written
+        with contextlib.suppress(OSError):   # removed by another process meanwhile
+            info = path.stat()
+            entries.append((info.st_mtime, info.st_size, path))
+    total, removed = sum(size for _, size, _ in entries), []
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        total -= size
+        removed.append(path)
+    if removed:
+        log.info("removed %d testbench builds used longest ago from fpgakd's cache", len(removed))
+    return removed
