@@ -285,7 +285,7 @@ def _evaluate_classifier(labels: np.ndarray, class_names: list[str], soft: np.nd
 
     test, val = prep.test, prep.val
     teacher = classification_metrics(labels[test], soft[test], class_names)
-    # the teacher's on the student's training jets is out of fold where its folds allow
+    # on the student's training jets: out of fold where the teacher's folds allow, else in sample
     teacher.update(val_accuracy=accuracy(soft, val), train_accuracy=accuracy(soft, prep.train))
     students = {}
     for mode, z in outputs.items():
