@@ -17,7 +17,8 @@ given. No firmware: accuracy only (the students' firmware does not depend on F).
 
 Printed, per fraction (mean +- std over the seeds done): the teacher's test accuracy, each
 student's test accuracy and its accuracy on its own training jets, their difference (the
-*gap*), and KD minus scratch; ``kd_data.png``. Resumable: each (F, S) is one teacher directory
+*gap*), KD minus scratch, and the mean EBOPs of each (an HGQ student's bits: the penalty
+weighs them against the loss, so the twins need not keep the same); ``kd_data.png``. Resumable: each (F, S) is one teacher directory
 and one run directory under ``--out``, skipped once complete.
 """
 
@@ -91,6 +92,8 @@ def _point(run_dir: Path) -> dict[str, Any]:
     for mode in MODES:
         point[mode] = 100 * metrics[mode]["accuracy"]
         point[f"{mode} train"] = 100 * metrics[mode]["train_accuracy"]
+        # an HGQ student's bits are part of the result: the penalty weighs them against the loss
+        point[f"{mode} EBOPs"] = metrics[mode].get("ebops", float("nan"))
     return point
 
 
@@ -118,12 +121,12 @@ def _cell(value: tuple[float, float], seeds: int, signed: bool = False) -> str:
 def format_rows(rows: list[dict[str, Any]]) -> list[str]:
     """CSV lines: one per fraction, accuracies in percent as 'mean ± std'."""
     lines = ["training jets,seeds,teacher test,KD test,KD train - test,scratch test,scratch train - test,"
-             "KD - scratch"]
+             "KD - scratch,EBOPs KD / scratch"]
     for r in rows:
         n = r["seeds"]
         lines.append(f"\"{r['n_train']:,} ({r['fraction']:.0%})\",{n},{_cell(r['teacher'], n)},{_cell(r['kd'], n)},"
                      f"{_cell(r['kd gap'], n, True)},{_cell(r['scratch'], n)},{_cell(r['scratch gap'], n, True)},"
-                     f"{_cell(r['kd - scratch'], n, True)}")
+                     f"{_cell(r['kd - scratch'], n, True)},\"{r['kd EBOPs'][0]:,.0f} / {r['scratch EBOPs'][0]:,.0f}\"")
     return lines
 
 
