@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.atomic import write_text_atomic
+from fpgakd.learn.rundir import TEACHER_JSON, read_run_config, read_run_metrics, run_metrics_file
 
 #: the students' keys besides the data share: the particle students' goal student as its YAML has it
 DEFAULT_MODEL = "deepsets_hgq_16"
@@ -53,7 +53,7 @@ def _teacher_for(args: argparse.Namespace, out: Path, jets: Path, fraction: floa
     if fraction == 1.0 and args.full_teacher:
         return Path(args.full_teacher)
     target = out / "teachers" / _point_name(fraction, seed)
-    if not (target / "teacher.json").is_file():
+    if not (target / TEACHER_JSON).is_file():
         train_teacher(jets, target, config=load_teacher_config(args.teacher_config), train_fraction=fraction,
                       fraction_seed=seed, progress=not args.quiet)
     return target
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, out: Path, jets: Path) -> None:
     for seed in args.seeds:
         for fraction in args.fractions:
             run_dir = out / "runs" / _point_name(fraction, seed)
-            if (run_dir / "metrics.json").is_file():
+            if run_metrics_file(run_dir).is_file():
                 continue
             teacher = _teacher_for(args, out, jets, fraction, seed)
             cfg = dataclasses.replace(base, training=dataclasses.replace(base.training, train_fraction=fraction,
@@ -82,10 +82,8 @@ def run(args: argparse.Namespace, out: Path, jets: Path) -> None:
 
 def _point(run_dir: Path) -> dict[str, Any]:
     """One finished (fraction, seed): the accuracies that the report averages, in percent."""
-    from fpgakd.learn import rundir
-
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    cfg = rundir.read_run_config(run_dir)
+    metrics = read_run_metrics(run_dir)
+    cfg = read_run_config(run_dir)
     point = {"fraction": cfg.training.train_fraction, "seed": cfg.training.seed,
              "n_train": metrics["data"]["n_train"], "teacher": 100 * metrics["teacher"]["accuracy"],
              "teacher train": 100 * metrics["teacher"]["train_accuracy"]}
@@ -99,7 +97,7 @@ def _point(run_dir: Path) -> dict[str, Any]:
 
 def report(out: Path) -> list[dict[str, Any]]:
     """One row per fraction: means and standard deviations (ddof 0) over its seeds."""
-    points = [_point(d) for d in sorted((out / "runs").glob("f*_s*")) if (d / "metrics.json").is_file()]
+    points = [_point(d) for d in sorted((out / "runs").glob("f*_s*")) if run_metrics_file(d).is_file()]
     rows = []
     for fraction in sorted({p["fraction"] for p in points}):
         group = [p for p in points if p["fraction"] == fraction]
