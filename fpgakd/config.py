@@ -336,6 +336,9 @@ class ModelConfig:
         _check(self.distillation.particle_weighting == "none" or self.task == "particle_weight",
                "distillation.particle_weighting", self.distillation.particle_weighting,
                "'none' unless task is 'particle_weight' (only particles have a pT to weigh by)")
+        # a per-particle student splits by event, not by jet: a share of its events is not built
+        _check(self.training.train_fraction == 1.0 or self.task != "particle_weight", "training.train_fraction",
+               self.training.train_fraction, "1 for a particle_weight student (jet students only)")
         self._check_particle_set()
         if self.quantization.enabled and self.quantization.kind == "hgq":
             _check(not self.pruning.enabled, "pruning.enabled", self.pruning.enabled,

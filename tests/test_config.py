@@ -54,6 +54,8 @@ def test_defaults_fill_missing_keys() -> None:
     ({"name": "x", "training": {"learning_rate_schedule": "step"}}, "'training.learning_rate_schedule': got 'step'"),
     ({"name": "x", "training": {"train_fraction": 0}}, "'training.train_fraction': got 0.0, allowed: a number in (0, 1]"),
     ({"name": "x", "training": {"train_fraction": 1.5}}, "'training.train_fraction': got 1.5"),
+    ({"name": "x", "task": "particle_weight", "inputs": {"type": "particles"}, "training": {"train_fraction": 0.5}},
+     "'training.train_fraction': got 0.5, allowed: 1 for a particle_weight student"),
 ])
 def test_bad_model_config_names_file_and_key(data: dict, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
