@@ -4,24 +4,29 @@ Each subcommand parses its options, calls one library function and prints what i
 returns. Every :class:`~fpgakd.errors.FpgakdError` becomes a one-line message on stderr
 and exit status 1. An interrupted run -- Ctrl-C (SIGINT, exit 130) or SIGTERM (what ``kill``,
 batch systems and containers send; exit 143) -- unwinds like an exception, so temporary
-outputs are removed and worker processes stopped: nothing half-written is left.
+outputs are removed and worker processes stopped: nothing half-written is left. A signal
+that lands while C code runs a Python callback (numba compiling da4ml's solver) is sent again
+a moment later, since the exception raised there is only printed (:func:`stopped_by_signals`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import logging
 import os
 import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from fpgakd import __version__
 from fpgakd.errors import FpgakdError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "stopped_by_signals", "Terminated"]
 
 log = logging.getLogger("fpgakd")
 
@@ -40,6 +45,44 @@ class Terminated(KeyboardInterrupt):
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
+
+
+#: seconds after which a signal that a C callback swallowed is sent again
+_REDELIVERY_DELAY_S = 0.05
+
+
+def _redeliver_swallowed_interrupt(unraisable: object, previous: object) -> None:
+    """A ``sys.unraisablehook``: an interrupt raised inside a C callback (numba's cache notice
+    to LLVM, a ctypes callback) is only printed there, and the run would go on as if never
+    stopped; send the signal again, from a thread a moment later, so that it lands outside
+    the callback. Anything else goes to the ``previous`` hook."""
+    exc_type = getattr(unraisable, "exc_type", None)
+    if not (isinstance(exc_type, type) and issubclass(exc_type, KeyboardInterrupt)):
+        previous(unraisable)
+        return
+    signum = signal.SIGTERM if issubclass(exc_type, Terminated) else signal.SIGINT
+    timer = threading.Timer(_REDELIVERY_DELAY_S, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
+
+
+@contextlib.contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` (Ctrl-C raises KeyboardInterrupt, as always) inside
+    the block, also where a C callback swallowed the first one; both handlers restored after.
+
+    >>> with stopped_by_signals():
+    ...     pass
+    """
+    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_redeliver_swallowed_interrupt, previous=previous_hook)
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous_hook
+        if signal.getsignal(signal.SIGTERM) is _raise_terminated:
+            signal.signal(signal.SIGTERM, previous_handler)
 
 
 # ------------------------------------------------------------------ subcommands
@@ -538,9 +581,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.quiet, args.verbose)
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return args.func(args)
+        with stopped_by_signals():
+            return args.func(args)
     except FpgakdError as err:
         print(f"fpgakd {args.command}: error: {err}", file=sys.stderr)
         return 1
@@ -557,9 +600,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         kept = "finished points stay in the table" if args.command == "scan" else "no partial output was kept"
         print(f"fpgakd {args.command}: {name}; {kept}", file=sys.stderr)
         return _EXIT_SIGTERM if isinstance(err, Terminated) else _EXIT_SIGINT
-    finally:
-        if signal.getsignal(signal.SIGTERM) is _raise_terminated:
-            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

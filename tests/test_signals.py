@@ -32,6 +32,33 @@ def _fpgakd(args: list[str], cwd: Path, cache: Path) -> subprocess.Popen:
                             preexec_fn=_as_from_a_terminal)
 
 
+def test_a_sigterm_that_a_c_callback_swallowed_is_delivered_again():
+    """numba's cache notice to LLVM is a ctypes callback: an exception raised inside one is only
+    printed ("Exception ignored on calling ctypes callback function"), and a run stopped there
+    went on as if never stopped."""
+    import ctypes
+
+    from fpgakd.cli import Terminated, stopped_by_signals
+
+    def callback() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10_000):   # the handler runs at one of these steps, inside the callback
+            pass
+
+    thunk = ctypes.CFUNCTYPE(None)(callback)
+    handler, hook = signal.getsignal(signal.SIGTERM), sys.unraisablehook
+    went_on = False
+    with pytest.raises(Terminated):
+        with stopped_by_signals():
+            thunk()               # returns: the first Terminated stayed inside the callback
+            went_on = True
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert went_on
+    assert signal.getsignal(signal.SIGTERM) is handler and sys.unraisablehook is hook   # restored
+
+
 def _wait_for(condition, proc: subprocess.Popen, what: str) -> None:
     deadline = time.monotonic() + _STARTUP_TIMEOUT_S
     while not condition():
