@@ -18,8 +18,9 @@ given. No firmware: accuracy only (the students' firmware does not depend on F).
 Printed, per fraction (mean +- std over the seeds done): the teacher's test accuracy, each
 student's test accuracy and its accuracy on its own training jets, their difference (the
 *gap*), KD minus scratch, and the mean EBOPs of each (an HGQ student's bits: the penalty
-weighs them against the loss, so the twins need not keep the same); ``kd_data.png``. Resumable: each (F, S) is one teacher directory
-and one run directory under ``--out``, skipped once complete.
+weighs them against the loss, so the twins need not keep the same); ``kd_data.png``.
+Resumable: each (F, S) is one teacher directory and one run directory under ``--out``,
+skipped once complete.
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ def run(args: argparse.Namespace, out: Path, jets: Path) -> None:
     from fpgakd.learn.distillation import distill
 
     base = load_model_config(args.model)
-
     for seed in args.seeds:
         for fraction in args.fractions:
             run_dir = out / "runs" / _point_name(fraction, seed)
@@ -102,9 +102,10 @@ def report(out: Path) -> list[dict[str, Any]]:
     for fraction in sorted({p["fraction"] for p in points}):
         group = [p for p in points if p["fraction"] == fraction]
         row: dict[str, Any] = {"fraction": fraction, "n_train": group[0]["n_train"], "seeds": len(group)}
-        values = {key: np.array([p[key] for p in group]) for key in group[0] if key not in ("fraction", "seed", "n_train")}
-        values.update({f"{m} gap": values[f"{m} train"] - values[m] for m in MODES},
-                      **{"kd - scratch": values["kd"] - values["scratch"]})
+        values = {key: np.array([p[key] for p in group]) for key in group[0]
+                  if key not in ("fraction", "seed", "n_train")}
+        values.update({f"{m} gap": values[f"{m} train"] - values[m] for m in MODES})
+        values["kd - scratch"] = values["kd"] - values["scratch"]
         row.update({key: (float(v.mean()), float(v.std())) for key, v in values.items()})
         rows.append(row)
     return rows
