@@ -20,8 +20,9 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from fpgakd import __version__
 from fpgakd.errors import FpgakdError
@@ -51,16 +52,15 @@ def _raise_terminated(signum: int, frame: object) -> None:
 _REDELIVERY_DELAY_S = 0.05
 
 
-def _redeliver_swallowed_interrupt(unraisable: object, previous: object) -> None:
+def _redeliver_swallowed_interrupt(unraisable: Any, previous: Callable[[Any], None]) -> None:
     """A ``sys.unraisablehook``: an interrupt raised inside a C callback (numba's cache notice
     to LLVM, a ctypes callback) is only printed there, and the run would go on as if never
     stopped; send the signal again, from a thread a moment later, so that it lands outside
     the callback. Anything else goes to the ``previous`` hook."""
-    exc_type = getattr(unraisable, "exc_type", None)
-    if not (isinstance(exc_type, type) and issubclass(exc_type, KeyboardInterrupt)):
+    if not issubclass(unraisable.exc_type, KeyboardInterrupt):
         previous(unraisable)
         return
-    signum = signal.SIGTERM if issubclass(exc_type, Terminated) else signal.SIGINT
+    signum = signal.SIGTERM if issubclass(unraisable.exc_type, Terminated) else signal.SIGINT
     timer = threading.Timer(_REDELIVERY_DELAY_S, os.kill, (os.getpid(), signum))
     timer.daemon = True
     timer.start()
