@@ -24,6 +24,8 @@ by its track's vertex association, as PUPPI weighs it (CMS's charged-hadron subt
 that their learned weights act on the neutrals only (files tagged ``_vertex``).
 ``--pt-weighted-students`` trains the students with each particle's loss weighted by its pT
 (``distillation.particle_weighting: pt``; runs and files tagged ``_ptweighted``).
+``--puppi-raw-weight`` gives the students PUPPI's weight before its neutral cuts as a 17th
+input (``inputs.puppi_raw_weight``; runs and files tagged ``_raw``); the teacher reads the 16.
 
 The goal (the DistillNet paper's ordering and margins): the teacher's pT-miss and jet pT
 resolutions at least 10% and 18% better than PUPPI's, its median responses within +-0.10 and
@@ -62,9 +64,9 @@ RESPONSE_LIMIT = 0.10
 EFFICIENCY_SHORTFALL = 0.02
 #: the seed of the evaluation events of the first process and of a second one
 EVAL_SEEDS = {"first": 2, "second": 3}
-#: the result files' tags of the variants: students trained pT-weighted, learned charged
-#: weights replaced by the vertex association
-PT_WEIGHTED_TAG, VERTEX_TAG = "_ptweighted", "_vertex"
+#: the result files' tags of the variants: students trained pT-weighted, students reading
+#: PUPPI's weight before its cuts, learned charged weights replaced by the vertex association
+PT_WEIGHTED_TAG, RAW_PUPPI_TAG, VERTEX_TAG = "_ptweighted", "_raw", "_vertex"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,14 +75,18 @@ class Variant:
 
     >>> Variant(pt_weighted_students=True, charged_from_vertex=True).tag
     '_ptweighted_vertex'
+    >>> Variant(pt_weighted_students=True, charged_from_vertex=True, puppi_raw_weight=True).tag
+    '_ptweighted_raw_vertex'
     """
 
     pt_weighted_students: bool = False
     charged_from_vertex: bool = False
+    puppi_raw_weight: bool = False
 
     @property
     def students_tag(self) -> str:
-        return PT_WEIGHTED_TAG if self.pt_weighted_students else ""
+        return ((PT_WEIGHTED_TAG if self.pt_weighted_students else "")
+                + (RAW_PUPPI_TAG if self.puppi_raw_weight else ""))
 
     @property
     def tag(self) -> str:
@@ -127,15 +133,18 @@ def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> 
 
 
 def _student_run(name: str, data: Any, train_path: Path, teacher: Path, out: Path, seed: int,
-                 pt_weighted: bool = False) -> Path:
+                 variant: Variant = Variant()) -> Path:
     from fpgakd.config import load_model_config
+    from fpgakd.learn import rundir
     from fpgakd.learn.pileup.student import distill_particles
 
-    if not (out / "metrics.json").is_file():
+    if not rundir.run_metrics_file(out).is_file():
         cfg = load_model_config(name)
         cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training, seed=seed))
-        if pt_weighted:
+        if variant.pt_weighted_students:
             cfg = dataclasses.replace(cfg, distillation=dataclasses.replace(cfg.distillation, particle_weighting="pt"))
+        if variant.puppi_raw_weight:
+            cfg = dataclasses.replace(cfg, inputs=dataclasses.replace(cfg.inputs, puppi_raw_weight=True))
         distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=data.puppi)
     return out
 
@@ -144,15 +153,14 @@ def student_weights(run: Path, data: Any) -> Any:
     """A particle run's student applied to other events: sigmoid(logit) per particle."""
     import numpy as np
 
-    from fpgakd.jets.preprocessing import Standardizer
-    from fpgakd.learn.rundir import find_student_file
+    from fpgakd.learn import rundir
+    from fpgakd.learn.pileup.events import student_inputs
     from fpgakd.learn.students import load_student
 
-    standardizer = Standardizer.from_dict(json.loads((run / "standardization.json").read_text()),
-                                          str(run / "standardization.json"))
+    x, names = student_inputs(data, rundir.read_run_config(run).inputs)
     # an HGQ run's proxy first: it computes the firmware's logit
-    z = load_student(find_student_file(run)).predict(standardizer.transform(data.x, data.names),
-                                                    batch_size=8192, verbose=0)[:, 0]
+    z = load_student(rundir.find_student_file(run)).predict(rundir.read_run_standardizer(run).transform(x, names),
+                                                           batch_size=8192, verbose=0)[:, 0]
     return (1.0 / (1.0 + np.exp(-z.astype(np.float64)))).astype(np.float32)
 
 
@@ -335,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pt-weighted-students", action="store_true",
                         help="train the students with each particle weighted by its pT in the loss "
                              "(distillation.particle_weighting: pt; runs seedN/NAME_ptweighted)")
+    parser.add_argument("--puppi-raw-weight", action="store_true",
+                        help="give the students PUPPI's weight before its neutral cuts as a 17th input "
+                             "(inputs.puppi_raw_weight; runs seedN/NAME_raw)")
     parser.add_argument("--charged-from-vertex", action="store_true",
                         help="judge the teacher and students with every charged particle weighted by its vertex "
                              "association (PUPPI's charged weight: 1 if |dz| < dz_cut), their learned weights on "
@@ -347,13 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     second = (None if args.second_process is None
               else second_process_events(out, args.second_process, args.mu, args.eval_events))
     calibrate_on = train if args.calibrate else None
-    variant = Variant(args.pt_weighted_students, args.charged_from_vertex)
+    variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight)
     per_seed, per_seed_second = [], []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
         runs = {name: _student_run(name, train, train_path, teacher, seed_dir / f"{name}{variant.students_tag}",
-                                   seed, variant.pt_weighted_students) for name in STUDENTS}
+                                   seed, variant) for name in STUDENTS}
         per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on,
                                       variant=variant))
         if second is not None:

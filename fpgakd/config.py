@@ -75,10 +75,18 @@ class InputConfig:
     #: 1-2 bits. Just under a power of two (3.9, not 4) saves one more: 4.0 needs a bit that
     #: 3.9 does not. At least 1, so a particle's mask column (0 or 1) is never clipped.
     clip: float | None = None
+    #: particles: also read PUPPI's weight before its neutral cuts (the chi-squared weight of the
+    #: particle's local shape, alpha; for a track its vertex association) as a 17th input after the
+    #: 16 of Bal et al. The neutral pT cut sets the PUPPI weight of every soft neutral to 0, so
+    #: the 16 inputs tell a per-particle student nothing of its neighbourhood; this does. The
+    #: teacher reads the 16 (it sees the neighbours); the firmware reads this as one more input.
+    puppi_raw_weight: bool = False
 
     def __post_init__(self) -> None:
         _check(self.clip is None or (math.isfinite(self.clip) and self.clip >= 1), "clip", self.clip,
                "null or a number >= 1 (a particle's mask column reads 1)")
+        _check(not self.puppi_raw_weight or self.type == PARTICLE_INPUT, "puppi_raw_weight", self.puppi_raw_weight,
+               "false unless type is 'particles' (only pileup events have PUPPI weights)")
         _check(self.n_constituents >= 1, "n_constituents", self.n_constituents, "an integer >= 1")
         _check(len(self.constituent_features) >= 1, "constituent_features",
                self.constituent_features, "a non-empty list of feature names")
@@ -86,8 +94,9 @@ class InputConfig:
                "false unless type is 'particle_set' (hybrid students read the features already)")
 
     def _inactive_keys(self) -> tuple[str, ...]:
-        """No clip: the key is left out, so configs (and scan keys) from before it stay the same."""
-        return ("clip",) if self.clip is None else ()
+        """No clip, no raw PUPPI weight: the keys are left out, so configs (and scan keys, run
+        digests) from before them stay the same."""
+        return (("clip",) if self.clip is None else ()) + (() if self.puppi_raw_weight else ("puppi_raw_weight",))
 
 
 #: keys of each quantizer kind (``quantization.kind``); a key of the other kind is refused

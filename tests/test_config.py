@@ -51,6 +51,8 @@ def test_defaults_fill_missing_keys() -> None:
     ({"hidden": [8]}, "required key 'name' is missing"),
     ({"name": "x", "inputs": {"clip": 0.5}}, "'inputs.clip': got 0.5, allowed: null or a number >= 1"),
     ({"name": "x", "inputs": {"clip": "wide"}}, "'inputs.clip': got 'wide', expected a number"),
+    ({"name": "x", "inputs": {"puppi_raw_weight": True}},
+     "'inputs.puppi_raw_weight': got True, allowed: false unless type is 'particles'"),
     ({"name": "x", "training": {"learning_rate_schedule": "step"}}, "'training.learning_rate_schedule': got 'step'"),
     ({"name": "x", "training": {"train_fraction": 0}}, "'training.train_fraction': got 0.0, allowed: a number in (0, 1]"),
     ({"name": "x", "training": {"train_fraction": 1.5}}, "'training.train_fraction': got 1.5"),
@@ -90,6 +92,10 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
     assert load_model_config(out) == cfg
     plain = config_to_dict(cfg)                                     # defaults of newer keys: as before
     assert "clip" not in plain["inputs"] and "learning_rate_schedule" not in plain["training"]
+    assert "puppi_raw_weight" not in plain["inputs"]
+    raw = config_from_dict(ModelConfig, {"name": "r", "task": "particle_weight", "output": "sigmoid",
+                                         "inputs": {"type": "particles", "puppi_raw_weight": True}}, "r.yaml")
+    assert load_model_config(dump_config(raw, tmp_path / "raw.yaml")).inputs.puppi_raw_weight is True
     assert "train_fraction" not in plain["training"]
     part = config_from_dict(ModelConfig, {"name": "p", "training": {"train_fraction": 0.25}}, "p.yaml")
     assert load_model_config(dump_config(part, tmp_path / "part.yaml")).training.train_fraction == 0.25

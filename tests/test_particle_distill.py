@@ -112,6 +112,33 @@ def test_a_pt_weighted_student_trains_on_other_weights_and_says_so(teacher, tmp_
     assert any(not np.array_equal(a, b) for a, b in zip(*students))
 
 
+@pytest.mark.slow
+def test_a_student_reading_the_raw_puppi_weight_trains_on_17_inputs_and_the_benchmark_reads_them(teacher,
+                                                                                                   tmp_path):
+    from fpgakd.jets.events.puppi import puppi_weights
+    from fpgakd.learn.pileup.events import pileup_data
+    from fpgakd.learn.pileup.student import distill_particles
+    from fpgakd.learn.rundir import read_particle_weights, read_run_standardizer
+    from helpers.benchmarks import load_benchmark
+
+    directory, data = teacher
+    cfg = tiny("qdistillnet")
+    cfg = dataclasses.replace(cfg, inputs=dataclasses.replace(cfg.inputs, puppi_raw_weight=True))
+    path = write_events(tmp_path / "events.h5", data.events)
+    puppi = puppi_weights(data.events)
+    distill_particles(cfg, path, tmp_path / "run", teacher_path=directory, puppi=puppi,
+                      cache_dir=tmp_path / "cache", progress=False)
+    run = tmp_path / "run"
+    assert read_run_standardizer(run).feature_names_[-1] == "puppi_raw_weight"
+    indices, saved = read_particle_weights(run, ("student",))
+    test_events = data.events.subset(indices)
+    assert np.load(run / "test_inputs.npy").shape == (test_events.n_particles, 17)
+    # the benchmark applies the run's student to other events with the same 17 inputs
+    bench = load_benchmark("bench_pileup")
+    again = bench.student_weights(run, pileup_data(test_events, puppi_weights(test_events)))
+    np.testing.assert_allclose(again, saved["student"], rtol=1e-5)
+
+
 def test_a_jet_student_on_events_is_refused_by_name(untrained_teacher, tmp_path):
     directory, data = untrained_teacher
     with pytest.raises(ConfigError, match="model hlf_mlp: key 'task'.*particle_weight"):

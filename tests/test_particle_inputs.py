@@ -56,3 +56,34 @@ def test_sixteen_inputs_in_table_order_with_a_one_hot_type():
 def test_bad_puppi_weights_are_named(puppi, fragment):
     with pytest.raises(DataError, match=fragment):
         particle_inputs(hand_built_events(), puppi)
+
+
+def test_a_student_may_read_puppis_weight_before_its_cuts_as_a_17th_input():
+    from fpgakd.jets.events.puppi import puppi_shapes, puppi_weights
+    from fpgakd.learn.pileup.events import pileup_data, student_inputs
+    from helpers.events import pileup_events
+
+    events = pileup_events(20)
+    data = pileup_data(events, puppi_weights(events))
+    x, names = student_inputs(data, InputConfig(type="particles"))
+    assert x is data.x and names == data.names
+    raw_inputs = InputConfig(type="particles", puppi_raw_weight=True)
+    x, names = student_inputs(data, raw_inputs)
+    assert x.shape == (data.n_particles, 17) and student_input_width(raw_inputs) == 17
+    assert names == (*data.names, "puppi_raw_weight")
+    np.testing.assert_array_equal(x[:, :16], data.x)
+    np.testing.assert_array_equal(x[:, 16], puppi_shapes(events).raw.astype(np.float32))
+    # the neutral cut zeroes soft neutrals whose shape PUPPI did weigh: the 17th input keeps that
+    neutral = events.particles["charge"] == 0
+    assert np.any(neutral & (data.puppi == 0) & (x[:, 16] > 0))
+
+
+def test_the_raw_weight_is_refused_beside_other_puppi_weights():
+    from fpgakd.errors import ConfigError
+    from fpgakd.learn.pileup.events import pileup_data, student_inputs
+    from helpers.events import fake_puppi, pileup_events
+
+    events = pileup_events(5)
+    data = pileup_data(events, fake_puppi(events))
+    with pytest.raises(ConfigError, match=r"pileup\.h5: key 'inputs\.puppi_raw_weight' .* other PUPPI weights"):
+        student_inputs(data, InputConfig(type="particles", puppi_raw_weight=True))

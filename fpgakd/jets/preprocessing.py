@@ -77,7 +77,7 @@ def student_input_width(inputs: InputConfig) -> int:
     28
     """
     if inputs.type == PARTICLE_INPUT:
-        return N_PARTICLE_INPUTS
+        return N_PARTICLE_INPUTS + inputs.puppi_raw_weight
     per_particle = inputs.n_constituents * (len(inputs.constituent_features) + (inputs.type == PARTICLE_SET_INPUT))
     if inputs.hlf:
         return per_particle + len(HLF_NAMES)

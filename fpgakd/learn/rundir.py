@@ -274,7 +274,7 @@ def run_metrics_file(run_dir: str | os.PathLike) -> Path:
 def read_run_standardizer(run_dir: str | os.PathLike) -> Any:
     """The run's input scaling (:class:`~fpgakd.jets.preprocessing.Standardizer`).
 
-    >>> read_run_standardizer("runs/hlf_mlp").names[:1]              # doctest: +SKIP
+    >>> read_run_standardizer("runs/hlf_mlp").feature_names_[:1]       # doctest: +SKIP
     ('j_zlogz',)
     """
     from fpgakd.jets.preprocessing import Standardizer

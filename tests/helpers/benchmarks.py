@@ -17,6 +17,8 @@ def load_benchmark(name: str) -> ModuleType:
     try:
         spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
+        # registered first, as an import does: a dataclass looks its module up while it is made
+        sys.modules[name] = module
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(BENCHMARKS))

@@ -29,8 +29,8 @@ import numpy as np
 from fpgakd.errors import DataError
 from fpgakd.jets.events.eventfile import EventSet
 
-__all__ = ["PARTICLE_TYPES", "PARTICLE_INPUT_NAMES", "N_PARTICLE_INPUTS", "particle_types",
-           "particle_inputs"]
+__all__ = ["PARTICLE_TYPES", "PARTICLE_INPUT_NAMES", "N_PARTICLE_INPUTS", "PUPPI_RAW_INPUT_NAME",
+           "particle_types", "particle_inputs"]
 
 #: the one-hot's categories, in input order
 PARTICLE_TYPES = ("electron", "muon", "photon", "charged_had", "neutral_had", "forward_had",
@@ -39,6 +39,9 @@ PARTICLE_TYPES = ("electron", "muon", "photon", "charged_had", "neutral_had", "f
 PARTICLE_INPUT_NAMES = ("eta", "phi", "log_pt", "log_e", "charge", "puppi_weight",
                         *(f"type_{t}" for t in PARTICLE_TYPES), "d0", "dz")
 N_PARTICLE_INPUTS = len(PARTICLE_INPUT_NAMES)
+#: the optional input after the 16 (a student's ``inputs.puppi_raw_weight``): PUPPI's weight
+#: before its neutral cuts
+PUPPI_RAW_INPUT_NAME = "puppi_raw_weight"
 
 #: |eta| where CMS's forward (HF) calorimeter takes over from the endcaps (HF covers 3 < |eta| < 5)
 FORWARD_ETA = 3.0

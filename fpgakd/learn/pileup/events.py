@@ -12,12 +12,13 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from fpgakd.jets.events.eventfile import TRUTH_FIELD, EventSet
 
-__all__ = ["PileupData", "pileup_data", "load_pileup_data", "event_rows"]
+__all__ = ["PileupData", "pileup_data", "load_pileup_data", "event_rows", "student_inputs"]
 
 
 @dataclass(frozen=True)
@@ -122,3 +123,28 @@ def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = 
 
         puppi = puppi_weights(events)
     return pileup_data(events, puppi)
+
+
+def student_inputs(data: PileupData, inputs: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The raw inputs of a per-particle student reading ``inputs`` (an
+    :class:`~fpgakd.config.InputConfig`) and their names: the 16 of ``data``, and with
+    ``puppi_raw_weight`` PUPPI's weight before its neutral cuts after them.
+
+    That weight comes from the default PUPPI (:class:`~fpgakd.jets.events.puppi.PuppiConfig`),
+    so the PUPPI weights among the 16 must be the default's too: other ones are refused.
+
+    >>> x, names = student_inputs(data, load_model_config("qdistillnet").inputs)   # doctest: +SKIP
+    >>> x.shape[1], names[-1]                                                     # doctest: +SKIP
+    (16, 'dz')
+    """
+    if not inputs.puppi_raw_weight:
+        return data.x, data.names
+    from fpgakd.errors import ConfigError
+    from fpgakd.jets.events.particle_inputs import PUPPI_RAW_INPUT_NAME
+    from fpgakd.jets.events.puppi import apply_puppi_cuts, puppi_shapes
+
+    shapes = puppi_shapes(data.events)
+    if not np.array_equal(apply_puppi_cuts(shapes), data.puppi):
+        raise ConfigError(f"{data.events.source or 'events'}: key 'inputs.puppi_raw_weight' reads the default "
+                          "PUPPI's weights before its cuts, but these events carry other PUPPI weights")
+    return np.column_stack([data.x, shapes.raw.astype(np.float32)]), (*data.names, PUPPI_RAW_INPUT_NAME)

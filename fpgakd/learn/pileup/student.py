@@ -1,6 +1,7 @@
 """DistillNet: a per-particle student regressing the event teacher's soft pileup weights.
 
-:func:`distill_particles` reads as its steps: the event file's 16 inputs per particle, the
+:func:`distill_particles` reads as its steps: the event file's 16 inputs per particle (17 with
+``inputs.puppi_raw_weight``), the
 pileup teacher (given, or the default one trained once into the cache) and its soft
 labels, the split over events shared with the teacher, the student trained per particle
 on the soft labels alone with the MAE of sigmoid(logit) to them (no truth flag enters its
@@ -190,7 +191,7 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
     configure_tensorflow()
     from fpgakd.atomic import atomic_dir
     from fpgakd.jets.preprocessing import Standardizer
-    from fpgakd.learn.pileup.events import load_pileup_data
+    from fpgakd.learn.pileup.events import load_pileup_data, student_inputs
     from fpgakd.learn.pileup.teacher import pileup_soft_labels
 
     if model_cfg.task != "particle_weight":
@@ -203,8 +204,9 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
     soft = pileup_soft_labels(teacher_dir, data, cache_dir=cache_dir, progress=progress)
     split = dict(zip(("train", "val", "test"), data.split(model_cfg.training.split_seed)))
     rows = {name: data.rows(events) for name, events in split.items()}
-    standardizer = Standardizer().fit(data.x[rows["train"]], data.names)
-    xs = standardizer.transform(data.x, data.names)
+    x, names = student_inputs(data, model_cfg.inputs)
+    standardizer = Standardizer().fit(x[rows["train"]], names)
+    xs = standardizer.transform(x, names)
     packed = packed_targets(model_cfg, soft, data.events.particles["pt"], rows["train"])
     model, trained = _train(model_cfg, xs, packed, rows, (config_to_dict(model_cfg), data.fingerprint,
                                                         str(teacher_dir.resolve())), run_dir, progress)
