@@ -33,9 +33,11 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.n
 
 def run_dirs(paths: list[str], scans: list[str]) -> list[Path]:
     """The run directories named, and every run of each scan output directory."""
+    from fpgakd.learn.rundir import run_config_file
+
     found = [Path(p) for p in paths]
     for scan in scans:
-        found.extend(sorted(p for p in (Path(scan) / "runs").iterdir() if (p / "config.yaml").is_file()))
+        found.extend(sorted(p for p in (Path(scan) / "runs").iterdir() if run_config_file(p) is not None))
     return found
 
 

@@ -75,10 +75,11 @@ def _run(args: argparse.Namespace, out: Path, yaml_path: Path) -> Path:
 
 def _teacher(out: Path, jets: Path, config: str, progress: bool) -> Path:
     from fpgakd.config import load_teacher_config
+    from fpgakd.learn.rundir import TEACHER_JSON
     from fpgakd.learn.teacher import train_teacher
 
     target = out / "teacher"
-    if not (target / "teacher.json").is_file() and not any(target.glob("*.keras")):
+    if not (target / TEACHER_JSON).is_file() and not any(target.glob("*.keras")):
         train_teacher(jets, target, config=load_teacher_config(config), progress=progress)
     return target
 

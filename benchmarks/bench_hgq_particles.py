@@ -239,10 +239,11 @@ def cost_model_lines(points: Any, scan_dirs: list[Path]) -> list[str]:
     from fpgakd.config import load_firmware_config
     from fpgakd.firmware.cost_model import calibrated_lut, da4ml_lut_cost
     from fpgakd.firmware.hls import load_keras
+    from fpgakd.learn.rundir import student_file
 
     firmware, lines, errors = load_firmware_config(), [], []
     for _, row in points[points["lut_source"] == "rtl"].iterrows():
-        proxy = next(d / "runs" / row["key"] / f"student_{row['mode']}_proxy.h5" for d in scan_dirs
+        proxy = next(d / "runs" / row["key"] / student_file(row["mode"], proxy=True) for d in scan_dirs
                      if (d / "runs" / row["key"]).is_dir())
         estimate = calibrated_lut(da4ml_lut_cost(load_keras(proxy)[0], firmware))
         errors.append(estimate / row["LUT"] - 1)

@@ -148,6 +148,7 @@ def evaluate_design(cfg: Any, seed_dir: Path, design: dict[str, Any], data: dict
 
     from fpgakd.learn.hgq_sweep import snapshot_file, snapshot_proxy
     from fpgakd.learn.metrics import classification_metrics
+    from fpgakd.learn.rundir import HELDOUT_INPUTS_FILE
     from fpgakd.scan.rows import metric_columns
 
     epoch = design["epoch"]
@@ -167,7 +168,7 @@ def evaluate_design(cfg: Any, seed_dir: Path, design: dict[str, Any], data: dict
         proxy_file = seed_dir / "designs" / f"epoch_{epoch:04d}_proxy.h5"
         proxy_file.parent.mkdir(parents=True, exist_ok=True)
         proxy.save(proxy_file)
-        heldout = seed_dir / "designs" / "heldout_inputs.npy"
+        heldout = seed_dir / "designs" / HELDOUT_INPUTS_FILE
         if not heldout.is_file():   # the same jets for every design of the seed: written once
             np.save(heldout, x[np.concatenate([test, data["val"]])][:CSIM_JETS])
         row.update(_synthesize(proxy_file, heldout, firmware_out, f"{seed_dir.name}_e{epoch:04d}"))

@@ -43,8 +43,9 @@ def _hgq_run(data: Any, train_path: Path, teacher: Path, out: Path, seed: int, b
     """The HGQ student at ``beta``, on the teacher's soft weights."""
     from fpgakd.config import load_model_config
     from fpgakd.learn.pileup.student import distill_particles
+    from fpgakd.learn.rundir import run_metrics_file
 
-    if not (out / "metrics.json").is_file():
+    if not run_metrics_file(out).is_file():
         cfg = load_model_config(HGQ)
         q = dataclasses.replace(cfg.quantization, beta=beta)
         cfg = dataclasses.replace(cfg, quantization=q, training=dataclasses.replace(cfg.training, seed=seed))
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     teacher = _teacher(train, train_path, seed_dir / "teacher", args.seed, args.teacher_epochs)
     runs = {EIGHT_BIT: _student_run(EIGHT_BIT, train, train_path, teacher, seed_dir / EIGHT_BIT, args.seed)}
     from fpgakd.config import load_model_config
+    from fpgakd.learn.rundir import read_run_metrics
 
     for beta in args.betas or [load_model_config(HGQ).quantization.beta]:
         name = f"{HGQ}_beta{beta:g}"
@@ -205,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     firmware = {} if args.no_synth else {name: _firmware(run, seed_dir / "hls") for name, run in runs.items()}
     verdict = _verdict(seed_dir, None if args.no_teacher_verdict else teacher, runs, evaluation,
                        calibrate_on=train if args.calibrate else None)
-    rows = [_row(name, json.loads((run / "metrics.json").read_text()), verdict, firmware.get(name))
+    rows = [_row(name, read_run_metrics(run), verdict, firmware.get(name))
             for name, run in runs.items()]
     print(f"\nmu {args.mu:g}: trained on {args.train_events} events (teacher {args.teacher_epochs} epochs, seed "
           f"{args.seed}), judged on {evaluation.events.n_events} independent events\n{_table(rows)}")

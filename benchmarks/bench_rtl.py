@@ -54,10 +54,11 @@ def _student_from_yaml(name: str):
 
 def _student_from_run(run: Path):
     from fpgakd.firmware.synth import run_output
+    from fpgakd.learn.rundir import HELDOUT_INPUTS_FILE, student_file
     from fpgakd.learn.students import load_student
 
-    model_path = run / "student_kd.h5"
-    return load_student(model_path), np.load(run / "heldout_inputs.npy")[:N_JETS], run_output(model_path)
+    model_path = run / student_file("kd")
+    return load_student(model_path), np.load(run / HELDOUT_INPUTS_FILE)[:N_JETS], run_output(model_path)
 
 
 def _measure(label: str, model, x: np.ndarray, out: Path, output: str) -> dict:

@@ -20,6 +20,7 @@ _RUN = """
 import json, sys, tempfile, time
 from fpgakd.config import TeacherConfig
 from fpgakd.jets.loading import default_jets_path
+from fpgakd.learn.rundir import TEACHER_JSON
 from fpgakd.learn.teacher import train_teacher
 
 if __name__ == "__main__":
@@ -29,7 +30,7 @@ if __name__ == "__main__":
         out = train_teacher(jets, tmp + "/teacher", progress=False, workers=int(sys.argv[1]),
                             config=TeacherConfig(epochs=int(sys.argv[2]), patience=1000))
         seconds = time.perf_counter() - start
-        meta = json.loads((out / "teacher.json").read_text())
+        meta = json.loads((out / TEACHER_JSON).read_text())
     print(json.dumps({"workers": int(sys.argv[1]), "seconds": round(seconds, 1),
                       "identity": meta["identity"][:16], "test_accuracy": meta["test_accuracy"]}))
 """
