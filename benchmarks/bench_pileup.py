@@ -26,6 +26,8 @@ that their learned weights act on the neutrals only (files tagged ``_vertex``).
 (``distillation.particle_weighting: pt``; runs and files tagged ``_ptweighted``).
 ``--puppi-raw-weight`` gives the students PUPPI's weight before its neutral cuts as a 17th
 input (``inputs.puppi_raw_weight``; runs and files tagged ``_raw``); the teacher reads the 16.
+``--students qdistillnet`` trains and judges that student alone (a later run with both judges
+again where a cached verdict lacks one of them).
 
 The goal (the DistillNet paper's ordering and margins): the teacher's pT-miss and jet pT
 resolutions at least 10% and 18% better than PUPPI's, its median responses within +-0.10 and
@@ -218,7 +220,9 @@ def evaluate_seed(seed_dir: Path, teacher: Path, runs: dict[str, Path], data: An
     drawn = [seed_dir.parent / f"responses{tag}{suffix}.png", seed_dir.parent / f"weights{tag}.png"]
     plots_missing = plots and not all(path.is_file() for path in drawn)
     if done.is_file() and not plots_missing:
-        return json.loads(done.read_text())
+        cached = json.loads(done.read_text())
+        if runs.keys() <= cached.keys():   # a run with fewer students cached fewer
+            return cached
     calibrations = (None if calibrate_on is None
                     else fit_seed_calibrations(seed_dir, teacher, runs, calibrate_on, variant))
     weights = algorithm_weights(teacher, runs, data, variant.charged_from_vertex)
@@ -343,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pt-weighted-students", action="store_true",
                         help="train the students with each particle weighted by its pT in the loss "
                              "(distillation.particle_weighting: pt; runs seedN/NAME_ptweighted)")
+    parser.add_argument("--students", nargs="+", choices=STUDENTS, default=list(STUDENTS),
+                        help="the students trained and judged (default: both)")
     parser.add_argument("--puppi-raw-weight", action="store_true",
                         help="give the students PUPPI's weight before its neutral cuts as a 17th input "
                              "(inputs.puppi_raw_weight; runs seedN/NAME_raw)")
@@ -364,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
         runs = {name: _student_run(name, train, train_path, teacher, seed_dir / f"{name}{variant.students_tag}",
-                                   seed, variant) for name in STUDENTS}
+                                   seed, variant) for name in args.students}
         per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on,
                                       variant=variant))
         if second is not None:
