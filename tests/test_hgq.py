@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -172,32 +173,37 @@ def test_a_larger_beta_gives_fewer_ebops_and_floors_keep_their_bits(tmp_path: Pa
     assert max(lowest[3e-4, None]) < 3 <= min(lowest[3e-4, 3]), lowest
 
 
-def test_the_exact_replica_of_a_proxy_matches_keras(tmp_path: Path) -> None:
-    from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
+@pytest.fixture(scope="module")
+def untrained_proxy() -> Any:
+    """The HGQ proxy of an untrained student (seconds of tracing, so built once; a test that changes
+    it puts it back)."""
     from fpgakd.learn.hgq_students import hgq_proxy
     from fpgakd.learn.students import build_student
 
-    x = _tiny_data()[0]
-    proxy, _ = hgq_proxy(build_student(_hgq_cfg(), N_IN, N_OUT), x[:400])
+    return hgq_proxy(build_student(_hgq_cfg(), N_IN, N_OUT), _tiny_data()[0][:400])[0]
+
+
+def test_the_exact_replica_of_a_proxy_matches_keras(untrained_proxy: Any) -> None:
+    from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
+
+    x, proxy = _tiny_data()[0], untrained_proxy
     spec = extract_proxy(proxy)
     assert [kind for kind, _ in spec.steps] == ["dense", "quantize", "relu", "quantize", "dense", "quantize"]
     ref = proxy_reference(spec, proxy_input_codes(proxy, spec, x))
-    np.testing.assert_array_equal(ref, proxy.predict(x, verbose=0).astype(np.float64))
+    np.testing.assert_array_equal(ref, proxy(x, training=False).numpy().astype(np.float64))
 
 
-def test_an_hgq_proxy_is_priced_by_the_cost_model_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_hgq_proxy_is_priced_by_the_cost_model_without_a_warning(caplog: pytest.LogCaptureFixture,
+                                                                    untrained_proxy: Any) -> None:
     """The HLS-priced estimate does not model HGQ's quantizers; the cost model gives the LUT, as
     expected for every HGQ student, so that is said at INFO level, not as a warning."""
     import logging
 
     from fpgakd.config import FirmwareConfig
     from fpgakd.firmware.synth import _estimate
-    from fpgakd.learn.hgq_students import hgq_proxy
-    from fpgakd.learn.students import build_student
 
     pytest.importorskip("da4ml")
-    x = _tiny_data()[0]
-    proxy, _ = hgq_proxy(build_student(_hgq_cfg(), N_IN, N_OUT), x[:400])
+    proxy = untrained_proxy
     firmware = FirmwareConfig(name="vu13p")
     with caplog.at_level(logging.INFO, logger="fpgakd.firmware.synth"):
         report = _estimate(proxy, firmware, firmware.part, "linear")
@@ -207,18 +213,18 @@ def test_an_hgq_proxy_is_priced_by_the_cost_model_without_a_warning(caplog: pyte
     assert "its LUT from the da4ml cost model" in records[0].getMessage()
 
 
-def test_an_hgq_student_whose_inputs_all_trained_to_zero_bits_is_refused_in_one_line() -> None:
+def test_an_hgq_student_whose_inputs_all_trained_to_zero_bits_is_refused_in_one_line(untrained_proxy: Any) -> None:
     from fpgakd.errors import ConfigError
     from fpgakd.firmware.rtl.hgq_proxy import extract_proxy
-    from fpgakd.learn.hgq_students import hgq_proxy
-    from fpgakd.learn.students import build_student
 
-    x = _tiny_data()[0]
-    proxy, _ = hgq_proxy(build_student(_hgq_cfg(), N_IN, N_OUT), x[:400])
-    quantizer = proxy.layers[1]
-    quantizer.bits.assign(np.zeros(quantizer.bits.shape, dtype=quantizer.bits.dtype.as_numpy_dtype))
-    with pytest.raises(ConfigError, match=r"every input .* trained to zero bits.*quantization\.beta") as err:
-        extract_proxy(proxy)
+    quantizer = untrained_proxy.layers[1]
+    trained_bits = quantizer.bits.numpy()
+    quantizer.bits.assign(np.zeros_like(trained_bits))
+    try:
+        with pytest.raises(ConfigError, match=r"every input .* trained to zero bits.*quantization\.beta") as err:
+            extract_proxy(untrained_proxy)
+    finally:   # the proxy is the module's: the other tests read it as built
+        quantizer.bits.assign(trained_bits)
     assert "\n" not in str(err.value)
 
 

@@ -4,6 +4,9 @@ the firmware, C-simulation and Verilator bit-exact on tiny distilled students.""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -44,27 +47,36 @@ def _reordered(particles: np.ndarray) -> np.ndarray:
     return np.take_along_axis(particles, order[..., None], axis=1)
 
 
-@pytest.mark.parametrize("pooling", ["max", "mean"])
-@pytest.mark.parametrize("hlf", [False, True])
-def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding(pooling: str, hlf: bool) -> None:
-    import tensorflow as tf
-
-    from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
+@functools.lru_cache(maxsize=None)
+def _untrained_student_and_proxy(pooling: str, hlf: bool) -> tuple[ModelConfig, Any, Any]:
+    """(config, student, HGQ proxy) of an untrained student, built once per module: a proxy takes
+    seconds of TensorFlow tracing, and the tests only read it."""
     from fpgakd.jets.preprocessing import student_input_width
-    from fpgakd.learn.deepsets_students import POOL_LAYER
     from fpgakd.learn.hgq_students import hgq_proxy
     from fpgakd.learn.students import build_student
 
     cfg = _cfg(pooling=pooling, inputs={"hlf": hlf})
+    model = build_student(cfg, student_input_width(cfg.inputs), 5)
+    proxy, _ = hgq_proxy(model, _flat(padded_jets(N_JETS, N_PARTICLES), hlf))
+    return cfg, model, proxy
+
+
+@pytest.mark.parametrize("pooling, hlf", [("max", False), ("mean", True), ("max", True),
+                                          pytest.param("mean", False, marks=pytest.mark.slow)])
+def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding(pooling: str, hlf: bool) -> None:
+    import tensorflow as tf
+
+    from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
+    from fpgakd.learn.deepsets_students import POOL_LAYER
+
+    cfg, model, proxy = _untrained_student_and_proxy(pooling, hlf)
     particles = padded_jets(N_JETS, N_PARTICLES)
     x, x_reordered = _flat(particles, hlf), _flat(_reordered(particles), hlf)
-    model = build_student(cfg, student_input_width(cfg.inputs), 5)
     assert x.shape[1] == model.input_shape[1]
     np.testing.assert_array_equal(model(x, training=False).numpy(), model(x_reordered, training=False).numpy())
 
-    proxy, _ = hgq_proxy(model, x)
-    logits = proxy.predict(x, verbose=0)
-    np.testing.assert_array_equal(logits, proxy.predict(x_reordered, verbose=0))
+    logits = proxy(x, training=False).numpy()
+    np.testing.assert_array_equal(logits, proxy(x_reordered, training=False).numpy())
     assert len(np.unique(logits, axis=0)) > N_JETS // 2, "the jets must give different logits"
     per_particle = tf.keras.Model(proxy.input, proxy.get_layer(POOL_LAYER).input)(x).numpy()
     assert np.all(per_particle[particles[..., -1] == 0] == 0), "a padded particle must output exact zeros"
@@ -79,13 +91,8 @@ def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding
 
 def test_the_widths_are_shared_by_every_particle_slot() -> None:
     from fpgakd.firmware.rtl.hgq_proxy import extract_proxy
-    from fpgakd.jets.preprocessing import student_input_width
-    from fpgakd.learn.hgq_students import hgq_proxy
-    from fpgakd.learn.students import build_student
 
-    cfg = _cfg(inputs={"hlf": True})
-    proxy, _ = hgq_proxy(build_student(cfg, student_input_width(cfg.inputs), 5),
-                         _flat(padded_jets(N_JETS, N_PARTICLES), True))
+    _, _, proxy = _untrained_student_and_proxy("max", True)
     spec = extract_proxy(proxy)
     quantizers = [spec.input_quantizer] + [obj for kind, obj in spec.particle_steps if kind == "quantize"]
     for q in quantizers:
