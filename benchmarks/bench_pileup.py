@@ -28,6 +28,10 @@ that their learned weights act on the neutrals only (files tagged ``_vertex``).
 input (``inputs.puppi_raw_weight``; runs and files tagged ``_raw``); the teacher reads the 16.
 ``--students qdistillnet`` trains and judges that student alone (a later run with both judges
 again where a cached verdict lacks one of them).
+``--students-also-train-on ttbar_dilep`` trains the students on ``--students-extra-events``
+independent events of that process after the training events, labelled by the same teacher
+(trained on the first process alone): distillation needs no truth, so the students can learn
+the teacher on the process they are judged on (runs tagged ``_plus_ttbar_dilep``).
 
 The goal (the DistillNet paper's ordering and margins): the teacher's pT-miss and jet pT
 resolutions at least 10% and 18% better than PUPPI's, its median responses within +-0.10 and
@@ -66,9 +70,12 @@ RESPONSE_LIMIT = 0.10
 EFFICIENCY_SHORTFALL = 0.02
 #: the seed of the evaluation events of the first process and of a second one
 EVAL_SEEDS = {"first": 2, "second": 3}
+#: the seed of the training events of the first process and of a second one the students also learn on
+TRAIN_SEEDS = {"first": 1, "second": 4}
 #: the result files' tags of the variants: students trained pT-weighted, students reading
-#: PUPPI's weight before its cuts, learned charged weights replaced by the vertex association
-PT_WEIGHTED_TAG, RAW_PUPPI_TAG, VERTEX_TAG = "_ptweighted", "_raw", "_vertex"
+#: PUPPI's weight before its cuts, learned charged weights replaced by the vertex association,
+#: students also trained on a second process (the tag followed by its name)
+PT_WEIGHTED_TAG, RAW_PUPPI_TAG, VERTEX_TAG, ALSO_TRAINED_TAG = "_ptweighted", "_raw", "_vertex", "_plus_"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,16 +86,20 @@ class Variant:
     '_ptweighted_vertex'
     >>> Variant(pt_weighted_students=True, charged_from_vertex=True, puppi_raw_weight=True).tag
     '_ptweighted_raw_vertex'
+    >>> Variant(puppi_raw_weight=True, students_also_trained_on="ttbar_dilep").students_tag
+    '_raw_plus_ttbar_dilep'
     """
 
     pt_weighted_students: bool = False
     charged_from_vertex: bool = False
     puppi_raw_weight: bool = False
+    students_also_trained_on: str = ""
 
     @property
     def students_tag(self) -> str:
         return ((PT_WEIGHTED_TAG if self.pt_weighted_students else "")
-                + (RAW_PUPPI_TAG if self.puppi_raw_weight else ""))
+                + (RAW_PUPPI_TAG if self.puppi_raw_weight else "")
+                + (ALSO_TRAINED_TAG + self.students_also_trained_on if self.students_also_trained_on else ""))
 
     @property
     def tag(self) -> str:
@@ -119,9 +130,29 @@ def training_and_evaluation_events(out: Path, mu: float, train_events: int, eval
 
     out.mkdir(parents=True, exist_ok=True)
     label = f"{mu:g}"
-    train_path = _event_file(out / f"train_mu{label}_{train_events}.h5", mu, train_events, 1)
+    train_path = _event_file(out / f"train_mu{label}_{train_events}.h5", mu, train_events, TRAIN_SEEDS["first"])
     eval_path = _event_file(out / f"eval_mu{label}_{eval_events}.h5", mu, eval_events, EVAL_SEEDS["first"])
     return train_path, load_pileup_data(train_path), load_pileup_data(eval_path)
+
+
+def students_training_events(out: Path, train_path: Path, process: str, mu: float, n_events: int
+                             ) -> tuple[Path, Any]:
+    """(event file, its data): the training events followed by ``n_events`` independent events of
+    ``process``, on which the students learn the teacher's weights too (written once).
+
+    The teacher trains on the first process alone; its soft labels on the second process's events are
+    what the students learn there. The student's own split mixes the two processes' events."""
+    from fpgakd.jets.events.eventfile import concat_events, load_events, write_events
+    from fpgakd.learn.pileup.events import load_pileup_data
+
+    extra = _event_file(out / f"train_{process}_mu{mu:g}_{n_events}.h5", mu, n_events, TRAIN_SEEDS["second"], process)
+    mixed = out / f"{train_path.stem}{ALSO_TRAINED_TAG}{extra.stem}.h5"
+    if not mixed.is_file():
+        first, second = load_events(train_path), load_events(extra)
+        joined = concat_events([first, second])
+        joined.options.update(process=f"{first.options.get('process')}+{process}", n_events=joined.n_events)
+        write_events(mixed, joined)
+    return mixed, load_pileup_data(mixed)
 
 
 def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> Path:
@@ -352,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--puppi-raw-weight", action="store_true",
                         help="give the students PUPPI's weight before its neutral cuts as a 17th input "
                              "(inputs.puppi_raw_weight; runs seedN/NAME_raw)")
+    parser.add_argument("--students-also-train-on", default="", metavar="PROCESS",
+                        help="train the students on --students-extra-events independent events of this hard process "
+                             "too, labelled by the same teacher (trained on the first process alone; runs "
+                             "seedN/NAME_plus_PROCESS)")
+    parser.add_argument("--students-extra-events", type=int, default=1000,
+                        help="how many events of --students-also-train-on the students add (default 1000)")
     parser.add_argument("--charged-from-vertex", action="store_true",
                         help="judge the teacher and students with every charged particle weighted by its vertex "
                              "association (PUPPI's charged weight: 1 if |dz| < dz_cut), their learned weights on "
@@ -364,13 +401,18 @@ def main(argv: list[str] | None = None) -> int:
     second = (None if args.second_process is None
               else second_process_events(out, args.second_process, args.mu, args.eval_events))
     calibrate_on = train if args.calibrate else None
-    variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight)
+    variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight,
+                      args.students_also_train_on)
+    students_path, students_train = train_path, train
+    if args.students_also_train_on:
+        students_path, students_train = students_training_events(out, train_path, args.students_also_train_on,
+                                                                 args.mu, args.students_extra_events)
     per_seed, per_seed_second = [], []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
-        runs = {name: _student_run(name, train, train_path, teacher, seed_dir / f"{name}{variant.students_tag}",
-                                   seed, variant) for name in args.students}
+        runs = {name: _student_run(name, students_train, students_path, teacher,
+                                   seed_dir / f"{name}{variant.students_tag}", seed, variant) for name in args.students}
         per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on,
                                       variant=variant))
         if second is not None:
