@@ -141,7 +141,8 @@ def students_training_events(out: Path, train_path: Path, process: str, mu: floa
     ``process``, on which the students learn the teacher's weights too (written once).
 
     The teacher trains on the first process alone; its soft labels on the second process's events are
-    what the students learn there. The student's own split mixes the two processes' events."""
+    what the students learn there. The students split this file by event afresh, so the test events
+    of their ``metrics.json`` can hold events the teacher trained on; the verdict is on independent files."""
     from fpgakd.jets.events.eventfile import concat_events, load_events, write_events
     from fpgakd.learn.pileup.events import load_pileup_data
 
