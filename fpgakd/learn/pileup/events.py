@@ -12,10 +12,10 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from fpgakd.config import InputConfig
 from fpgakd.jets.events.eventfile import TRUTH_FIELD, EventSet
 
 __all__ = ["PileupData", "pileup_data", "load_pileup_data", "event_rows", "student_inputs"]
@@ -125,10 +125,9 @@ def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = 
     return pileup_data(events, puppi)
 
 
-def student_inputs(data: PileupData, inputs: Any) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The raw inputs of a per-particle student reading ``inputs`` (an
-    :class:`~fpgakd.config.InputConfig`) and their names: the 16 of ``data``, and with
-    ``puppi_raw_weight`` PUPPI's weight before its neutral cuts after them.
+def student_inputs(data: PileupData, inputs: InputConfig) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The raw inputs of a per-particle student reading ``inputs`` and their names: the 16 of
+    ``data``, and with ``puppi_raw_weight`` PUPPI's weight before its neutral cuts after them.
 
     That weight comes from the default PUPPI (:class:`~fpgakd.jets.events.puppi.PuppiConfig`),
     so the PUPPI weights among the 16 must be the default's too: other ones are refused.
