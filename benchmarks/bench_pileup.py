@@ -27,7 +27,8 @@ that their learned weights act on the neutrals only (files tagged ``_vertex``).
 ``--puppi-raw-weight`` gives the students PUPPI's weight before its neutral cuts as a 17th
 input (``inputs.puppi_raw_weight``; runs and files tagged ``_raw``); the teacher reads the 16.
 ``--students qdistillnet`` trains and judges that student alone (a later run with both judges
-again where a cached verdict lacks one of them).
+again where a cached verdict lacks one of them); ``--students qdistillnet qdistillnet_hgq`` adds
+QDistillNet with a bit width trained per weight (``models/qdistillnet_hgq.yaml``).
 ``--students-also-train-on ttbar_dilep`` trains the students on ``--students-extra-events``
 independent events of that process after the training events, labelled by the same teacher
 (trained on the first process alone): distillation needs no truth, so the students can learn
@@ -53,6 +54,8 @@ from typing import Any
 from fpgakd.atomic import write_text_atomic
 
 STUDENTS = ("distillnet", "qdistillnet")
+#: a student judged on request only: QDistillNet with a trained bit width per weight (HGQ)
+HGQ_STUDENT = "qdistillnet_hgq"
 REFERENCE = "puppi"
 METRICS = ("met_resolution", "met_median_response", "jet_resolution", "jet_median_response", "jet_efficiency",
            "accuracy", "distribution_agreement")
@@ -313,7 +316,7 @@ def goal_lines(stats: dict[str, dict[str, tuple[float, float]]]) -> list[str]:
     out.append(f"teacher jet efficiency {teacher['jet_efficiency'][0]:.3f}, PUPPI {puppi['jet_efficiency'][0]:.3f} "
                f"(goal at most {EFFICIENCY_SHORTFALL:.2f} under): "
                f"{'met' if shortfall <= EFFICIENCY_SHORTFALL else 'not met'}")
-    for student in (s for s in STUDENTS if s in stats):
+    for student in (s for s in (*STUDENTS, HGQ_STUDENT) if s in stats):
         for metric, label in (("met_resolution", "pT-miss"), ("jet_resolution", "jet pT")):
             value = stats[student][metric][0]
             inside = _between(value, puppi[metric][0], teacher[metric][0])
@@ -324,7 +327,7 @@ def goal_lines(stats: dict[str, dict[str, tuple[float, float]]]) -> list[str]:
 
 #: the docs table's name of each algorithm
 DOCS_NAMES = {"none": "none", REFERENCE: "PUPPI", "teacher": "teacher", "distillnet": "DistillNet",
-              "qdistillnet": "QDistillNet"}
+              "qdistillnet": "QDistillNet", HGQ_STUDENT: "QDistillNet (HGQ)"}
 
 
 def docs_table_rows(stats: dict[str, dict[str, tuple[float, float]]]) -> list[list[str]]:
@@ -379,8 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pt-weighted-students", action="store_true",
                         help="train the students with each particle weighted by its pT in the loss "
                              "(distillation.particle_weighting: pt; runs seedN/NAME_ptweighted)")
-    parser.add_argument("--students", nargs="+", choices=STUDENTS, default=list(STUDENTS),
-                        help="the students trained and judged (default: both)")
+    parser.add_argument("--students", nargs="+", choices=(*STUDENTS, HGQ_STUDENT), default=list(STUDENTS),
+                        help=f"the students trained and judged (default: {' and '.join(STUDENTS)})")
     parser.add_argument("--puppi-raw-weight", action="store_true",
                         help="give the students PUPPI's weight before its neutral cuts as a 17th input "
                              "(inputs.puppi_raw_weight; runs seedN/NAME_raw)")
