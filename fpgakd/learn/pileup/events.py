@@ -2,8 +2,9 @@
 
 The first step of the DistillNet pipeline: :mod:`fpgakd.learn.pileup.graph` builds the
 teacher's graph batches from a :class:`PileupData`, the teacher and the student read its
-inputs, truth flags and particle rows. :func:`load_pileup_data` is the one place where PUPPI weights are computed when the caller
-gives none (the command-line path); the library functions take them as an argument.
+inputs, truth flags and particle rows. :func:`load_pileup_data` is the one place where PUPPI
+weights are computed when the caller gives none (the command-line path); the library functions
+take them as an argument.
 """
 
 from __future__ import annotations
