@@ -1,8 +1,9 @@
 """The test session: the ``--runslow`` switch, and the tiny data, teachers and runs shared by
 the test modules.
 
-A plain ``pytest`` runs the fast tests only; ``pytest --runslow`` (what CI runs) runs every
-test. Tests marked ``slow`` train a network, generate jets or events with Pythia, or run a
+A plain ``pytest`` runs the fast tests only, one test process per core (pytest-xdist, as
+setup.cfg asks; a run that names its tests stays in one process); ``pytest --runslow`` (what CI
+runs) runs every test. Tests marked ``slow`` train a network, generate jets or events with Pythia, or run a
 tool (g++, hls4ml's compile, Verilator, Yosys, a Dask cluster).
 
 The session fixtures below are built once, under pytest's temporary directory, and only read
@@ -44,6 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 #: the session fixtures that train: a test using one (directly or through another fixture) is slow
 TRAINED_FIXTURES = frozenset({"teacher_8", "teacher_16", "teacher_60", "distill_run", "pileup_teacher"})
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (setup.cfg's default): the whole suite runs in one test process per core; a run
+    that names its tests runs in this one, where it starts sooner and prints and debugs plainly."""
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return 0
+    return None     # pytest-xdist's own count of the cores
 
 
 def _uses_module_fixture(item: pytest.Item) -> bool:

@@ -56,6 +56,9 @@ def test_calibration_is_within_the_target():
     assert f"calibrated on {CALIBRATION['students']} students" in cost_model_label()
 
 
+# slow: da4ml's solver, which numba compiles in each test process (seconds); the hand-derived test above
+# keeps it in the fast set
+@pytest.mark.slow
 def test_estimate_report_takes_its_lut_from_the_cost_model_and_says_so():
     from fpgakd.firmware.synth import _estimate
 

@@ -193,6 +193,9 @@ def test_the_exact_replica_of_a_proxy_matches_keras(untrained_proxy: Any) -> Non
     np.testing.assert_array_equal(ref, proxy(x, training=False).numpy().astype(np.float64))
 
 
+# slow: da4ml's solver, which numba compiles in each test process (seconds); test_cost_model.py keeps it in
+# the fast set
+@pytest.mark.slow
 def test_an_hgq_proxy_is_priced_by_the_cost_model_without_a_warning(caplog: pytest.LogCaptureFixture,
                                                                     untrained_proxy: Any) -> None:
     """The HLS-priced estimate does not model HGQ's quantizers; the cost model gives the LUT, as

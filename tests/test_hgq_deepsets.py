@@ -4,7 +4,6 @@ the firmware, C-simulation and Verilator bit-exact on tiny distilled students.""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -47,30 +46,34 @@ def _reordered(particles: np.ndarray) -> np.ndarray:
     return np.take_along_axis(particles, order[..., None], axis=1)
 
 
-@functools.lru_cache(maxsize=None)
-def _untrained_student_and_proxy(pooling: str, hlf: bool) -> tuple[ModelConfig, Any, Any]:
-    """(config, student, HGQ proxy) of an untrained student, built once per module: a proxy takes
-    seconds of TensorFlow tracing, and the tests only read it."""
+@pytest.fixture(scope="module")
+def untrained(request: pytest.FixtureRequest) -> tuple[ModelConfig, Any, Any]:
+    """(config, student, HGQ proxy) of an untrained student with ``request.param`` = (pooling, hlf),
+    built once per module: a proxy takes seconds of TensorFlow tracing, and the tests only read it
+    (and the conftest keeps a module's tests with a module fixture on one pytest-xdist worker)."""
     from fpgakd.jets.preprocessing import student_input_width
     from fpgakd.learn.hgq_students import hgq_proxy
     from fpgakd.learn.students import build_student
 
+    pooling, hlf = request.param
     cfg = _cfg(pooling=pooling, inputs={"hlf": hlf})
     model = build_student(cfg, student_input_width(cfg.inputs), 5)
     proxy, _ = hgq_proxy(model, _flat(padded_jets(N_JETS, N_PARTICLES), hlf))
     return cfg, model, proxy
 
 
-@pytest.mark.parametrize("pooling, hlf", [("max", False), ("mean", True),
-                                          pytest.param("max", True, marks=pytest.mark.slow),
-                                          pytest.param("mean", False, marks=pytest.mark.slow)])
-def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding(pooling: str, hlf: bool) -> None:
+@pytest.mark.parametrize("untrained", [("max", False), ("mean", True),
+                                       pytest.param(("max", True), marks=pytest.mark.slow),
+                                       pytest.param(("mean", False), marks=pytest.mark.slow)],
+                         indirect=True, ids=["max-False", "mean-True", "max-True", "mean-False"])
+def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding(untrained) -> None:
     import tensorflow as tf
 
     from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
     from fpgakd.learn.deepsets_students import POOL_LAYER
 
-    cfg, model, proxy = _untrained_student_and_proxy(pooling, hlf)
+    cfg, model, proxy = untrained
+    pooling, hlf = cfg.pooling, cfg.inputs.hlf
     particles = padded_jets(N_JETS, N_PARTICLES)
     x, x_reordered = _flat(particles, hlf), _flat(_reordered(particles), hlf)
     assert x.shape[1] == model.input_shape[1]
@@ -90,10 +93,11 @@ def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding
     np.testing.assert_array_equal(reference, proxy_reference(spec, proxy_input_codes(proxy, spec, x_reordered)))
 
 
-def test_the_widths_are_shared_by_every_particle_slot() -> None:
+@pytest.mark.parametrize("untrained", [("mean", True)], indirect=True, ids=["mean-True"])
+def test_the_widths_are_shared_by_every_particle_slot(untrained) -> None:
     from fpgakd.firmware.rtl.hgq_proxy import extract_proxy
 
-    _, _, proxy = _untrained_student_and_proxy("mean", True)
+    _, _, proxy = untrained
     spec = extract_proxy(proxy)
     quantizers = [spec.input_quantizer] + [obj for kind, obj in spec.particle_steps if kind == "quantize"]
     for q in quantizers:
