@@ -109,12 +109,24 @@ class Variant:
         return self.students_tag + (VERTEX_TAG if self.charged_from_vertex else "")
 
 
-def _event_file(path: Path, mu: float, n_events: int, seed: int, process: str = "wjets") -> Path:
+def event_file_name(role: str, mu: float, n_events: int, process: str = "") -> str:
+    """The benchmark's event file of ``role`` (train, eval): the process (none for the first), mu, events.
+
+    >>> event_file_name("eval", 140.0, 1000, "ttbar_dilep")
+    'eval_ttbar_dilep_mu140_1000.h5'
+    """
+    return f"{role}_{process + '_' if process else ''}mu{mu:g}_{n_events}.h5"
+
+
+def _event_file(out: Path, role: str, mu: float, n_events: int, seed: int, process: str = "") -> Path:
+    """The event file of ``role`` under ``out``, generated once (the first process: PileupOptions' own)."""
     from fpgakd.jets.events.generate import generate_events
     from fpgakd.jets.events.options import PileupOptions
 
+    path = out / event_file_name(role, mu, n_events, process)
     if not path.is_file():
-        generate_events(path, PileupOptions(process=process, mu=mu, n_events=n_events, seed=seed))
+        chosen = {"process": process} if process else {}
+        generate_events(path, PileupOptions(mu=mu, n_events=n_events, seed=seed, **chosen))
     return path
 
 
@@ -122,8 +134,7 @@ def second_process_events(out: Path, process: str, mu: float, n_events: int) -> 
     """Independent evaluation events of another hard process (generated once)."""
     from fpgakd.learn.pileup.events import load_pileup_data
 
-    path = _event_file(out / f"eval_{process}_mu{mu:g}_{n_events}.h5", mu, n_events, EVAL_SEEDS["second"], process)
-    return load_pileup_data(path)
+    return load_pileup_data(_event_file(out, "eval", mu, n_events, EVAL_SEEDS["second"], process))
 
 
 def training_and_evaluation_events(out: Path, mu: float, train_events: int, eval_events: int
@@ -132,31 +143,28 @@ def training_and_evaluation_events(out: Path, mu: float, train_events: int, eval
     from fpgakd.learn.pileup.events import load_pileup_data
 
     out.mkdir(parents=True, exist_ok=True)
-    label = f"{mu:g}"
-    train_path = _event_file(out / f"train_mu{label}_{train_events}.h5", mu, train_events, TRAIN_SEEDS["first"])
-    eval_path = _event_file(out / f"eval_mu{label}_{eval_events}.h5", mu, eval_events, EVAL_SEEDS["first"])
+    train_path = _event_file(out, "train", mu, train_events, TRAIN_SEEDS["first"])
+    eval_path = _event_file(out, "eval", mu, eval_events, EVAL_SEEDS["first"])
     return train_path, load_pileup_data(train_path), load_pileup_data(eval_path)
 
 
-def students_training_events(out: Path, train_path: Path, process: str, mu: float, n_events: int
-                             ) -> tuple[Path, Any]:
-    """(event file, its data): the training events followed by ``n_events`` independent events of
+def students_training_events(out: Path, train_path: Path, process: str, mu: float, n_events: int) -> Path:
+    """The event file of the training events followed by ``n_events`` independent events of
     ``process``, on which the students learn the teacher's weights too (written once).
 
     The teacher trains on the first process alone; its soft labels on the second process's events are
     what the students learn there. The students split this file by event afresh, so the test events
     of their ``metrics.json`` can hold events the teacher trained on; the verdict is on independent files."""
     from fpgakd.jets.events.eventfile import concat_events, load_events, write_events
-    from fpgakd.learn.pileup.events import load_pileup_data
 
-    extra = _event_file(out / f"train_{process}_mu{mu:g}_{n_events}.h5", mu, n_events, TRAIN_SEEDS["second"], process)
+    extra = _event_file(out, "train", mu, n_events, TRAIN_SEEDS["second"], process)
     mixed = out / f"{train_path.stem}{ALSO_TRAINED_TAG}{extra.stem}.h5"
     if not mixed.is_file():
-        first, second = load_events(train_path), load_events(extra)
-        joined = concat_events([first, second])
-        joined.options.update(process=f"{first.options.get('process')}+{process}", n_events=joined.n_events)
+        first = load_events(train_path)
+        joined = concat_events([first, load_events(extra)])
+        joined.options.update(process=f"{first.options.get('process')}+{process}")
         write_events(mixed, joined)
-    return mixed, load_pileup_data(mixed)
+    return mixed
 
 
 def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> Path:
@@ -169,8 +177,10 @@ def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> 
     return out
 
 
-def _student_run(name: str, data: Any, train_path: Path, teacher: Path, out: Path, seed: int,
+def _student_run(name: str, puppi: Any, train_path: Path, teacher: Path, out: Path, seed: int,
                  variant: Variant = Variant()) -> Path:
+    """The run of student ``name`` trained on ``train_path`` (once); ``puppi``: the file's PUPPI weights
+    where already computed (else the training computes them)."""
     from fpgakd.config import load_model_config
     from fpgakd.learn import rundir
     from fpgakd.learn.pileup.student import distill_particles
@@ -182,7 +192,7 @@ def _student_run(name: str, data: Any, train_path: Path, teacher: Path, out: Pat
             cfg = dataclasses.replace(cfg, distillation=dataclasses.replace(cfg.distillation, particle_weighting="pt"))
         if variant.puppi_raw_weight:
             cfg = dataclasses.replace(cfg, inputs=dataclasses.replace(cfg.inputs, puppi_raw_weight=True))
-        distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=data.puppi)
+        distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=puppi)
     return out
 
 
@@ -407,15 +417,15 @@ def main(argv: list[str] | None = None) -> int:
     calibrate_on = train if args.calibrate else None
     variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight,
                       args.students_also_train_on)
-    students_path, students_train = train_path, train
+    students_path, students_puppi = train_path, train.puppi
     if args.students_also_train_on:
-        students_path, students_train = students_training_events(out, train_path, args.students_also_train_on,
-                                                                 args.mu, args.students_extra_events)
+        students_path, students_puppi = students_training_events(out, train_path, args.students_also_train_on,
+                                                                 args.mu, args.students_extra_events), None
     per_seed, per_seed_second = [], []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
-        runs = {name: _student_run(name, students_train, students_path, teacher,
+        runs = {name: _student_run(name, students_puppi, students_path, teacher,
                                    seed_dir / f"{name}{variant.students_tag}", seed, variant) for name in args.students}
         per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on,
                                       variant=variant))

@@ -33,8 +33,10 @@ def test_round_trip_keeps_every_column(tmp_path):
 
 def test_subset_and_concat_select_whole_events():
     a, b = random_events(4, seed=1), random_events(3, seed=2)
+    a.options["n_events"] = 4
     both = concat_events([a, b])
     picked = both.subset([5, 0])
+    assert both.options == {"mu": 3, "n_events": 7} and picked.options == {"mu": 3, "n_events": 2}
     want = np.concatenate([b.particles["pt"][b.offsets[1]:b.offsets[2]], a.particles["pt"][:a.offsets[1]]])
     np.testing.assert_array_equal(picked.particles["pt"], want)
     assert picked.n_events == 2 and picked.event_index().tolist() == [0] * (b.offsets[2] - b.offsets[1]) + [1] * a.offsets[1]

@@ -100,7 +100,12 @@ class EventSet:
         return EventSet({k: v[rows] for k, v in self.particles.items()}, offsets,
                         {k: v[idx] for k, v in self.events.items()},
                         {k: v[gen_rows] for k, v in self.gen.items()}, gen_offsets,
-                        dict(self.options), self.source)
+                        _options_counting(self.options, len(idx)), self.source)
+
+
+def _options_counting(options: dict[str, Any], n_events: int) -> dict[str, Any]:
+    """A copy of generation ``options`` whose ``n_events`` (where they name one) counts ``n_events``."""
+    return {**options, "n_events": n_events} if "n_events" in options else dict(options)
 
 
 def event_rows(offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +122,7 @@ def event_rows(offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def concat_events(sets: list[EventSet]) -> EventSet:
-    """One set holding the events of ``sets`` in order (options of the first).
+    """One set holding the events of ``sets`` in order (options of the first, their ``n_events`` the sum).
 
     >>> concat_events([a, b]).n_events == a.n_events + b.n_events     # doctest: +SKIP
     True
@@ -134,7 +139,8 @@ def concat_events(sets: list[EventSet]) -> EventSet:
                     joined_offsets([s.offsets for s in sets]),
                     {k: np.concatenate([s.events[k] for s in sets]) for k in first.events},
                     {k: np.concatenate([s.gen[k] for s in sets]) for k in first.gen},
-                    joined_offsets([s.gen_offsets for s in sets]), dict(first.options), first.source)
+                    joined_offsets([s.gen_offsets for s in sets]),
+                    {**first.options, "n_events": sum(s.n_events for s in sets)}, first.source)
 
 
 # ------------------------------------------------------------------------ writing
