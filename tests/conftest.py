@@ -3,8 +3,8 @@ the test modules.
 
 A plain ``pytest`` runs the fast tests only, one test process per core (pytest-xdist, as
 setup.cfg asks; a run that names its tests stays in one process); ``pytest --runslow`` (what CI
-runs) runs every test. Tests marked ``slow`` train a network, generate jets or events with Pythia, or run a
-tool (g++, hls4ml's compile, Verilator, Yosys, a Dask cluster).
+runs) runs every test. Tests marked ``slow`` train a network, generate jets or events with
+Pythia, or run a tool (g++, hls4ml's compile, Verilator, Yosys, a Dask cluster).
 
 The session fixtures below are built once, under pytest's temporary directory, and only read
 by the tests that use them: a test that changes one works on its own copy.

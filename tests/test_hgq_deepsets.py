@@ -66,7 +66,8 @@ def untrained(request: pytest.FixtureRequest) -> tuple[ModelConfig, Any, Any]:
                                        pytest.param(("max", True), marks=pytest.mark.slow),
                                        pytest.param(("mean", False), marks=pytest.mark.slow)],
                          indirect=True, ids=["max-False", "mean-True", "max-True", "mean-False"])
-def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding(untrained) -> None:
+def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding(
+        untrained: tuple[ModelConfig, Any, Any]) -> None:
     import tensorflow as tf
 
     from fpgakd.firmware.rtl.hgq_proxy import extract_proxy, proxy_input_codes, proxy_reference
@@ -94,7 +95,7 @@ def test_the_student_its_proxy_and_the_replica_ignore_particle_order_and_padding
 
 
 @pytest.mark.parametrize("untrained", [("mean", True)], indirect=True, ids=["mean-True"])
-def test_the_widths_are_shared_by_every_particle_slot(untrained) -> None:
+def test_the_widths_are_shared_by_every_particle_slot(untrained: tuple[ModelConfig, Any, Any]) -> None:
     from fpgakd.firmware.rtl.hgq_proxy import extract_proxy
 
     _, _, proxy = untrained

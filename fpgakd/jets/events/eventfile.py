@@ -122,7 +122,7 @@ def event_rows(offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def concat_events(sets: list[EventSet]) -> EventSet:
-    """One set holding the events of ``sets`` in order (options of the first, their ``n_events`` the sum).
+    """One set holding the events of ``sets`` in order (options of the first, with their ``n_events`` summed).
 
     >>> concat_events([a, b]).n_events == a.n_events + b.n_events     # doctest: +SKIP
     True
@@ -140,7 +140,7 @@ def concat_events(sets: list[EventSet]) -> EventSet:
                     {k: np.concatenate([s.events[k] for s in sets]) for k in first.events},
                     {k: np.concatenate([s.gen[k] for s in sets]) for k in first.gen},
                     joined_offsets([s.gen_offsets for s in sets]),
-                    {**first.options, "n_events": sum(s.n_events for s in sets)}, first.source)
+                    _options_counting(first.options, sum(s.n_events for s in sets)), first.source)
 
 
 # ------------------------------------------------------------------------ writing
