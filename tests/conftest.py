@@ -2,7 +2,7 @@
 the test modules.
 
 A plain ``pytest`` runs the fast tests only, one test process per core (pytest-xdist, as
-setup.cfg asks; a run that names its tests stays in one process); ``pytest --runslow`` (what CI
+setup.cfg asks; a run that names test files or tests stays in one process); ``pytest --runslow`` (what CI
 runs) runs every test. Tests marked ``slow`` train a network, generate jets or events with
 Pythia, or run a tool (g++, hls4ml's compile, Verilator, Yosys, a Dask cluster).
 
@@ -48,9 +48,11 @@ TRAINED_FIXTURES = frozenset({"teacher_8", "teacher_16", "teacher_60", "distill_
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto`` (setup.cfg's default): the whole suite runs in one test process per core; a run
-    that names its tests runs in this one, where it starts sooner and prints and debugs plainly."""
-    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+    """``-n auto`` (setup.cfg's default): a run of the suite or of a folder runs in one test process
+    per core; a run that names test files or tests runs in this one, where it starts sooner and
+    prints and debugs plainly."""
+    named = [arg.split("::")[0] for arg in config.args] if config.args_source is pytest.Config.ArgsSource.ARGS else []
+    if named and not any((config.invocation_params.dir / path).is_dir() for path in named):
         return 0
     return None     # pytest-xdist's own count of the cores
 
