@@ -26,6 +26,9 @@ def two_neuron_student(output_weights: tuple[float, float]):
     return model
 
 
+# slow: on an environment's first run numba compiles da4ml's solver (142 s of a fresh clone's first default
+# run here); --runslow compiles it once per session before the tests (conftest)
+@pytest.mark.slow
 def test_da4ml_cost_of_a_tiny_student_is_hand_derived():
     """The input is quantized_bits(8, 3): signed, on a 1/16 grid in [-8, 8).
 
@@ -56,8 +59,7 @@ def test_calibration_is_within_the_target():
     assert f"calibrated on {CALIBRATION['students']} students" in cost_model_label()
 
 
-# slow: da4ml's solver, which numba compiles in each test process (seconds); the hand-derived test above
-# keeps it in the fast set
+# slow: da4ml's solver, which numba compiles in each test process (seconds)
 @pytest.mark.slow
 def test_estimate_report_takes_its_lut_from_the_cost_model_and_says_so():
     from fpgakd.firmware.synth import _estimate
