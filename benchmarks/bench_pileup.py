@@ -44,12 +44,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import logging
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from fpgakd.atomic import write_text_atomic
 
@@ -177,10 +178,10 @@ def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> 
     return out
 
 
-def _student_run(name: str, puppi: Any, train_path: Path, teacher: Path, out: Path, seed: int,
+def _student_run(name: str, puppi: Callable[[], Any], train_path: Path, teacher: Path, out: Path, seed: int,
                  variant: Variant = Variant()) -> Path:
-    """The run of student ``name`` trained on ``train_path`` (once); ``puppi``: the file's PUPPI weights
-    where already computed (else the training computes them)."""
+    """The run of student ``name`` trained on ``train_path`` (once); ``puppi()``: the file's PUPPI weights,
+    called only when the student trains."""
     from fpgakd.config import load_model_config
     from fpgakd.learn import rundir
     from fpgakd.learn.pileup.student import distill_particles
@@ -192,7 +193,7 @@ def _student_run(name: str, puppi: Any, train_path: Path, teacher: Path, out: Pa
             cfg = dataclasses.replace(cfg, distillation=dataclasses.replace(cfg.distillation, particle_weighting="pt"))
         if variant.puppi_raw_weight:
             cfg = dataclasses.replace(cfg, inputs=dataclasses.replace(cfg.inputs, puppi_raw_weight=True))
-        distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=puppi)
+        distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=puppi())
     return out
 
 
@@ -417,10 +418,14 @@ def main(argv: list[str] | None = None) -> int:
     calibrate_on = train if args.calibrate else None
     variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight,
                       args.students_also_train_on)
-    students_path, students_puppi = train_path, train.puppi
+    students_path, students_puppi = train_path, lambda: train.puppi
     if args.students_also_train_on:
-        students_path, students_puppi = students_training_events(out, train_path, args.students_also_train_on,
-                                                                 args.mu, args.students_extra_events), None
+        students_path = students_training_events(out, train_path, args.students_also_train_on, args.mu,
+                                                 args.students_extra_events)
+        # computed once, and only if a student trains (about 2 minutes on the joined file)
+        from fpgakd.learn.pileup.events import load_pileup_data
+
+        students_puppi = functools.cache(lambda: load_pileup_data(students_path).puppi)
     per_seed, per_seed_second = [], []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
