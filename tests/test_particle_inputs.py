@@ -78,6 +78,21 @@ def test_a_student_may_read_puppis_weight_before_its_cuts_as_a_17th_input():
     assert np.any(neutral & (data.puppi == 0) & (x[:, 16] > 0))
 
 
+def test_an_event_file_loaded_with_its_own_puppi_keeps_the_raw_weights_the_student_reads(tmp_path):
+    from fpgakd.jets.events.eventfile import write_events
+    from fpgakd.jets.events.puppi import puppi_shapes, puppi_weights
+    from fpgakd.learn.pileup.events import load_pileup_data, pileup_data, student_inputs
+    from helpers.events import pileup_events
+
+    events = pileup_events(20)
+    loaded = load_pileup_data(write_events(tmp_path / "events.h5", events))
+    np.testing.assert_array_equal(loaded.puppi, puppi_weights(events))
+    np.testing.assert_array_equal(loaded.puppi_raw, puppi_shapes(events).raw)
+    raw_inputs = InputConfig(type="particles", puppi_raw_weight=True)
+    computed = student_inputs(pileup_data(events, puppi_weights(events)), raw_inputs)[0]
+    np.testing.assert_array_equal(student_inputs(loaded, raw_inputs)[0], computed)
+
+
 def test_the_raw_weight_is_refused_beside_other_puppi_weights():
     from fpgakd.errors import ConfigError
     from fpgakd.learn.pileup.events import pileup_data, student_inputs

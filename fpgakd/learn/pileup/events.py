@@ -28,7 +28,9 @@ class PileupData:
 
     ``fingerprint`` is a sha256 of the inputs, the event boundaries and the truth flags:
     what a teacher trained on them and its soft labels depend on (a change of PUPPI
-    changes it too).
+    changes it too). ``puppi_raw``: the default PUPPI's weights before its cuts, kept where
+    that PUPPI made ``puppi`` here (:func:`load_pileup_data`), so a student reading them
+    (``inputs.puppi_raw_weight``) does not compute them again.
     """
 
     events: EventSet
@@ -36,6 +38,7 @@ class PileupData:
     names: tuple[str, ...]
     puppi: np.ndarray
     fingerprint: str
+    puppi_raw: np.ndarray | None = None
 
     @property
     def offsets(self) -> np.ndarray:
@@ -94,8 +97,9 @@ def _fingerprint(x: np.ndarray, events: EventSet) -> str:
     return digest.hexdigest()
 
 
-def pileup_data(events: EventSet, puppi: np.ndarray) -> PileupData:
-    """Inputs of ``events`` with the given PUPPI weights (one per particle row).
+def pileup_data(events: EventSet, puppi: np.ndarray, puppi_raw: np.ndarray | None = None) -> PileupData:
+    """Inputs of ``events`` with the given PUPPI weights (one per particle row; ``puppi_raw``:
+    the default PUPPI's before its cuts, where it made ``puppi``).
 
     >>> data = pileup_data(load_events("events.h5"), puppi)        # doctest: +SKIP
     """
@@ -107,7 +111,7 @@ def pileup_data(events: EventSet, puppi: np.ndarray) -> PileupData:
                         "the pileup teacher and the metrics need them")
     x, names = particle_inputs(events, puppi)
     return PileupData(events, x, tuple(names), np.asarray(puppi, dtype=np.float32),
-                      _fingerprint(x, events))
+                      _fingerprint(x, events), puppi_raw)
 
 
 def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = None) -> PileupData:
@@ -118,12 +122,13 @@ def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = 
     from fpgakd.jets.events.eventfile import load_events
 
     events = load_events(Path(events_path))
-    if puppi is None:
-        # the command line gives no weights: compute PUPPI's, the baseline every study compares to
-        from fpgakd.jets.events.puppi import puppi_weights
+    if puppi is not None:
+        return pileup_data(events, puppi)
+    # the command line gives no weights: compute PUPPI's, the baseline every study compares to
+    from fpgakd.jets.events.puppi import apply_puppi_cuts, puppi_shapes
 
-        puppi = puppi_weights(events)
-    return pileup_data(events, puppi)
+    shapes = puppi_shapes(events)
+    return pileup_data(events, apply_puppi_cuts(shapes), shapes.raw)
 
 
 def student_inputs(data: PileupData, inputs: InputConfig) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -139,12 +144,19 @@ def student_inputs(data: PileupData, inputs: InputConfig) -> tuple[np.ndarray, t
     """
     if not inputs.puppi_raw_weight:
         return data.x, data.names
-    from fpgakd.errors import ConfigError
     from fpgakd.jets.events.particle_inputs import PUPPI_RAW_INPUT_NAME
+
+    raw = data.puppi_raw if data.puppi_raw is not None else _default_puppi_raw(data)
+    return np.column_stack([data.x, raw.astype(np.float32)]), (*data.names, PUPPI_RAW_INPUT_NAME)
+
+
+def _default_puppi_raw(data: PileupData) -> np.ndarray:
+    """The default PUPPI's weights before its cuts, refused unless its cuts give ``data.puppi``."""
+    from fpgakd.errors import ConfigError
     from fpgakd.jets.events.puppi import apply_puppi_cuts, puppi_shapes
 
     shapes = puppi_shapes(data.events)
     if not np.array_equal(apply_puppi_cuts(shapes), data.puppi):
         raise ConfigError(f"{data.events.source or 'events'}: key 'inputs.puppi_raw_weight' reads the default "
                           "PUPPI's weights before its cuts, but these events carry other PUPPI weights")
-    return np.column_stack([data.x, shapes.raw.astype(np.float32)]), (*data.names, PUPPI_RAW_INPUT_NAME)
+    return shapes.raw
