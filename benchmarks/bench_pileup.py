@@ -178,10 +178,11 @@ def _teacher(data: Any, train_path: Path, out: Path, seed: int, epochs: int) -> 
     return out
 
 
-def _student_run(name: str, puppi: Callable[[], Any], train_path: Path, teacher: Path, out: Path, seed: int,
+def _student_run(name: str, train_data: Callable[[], Any], train_path: Path, teacher: Path, out: Path, seed: int,
                  variant: Variant = Variant()) -> Path:
-    """The run of student ``name`` trained on ``train_path`` (once); ``puppi()``: the file's PUPPI weights,
-    called only when the student trains."""
+    """The run of student ``name`` trained on ``train_path`` (once); ``train_data()``: that file's
+    :class:`~fpgakd.learn.pileup.events.PileupData`, whose PUPPI weights it takes, called only when the student
+    trains."""
     from fpgakd.config import load_model_config
     from fpgakd.learn import rundir
     from fpgakd.learn.pileup.student import distill_particles
@@ -193,7 +194,8 @@ def _student_run(name: str, puppi: Callable[[], Any], train_path: Path, teacher:
             cfg = dataclasses.replace(cfg, distillation=dataclasses.replace(cfg.distillation, particle_weighting="pt"))
         if variant.puppi_raw_weight:
             cfg = dataclasses.replace(cfg, inputs=dataclasses.replace(cfg.inputs, puppi_raw_weight=True))
-        distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=puppi())
+        data = train_data()
+        distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=data.puppi, puppi_raw=data.puppi_raw)
     return out
 
 
@@ -418,19 +420,19 @@ def main(argv: list[str] | None = None) -> int:
     calibrate_on = train if args.calibrate else None
     variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight,
                       args.students_also_train_on)
-    students_path, students_puppi = train_path, lambda: train.puppi
+    students_path, students_data = train_path, lambda: train
     if args.students_also_train_on:
         students_path = students_training_events(out, train_path, args.students_also_train_on, args.mu,
                                                  args.students_extra_events)
-        # computed once, and only if a student trains (about 2 minutes on the joined file)
+        # read (and its PUPPI computed: about 2 minutes) once, and only if a student trains
         from fpgakd.learn.pileup.events import load_pileup_data
 
-        students_puppi = functools.cache(lambda: load_pileup_data(students_path).puppi)
+        students_data = functools.cache(lambda: load_pileup_data(students_path))
     per_seed, per_seed_second = [], []
     for i, seed in enumerate(args.seeds):
         seed_dir = out / f"seed{seed}"
         teacher = _teacher(train, train_path, seed_dir / "teacher", seed, args.teacher_epochs)
-        runs = {name: _student_run(name, students_puppi, students_path, teacher,
+        runs = {name: _student_run(name, students_data, students_path, teacher,
                                    seed_dir / f"{name}{variant.students_tag}", seed, variant) for name in args.students}
         per_seed.append(evaluate_seed(seed_dir, teacher, runs, evaluation, plots=i == 0, calibrate_on=calibrate_on,
                                       variant=variant))

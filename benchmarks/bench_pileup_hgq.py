@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                    args.eval_events)
     seed_dir = out / f"seed{args.seed}"
     teacher = _teacher(train, train_path, seed_dir / "teacher", args.seed, args.teacher_epochs)
-    runs = {EIGHT_BIT: _student_run(EIGHT_BIT, lambda: train.puppi, train_path, teacher, seed_dir / EIGHT_BIT,
+    runs = {EIGHT_BIT: _student_run(EIGHT_BIT, lambda: train, train_path, teacher, seed_dir / EIGHT_BIT,
                                     args.seed)}
     from fpgakd.config import load_model_config
     from fpgakd.learn.rundir import read_run_metrics

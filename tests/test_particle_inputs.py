@@ -91,6 +91,9 @@ def test_an_event_file_loaded_with_its_own_puppi_keeps_the_raw_weights_the_stude
     raw_inputs = InputConfig(type="particles", puppi_raw_weight=True)
     computed = student_inputs(pileup_data(events, puppi_weights(events)), raw_inputs)[0]
     np.testing.assert_array_equal(student_inputs(loaded, raw_inputs)[0], computed)
+    # a caller that already holds both (a training after a benchmark's load) passes them on
+    again = load_pileup_data(tmp_path / "events.h5", loaded.puppi, loaded.puppi_raw)
+    assert again.puppi_raw is loaded.puppi_raw
 
 
 def test_the_raw_weight_is_refused_beside_other_puppi_weights():

@@ -114,8 +114,10 @@ def pileup_data(events: EventSet, puppi: np.ndarray, puppi_raw: np.ndarray | Non
                       _fingerprint(x, events), puppi_raw)
 
 
-def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = None) -> PileupData:
-    """Read an event file (truth flags required) and its inputs; PUPPI computed if not given.
+def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = None,
+                     puppi_raw: np.ndarray | None = None) -> PileupData:
+    """Read an event file (truth flags required) and its inputs; PUPPI computed if not given
+    (``puppi_raw``: with ``puppi``, the default PUPPI's weights before the cuts that made it).
 
     >>> data = load_pileup_data("events.h5")                        # doctest: +SKIP
     """
@@ -123,7 +125,7 @@ def load_pileup_data(events_path: str | os.PathLike, puppi: np.ndarray | None = 
 
     events = load_events(Path(events_path))
     if puppi is not None:
-        return pileup_data(events, puppi)
+        return pileup_data(events, puppi, puppi_raw)
     # the command line gives no weights: compute PUPPI's, the baseline every study compares to
     from fpgakd.jets.events.puppi import apply_puppi_cuts, puppi_shapes
 

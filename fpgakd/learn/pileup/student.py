@@ -175,12 +175,14 @@ def _write_run(tmp: Path, cfg: ModelConfig, model: Any, standardizer: Any, xs_te
 
 def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, run_dir: str | os.PathLike, *,
                       teacher_path: str | os.PathLike | None = None, puppi: np.ndarray | None = None,
-                      cache_dir: str | os.PathLike | None = None, progress: bool = True) -> dict[str, Any]:
+                      puppi_raw: np.ndarray | None = None, cache_dir: str | os.PathLike | None = None,
+                      progress: bool = True) -> dict[str, Any]:
     """Train the per-particle student of ``model_cfg`` on the pileup teacher's soft labels.
 
     ``teacher_path`` is a pileup teacher directory (``fpgakd teacher --events``); without it
     the default teacher (``teachers/pileup_edgeconv.yaml``) is trained once into the cache.
-    ``puppi`` gives one PUPPI weight per particle of the file (else they are computed).
+    ``puppi`` gives one PUPPI weight per particle of the file (else they are computed);
+    ``puppi_raw`` the default PUPPI's weights before its cuts where ``puppi`` is that PUPPI's.
     Soft labels are cached in ``cache_dir`` (default: the fpgakd cache). Returns the
     metrics also written to ``run_dir/metrics.json``.
 
@@ -199,7 +201,7 @@ def distill_particles(model_cfg: ModelConfig, events_path: str | os.PathLike, ru
                           "trains per-particle students (task: particle_weight), e.g. --model qdistillnet")
     started = time.time()
     events_path, run_dir = Path(events_path), Path(run_dir)
-    data = load_pileup_data(events_path, puppi)
+    data = load_pileup_data(events_path, puppi, puppi_raw)
     teacher_dir = _checked_teacher(model_cfg, teacher_path, data, events_path, progress)
     soft = pileup_soft_labels(teacher_dir, data, cache_dir=cache_dir, progress=progress)
     split = dict(zip(("train", "val", "test"), data.split(model_cfg.training.split_seed)))
