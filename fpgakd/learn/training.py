@@ -18,6 +18,7 @@ import numpy as np
 from fpgakd.config import ModelConfig, TrainingConfig
 from fpgakd.learn.losses import keras_accuracy, keras_loss
 from fpgakd.learn.runtime import configure_tensorflow
+from fpgakd.learn.stopper_memory import STOPPER_FILE, stopper_memory_callback
 
 __all__ = ["pruning_schedule_steps", "train_student", "run_digest", "checkpoint_dirs"]
 
@@ -140,7 +141,8 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
     ``mode`` is ``"kd"`` or ``"scratch"``; ``y_packed`` is [one-hot | teacher logits]
     for classifiers or [target] for regressors ([target | weight] for a per-particle student
     with ``distillation.particle_weighting``). ``checkpoint_dir`` holds the state an
-    interrupted run resumes from (Keras ``BackupAndRestore``); it is removed on success.
+    interrupted run resumes from (Keras ``BackupAndRestore``, and the early stopping's best
+    epoch and weights so far: :mod:`fpgakd.learn.stopper_memory`); it is removed on success.
     ``extra_callbacks``: further Keras callbacks, called after fpgakd's own each epoch.
 
     >>> model, hist, steps = train_student(cfg, "kd", x, y, tr, va, 5, Path("ckpt"))  # doctest: +SKIP
@@ -175,7 +177,7 @@ def train_student(cfg: ModelConfig, mode: str, x: np.ndarray, y_packed: np.ndarr
     callbacks: list[Any] = [tf.keras.callbacks.BackupAndRestore(str(checkpoint_dir / "backup")),
                             tf.keras.callbacks.CSVLogger(str(checkpoint_dir / "history.csv"),
                                                          append=True),
-                            stopper]
+                            stopper, stopper_memory_callback(checkpoint_dir / STOPPER_FILE, stopper)]
     if cfg.pruning.enabled:
         callbacks.insert(1, tfmot.sparsity.keras.UpdatePruningStep())
     if _is_hgq(cfg):

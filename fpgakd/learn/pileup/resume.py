@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import DataError
+from fpgakd.learn.stopper_memory import STOPPER_FIELDS, plain_counter, stopper_counters
 
 __all__ = ["read_epoch_checkpoint", "restore_training_state", "epoch_checkpoint_callback"]
 
 _FORMAT = "fpgakd-pileup-teacher-checkpoint"
-#: counters of the Keras callbacks that decide when to stop and when to halve the rate
-_STOPPER_FIELDS = ("wait", "best", "best_epoch", "stopped_epoch")
+#: counters of the Keras callback that decides when to halve the rate (the stopper's: STOPPER_FIELDS)
 _REDUCER_FIELDS = ("wait", "best", "cooldown_counter")
 
 
@@ -117,7 +117,7 @@ def epoch_checkpoint_callback(path: Path, sequence: Any, stopper: Any, reducer: 
         def on_train_begin(self, logs=None) -> None:
             if saved is None:
                 return
-            for name, fields in (("stopper", _STOPPER_FIELDS), ("reducer", _REDUCER_FIELDS)):
+            for name, fields in (("stopper", STOPPER_FIELDS), ("reducer", _REDUCER_FIELDS)):
                 for field in fields:
                     setattr(stopper if name == "stopper" else reducer, field, saved[name][field])
             stopper.best_weights = saved["best_weights"]
@@ -130,13 +130,8 @@ def epoch_checkpoint_callback(path: Path, sequence: Any, stopper: Any, reducer: 
                      "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
                      "history": self.history, "epoch_seconds": self.epoch_seconds,
                      "rng": sequence.rng_state(),
-                     "stopper": {f: _plain(getattr(stopper, f)) for f in _STOPPER_FIELDS},
-                     "reducer": {f: _plain(getattr(reducer, f)) for f in _REDUCER_FIELDS}}
+                     "stopper": stopper_counters(stopper),
+                     "reducer": {f: plain_counter(getattr(reducer, f)) for f in _REDUCER_FIELDS}}
             write_epoch_checkpoint(path, self.model, state, stopper.best_weights, sequence.order)
 
     return EpochCheckpoint()
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-able copy of a callback counter (NumPy and TF scalars included)."""
-    return float(value) if isinstance(value, (float, np.floating)) or hasattr(value, "dtype") else value
