@@ -275,8 +275,11 @@ def _write_tiny_jets(path: Path, n_per_class: int = 60, n_particles: int = 8) ->
     return path
 
 
+# the three jet MLP families: the 16 features, the features and the leading particles, the particles alone
 @pytest.mark.slow
-def test_an_hgq_distill_run_synthesises_bit_exact_in_csim_and_rtl(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inputs", [{"type": "hlf"}, {"type": "hybrid", "n_constituents": 4},
+                                    {"type": "constituents", "n_constituents": 4}], ids=lambda i: i["type"])
+def test_an_hgq_distill_run_synthesises_bit_exact_in_csim_and_rtl(tmp_path: Path, inputs: dict) -> None:
     import json
 
     from fpgakd.config import TeacherConfig, load_firmware_config
@@ -288,7 +291,8 @@ def test_an_hgq_distill_run_synthesises_bit_exact_in_csim_and_rtl(tmp_path: Path
     teacher = train_teacher(jets, tmp_path / "teacher", progress=False,
                             config=TeacherConfig(n_constituents=8, width=8, epochs=1, n_folds=1))
     cfg = config_from_dict(ModelConfig, {
-        "name": "tiny_hlf_hgq", "hidden": [8], "quantization": {"kind": "hgq", "beta": 1e-5},
+        "name": f"tiny_{inputs['type']}_hgq", "inputs": inputs, "hidden": [8],
+        "quantization": {"kind": "hgq", "beta": 1e-5},
         "training": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01}})
     run = tmp_path / "run"
     metrics = distill(cfg, jets, run, teacher_path=teacher, progress=False)
