@@ -10,13 +10,13 @@ ends removes it, as ``BackupAndRestore`` removes its backup.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fpgakd.errors import DataError
+from fpgakd.learn.npz_state import read_npz_state, write_npz_state
 
 __all__ = ["STOPPER_FIELDS", "STOPPER_FILE", "plain_counter", "stopper_counters", "read_stopper_memory", "write_stopper_memory",
            "stopper_memory_callback"]
@@ -25,6 +25,8 @@ __all__ = ["STOPPER_FIELDS", "STOPPER_FILE", "plain_counter", "stopper_counters"
 STOPPER_FIELDS = ("wait", "best", "best_epoch", "stopped_epoch")
 #: the file in a training's checkpoint folder
 STOPPER_FILE = "early_stopping.npz"
+#: the file's key of the counters (JSON) and prefix of the best weights
+_COUNTERS, _BEST = "counters", "best_"
 
 
 def plain_counter(value: Any) -> Any:
@@ -51,14 +53,7 @@ def write_stopper_memory(path: Path, stopper: Any) -> Path:
 
     >>> write_stopper_memory(Path("ckpt/early_stopping.npz"), stopper)      # doctest: +SKIP
     """
-    from fpgakd.atomic import atomic_path
-
-    arrays = {f"best_{i:04d}": np.asarray(w) for i, w in enumerate(stopper.best_weights or [])}
-    counters = np.frombuffer(json.dumps(stopper_counters(stopper)).encode(), np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, counters=counters, **arrays)
+    write_npz_state(path, _COUNTERS, stopper_counters(stopper), {_BEST: stopper.best_weights})
     return path
 
 
@@ -68,18 +63,14 @@ def read_stopper_memory(path: Path) -> tuple[dict[str, Any], list[np.ndarray] | 
     >>> read_stopper_memory(Path("no/such/early_stopping.npz")) is None
     True
     """
-    if not path.is_file():
+    saved = read_npz_state(path, _COUNTERS, [_BEST], what="early-stopping state")
+    if saved is None:
         return None
-    try:
-        with np.load(path) as stored:
-            counters = json.loads(stored["counters"].tobytes().decode())
-            best = [stored[k] for k in sorted(k for k in stored.files if k.startswith("best_"))]
-    except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"{path}: not a readable early-stopping state ({err}); delete it to start over") from None
+    counters = saved[_COUNTERS]
     missing = [f for f in STOPPER_FIELDS if f not in counters]
     if missing:
         raise DataError(f"{path}: key {missing[0]!r} missing from the early-stopping state; delete it to start over")
-    return counters, best or None
+    return counters, saved[_BEST] or None
 
 
 def stopper_memory_callback(path: Path, stopper: Any) -> Any:

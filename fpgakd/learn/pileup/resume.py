@@ -12,7 +12,6 @@ array is stored as is).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from fpgakd.errors import DataError
+from fpgakd.learn.npz_state import read_npz_state, write_npz_state
 from fpgakd.learn.stopper_memory import STOPPER_FIELDS, plain_counter, stopper_counters
 
 __all__ = ["read_epoch_checkpoint", "restore_training_state", "epoch_checkpoint_callback"]
@@ -27,14 +27,9 @@ __all__ = ["read_epoch_checkpoint", "restore_training_state", "epoch_checkpoint_
 _FORMAT = "fpgakd-pileup-teacher-checkpoint"
 #: counters of the Keras callback that decides when to halve the rate (the stopper's: STOPPER_FIELDS)
 _REDUCER_FIELDS = ("wait", "best", "cooldown_counter")
-
-
-def _arrays(prefix: str, values: list[np.ndarray] | None) -> dict[str, np.ndarray]:
-    return {f"{prefix}{i:04d}": np.asarray(v) for i, v in enumerate(values or [])}
-
-
-def _unpacked(prefix: str, stored: Any) -> list[np.ndarray]:
-    return [stored[k] for k in sorted(k for k in stored.files if k.startswith(prefix))]
+#: the file's key of the state (JSON), of the batch order, and prefixes of the arrays' lists
+_STATE, _ORDER = "state", "order"
+_WEIGHTS, _OPTIMIZER, _BEST = "weight_", "optimizer_", "best_"
 
 
 def write_epoch_checkpoint(path: Path, model: Any, state: dict[str, Any],
@@ -44,16 +39,9 @@ def write_epoch_checkpoint(path: Path, model: Any, state: dict[str, Any],
 
     >>> write_epoch_checkpoint(Path("ckpt/epoch.npz"), model, state, None, order)   # doctest: +SKIP
     """
-    from fpgakd.atomic import atomic_path
-
-    arrays = {**_arrays("weight_", model.get_weights()),
-              **_arrays("optimizer_", [v.numpy() for v in model.optimizer.variables]),
-              **_arrays("best_", best_weights), "order": np.asarray(order),
-              "state": np.frombuffer(json.dumps({"format": _FORMAT, **state}).encode(), np.uint8)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    lists = {_WEIGHTS: model.get_weights(), _OPTIMIZER: [v.numpy() for v in model.optimizer.variables],
+             _BEST: best_weights}
+    write_npz_state(path, _STATE, {"format": _FORMAT, **state}, lists, {_ORDER: order})
     return path
 
 
@@ -63,16 +51,12 @@ def read_epoch_checkpoint(path: Path) -> dict[str, Any] | None:
     >>> read_epoch_checkpoint(Path("no/such/checkpoint.npz")) is None
     True
     """
-    if not path.is_file():
+    saved = read_npz_state(path, _STATE, [_WEIGHTS, _OPTIMIZER, _BEST], [_ORDER], what="teacher checkpoint")
+    if saved is None:
         return None
-    try:
-        with np.load(path) as stored:
-            state = json.loads(stored["state"].tobytes().decode())
-            state.update(weights=_unpacked("weight_", stored), optimizer=_unpacked("optimizer_", stored),
-                         best_weights=_unpacked("best_", stored) or None, order=stored["order"])
-    except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"{path}: not a readable teacher checkpoint ({err}); "
-                        "delete it to start over") from None
+    state = saved[_STATE]
+    state.update(weights=saved[_WEIGHTS], optimizer=saved[_OPTIMIZER], best_weights=saved[_BEST] or None,
+                 order=saved[_ORDER])
     if state.get("format") != _FORMAT:
         raise DataError(f"{path}: key 'format': expected {_FORMAT!r}; delete it to start over")
     return state
