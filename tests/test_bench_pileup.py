@@ -59,3 +59,38 @@ def test_the_students_extra_events_follow_the_training_events_in_one_file_writte
     written = path.stat().st_mtime_ns
     bench.students_training_events(tmp_path, train_path, "ttbar_dilep", 140.0, 2)
     assert path.stat().st_mtime_ns == written
+
+
+def test_where_the_students_lose_puts_the_teachers_weights_on_one_class_at_a_time():
+    import numpy as np
+
+    where = load_benchmark("bench_pileup_where")
+    # a photon of 0.5 GeV, a neutral hadron of 7 GeV, a track, a photon beyond the tracker
+    particles = {"charge": np.array([0, 0, 1, 0]), "eta": np.array([0.0, 1.0, 0.5, 4.5]),
+                 "pt": np.array([0.5, 7.0, 3.0, 2.0]), "pdg_id": np.array([22, 130, 211, 22]), "dz": np.zeros(4)}
+    classes = where.particle_classes(particles)
+    assert classes["all without a track"].tolist() == [True, True, False, True]
+    assert classes["beyond the tracker"].tolist() == [False, False, False, True]
+    assert sum(classes[name] for name in where._pt_bin_names()).tolist() == [1, 1, 0, 0]   # one bin each, inside
+    weights = {"teacher": np.array([0.9, 0.8, 1.0, 0.1]), "q": np.array([0.1, 0.2, 1.0, 0.3])}
+    mixed = where.substituted("q", weights, classes)
+    np.testing.assert_allclose(mixed["q + teacher on neutral hadrons"], [0.1, 0.8, 1.0, 0.3])
+    np.testing.assert_allclose(mixed["q + teacher on all without a track"], weights["teacher"])
+
+
+def test_where_the_students_lose_tabulates_the_gap_each_class_closes(tmp_path):
+    where = load_benchmark("bench_pileup_where")
+
+    def entry(jet: float) -> dict:
+        return {"jet_resolution": jet, "jet_median_response": -0.01, "met_resolution": 0.2, "met_median_response": 0.0}
+    result = {"verdict": {"puppi": entry(0.10), "teacher": entry(0.08), "q": entry(0.12),
+                          "q + teacher on photons, no track": entry(0.10),
+                          "q + teacher on beyond the tracker": entry(0.12)},
+              "class_sizes": {"photons, no track": 5, "beyond the tracker": 0}}   # an empty class is left out
+    rows = where.table_rows(result, ["q"])
+    assert [r[0] for r in rows[1:]] == ["puppi", "teacher", "q", "q + teacher on photons, no track"]
+    assert rows[2][2] == "+20.0%" and rows[3][2] == "-20.0%"
+    assert rows[4][3] == "50%" and rows[3][3] == ""      # half the student's gap; none for the student itself
+    with pytest.raises(SystemExit, match=r"seed0/teacher: not found; run benchmarks/bench_pileup\.py"):
+        (tmp_path / "eval_mu140_1000.h5").write_text("")
+        where.main(["--out", str(tmp_path), "--students", "q"])
