@@ -33,6 +33,8 @@ QDistillNet with a bit width trained per weight (``models/qdistillnet_hgq.yaml``
 independent events of that process after the training events, labelled by the same teacher
 (trained on the first process alone): distillation needs no truth, so the students can learn
 the teacher on the process they are judged on (runs tagged ``_plus_ttbar_dilep``).
+``--students-loss bce`` trains the students on the cross-entropy to the teacher's weights (or
+``mse``) instead of the paper's MAE (runs tagged ``_bce``).
 
 The goal (the DistillNet paper's ordering and margins): the teacher's pT-miss and jet pT
 resolutions at least 10% and 18% better than PUPPI's, its median responses within +-0.10 and
@@ -92,18 +94,23 @@ class Variant:
     '_ptweighted_raw_vertex'
     >>> Variant(puppi_raw_weight=True, students_also_trained_on="ttbar_dilep").students_tag
     '_raw_plus_ttbar_dilep'
+    >>> Variant(pt_weighted_students=True, students_loss="bce").students_tag
+    '_ptweighted_bce'
     """
 
     pt_weighted_students: bool = False
     charged_from_vertex: bool = False
     puppi_raw_weight: bool = False
     students_also_trained_on: str = ""
+    #: the students' loss to the teacher's weights where not their config's (mae): its name is the tag
+    students_loss: str = ""
 
     @property
     def students_tag(self) -> str:
         return ((PT_WEIGHTED_TAG if self.pt_weighted_students else "")
                 + (RAW_PUPPI_TAG if self.puppi_raw_weight else "")
-                + (ALSO_TRAINED_TAG + self.students_also_trained_on if self.students_also_trained_on else ""))
+                + (ALSO_TRAINED_TAG + self.students_also_trained_on if self.students_also_trained_on else "")
+                + (f"_{self.students_loss}" if self.students_loss else ""))
 
     @property
     def tag(self) -> str:
@@ -183,7 +190,7 @@ def _student_run(name: str, train_data: Callable[[], Any], train_path: Path, tea
     """The run of student ``name`` trained on ``train_path`` (once); ``train_data()``: that file's
     :class:`~fpgakd.learn.pileup.events.PileupData`, whose PUPPI weights it takes, called only when the student
     trains."""
-    from fpgakd.config import load_model_config
+    from fpgakd.config import load_model_config, replace_config
     from fpgakd.learn import rundir
     from fpgakd.learn.pileup.student import distill_particles
 
@@ -194,6 +201,8 @@ def _student_run(name: str, train_data: Callable[[], Any], train_path: Path, tea
             cfg = dataclasses.replace(cfg, distillation=dataclasses.replace(cfg.distillation, particle_weighting="pt"))
         if variant.puppi_raw_weight:
             cfg = dataclasses.replace(cfg, inputs=dataclasses.replace(cfg.inputs, puppi_raw_weight=True))
+        if variant.students_loss:
+            cfg = replace_config(cfg, {"distillation": {"regression_loss": variant.students_loss}}, "--students-loss")
         data = train_data()
         distill_particles(cfg, train_path, out, teacher_path=teacher, puppi=data.puppi, puppi_raw=data.puppi_raw)
     return out
@@ -406,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
                              "seedN/NAME_plus_PROCESS)")
     parser.add_argument("--students-extra-events", type=int, default=1000,
                         help="how many events of --students-also-train-on the students add (default 1000)")
+    parser.add_argument("--students-loss", choices=("mse", "bce"), default="",
+                        help="the students' loss to the teacher's weights instead of their config's MAE "
+                             "(distillation.regression_loss; runs seedN/NAME_LOSS)")
     parser.add_argument("--charged-from-vertex", action="store_true",
                         help="judge the teacher and students with every charged particle weighted by its vertex "
                              "association (PUPPI's charged weight: 1 if |dz| < dz_cut), their learned weights on "
@@ -419,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
               else second_process_events(out, args.second_process, args.mu, args.eval_events))
     calibrate_on = train if args.calibrate else None
     variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight,
-                      args.students_also_train_on)
+                      args.students_also_train_on, args.students_loss)
     students_path, students_data = train_path, lambda: train
     if args.students_also_train_on:
         students_path = students_training_events(out, train_path, args.students_also_train_on, args.mu,

@@ -187,6 +187,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--charged-from-vertex", action="store_true")
     parser.add_argument("--puppi-raw-weight", action="store_true")
     parser.add_argument("--students-also-train-on", default="", metavar="PROCESS")
+    parser.add_argument("--students-loss", choices=("mse", "bce"), default="")
     parser.add_argument("--docs-csv", type=Path, default=None, metavar="FILE")
     parser.add_argument("--figure", type=Path, default=None, metavar="PNG",
                         help="where the plot goes (default: where_PROCESS_TAG.png beside the seed folders)")
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     variant = Variant(args.pt_weighted_students, args.charged_from_vertex, args.puppi_raw_weight,
-                      args.students_also_train_on)
+                      args.students_also_train_on, args.students_loss)
     events, teacher, runs = _inputs(args, variant)
     tag = (f"_{args.process}" if args.process else "") + variant.tag
     done = Path(args.out) / f"seed{args.seed}" / f"where{tag}.json"

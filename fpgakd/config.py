@@ -274,8 +274,9 @@ class DistillationConfig:
 
     temperature: float = 2.0
     alpha: float = 0.1
-    #: regression students: "mae" or "mse" to the teacher's output
-    regression_loss: Literal["mae", "mse"] = "mae"
+    #: regression students: "mae" or "mse" to the teacher's output, or "bce", its cross-entropy
+    #: with the teacher's probability as a soft label
+    regression_loss: Literal["mae", "mse", "bce"] = "mae"
     #: per-particle students (task: particle_weight): how each particle counts in the loss,
     #: "none" (all alike, Bal et al. 2024) or "pt" (by its pT, as jets and pT-miss sum them)
     particle_weighting: Literal["none", "pt"] = "none"

@@ -56,6 +56,8 @@ def test_regression_loss():
     sig = 1 / (1 + np.exp(-z[:, 0]))
     assert float(regression_kd_loss(p, z)) == pytest.approx(np.mean(np.abs(sig - p[:, 0])), rel=1e-5)
     assert float(regression_kd_loss(p, z, kind="mse")) == pytest.approx(np.mean((sig - p[:, 0]) ** 2), rel=1e-5)
+    bce = -(p[:, 0] * np.log(sig) + (1 - p[:, 0]) * np.log(1 - sig))
+    assert float(regression_kd_loss(p, z, kind="bce")) == pytest.approx(np.mean(bce), rel=1e-5)
     with pytest.raises(ConfigError, match="regression_loss"):
         regression_kd_loss(p, z, kind="huber")
 

@@ -97,19 +97,22 @@ def test_the_student_never_sees_the_truth_flags(teacher, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_pt_weighted_student_trains_on_other_weights_and_says_so(teacher, tmp_path):
+def test_a_pt_weighted_or_cross_entropy_student_trains_on_other_weights_and_says_so(teacher, tmp_path):
     from fpgakd.learn.students import load_student
 
     directory, data = teacher
     plain = tiny("distillnet")
-    weighted = dataclasses.replace(plain, distillation=dataclasses.replace(plain.distillation,
-                                                                           particle_weighting="pt"))
-    for cfg, name in ((plain, "plain"), (weighted, "weighted")):
+    changed = {"weighted": {"particle_weighting": "pt"}, "bce": {"regression_loss": "bce"}}
+    configs = {"plain": plain, **{name: dataclasses.replace(plain, distillation=dataclasses.replace(
+        plain.distillation, **change)) for name, change in changed.items()}}
+    for name, cfg in configs.items():
         distill(cfg, data.events, directory, tmp_path, name)
-    assert load_model_config(tmp_path / "weighted" / "config.yaml").distillation.particle_weighting == "pt"
-    students = [load_student(tmp_path / name / "student_kd.h5").get_weights() for name in ("plain", "weighted")]
-    # same seed, same soft labels: only the particles' weights in the loss tell the two apart
-    assert any(not np.array_equal(a, b) for a, b in zip(*students))
+    recorded = {name: load_model_config(tmp_path / name / "config.yaml").distillation for name in configs}
+    assert recorded["weighted"].particle_weighting == "pt" and recorded["bce"].regression_loss == "bce"
+    students = {name: load_student(tmp_path / name / "student_kd.h5").get_weights() for name in configs}
+    # same seed, same soft labels: only the loss tells each apart from the plain student
+    for name in changed:
+        assert any(not np.array_equal(a, b) for a, b in zip(students["plain"], students[name])), name
 
 
 @pytest.mark.slow

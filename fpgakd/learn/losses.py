@@ -45,8 +45,11 @@ def kd_loss(y_true: Any, teacher_logits: Any, student_logits: Any, *, temperatur
 
 def regression_kd_loss(target: Any, student_logits: Any, *, kind: str = "mae",
                        weight: Any = None) -> "tf.Tensor":  # noqa: F821
-    """Mean ``|sigmoid(z) - target|`` (``kind="mae"``) or its square (``"mse"``); with ``weight``
-    (one per row), the weighted mean ``sum(weight * error) / sum(weight)``.
+    """Mean ``|sigmoid(z) - target|`` (``kind="mae"``), its square (``"mse"``) or the binary
+    cross-entropy of ``sigmoid(z)`` against the target as a soft label (``"bce"``, Hinton's KD for
+    one probability; like ``"mse"`` it is least at the target's conditional mean, and its gradient
+    does not vanish where the sigmoid saturates); with ``weight`` (one per row), the weighted
+    mean ``sum(weight * error) / sum(weight)``.
 
     >>> float(regression_kd_loss([[0.5]], [[0.0]]))                 # doctest: +SKIP
     0.0
@@ -60,8 +63,10 @@ def regression_kd_loss(target: Any, student_logits: Any, *, kind: str = "mae",
         error = tf.abs(diff)
     elif kind == "mse":
         error = tf.square(diff)
+    elif kind == "bce":
+        error = tf.nn.sigmoid_cross_entropy_with_logits(labels=p, logits=z)
     else:
-        raise ConfigError(f"distillation.regression_loss: got {kind!r}, allowed: 'mae', 'mse'")
+        raise ConfigError(f"distillation.regression_loss: got {kind!r}, allowed: 'mae', 'mse', 'bce'")
     if weight is None:
         return tf.reduce_mean(error)
     w = tf.reshape(tf.convert_to_tensor(weight, dtype=tf.float32), [-1])
