@@ -43,6 +43,8 @@ PT_EDGES = (1.0, 2.0, 5.0, 10.0)
 #: the verdict's numbers kept per substitution
 KEPT = ("met_resolution", "met_median_response", "jet_resolution", "jet_median_response", "jet_efficiency")
 TEACHER = "teacher"
+#: between a student's name and a class's in the name of a substitution
+_SUBSTITUTED = " + teacher on "
 
 
 def _pt_bin_names() -> list[str]:
@@ -77,15 +79,24 @@ def particle_classes(particles: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return classes
 
 
+def substitution_name(student: str, particle_class: str) -> str:
+    """The verdict's name of ``student``'s weights with the teacher's on ``particle_class``.
+
+    >>> substitution_name("qdistillnet", "neutral hadrons")
+    'qdistillnet + teacher on neutral hadrons'
+    """
+    return f"{student}{_SUBSTITUTED}{particle_class}"
+
+
 def substituted(student: str, weights: dict[str, np.ndarray], classes: dict[str, np.ndarray]
                 ) -> dict[str, np.ndarray]:
-    """The student's weights with the teacher's on each class in turn, named ``student + teacher on CLASS``.
+    """The student's weights with the teacher's on each class in turn, by :func:`substitution_name`.
 
     >>> w = {"teacher": np.array([1.0, 1.0]), "q": np.array([0.0, 0.5])}
     >>> substituted("q", w, {"first": np.array([True, False])})["q + teacher on first"].tolist()
     [1.0, 0.5]
     """
-    return {f"{student} + teacher on {name}": np.where(mask, weights[TEACHER], weights[student]).astype(np.float32)
+    return {substitution_name(student, name): np.where(mask, weights[TEACHER], weights[student]).astype(np.float32)
             for name, mask in classes.items()}
 
 
@@ -136,11 +147,11 @@ def table_rows(result: dict, students: list[str]) -> list[list[str]]:
              "pT-miss resolution", "pT-miss response"]]
     names = [REFERENCE, TEACHER]
     for student in students:
-        names += [student] + [f"{student} + teacher on {c}" for c in _present(result)]
+        names += [student] + [substitution_name(student, c) for c in _present(result)]
     for name in names:
         e = v[name]
-        alone = v[name.split(" + ")[0]]["jet_resolution"]
-        closed = gap_closed(alone, e["jet_resolution"], teacher) if " + " in name else None
+        student, substitution, _ = name.partition(_SUBSTITUTED)
+        closed = gap_closed(v[student]["jet_resolution"], e["jet_resolution"], teacher) if substitution else None
         rows.append([name, f"{e['jet_resolution']:.4f}", f"{100 * (1 - e['jet_resolution'] / ref):+.1f}%",
                      "" if closed is None else f"{100 * closed:.0f}%", f"{e['jet_median_response']:+.3f}",
                      f"{e['met_resolution']:.4f}", f"{e['met_median_response']:+.3f}"])
@@ -160,7 +171,7 @@ def plot_where(result: dict, students: list[str], path: Path, events: str) -> Pa
     height = 0.8 / len(students)
     for i, student in enumerate(students):
         y = np.arange(len(classes)) + i * height
-        ax.barh(y, [gain[f"{student} + teacher on {c}"] for c in classes], height, color=f"C{i}",
+        ax.barh(y, [gain[substitution_name(student, c)] for c in classes], height, color=f"C{i}",
                 label=f"{student} + teacher on the class")
         ax.axvline(gain[student], color=f"C{i}", linestyle="--", linewidth=1, label=f"{student} alone")
     ax.axvline(gain[TEACHER], color="k", linewidth=1, label="teacher")
@@ -213,9 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     events, teacher, runs = _inputs(args, variant)
     tag = (f"_{args.process}" if args.process else "") + variant.tag
     done = Path(args.out) / f"seed{args.seed}" / f"where{tag}.json"
-    if done.is_file():
-        result = json.loads(done.read_text())
-    else:
+    cached = json.loads(done.read_text()) if done.is_file() else None
+    if cached is not None and set(args.students) <= cached["verdict"].keys():
+        result = cached
+    else:   # none yet, or one that lacks a student asked for
         from fpgakd.learn.pileup.events import load_pileup_data
 
         result = judge_substitutions(load_pileup_data(events), teacher, runs, args.charged_from_vertex)
