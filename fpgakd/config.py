@@ -37,7 +37,7 @@ __all__ = [
     "load_model_config", "load_teacher_config", "load_firmware_config", "config_from_dict",
     "config_to_dict", "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping",
     "check_field", "validate_fields", "invalid_value_message", "config_from_stored", "config_fields",
-    "nest_sections", "replace_config", "PAIR_FEATURE_NAMES", "QKERAS_KEYS", "HGQ_KEYS", "HGQ_MAX_FRAC_BITS",
+    "nest_sections", "replace_config", "replace_given", "PAIR_FEATURE_NAMES", "QKERAS_KEYS", "HGQ_KEYS", "HGQ_MAX_FRAC_BITS",
 ]
 
 HLF_INPUT = "hlf"
@@ -859,6 +859,18 @@ def replace_config(config: Any, overrides: dict[str, Any], source: str) -> Any:
     3
     """
     return config_from_stored(type(config), {**config_fields(config), **overrides}, source)
+
+
+def replace_given(config: Any, overrides: dict[str, Any], source: str) -> Any:
+    """``config`` with the fields of ``overrides`` that are not None replaced (a function's
+    keyword arguments, None where the caller left the config's value), validated as
+    :func:`replace_config` does.
+
+    >>> replace_given(TeacherConfig(), {"epochs": 3, "seed": None}, "train_teacher()").seed == TeacherConfig().seed
+    True
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return replace_config(config, given, source) if given else config
 
 
 def load_yaml_mapping(path: str | os.PathLike) -> dict:

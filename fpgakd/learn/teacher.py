@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import TeacherConfig, config_from_dict, config_to_dict
+from fpgakd.config import TeacherConfig, config_from_dict, config_to_dict, replace_given
 from fpgakd.errors import ConfigError, DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pairs import KINEMATIC_FEATURES
@@ -379,15 +379,6 @@ def _spec_inputs(spec: TeacherSpec, first: Any, dataset: Any) -> dict[str, np.nd
 
 
 # ---------------------------------------------------------------- training
-def _resolved_config(config: TeacherConfig | None, overrides: dict[str, Any]) -> TeacherConfig:
-    cfg = config or TeacherConfig()
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides:
-        from fpgakd.config import replace_config
-        cfg = replace_config(cfg, overrides, "train_teacher()")
-    return cfg
-
-
 def _training_inputs(cfg: TeacherConfig, dataset: Any, train: np.ndarray,
                      scaling: dict[str, Any] | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -521,7 +512,8 @@ def train_teacher(jets_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     from fpgakd.jets.preprocessing import split_indices, subsample_stratified
 
     started = time.time()
-    cfg = _resolved_config(config, {"arch": arch, "epochs": epochs, "seed": seed, "n_folds": n_folds})
+    cfg = replace_given(config or TeacherConfig(), {"arch": arch, "epochs": epochs, "seed": seed, "n_folds": n_folds},
+                        "train_teacher()")
     dataset = load_jets(jets_path)
     y = np.asarray(dataset.labels, dtype=np.int64)
     n, n_classes = len(y), len(dataset.class_names)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from fpgakd.config import PileupTeacherConfig, config_from_stored, config_to_dict, replace_config
+from fpgakd.config import PileupTeacherConfig, config_from_stored, config_to_dict, replace_given
 from fpgakd.errors import DataError
 from fpgakd.learn.logit_cache import cache_file, logits_key, read_cached_logits, write_cached_logits
 from fpgakd.learn.pileup.events import PileupData
@@ -180,14 +180,6 @@ def _test_metrics(data: PileupData, soft: np.ndarray, test_rows: np.ndarray) -> 
             "puppi": weight_metrics(truth, data.puppi[test_rows], soft[test_rows])}
 
 
-def _resolved(config: PileupTeacherConfig | None, overrides: dict[str, Any]) -> PileupTeacherConfig:
-    cfg = config or PileupTeacherConfig()
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides:
-        cfg = replace_config(cfg, overrides, "train_pileup_teacher()")
-    return cfg
-
-
 def _checkpoint_file(cfg: PileupTeacherConfig, data: PileupData, out_dir: Path) -> Path:
     """Where a training of ``cfg`` on ``data`` into ``out_dir`` keeps its epoch checkpoint (the cache)."""
     from fpgakd.learn.training import checkpoint_dirs, run_digest
@@ -263,7 +255,7 @@ def train_pileup_teacher(events_path: str | os.PathLike, out_dir: str | os.PathL
     """
     from fpgakd.learn.pileup.events import load_pileup_data
 
-    cfg = _resolved(config, {"epochs": epochs, "seed": seed})
+    cfg = replace_given(config or PileupTeacherConfig(), {"epochs": epochs, "seed": seed}, "train_pileup_teacher()")
     data = load_pileup_data(events_path, puppi)
     return fit_pileup_teacher(data, out_dir, config=cfg, events_path=events_path, progress=progress)
 
