@@ -37,7 +37,8 @@ __all__ = [
     "load_model_config", "load_teacher_config", "load_firmware_config", "config_from_dict",
     "config_to_dict", "dump_config", "repo_dir", "resolve_config_path", "load_yaml_mapping",
     "check_field", "validate_fields", "invalid_value_message", "config_from_stored", "config_fields",
-    "nest_sections", "replace_config", "replace_given", "PAIR_FEATURE_NAMES", "QKERAS_KEYS", "HGQ_KEYS", "HGQ_MAX_FRAC_BITS",
+    "nest_sections", "replace_config", "replace_given", "PAIR_FEATURE_NAMES", "QKERAS_KEYS", "HGQ_KEYS",
+    "HGQ_MAX_FRAC_BITS",
 ]
 
 HLF_INPUT = "hlf"
